@@ -1,0 +1,7 @@
+"""`python -m dockaudit`."""
+
+from __future__ import annotations
+
+from dockaudit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""Command-line entry: parses arguments, dispatches to a command module, maps errors to exit codes.
+
+Each command lives in `dockaudit.commands.<name>` with `add_parser(subparsers)` and `run(args) -> int`;
+with no command the TUI starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from dockaudit import __version__
+from dockaudit.errors import DockauditError
+
+COMMANDS = ("scan", "harden", "rules", "doctor", "tui")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"dockaudit: error: {message} (see 'dockaudit {self.prog.split()[-1]} --help')\n")
+        raise SystemExit(2)
+
+
+def _command(name: str) -> ModuleType:
+    return importlib.import_module(f"dockaudit.commands.{name}")
+
+
+def add_engine_options(parser: argparse.ArgumentParser, *, repeatable: bool = False) -> None:
+    """`-H/--host` and `--context`, shared by every command that talks to an engine."""
+    action = "append" if repeatable else "store"
+    parser.add_argument("-H", "--host", action=action, metavar="URL", help="engine endpoint (unix://, tcp://, ssh://)")
+    parser.add_argument("--context", action=action, metavar="NAME", help="Docker CLI context to use")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser; each command module adds its own subparser."""
+    parser = _Parser(prog="dockaudit", description="Audit Docker images and containers for production readiness.")
+    parser.add_argument("--version", action="version", version=f"dockaudit {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name in COMMANDS:
+        _command(name).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run dockaudit; returns the process exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
+        args_list = ["tui", *args_list]
+    parser = build_parser()
+    args = parser.parse_intermixed_args(args_list) if args_list[0] == "scan" else parser.parse_args(args_list)
+    try:
+        code: int = _command(args.command).run(args)
+    except DockauditError as exc:
+        sys.stderr.write(f"dockaudit: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("dockaudit: interrupted\n")
+        return 130
+    return code

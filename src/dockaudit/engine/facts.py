@@ -1,0 +1,422 @@
+"""Typed, immutable facts about images, containers, the host and Dockerfiles, built once per audit.
+
+Values that look like secrets are already redacted here (see `dockaudit.secrets`); a fact keeps the
+classification (`SecretMatch`) so rules can decide without ever seeing the raw value.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from dockaudit.secrets import SecretMatch
+
+
+@dataclass(frozen=True)
+class NamedValue:
+    """An env entry, label or build arg: its value is redacted when `secret` is set."""
+
+    name: str
+    value: str
+    secret: SecretMatch | None = None
+    """Why the value was judged a secret (name pattern or credential format); None when it is not."""
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """`Config.Healthcheck` as inspect returns it (durations in nanoseconds)."""
+
+    test: tuple[str, ...]
+    interval_ns: int = 0
+    timeout_ns: int = 0
+    retries: int = 0
+    start_period_ns: int = 0
+
+    @property
+    def disabled(self) -> bool:
+        """`HEALTHCHECK NONE` (or an empty test) disables any inherited check."""
+        return not self.test or self.test[0] == "NONE"
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """The runtime defaults an image carries (`docker image inspect` `.Config`)."""
+
+    user: str = ""
+    env: tuple[NamedValue, ...] = ()
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
+    healthcheck: Healthcheck | None = None
+    labels: tuple[NamedValue, ...] = ()
+    exposed_ports: tuple[str, ...] = ()
+    """Like `80/tcp`, sorted."""
+    volumes: tuple[str, ...] = ()
+    stop_signal: str = ""
+    workdir: str = ""
+    shell: tuple[str, ...] | None = None
+    on_build: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One `docker history` step; `created_by` has secrets redacted."""
+
+    index: int
+    created_by: str
+    comment: str = ""
+    empty_layer: bool = False
+    created: datetime | None = None
+    layer_index: int | None = None
+    """Index into `ImageFacts.layers` of the layer this step made; None for empty steps."""
+    build_args: tuple[NamedValue, ...] = ()
+    """The `|N NAME=value` prefix the legacy builder records, parsed and redacted."""
+    from_base: bool | None = None
+    """True when the step belongs to the base image; None when that cannot be told."""
+
+
+class FileType(enum.StrEnum):
+    """Kinds of tar entries."""
+
+    FILE = "file"
+    DIR = "dir"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    CHAR = "char"
+    BLOCK = "block"
+    FIFO = "fifo"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class FileFact:
+    """One path as a layer of the image wrote it."""
+
+    path: str
+    """Absolute, normalised (`/etc/passwd`)."""
+    type: FileType
+    mode: int
+    """Permission bits including setuid/setgid/sticky (`0o4755`)."""
+    uid: int
+    gid: int
+    size: int
+    layer_index: int
+    deleted_later: bool = False
+    """A later layer removes it (whiteout or an opaque directory above it)."""
+    replaced_later: bool = False
+    """A later layer writes the same path again."""
+    link_target: str | None = None
+    content: bytes | None = None
+    """Size-capped content, kept only for files the rules parse (passwd, os-release, dpkg status...)."""
+    secret: SecretMatch | None = None
+    """Set when the file is a credential (private key, .aws/credentials...); its content is never kept."""
+
+    @property
+    def in_final(self) -> bool:
+        """Whether the path is visible in the image's final filesystem (from this layer)."""
+        return not self.deleted_later and not self.replaced_later
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """Size and origin of one layer, with the instruction that made it."""
+
+    index: int
+    digest: str
+    size: int
+    created_by: str = ""
+    from_base: bool | None = None
+
+
+@dataclass(frozen=True)
+class OsRelease:
+    """The distribution detected from `/etc/os-release` and friends."""
+
+    id: str
+    """`alpine`, `debian`, `ubuntu`, `rhel`, `distroless`, `scratch`, `busybox`..."""
+    version_id: str = ""
+    pretty_name: str = ""
+    id_like: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FilesystemFacts:
+    """What the layers hold, read by streaming the saved image once."""
+
+    files: tuple[FileFact, ...]
+    """Every entry of every layer, in layer order, with whiteouts already applied as flags."""
+    layers: tuple[LayerInfo, ...]
+    total_size: int
+    wasted_bytes: int
+    """Bytes in lower layers that later layers delete or overwrite."""
+    os_release: OsRelease | None = None
+    layout: str = "classic"
+    """`classic` (manifest.json) or `oci` (index.json)."""
+
+    def final_files(self) -> tuple[FileFact, ...]:
+        """Entries visible in the final filesystem."""
+        return tuple(f for f in self.files if f.in_final)
+
+    def get(self, path: str) -> FileFact | None:
+        """The final entry at `path`, if any."""
+        for fact in reversed(self.files):
+            if fact.path == path and fact.in_final:
+                return fact
+        return None
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """Everything known about one image."""
+
+    id: str
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    size: int
+    created: datetime | None
+    architecture: str
+    os: str
+    config: ImageConfig
+    history: tuple[HistoryEntry, ...]
+    layers: tuple[str, ...]
+    """`RootFS.Layers` diff IDs, bottom first."""
+    variant: str = ""
+    parent: str = ""
+    author: str = ""
+    engine: str | None = None
+    """Engine id the image was read from; None for a tarball."""
+    filesystem: FilesystemFacts | None = None
+    """None until the layer stream was read (or when it could not be)."""
+    filesystem_skip_reason: str | None = None
+    os_release: OsRelease | None = None
+    base_image: str | None = None
+    """The local base image (ref or id) whose layers this image starts with, when one was found."""
+    has_manifest_list: bool = False
+    reference: str | None = None
+    """The reference the user typed, in short form, when one was typed."""
+
+    @property
+    def name(self) -> str:
+        """Short display name: typed ref, else first tag, else `<none>@id`."""
+        if self.reference:
+            return self.reference
+        if self.repo_tags:
+            return self.repo_tags[0]
+        return f"<none>@{self.id}"
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A container mount (`.Mounts`)."""
+
+    type: str
+    source: str
+    destination: str
+    read_write: bool
+    propagation: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """A published port: container `80/tcp` on host `0.0.0.0:8080`."""
+
+    container_port: str
+    host_ip: str
+    host_port: int
+
+
+@dataclass(frozen=True)
+class Process:
+    """A `docker top` row (host PIDs)."""
+
+    pid: int
+    ppid: int
+    uid: str
+    """The user column as `docker top` prints it (name or number)."""
+    state: str
+    command: str
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """The security-relevant part of `.HostConfig`."""
+
+    privileged: bool = False
+    network_mode: str = ""
+    pid_mode: str = ""
+    ipc_mode: str = ""
+    uts_mode: str = ""
+    userns_mode: str = ""
+    cgroupns_mode: str = ""
+    cgroup_parent: str = ""
+    readonly_rootfs: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
+    memory: int = 0
+    memory_swap: int = 0
+    nano_cpus: int = 0
+    cpu_quota: int = 0
+    cpu_period: int = 0
+    cpu_shares: int = 0
+    pids_limit: int | None = None
+    devices: tuple[str, ...] = ()
+    """`PathOnHost:PathInContainer:perms`."""
+    device_cgroup_rules: tuple[str, ...] = ()
+    restart_policy: str = ""
+    restart_max_retries: int = 0
+    log_driver: str = ""
+    log_options: tuple[tuple[str, str], ...] = ()
+    masked_paths: tuple[str, ...] | None = None
+    """None when the engine set the defaults; an empty tuple means unmasked."""
+    readonly_paths: tuple[str, ...] | None = None
+    oom_kill_disable: bool = False
+    init: bool = False
+    port_bindings: tuple[PortBinding, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """`.State` plus restart count."""
+
+    status: str
+    running: bool
+    pid: int = 0
+    exit_code: int = 0
+    oom_killed: bool = False
+    health_status: str | None = None
+    restart_count: int = 0
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """Everything known about one container."""
+
+    id: str
+    name: str
+    """Without the leading `/`."""
+    image_ref: str
+    """`Config.Image`: what the container was started from, as typed."""
+    image_id: str
+    created: datetime | None
+    state: ContainerState
+    host_config: HostConfig
+    mounts: tuple[Mount, ...]
+    user: str
+    """`Config.User` of the container (empty: the image's user applies)."""
+    env: tuple[NamedValue, ...]
+    """The container's own env entries, not those inherited unchanged from the image."""
+    labels: tuple[NamedValue, ...]
+    entrypoint: tuple[str, ...] | None
+    cmd: tuple[str, ...] | None
+    healthcheck: Healthcheck | None
+    """The container's own healthcheck setting; the image's is in `image_healthcheck`."""
+    image_user: str = ""
+    image_healthcheck: Healthcheck | None = None
+    networks: tuple[str, ...] = ()
+    processes: tuple[Process, ...] | None = None
+    """None when `docker top` cannot run (the container is not running)."""
+    processes_skip_reason: str | None = None
+    tag_drift: bool | None = None
+    """True when `image_ref`'s tag now points to another image ID; None when unknown."""
+    engine: str | None = None
+    working_dir: str = ""
+    hostname: str = ""
+    stats_memory_bytes: int | None = None
+    stats_cpu_percent: float | None = None
+    stats_pids: int | None = None
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    """One `auths` entry of the client's config.json, without the secret."""
+
+    registry: str
+    has_auth: bool
+    has_identity_token: bool
+    helper: str | None = None
+    """The credsStore or credHelpers entry that covers this registry."""
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """The engine, its daemon and the auditing client."""
+
+    engine: str
+    endpoint: str
+    server_version: str
+    api_version: str
+    os: str = ""
+    kernel: str = ""
+    rootless: bool = False
+    podman: bool = False
+    security_options: tuple[str, ...] = ()
+    insecure_registries: tuple[str, ...] = ()
+    live_restore: bool = False
+    logging_driver: str = ""
+    daemon_json: dict[str, object] | None = None
+    """Parsed `/etc/docker/daemon.json` when readable (local engines only)."""
+    daemon_hosts: tuple[str, ...] = ()
+    """`hosts` the daemon listens on, from daemon.json or the dockerd command line when visible."""
+    tls: bool = False
+    """The client reaches the engine over TLS."""
+    client_config_path: str | None = None
+    registry_auths: tuple[RegistryAuth, ...] = ()
+    creds_store: str | None = None
+    content_trust: bool = False
+    reclaimable_bytes: int = 0
+    """Space `docker system prune` would free: dangling images and stopped containers."""
+    images_count: int = 0
+    containers_count: int = 0
+
+
+@dataclass(frozen=True)
+class DockerfileInstruction:
+    """One instruction as the BuildKit parser returns it."""
+
+    cmd: str
+    """Upper-case instruction: `RUN`, `FROM`..."""
+    value: tuple[str, ...]
+    original: str
+    """The instruction's text (secrets redacted)."""
+    flags: tuple[str, ...]
+    start_line: int
+    end_line: int
+    stage: int
+    json_form: bool = False
+    heredoc: bool = False
+
+
+@dataclass(frozen=True)
+class DockerfileStage:
+    """A `FROM` and its instructions."""
+
+    index: int
+    base: str
+    name: str | None
+    from_line: int
+
+
+@dataclass(frozen=True)
+class DockerfileFacts:
+    """A parsed Dockerfile and its build context."""
+
+    path: str
+    instructions: tuple[DockerfileInstruction, ...]
+    stages: tuple[DockerfileStage, ...]
+    context_dir: str | None
+    dockerignore: tuple[str, ...] | None
+    """Patterns of `.dockerignore`; None when the context has none."""
+    context_entries: tuple[str, ...] = ()
+    """Top-level names in the build context (to tell which ignore patterns matter)."""
+    build_args: tuple[NamedValue, ...] = ()
+    env: tuple[NamedValue, ...] = ()
+
+    def final_stage(self) -> tuple[DockerfileInstruction, ...]:
+        """Instructions of the last stage."""
+        last = self.stages[-1].index if self.stages else 0
+        return tuple(i for i in self.instructions if i.stage == last)

@@ -1,0 +1,254 @@
+"""The audit's vocabulary: severities, findings, fixes, targets and the report they make up."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Severity(enum.IntEnum):
+    """Ordered severity; comparisons follow risk (CRITICAL > INFO)."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        """Lower-case name as used in reports and on the command line."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Severity from a name in any case; Trivy's UNKNOWN maps to INFO."""
+        name = text.strip().upper()
+        if name == "UNKNOWN":
+            return cls.INFO
+        try:
+            return cls[name]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}") from None
+
+
+class Status(enum.StrEnum):
+    """Outcome of one rule on one target; passes are recorded in `TargetResult.passed`."""
+
+    FAIL = "fail"
+    SKIPPED = "skipped"
+
+
+class Origin(enum.StrEnum):
+    """Whether the user's own layers or the base image caused a finding."""
+
+    USER = "user"
+    BASE = "base"
+    UNKNOWN = "unknown"
+
+
+class Source(enum.StrEnum):
+    """Which engine produced a finding."""
+
+    CHECKLIST = "checklist"
+    TRIVY_VULN = "trivy-vuln"
+    TRIVY_MISCONFIG = "trivy-misconfig"
+    TRIVY_SECRET = "trivy-secret"
+    TRIVY_LICENSE = "trivy-license"
+
+
+class TargetKind(enum.StrEnum):
+    """What was audited."""
+
+    IMAGE = "image"
+    CONTAINER = "container"
+    HOST = "host"
+    DOCKERFILE = "dockerfile"
+    IMAGE_ARCHIVE = "image-archive"
+
+
+# Report ordering: targets by kind in this order, then name.
+TARGET_KIND_ORDER: tuple[TargetKind, ...] = (
+    TargetKind.HOST,
+    TargetKind.IMAGE,
+    TargetKind.IMAGE_ARCHIVE,
+    TargetKind.CONTAINER,
+    TargetKind.DOCKERFILE,
+)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A concrete remedy; each field is empty when it does not apply."""
+
+    summary: str
+    dockerfile: str = ""
+    compose: str = ""
+    run: str = ""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the evidence was seen; every field is optional."""
+
+    layer: int | None = None
+    path: str | None = None
+    instruction: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An ignore entry that matched a finding."""
+
+    reason: str
+    by: str
+    expires: str | None = None
+
+
+@dataclass(frozen=True)
+class Vulnerability:
+    """Trivy vulnerability details carried by a `trivy-vuln` finding."""
+
+    id: str
+    package: str
+    installed: str
+    fixed: str | None
+    cvss: float | None = None
+    url: str | None = None
+    title: str = ""
+    status: str = ""
+    layer: str | None = None
+    from_base: bool | None = None
+    package_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed or skipped check on one target. All text is already redacted."""
+
+    rule_id: str
+    slug: str
+    source: Source
+    severity: Severity
+    status: Status
+    title: str
+    section: str
+    evidence: str
+    origin: Origin = Origin.UNKNOWN
+    location: Location = field(default_factory=Location)
+    fix: Fix | None = None
+    references: tuple[str, ...] = ()
+    suppressed: Suppression | None = None
+    vulnerability: Vulnerability | None = None
+
+    def sort_key(self) -> tuple[int, str, str, int, str]:
+        """Report order: severity (worst first), rule id, then location."""
+        loc = self.location
+        return (
+            -int(self.severity),
+            self.rule_id,
+            loc.path or loc.instruction or "",
+            loc.line if loc.line is not None else (loc.layer if loc.layer is not None else -1),
+            self.evidence,
+        )
+
+    @property
+    def counts(self) -> bool:
+        """Whether this finding counts toward `--fail-on` and the score."""
+        return self.status is Status.FAIL and self.suppressed is None
+
+
+@dataclass(frozen=True)
+class ScanError:
+    """A stage of a target's audit that failed; the other stages still report."""
+
+    stage: str
+    message: str
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """The engine a target was read from."""
+
+    id: str
+    endpoint: str
+    context: str | None = None
+    server_version: str | None = None
+    api_version: str | None = None
+    rootless: bool = False
+    podman: bool = False
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """The image a container runs (or an archive holds)."""
+
+    id: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """Everything the audit found about one target."""
+
+    kind: TargetKind
+    engine: str | None
+    id: str
+    name: str
+    findings: tuple[Finding, ...] = ()
+    passed: tuple[str, ...] = ()
+    image: ImageRef | None = None
+    score: int = 100
+    grade: str = "A"
+    scans: dict[str, str] = field(default_factory=dict)
+    errors: tuple[ScanError, ...] = ()
+    hardened_dockerfile_diff: str | None = None
+
+    def summary(self) -> dict[str, int]:
+        """Counts of counting findings per severity label."""
+        counts = {sev.label: 0 for sev in sorted(Severity, reverse=True)}
+        for finding in self.findings:
+            if finding.counts:
+                counts[finding.severity.label] += 1
+        return counts
+
+    def sort_key(self) -> tuple[int, str, str]:
+        """Report order: kind, then name, then id."""
+        return (TARGET_KIND_ORDER.index(self.kind), self.name, self.id)
+
+
+@dataclass(frozen=True)
+class DbStatus:
+    """Trivy vulnerability DB state as shown to users."""
+
+    status: str  # ok | stale | missing | skipped | failed
+    updated_at: datetime | None = None
+    next_update: datetime | None = None
+    schema: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TrivyInfo:
+    """Which Trivy ran, and its DB."""
+
+    version: str
+    db: DbStatus
+
+
+@dataclass(frozen=True)
+class Report:
+    """One audit run over any number of targets and engines."""
+
+    tool_version: str
+    generated_at: datetime
+    engines: tuple[EngineInfo, ...]
+    targets: tuple[TargetResult, ...]
+    trivy: TrivyInfo | None = None
+    errors: tuple[ScanError, ...] = ()
+
+    def sorted_targets(self) -> tuple[TargetResult, ...]:
+        """Targets in the stable report order."""
+        return tuple(sorted(self.targets, key=TargetResult.sort_key))

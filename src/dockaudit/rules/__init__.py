@@ -1,0 +1,13 @@
+"""The production checklist: rule modules register themselves in `registry.RULES` on import."""
+
+from __future__ import annotations
+
+import importlib
+
+RULE_MODULES = ("image", "history", "filesystem", "container", "host", "dockerfile")
+
+
+def load_all() -> None:
+    """Import every rule module so the registry is complete."""
+    for name in RULE_MODULES:
+        importlib.import_module(f"dockaudit.rules.{name}")

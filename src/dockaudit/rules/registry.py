@@ -1,0 +1,150 @@
+"""The rule registry: each rule is metadata plus a pure check and a fix builder over typed facts."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from dockaudit.model import Finding, Fix, Location, Origin, Severity, Source, Status
+
+
+class Scope(enum.StrEnum):
+    """The facts a rule reads, which is also the module it lives in."""
+
+    IMAGE = "image"
+    HISTORY = "history"
+    FILESYSTEM = "filesystem"
+    CONTAINER = "container"
+    HOST = "host"
+    DOCKERFILE = "dockerfile"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One failure a check saw; the registry turns it into a `Finding`."""
+
+    evidence: str
+    location: Location = field(default_factory=Location)
+    origin: Origin = Origin.UNKNOWN
+    severity: Severity | None = None
+    """Overrides the rule's default (e.g. DA403 read-only mounts are medium)."""
+    fix: Fix | None = None
+    """Overrides the rule's fix builder for this hit."""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """The rule could not be checked; `reason` says why."""
+
+    reason: str
+
+
+CheckResult = Skip | Sequence[Hit]
+"""An empty sequence is a pass."""
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What rules may know besides the facts: settings and the clock (injected, for tests)."""
+
+    settings: Any
+    """`dockaudit.config.Settings`; typed loosely to keep rules importable without config."""
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Cross-target facts a rule needs (e.g. `scan_ages` for DA510), keyed by name."""
+
+
+F = TypeVar("F")
+
+
+@dataclass(frozen=True)
+class Rule(Generic[F]):
+    """A catalog entry with its check and fix builder."""
+
+    id: str
+    slug: str
+    title: str
+    severity: Severity
+    scope: Scope
+    section: str
+    rationale: str
+    references: tuple[str, ...]
+    check: Callable[[F, RuleContext], CheckResult]
+    fix: Callable[[F, RuleContext], Fix]
+
+
+RULES: dict[str, Rule[Any]] = {}
+"""Every registered rule by id; modules register on import (see `dockaudit.rules.load_all`)."""
+
+
+def rule(
+    *,
+    id: str,
+    slug: str,
+    title: str,
+    severity: Severity,
+    scope: Scope,
+    section: str,
+    rationale: str,
+    references: Sequence[str],
+    fix: Callable[[F, RuleContext], Fix],
+) -> Callable[[Callable[[F, RuleContext], CheckResult]], Callable[[F, RuleContext], CheckResult]]:
+    """Register the decorated check under `id`; ids are unique and never reused."""
+
+    def register(check: Callable[[F, RuleContext], CheckResult]) -> Callable[[F, RuleContext], CheckResult]:
+        if id in RULES:
+            raise ValueError(f"rule {id} registered twice")
+        RULES[id] = Rule(id, slug, title, severity, scope, section, rationale, tuple(references), check, fix)
+        return check
+
+    return register
+
+
+def evaluate_rule(rule_: Rule[F], facts: F, ctx: RuleContext) -> tuple[list[Finding], bool]:
+    """Run one rule: its findings, and whether it passed."""
+    result = rule_.check(facts, ctx)
+    base = Finding(
+        rule_id=rule_.id,
+        slug=rule_.slug,
+        source=Source.CHECKLIST,
+        severity=rule_.severity,
+        status=Status.FAIL,
+        title=rule_.title,
+        section=rule_.section,
+        evidence="",
+        references=rule_.references,
+    )
+    if isinstance(result, Skip):
+        return [replace(base, status=Status.SKIPPED, evidence=result.reason, fix=None)], False
+    if not result:
+        return [], True
+    default_fix = rule_.fix(facts, ctx)
+    findings = [
+        replace(
+            base,
+            evidence=hit.evidence,
+            location=hit.location,
+            origin=hit.origin,
+            severity=hit.severity if hit.severity is not None else rule_.severity,
+            fix=hit.fix if hit.fix is not None else default_fix,
+        )
+        for hit in result
+    ]
+    return findings, False
+
+
+def evaluate(scopes: Sequence[Scope], facts: Any, ctx: RuleContext) -> tuple[list[Finding], list[str]]:
+    """Run every registered rule of the given scopes over `facts`: findings and passed rule ids."""
+    findings: list[Finding] = []
+    passed: list[str] = []
+    for rule_ in sorted(RULES.values(), key=lambda r: r.id):
+        if rule_.scope not in scopes:
+            continue
+        found, ok = evaluate_rule(rule_, facts, ctx)
+        findings.extend(found)
+        if ok:
+            passed.append(rule_.id)
+    return findings, passed
