@@ -1,7 +1,7 @@
 """Secret detection and redaction: the only place that ever sees a raw secret value.
 
-Facts are built through `classify_pair` and `redact_text`, so no rule, report or UI receives a raw
-value. See the Secrets section of the rule catalog for the exact contract.
+Facts are built through `redact_pair`, `redact_text`, `redact_history_line` and `classify_file`, so no
+rule, report or UI receives a raw value. See the Secrets section of the rule catalog for the contract.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,11 @@ class SecretMatch:
     """Length of the raw value."""
 
 
+REDACTION_MARK = "(redacted, "
+"""Every redaction contains this, so text that was redacted can be recognised downstream."""
+_REDACTION = re.compile(r"\S{0,4}…\(redacted, (\d+) chars\)")
+
+
 def redact(value: str) -> str:
     """`AKIA…(redacted, 20 chars)`; values shorter than 8 characters are masked entirely."""
     if len(value) < 8:
@@ -31,7 +37,15 @@ def redact(value: str) -> str:
     return f"{value[:4]}…(redacted, {len(value)} chars)"
 
 
-_WORD_SPLIT = re.compile(r"[_\-.\s]+|(?<=[a-z0-9])(?=[A-Z])")
+def has_redaction(text: str) -> bool:
+    """Whether `text` holds a redacted value."""
+    return REDACTION_MARK in text
+
+
+# ---------------------------------------------------------------------------------------------- names
+
+# Split on separators, lower→upper camelCase, and the end of an acronym (`APIKey` → API, Key).
+_WORD_SPLIT = re.compile(r"[_\-.\s/]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SECRET_WORDS = {"password", "passwd", "secret", "token", "apikey", "credential", "credentials", "auth"}
 _SECRET_RUNS = (("api", "key"), ("access", "key"), ("private", "key"))
 
@@ -47,6 +61,7 @@ def secret_name_word(name: str) -> str | None:
     for word in words:
         if word in _SECRET_WORDS:
             return word
+    # The shell's own PWD is the working directory; only `DB_PWD`-like names mean a password.
     if "pwd" in words and len(words) > 1:
         return "pwd"
     for first, second in _SECRET_RUNS:
@@ -56,22 +71,32 @@ def secret_name_word(name: str) -> str | None:
     return None
 
 
-_ALLOW_SUFFIXES = ("_VERSION",)
+def is_secret_name(name: str) -> bool:
+    """Whether `name` alone looks like it holds a secret."""
+    return secret_name_word(name) is not None
+
+
 _ALLOW_EXACT = {"GPG_KEY", "TOKEN_URL"}
+_ALLOW_SUFFIXES = ("_VERSION", "_GPG_KEY", "_TOKEN_URL")
+_PATH_VALUE = re.compile(r"(?:/|\./|\.\./|~/?|[A-Za-z]:\\)\S*")
 
 
 def is_allowlisted(name: str, value: str, extra: Iterable[str] = ()) -> bool:
-    """Known non-secrets (dockle's false positives) and the user's own allowlist."""
-    upper = name.upper()
-    if upper in _ALLOW_EXACT or upper.endswith(("_GPG_KEY", "_TOKEN_URL")) or upper.endswith(_ALLOW_SUFFIXES):
+    """Known non-secrets (dockle's false positives) and the user's own allowlist (globs, any case)."""
+    # Option spellings (`--password-file`, `db.password.file`) are judged like `DB_PASSWORD_FILE`.
+    upper = re.sub(r"[-.]", "_", name.upper())
+    if upper in _ALLOW_EXACT or upper.endswith(_ALLOW_SUFFIXES):
         return True
-    if upper.endswith(("_FILE", "_PATH")) and value.startswith(("/", "./", "~")):
+    if upper.endswith(("_FILE", "_PATH")) and _PATH_VALUE.fullmatch(value.strip()):
         return True
     return any(re.fullmatch(_glob_to_regex(p), name, re.IGNORECASE) for p in extra)
 
 
 def _glob_to_regex(pattern: str) -> str:
     return ".*".join(re.escape(part) for part in pattern.split("*"))
+
+
+# ---------------------------------------------------------------------------------------------- formats
 
 
 @dataclass(frozen=True)
@@ -81,39 +106,77 @@ class _Format:
     pattern: re.Pattern[str]
 
 
+_TOKEN_END = r"(?![A-Za-z0-9])"
 _FORMATS: tuple[_Format, ...] = (
-    _Format("aws-access-key-id", "AWS access key ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    _Format("github-token", "GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36}\b")),
-    _Format("github-pat", "GitHub fine-grained token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
-    _Format("gitlab-token", "GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}\b")),
-    _Format("slack-token", "Slack token", re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b")),
-    _Format("stripe-key", "Stripe live key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}\b")),
-    _Format("google-api-key", "Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
-    _Format("npm-token", "npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
-    _Format("pypi-token", "PyPI token", re.compile(r"\bpypi-[A-Za-z0-9_\-]{16,}\b")),
     _Format(
-        "jwt",
-        "JSON Web Token",
-        re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\b"),
+        "openssh-private-key",
+        "OpenSSH private key",
+        re.compile(r"-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]*?(?:-----END OPENSSH PRIVATE KEY-----|$)"),
     ),
     _Format(
         "private-key",
-        "private key",
-        re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z]+ )?PRIVATE KEY-----|$)"),
+        "PEM private key",
+        re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)"),
     ),
-    _Format("url-credentials", "URL with user:password@", re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)")),
+    _Format("aws-access-key-id", "AWS access key ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}" + _TOKEN_END)),
+    _Format("github-token", "GitHub token", re.compile(r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{36}" + _TOKEN_END)),
+    _Format("github-pat", "GitHub fine-grained token", re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{22,}")),
+    _Format("gitlab-token", "GitLab token", re.compile(r"(?<![A-Za-z0-9])glpat-[A-Za-z0-9_\-]{20,}")),
+    _Format("slack-token", "Slack token", re.compile(r"(?<![A-Za-z0-9])xox[abpr]-[A-Za-z0-9-]{10,}")),
+    _Format("stripe-key", "Stripe live key", re.compile(r"(?<![A-Za-z0-9])[rs]k_live_[A-Za-z0-9]{16,}")),
+    _Format("google-api-key", "Google API key", re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_\-]{35}" + _TOKEN_END)),
+    _Format("npm-token", "npm token", re.compile(r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}" + _TOKEN_END)),
+    _Format("pypi-token", "PyPI token", re.compile(r"(?<![A-Za-z0-9])pypi-[A-Za-z0-9_\-]{16,}")),
+    _Format(
+        "jwt",
+        "JSON Web Token",
+        re.compile(r"(?<![A-Za-z0-9])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+    ),
+    # A password that is itself a reference (`$PASS`, `${PASS}`) is not a literal credential.
+    _Format("url-credentials", "URL with user:password@", re.compile(r"(?<=://)[^/\s:@$]+:(?!\$)[^/\s@]+(?=@)")),
 )
+
+_AWS_SECRET = r"[A-Za-z0-9/+]{40}"
+_AWS_SECRET_VALUE = re.compile(_AWS_SECRET)
+# A 40-character token only counts beside an AWS-or-secret name, or in text that also holds a key ID,
+# since 40 random characters also describe a hex fingerprint.
+_AWS_SECRET_NAMED = re.compile(
+    r"(?i)(?:aws|secret)[A-Za-z0-9_]*[\"']?\s*[=:]\s*[\"']?(" + _AWS_SECRET + r")(?![A-Za-z0-9/+=])"
+)
+_AWS_SECRET_BARE = re.compile(r"(?<![A-Za-z0-9/+=])(" + _AWS_SECRET + r")(?![A-Za-z0-9/+=])")
+_AWS_SECRET_MATCH = ("aws-secret-access-key", "AWS secret access key")
 
 
 def find_credentials(text: str) -> list[tuple[int, int, SecretMatch]]:
     """Spans of known credential formats in free text, as (start, end, match), non-overlapping."""
     spans: list[tuple[int, int, SecretMatch]] = []
+
+    def add(start: int, end: int, kind: str, detail: str) -> None:
+        if not any(s < end and start < e for s, e, _ in spans):
+            spans.append((start, end, SecretMatch(kind, detail, end - start)))
+
     for fmt in _FORMATS:
         for m in fmt.pattern.finditer(text):
-            if any(s < m.end() and m.start() < e for s, e, _ in spans):
-                continue
-            spans.append((m.start(), m.end(), SecretMatch(fmt.kind, fmt.detail, m.end() - m.start())))
+            add(m.start(), m.end(), fmt.kind, fmt.detail)
+    for m in _AWS_SECRET_NAMED.finditer(text):
+        add(m.start(1), m.end(1), *_AWS_SECRET_MATCH)
+    if any(s.kind == "aws-access-key-id" for _, _, s in spans):
+        for m in _AWS_SECRET_BARE.finditer(text):
+            add(m.start(1), m.end(1), *_AWS_SECRET_MATCH)
     return sorted(spans, key=lambda s: s[0])
+
+
+def _replace_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    out: list[str] = []
+    last = 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(redact(text[start:end]))
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def redact_text(text: str) -> tuple[str, tuple[SecretMatch, ...]]:
@@ -121,37 +184,277 @@ def redact_text(text: str) -> tuple[str, tuple[SecretMatch, ...]]:
     spans = find_credentials(text)
     if not spans:
         return text, ()
-    out: list[str] = []
-    last = 0
-    for start, end, _match in spans:
-        out.append(text[last:start])
-        out.append(redact(text[start:end]))
-        last = end
-    out.append(text[last:])
-    return "".join(out), tuple(m for _, _, m in spans)
+    return _replace_spans(text, ((s, e) for s, e, _ in spans)), tuple(m for _, _, m in spans)
+
+
+# ---------------------------------------------------------------------------------------------- pairs
+
+_DSN_PASSWORD = re.compile(r"(?i)(?:^|[\s;?&])(?:password|pwd)\s*=\s*(?!\$)[^\s;&]+")
+
+
+def _is_reference(value: str) -> bool:
+    return bool(re.fullmatch(r"\$\{?[A-Za-z_][A-Za-z0-9_]*(?::?[-=?+][^}]*)?\}?", value.strip()))
 
 
 def classify_pair(name: str, value: str, allow: Iterable[str] = ()) -> SecretMatch | None:
     """Classify an env entry, label or build arg; None when it is not a secret."""
     if not value or is_allowlisted(name, value, allow):
         return None
+    already = _REDACTION.fullmatch(value.strip())
+    if already is not None:
+        # Redacting twice would report the marker's length, not the secret's.
+        return SecretMatch("redacted", "already redacted", int(already.group(1)))
     spans = find_credentials(value)
     if spans:
         return SecretMatch(spans[0][2].kind, spans[0][2].detail, len(value))
+    words = name_words(name)
+    if ("aws" in words or is_secret_name(name)) and _AWS_SECRET_VALUE.fullmatch(value.strip()):
+        return SecretMatch(*_AWS_SECRET_MATCH, len(value))
+    upper = name.upper()
+    if upper == "DATABASE_URL" or upper.endswith("_DSN") or upper == "DSN":
+        # A connection string is a secret only when it carries a password.
+        if _DSN_PASSWORD.search(value):
+            return SecretMatch("dsn-password", "connection string with a password", len(value))
+        return None
     word = secret_name_word(name)
     if word is not None and not _is_reference(value):
         return SecretMatch("name", f'name contains "{word}"', len(value))
     return None
 
 
-def _is_reference(value: str) -> bool:
-    return bool(re.fullmatch(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", value.strip()))
-
-
 def redact_pair(name: str, value: str, allow: Iterable[str] = ()) -> tuple[str, SecretMatch | None]:
     """The value to keep for a name/value pair, and its classification."""
     match = classify_pair(name, value, allow)
     if match is not None:
-        return redact(value), match
+        return (value if match.kind == "redacted" else redact(value)), match
+    if is_allowlisted(name, value, allow):
+        return value, None
     safe, found = redact_text(value)
     return safe, (found[0] if found else None)
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class RedactedPair:
+    """A build arg (or other NAME=value pair) after redaction."""
+
+    name: str
+    value: str
+    secret: SecretMatch | None
+
+
+@dataclass(frozen=True)
+class RedactedCommand:
+    """A history line or RUN instruction after redaction, with what redaction found."""
+
+    text: str
+    build_args: tuple[RedactedPair, ...]
+    """The `|N NAME=value` prefix of the legacy builder, parsed; values redacted when secret."""
+    found: tuple[SecretMatch, ...]
+    """Credentials redacted from the text outside the build-arg prefix."""
+
+
+_BUILD_ARGS = re.compile(r"^(?P<lead>\s*(?:RUN\s+)?)\|(?P<n>\d+)\s+")
+_LAST_VALUE = re.compile(r"\S*…\(redacted, \d+ chars\)|\S*")
+_NEXT_ARG = re.compile(r" (?=[A-Za-z_][A-Za-z0-9_]*=)")
+_ARG_START = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def parse_build_args(text: str) -> list[tuple[str, str]]:
+    """The `|N NAME=value ...` build args the builder records before a RUN command, raw."""
+    pairs, _ = _split_build_args(text)
+    return pairs
+
+
+def strip_build_args(text: str) -> str:
+    """`text` without the `|N NAME=value ...` build-arg prefix."""
+    _, start = _split_build_args(text)
+    return text[start:]
+
+
+def _split_build_args(text: str) -> tuple[list[tuple[str, str]], int]:
+    """Parsed pairs and the offset where the command after them starts."""
+    m = _BUILD_ARGS.match(text)
+    if m is None:
+        return [], 0
+    count = int(m.group("n"))
+    pos = m.end()
+    pairs: list[tuple[str, str]] = []
+    for i in range(count):
+        start = _ARG_START.match(text, pos)
+        if start is None:
+            break
+        name = start.group()[:-1]
+        value_start = start.end()
+        if i < count - 1:
+            # The next pair starts at the next ` NAME=`; values may hold spaces.
+            nxt = _NEXT_ARG.search(text, value_start)
+            value_end = nxt.start() if nxt else len(text)
+        else:
+            # The last value ends at the first blank, unless it is already redacted (`abcd…(redacted, 9 chars)`).
+            m_last = _LAST_VALUE.match(text, value_start)
+            value_end = m_last.end() if m_last else value_start
+        pairs.append((name, text[value_start:value_end]))
+        pos = min(value_end + 1, len(text))
+    return pairs, pos
+
+
+_FALSY = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off", "0", "1", "-", ""})
+_VALUE = r"(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s\"'&;|)]+)"
+# NAME=value anywhere: ENV/LABEL/ARG pairs in history, shell assignments, `--password=x`, `_authToken=x`.
+_ASSIGNMENT = re.compile(r"(?<![\w.])([A-Za-z_][\w.\-]*)=" + _VALUE)
+_COMMAND_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    (
+        "basic-auth-flag",
+        "user:password option",
+        re.compile(r"(?:^|\s)(?:-u|--user|--proxy-user)[\s=]+[\"']?((?![0-9]+:[0-9]+\b)[^\s:\"']+:[^\s\"']+)"),
+    ),
+    ("password-flag", "--password option", re.compile(r"(?:^|\s)--password[\s=]+" + _VALUE)),
+    (
+        "password-flag",
+        "-p<password> option",
+        re.compile(r"\b(?:mysql|mysqladmin|mysqldump|mariadb|mariadb-dump)\b[^;&|\n]*?\s-p([^\s\"';&|]+)"),
+    ),
+    (
+        "authorization-header",
+        "Authorization header",
+        re.compile(r"(?i)\b(?:authorization|proxy-authorization):\s*(?:(?:bearer|basic|token|digest)\s+)?([^\s\"']+)"),
+    ),
+    ("api-key-header", "API key header", re.compile(r"(?i)\b(?:x-api-key|private-token|x-auth-token):\s*([^\s\"']+)")),
+    # .pypirc lines (`password = X`, `password: X`) and .netrc lines (`login U password X`).
+    (
+        "config-password",
+        "password in a credentials file",
+        re.compile(r"(?i)(?:\b|(?<=\\n))password\s*[=:]\s*([^\s\"'\\;&|)]+)"),
+    ),
+    ("config-password", "password in .netrc", re.compile(r"(?i)\blogin\s+\S+\s+password\s+([^\s\"'\\;&|)]+)")),
+    (
+        "config-token",
+        "token in a credentials file",
+        re.compile(r"(?i)(?<![\w-])_auth(?:Token)?\s*[=:]\s*([^\s\"'\\;&|)]+)"),
+    ),
+)
+
+
+def _literal(value: str) -> str:
+    """The value without surrounding quotes."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def _is_placeholder(value: str) -> bool:
+    """A value that is not a literal credential: a reference, a command substitution, a boolean word."""
+    v = _literal(value).strip()
+    return v.lower() in _FALSY or v.startswith(("$", "`", "-")) or "\x00" in v
+
+
+def scan_command(text: str, allow: Iterable[str] = ()) -> RedactedCommand:
+    """Redact a history line or RUN instruction: build args, credential formats, credential options."""
+    allow = tuple(allow)
+    pairs, cmd_start = _split_build_args(text)
+    redacted_args: list[RedactedPair] = []
+    secret_values: list[str] = []
+    for name, value in pairs:
+        safe, match = redact_pair(name, value, allow)
+        redacted_args.append(RedactedPair(name, safe, match))
+        if match is not None and len(value) >= 4:
+            secret_values.append(value)
+
+    # Values redacted earlier become blank-free placeholders, so a second pass leaves them alone.
+    kept: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        kept.append(m.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    command = _REDACTION.sub(keep, text[cmd_start:])
+    spans: list[tuple[int, int, SecretMatch]] = list(find_credentials(command))
+
+    def add(start: int, end: int, match: SecretMatch) -> None:
+        if end > start and not any(s < end and start < e for s, e, _ in spans):
+            spans.append((start, end, match))
+
+    for m in _ASSIGNMENT.finditer(command):
+        name, value = m.group(1), m.group(2)
+        raw = _literal(value)
+        if _is_placeholder(value) or is_allowlisted(name, raw, allow):
+            continue
+        found = classify_pair(name, raw, allow)
+        if found is not None and found.kind != "redacted":
+            offset = 1 if raw != value else 0
+            add(m.start(2) + offset, m.end(2) - offset, found)
+    for kind, detail, pattern in _COMMAND_PATTERNS:
+        for m in pattern.finditer(command):
+            value = m.group(1)
+            if _is_placeholder(value) or has_redaction(value):
+                continue
+            raw = _literal(value)
+            offset = 1 if raw != value else 0
+            add(m.start(1) + offset, m.end(1) - offset, SecretMatch(kind, detail, len(raw)))
+    # A secret build arg's value may also be spelled out literally in the command itself.
+    for value in secret_values:
+        for m in re.finditer(re.escape(value), command):
+            add(m.start(), m.end(), SecretMatch("build-arg-value", "value of a secret build arg", len(value)))
+
+    head = _rebuild_prefix(text[:cmd_start], pairs, redacted_args)
+    body = _replace_spans(command, ((s, e) for s, e, _ in spans))
+    body = re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], body)
+    return RedactedCommand(head + body, tuple(redacted_args), tuple(m for _, _, m in sorted(spans, key=lambda x: x[0])))
+
+
+def _rebuild_prefix(prefix: str, pairs: list[tuple[str, str]], redacted: list[RedactedPair]) -> str:
+    if not pairs:
+        return prefix
+    m = _BUILD_ARGS.match(prefix)
+    lead, count = (m.group("lead"), m.group("n")) if m else ("", str(len(pairs)))
+    parts = [f"{r.name}={r.value}" for r in redacted]
+    trailing = " " if prefix.endswith((" ", "\t")) else ""
+    return f"{lead}|{count} " + " ".join(parts) + trailing
+
+
+def redact_command(text: str, allow: Iterable[str] = ()) -> str:
+    """A history line or RUN instruction with every secret it holds redacted."""
+    return scan_command(text, allow).text
+
+
+def redact_history_line(text: str, allow: Iterable[str] = ()) -> RedactedCommand:
+    """What a facts builder stores for a history `created_by`: redacted text, build args, what was found."""
+    return scan_command(text, allow)
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+_PRIVATE_KEY_HEADER = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*(.*?)\s*$", re.MULTILINE)
+
+
+def classify_file(path: str, content: bytes, allow: Iterable[str] = ()) -> SecretMatch | None:
+    """Whether a file is a credential (private key, cloud or registry credentials, secret `.env`)."""
+    p = PurePosixPath(path)
+    name = p.name
+    text = content.decode("utf-8", "replace")
+    size = len(content)
+    if _PRIVATE_KEY_HEADER.search(content):
+        kind = "openssh-private-key" if b"OPENSSH PRIVATE KEY" in content else "private-key"
+        return SecretMatch(kind, "private key", size)
+    if name == "credentials" and p.parent.name == ".aws" and re.search(r"(?i)aws_secret_access_key\s*=\s*\S", text):
+        return SecretMatch("aws-credentials", "AWS credentials file", size)
+    docker_auth = re.search(r'"(?:auth|identitytoken)"\s*:\s*"[^"]+', text)
+    if name == "config.json" and p.parent.name == ".docker" and '"auths"' in text and docker_auth:
+        return SecretMatch("docker-config", "Docker registry credentials", size)
+    if name == ".git-credentials" and re.search(r"://[^\s:@/]+:[^\s@/]+@", text):
+        return SecretMatch("git-credentials", "Git credentials file", size)
+    if name in (".netrc", "_netrc") and re.search(r"(?i)\bpassword\s+\S", text):
+        return SecretMatch("netrc", ".netrc with a password", size)
+    if name == ".npmrc" and re.search(r"(?i)_auth(?:Token)?\s*=\s*(?!\$)\S", text):
+        return SecretMatch("npmrc", ".npmrc with an auth token", size)
+    if name == ".pypirc" and re.search(r"(?im)^\s*password\s*[=:]\s*(?!\$)\S", text):
+        return SecretMatch("pypirc", ".pypirc with a password", size)
+    if name == ".env" or name.startswith(".env."):
+        for m in _ENV_LINE.finditer(text):
+            if classify_pair(m.group(1), _literal(m.group(2)), allow) is not None:
+                return SecretMatch("dotenv", f".env file with secret {m.group(1)}", size)
+    return None

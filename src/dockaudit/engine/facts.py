@@ -73,6 +73,10 @@ class HistoryEntry:
     """The `|N NAME=value` prefix the legacy builder records, parsed and redacted."""
     from_base: bool | None = None
     """True when the step belongs to the base image; None when that cannot be told."""
+    secrets: tuple[SecretMatch, ...] = ()
+    """What redaction found in `created_by` outside the build-arg prefix (`secrets.redact_history_line`)."""
+    line: int | None = None
+    """Dockerfile line of the instruction, when the entry was derived from a parsed Dockerfile."""
 
 
 class FileType(enum.StrEnum):
@@ -194,6 +198,8 @@ class ImageFacts:
     has_manifest_list: bool = False
     reference: str | None = None
     """The reference the user typed, in short form, when one was typed."""
+    dockerfile: str | None = None
+    """Path of the Dockerfile these facts were derived from (`rules.dockerfile_adapter`); None for a real image."""
 
     @property
     def name(self) -> str:

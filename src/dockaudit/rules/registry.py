@@ -22,6 +22,25 @@ class Scope(enum.StrEnum):
     DOCKERFILE = "dockerfile"
 
 
+class Section(enum.StrEnum):
+    """The production checklist sections every rule belongs to (the `section` of a finding)."""
+
+    NON_ROOT = "Run as non-root"
+    READ_ONLY_ROOTFS = "Read-only root filesystem"
+    LEAST_PRIVILEGE = "Dropped capabilities, no-new-privileges and resource limits"
+    PINNING = "Pinned tags and digests"
+    SCANNING = "Scanning and signing"
+    MULTI_ARCH = "Multi-arch"
+    HEALTHCHECK = "Healthcheck"
+    LOGS = "Logs"
+    SECRETS = "Secrets supplied at runtime"
+    PID1 = "PID 1 and STOPSIGNAL"
+    REGISTRY_CREDENTIALS = "Registry credentials"
+    MINIMAL_BASE = "Minimal base and multi-stage builds"
+    DOCKERIGNORE = ".dockerignore"
+    ONE_PROCESS = "One process per container, stateless, no bundled database"
+
+
 @dataclass(frozen=True)
 class Hit:
     """One failure a check saw; the registry turns it into a `Finding`."""

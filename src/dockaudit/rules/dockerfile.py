@@ -1,0 +1,459 @@
+"""DA6xx: rules over a Dockerfile's instructions and its build context, with line numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+from dockaudit.engine.dockerignore import is_ignored
+from dockaudit.engine.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, OsRelease
+from dockaudit.model import Fix, Location, Severity
+from dockaudit.rules.fixes import (
+    compose_service,
+    create_user_dockerfile,
+    dockerfile_fix,
+    healthcheck_snippet,
+)
+from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
+from dockaudit.secrets import is_allowlisted, secret_name_word
+
+# An install command at the start of a shell command (after sudo or VAR=value prefixes), so that an
+# `echo "apt-get install gcc"` is not taken for one.
+_INSTALL = re.compile(
+    r"^\s*(?:sudo\s+)?(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*"
+    r"(?:(?:apt-get|apt|aptitude)\s+(?:-\S+\s+)*install|apk\s+(?:-\S+\s+)*add|"
+    r"(?:yum|dnf|microdnf)\s+(?:-\S+\s+)*install)\b"
+)
+_BUILD_PACKAGE = re.compile(
+    r"gcc(?:-\d+)?|g\+\+(?:-\d+)?|clang(?:-\d+)?|make|cmake|build-essential|build-base|"
+    r"golang(?:-go)?|rustc|cargo|openjdk-\d+-jdk(?:-headless)?|java-\S*-devel|musl-dev|.+-dev|.+-devel|"
+    r"(?:gcc-)?c\+\+|automake|autoconf|libtool"
+)
+_NPM_DEV_INSTALL = re.compile(r"\bnpm\s+(?:ci|install|i)\b(?![^;&|]*--(?:omit=dev|only=prod\w*|production))")
+_ARG_REF = r"\$(?:\{{{name}(?::?[-+?][^}}]*)?\}}|{name}\b)"
+_SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\||\n")
+
+
+def _line(instr: DockerfileInstruction) -> Location:
+    return Location(line=instr.start_line, instruction=instr.original.split("\n", 1)[0][:200])
+
+
+def guess_os(base: str) -> OsRelease | None:
+    """The distribution a base image reference most likely holds, from its name and tag."""
+    ref = base.lower()
+    name = ref.split("@", 1)[0]
+    if "distroless" in name:
+        return OsRelease(id="distroless")
+    if name == "scratch":
+        return OsRelease(id="scratch")
+    if "alpine" in name:
+        return OsRelease(id="alpine")
+    if re.search(r"\b(ubi\d*|centos|rockylinux|almalinux|fedora|amazonlinux|oraclelinux)\b", name):
+        return OsRelease(id="rhel")
+    if re.search(r"\b(ubuntu)\b", name):
+        return OsRelease(id="ubuntu")
+    if "busybox" in name:
+        return OsRelease(id="busybox")
+    if re.search(r"\b(debian|bookworm|bullseye|trixie|slim|python|node|ruby|golang|openjdk|php|perl)\b", name):
+        # The official language images are Debian-based unless their tag says alpine.
+        return OsRelease(id="debian")
+    return None
+
+
+def _final_os(facts: DockerfileFacts) -> OsRelease | None:
+    return guess_os(facts.stages[-1].base) if facts.stages else None
+
+
+def _new_dockerignore_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
+    lines = [".git", ".env*", "*.pem", "*.key", "Dockerfile*", ".dockerignore"]
+    entries = set(facts.context_entries)
+    lines += [name for name in ("node_modules", "__pycache__", ".venv", "dist", "build") if name in entries]
+    return dockerfile_fix("Add a .dockerignore beside the Dockerfile.", "# .dockerignore\n" + "\n".join(lines))
+
+
+@rule(
+    id="DA601",
+    slug="no-dockerignore",
+    title="No .dockerignore",
+    severity=Severity.MEDIUM,
+    scope=Scope.DOCKERFILE,
+    section=Section.DOCKERIGNORE.value,
+    rationale=(
+        "Without a .dockerignore the whole directory, .git, .env files and local keys included, is sent to "
+        "the builder and `COPY . .` bakes it into the image."
+    ),
+    references=("seed .dockerignore in every project",),
+    fix=_new_dockerignore_fix,
+)
+def no_dockerignore(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
+    """The build context has no `.dockerignore`."""
+    if facts.context_dir is None:
+        return Skip("no build context was given (the Dockerfile was read on its own)")
+    if facts.dockerignore is None:
+        return [Hit(f"{facts.context_dir} has no .dockerignore", Location(path=facts.context_dir))]
+    return []
+
+
+def _gaps(facts: DockerfileFacts) -> list[str]:
+    patterns = facts.dockerignore or ()
+    gaps = []
+    if not is_ignored(".git", patterns):
+        gaps.append(".git")
+    if not (is_ignored(".env", patterns) and is_ignored(".env.production", patterns)):
+        gaps.append(".env*")
+    for entry in facts.context_entries:
+        wanted = entry in ("node_modules", "__pycache__") or entry.endswith((".pem", ".key"))
+        if wanted and not is_ignored(entry, patterns):
+            gaps.append(entry)
+    return gaps
+
+
+def _gaps_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
+    return dockerfile_fix("Add the missing patterns to .dockerignore.", "# .dockerignore\n" + "\n".join(_gaps(facts)))
+
+
+@rule(
+    id="DA602",
+    slug="dockerignore-gaps",
+    title=".dockerignore misses sensitive paths",
+    severity=Severity.LOW,
+    scope=Scope.DOCKERFILE,
+    section=Section.DOCKERIGNORE.value,
+    rationale=(
+        ".git, .env files and keys are the usual leaks through `COPY . .`; node_modules and __pycache__ "
+        "bloat the context and override what the build installs."
+    ),
+    references=("seed .dockerignore",),
+    fix=_gaps_fix,
+)
+def dockerignore_gaps(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
+    """`.dockerignore` does not exclude .git, .env* and, when present, node_modules, __pycache__, keys."""
+    if facts.dockerignore is None:
+        return Skip("there is no .dockerignore (DA601)")
+    gaps = _gaps(facts)
+    if not gaps:
+        return []
+    where = str(Path(facts.context_dir) / ".dockerignore") if facts.context_dir else ".dockerignore"
+    return [Hit(f".dockerignore does not exclude {', '.join(gaps)}", Location(path=where))]
+
+
+def _split_ref(ref: str) -> tuple[str, str | None, str | None]:
+    """(name, tag, digest) of an image reference."""
+    name, _, digest = ref.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = None
+    if ":" in last:
+        tag = last.split(":", 1)[1]
+        name = name[: -len(tag) - 1]
+    return name, tag, digest or None
+
+
+def _pin_fix(name: str, tag: str | None) -> Fix:
+    version = tag if tag and tag != "latest" else "<version>"
+    return dockerfile_fix(
+        "Pin the base image to a version tag and its digest (Renovate or Dependabot keep both current).",
+        f"FROM {name}:{version}@sha256:<digest>\n# digest: docker buildx imagetools inspect {name}:{version}",
+    )
+
+
+def _from_instructions(facts: DockerfileFacts) -> dict[int, DockerfileInstruction]:
+    return {i.stage: i for i in facts.instructions if i.cmd == "FROM"}
+
+
+@rule(
+    id="DA603",
+    slug="unpinned-base",
+    title="Base image not pinned",
+    severity=Severity.MEDIUM,
+    scope=Scope.DOCKERFILE,
+    section=Section.PINNING.value,
+    rationale=(
+        "An untagged or `latest` base changes under the build without notice; a tag can still be moved, "
+        "only a digest makes the build reproducible."
+    ),
+    references=("seed Pin tags", "DL3006", "DL3007", "DS-0001"),
+    fix=lambda f, c: dockerfile_fix(
+        "Pin the base image to a version tag and its digest (Renovate/Dependabot keep it current).",
+        "FROM debian:12.8-slim@sha256:<digest>  # docker buildx imagetools inspect debian:12.8-slim",
+    ),
+)
+def unpinned_base(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
+    """A FROM without a tag or with `latest` (medium), or without a digest (low)."""
+    froms = _from_instructions(facts)
+    names: set[str] = set()
+    hits = []
+    for stage in facts.stages:
+        base = stage.base
+        instr = froms.get(stage.index)
+        location = _line(instr) if instr else Location(line=stage.from_line)
+        if base.lower() == "scratch" or base.lower() in names or "$" in base:
+            # Earlier stages and scratch need no pin; an unresolved build arg is decided at build time.
+            pass
+        else:
+            name, tag, digest = _split_ref(base)
+            fix = _pin_fix(name, tag)
+            if digest is None and tag is None:
+                hits.append(Hit(f"FROM {base} has no tag (means latest) and no digest", location, fix=fix))
+            elif digest is None and tag == "latest":
+                hits.append(Hit(f"FROM {base} uses the latest tag", location, fix=fix))
+            elif digest is None:
+                hits.append(
+                    Hit(f"FROM {base} is pinned by tag only, not by digest", location, severity=Severity.LOW, fix=fix)
+                )
+        if stage.name:
+            names.add(stage.name.lower())
+    return hits
+
+
+def _run_text(instr: DockerfileInstruction) -> str:
+    return instr.original.partition(" ")[2] if instr.cmd == "RUN" else ""
+
+
+def _installed_packages(text: str) -> list[str]:
+    packages: list[str] = []
+    for segment in _SEGMENT_SPLIT.split(text.replace("\\\n", " ")):
+        m = _INSTALL.match(segment)
+        if m is None:
+            continue
+        for word in segment[m.end() :].split():
+            if word.startswith(("-", "$")) or word == "\\":
+                continue
+            packages.append(word.split("=", 1)[0])
+    return packages
+
+
+def _build_tools(instr: DockerfileInstruction) -> list[str]:
+    text = _run_text(instr)
+    tools = [p for p in _installed_packages(text) if _BUILD_PACKAGE.fullmatch(p)]
+    if _NPM_DEV_INSTALL.search(text):
+        tools.append("npm dev dependencies")
+    return tools
+
+
+def _multistage_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
+    base = facts.stages[0].base if facts.stages else "<base>"
+    return dockerfile_fix(
+        "Split into a build stage and a minimal runtime stage.",
+        f"FROM {base} AS build\nRUN <install build tools and build>\n\n"
+        "FROM gcr.io/distroless/base-debian12:nonroot\nCOPY --from=build /app /app",
+    )
+
+
+@rule(
+    id="DA604",
+    slug="single-stage-build",
+    title="Single-stage build installs build tools",
+    severity=Severity.MEDIUM,
+    scope=Scope.DOCKERFILE,
+    section=Section.MINIMAL_BASE.value,
+    rationale=(
+        "With one stage, the compilers and headers needed to build ship in the runtime image; a "
+        "multi-stage build copies only the result into a minimal base."
+    ),
+    references=("seed Multi-stage builds",),
+    fix=_multistage_fix,
+)
+def single_stage_build(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
+    """One stage that installs compilers, build-essential, -dev packages or npm dev dependencies."""
+    if len(facts.stages) != 1:
+        return []
+    return [
+        Hit(f"the only stage installs {', '.join(tools)}", _line(instr))
+        for instr in facts.instructions
+        if instr.cmd == "RUN" and (tools := _build_tools(instr))
+    ]
+
+
+def _pair_names(instr: DockerfileInstruction) -> list[str]:
+    if instr.cmd == "ARG":
+        return [v.split("=", 1)[0] for v in instr.value]
+    if instr.cmd == "ENV":
+        return list(instr.value[0::2])
+    return []
+
+
+def _secret_arg_names(facts: DockerfileFacts, allow: Sequence[str]) -> set[str]:
+    return {
+        v.name
+        for v in (*facts.build_args, *facts.env)
+        if secret_name_word(v.name) is not None and not is_allowlisted(v.name, v.value, allow)
+    }
+
+
+@rule(
+    id="DA605",
+    slug="secret-in-arg-or-env",
+    title="Secret in ARG or ENV",
+    severity=Severity.CRITICAL,
+    scope=Scope.DOCKERFILE,
+    section=Section.SECRETS.value,
+    rationale=(
+        "ARG defaults and ENV values are stored in the image's history and config; build args used in RUN "
+        "are recorded too. BuildKit secret mounts leave nothing behind."
+    ),
+    references=("seed BuildKit secret mounts", "DS-0031"),
+    fix=lambda f, c: dockerfile_fix(
+        "Pass the secret as a BuildKit secret mount (docker build --secret id=token,env=TOKEN).",
+        "RUN --mount=type=secret,id=token TOKEN=$(cat /run/secrets/token) <command>",
+    ),
+)
+def secret_in_arg_or_env(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
+    """An ARG/ENV with a secret-named key and a value, or a RUN that uses a secret-named ARG."""
+    allow = tuple(getattr(ctx.settings, "allow_secret_names", ()))
+    secrets = {(v.name, v.value): v for v in (*facts.build_args, *facts.env) if v.secret is not None}
+    by_name = {name: v for (name, _), v in secrets.items()}
+    hits = []
+    for instr in facts.instructions:
+        for name in _pair_names(instr):
+            value = by_name.get(name)
+            if value is not None and value.secret is not None and value.value:
+                hits.append(Hit(f"{instr.cmd} {name}={value.value} ({value.secret.detail})", _line(instr)))
+    declared = {v.name for v in facts.build_args}
+    for name in sorted(_secret_arg_names(facts, allow) & declared):
+        ref = re.compile(_ARG_REF.format(name=re.escape(name)))
+        for instr in facts.instructions:
+            if instr.cmd == "RUN" and ref.search(_run_text(instr)):
+                hits.append(Hit(f"RUN uses ${name} instead of a --mount=type=secret", _line(instr)))
+            elif instr.cmd == "ENV" and any(ref.search(v) for v in instr.value[1::2]):
+                hits.append(Hit(f"ENV copies the build arg ${name} into the image's config", _line(instr)))
+    return hits
+
+
+def _user_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
+    os_release = _final_os(facts)
+    return Fix(
+        summary="Create an unprivileged user in the final stage and switch to it with a numeric UID.",
+        dockerfile=create_user_dockerfile(os_release),
+        compose=compose_service({"user": "10001:10001"}),
+        run="--user 10001:10001",
+    )
+
+
+def _is_root(user: str) -> bool:
+    return user.split(":", 1)[0] in ("", "root", "0")
+
+
+def _stage_chain(facts: DockerfileFacts) -> list[tuple[DockerfileInstruction, ...]]:
+    """Instructions of the final stage, then of each earlier stage it is built `FROM`, nearest first."""
+    by_name = {s.name.lower(): s for s in facts.stages if s.name}
+    chain: list[tuple[DockerfileInstruction, ...]] = []
+    stage: DockerfileStage | None = facts.stages[-1] if facts.stages else None
+    seen: set[int] = set()
+    while stage is not None and stage.index not in seen:
+        seen.add(stage.index)
+        chain.append(tuple(i for i in facts.instructions if i.stage == stage.index))
+        parent = by_name.get(stage.base.lower())
+        stage = parent if parent is not None and parent.index < stage.index else None
+    return chain
+
+
+def _inherited(facts: DockerfileFacts, cmd: str) -> list[DockerfileInstruction]:
+    """`cmd` instructions that apply to the final image: the final stage's, else the nearest parent stage's."""
+    for instructions in _stage_chain(facts):
+        found = [i for i in instructions if i.cmd == cmd]
+        if found:
+            return found
+    return []
+
+
+def _final_from(facts: DockerfileFacts) -> tuple[DockerfileStage, Location]:
+    stage = facts.stages[-1]
+    instr = _from_instructions(facts).get(stage.index)
+    return stage, _line(instr) if instr else Location(line=stage.from_line)
+
+
+@rule(
+    id="DA606",
+    slug="no-user-instruction",
+    title="Final stage runs as root",
+    severity=Severity.HIGH,
+    scope=Scope.DOCKERFILE,
+    section=Section.NON_ROOT.value,
+    rationale=(
+        "Without a USER the image runs as root unless every runtime remembers --user; the Dockerfile is "
+        "the one place to make non-root the default."
+    ),
+    references=("DL3002", "DS-0002"),
+    fix=_user_fix,
+)
+def no_user_instruction(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
+    """No USER in the final stage, or the last USER is root."""
+    users = _inherited(facts, "USER")
+    if not users:
+        stage, location = _final_from(facts)
+        return [Hit(f"the final stage (FROM {stage.base}) has no USER instruction", location)]
+    last = users[-1]
+    user = last.value[0] if last.value else ""
+    return [Hit(f"the last USER is {user or 'empty'} (root)", _line(last))] if _is_root(user) else []
+
+
+@rule(
+    id="DA607",
+    slug="shell-form-cmd",
+    title="CMD or ENTRYPOINT in shell form",
+    severity=Severity.MEDIUM,
+    scope=Scope.DOCKERFILE,
+    section=Section.PID1.value,
+    rationale=(
+        "Shell form runs the command under `/bin/sh -c`, which becomes PID 1 and does not forward SIGTERM: "
+        "the app is killed instead of shut down."
+    ),
+    references=("DL3025",),
+    fix=lambda f, c: dockerfile_fix(
+        "Use the exec (JSON) form.",
+        'CMD ["python", "app.py"]  # each argument a separate string',
+    ),
+)
+def shell_form_cmd(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
+    """A CMD or ENTRYPOINT of the final stage is in shell form."""
+    return [
+        Hit(f"{i.cmd} is in shell form: {i.original}", _line(i), fix=_exec_form_fix(i))
+        for i in facts.final_stage()
+        if i.cmd in ("CMD", "ENTRYPOINT") and not i.json_form
+    ]
+
+
+def _exec_form_fix(instr: DockerfileInstruction) -> Fix:
+    command = " ".join(instr.value)
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = []
+    if not words or any(c in command for c in "|&;<>$`*"):
+        # Pipes, redirections and expansions need a shell: keep it, but let `exec` make the app PID 1.
+        script = "COPY --chmod=755 start.sh /start.sh  # start.sh ends with: exec <app>\n"
+        return dockerfile_fix(
+            "Move the shell logic into a script that `exec`s the app.", f'{script}{instr.cmd} ["/start.sh"]'
+        )
+    return dockerfile_fix(
+        "Use the exec (JSON) form so the app is PID 1 and gets SIGTERM.", f"{instr.cmd} {json.dumps(words)}"
+    )
+
+
+def _healthcheck_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
+    return dockerfile_fix("Add a HEALTHCHECK to the final stage.", healthcheck_snippet(_final_os(facts)))
+
+
+@rule(
+    id="DA608",
+    slug="no-healthcheck-instruction",
+    title="No HEALTHCHECK",
+    severity=Severity.MEDIUM,
+    scope=Scope.DOCKERFILE,
+    section=Section.HEALTHCHECK.value,
+    rationale="Without a HEALTHCHECK, Docker and Compose cannot tell a hung app from a working one.",
+    references=("DS-0026",),
+    fix=_healthcheck_fix,
+)
+def no_healthcheck_instruction(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
+    """No HEALTHCHECK (or only HEALTHCHECK NONE) in the final stage."""
+    checks = _inherited(facts, "HEALTHCHECK")
+    if checks and not (checks[-1].value and checks[-1].value[0].upper() == "NONE"):
+        return []
+    stage, location = _final_from(facts)
+    if checks:
+        return [Hit("the final stage disables the healthcheck (HEALTHCHECK NONE)", _line(checks[-1]))]
+    return [Hit(f"the final stage (FROM {stage.base}) has no HEALTHCHECK", location)]

@@ -1,0 +1,190 @@
+"""The image a Dockerfile describes, as `ImageFacts`, so the DA1xx/DA2xx rules judge source and image alike."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from dockaudit.engine.facts import (
+    DockerfileFacts,
+    DockerfileInstruction,
+    Healthcheck,
+    HistoryEntry,
+    ImageConfig,
+    ImageFacts,
+    NamedValue,
+    OsRelease,
+)
+from dockaudit.secrets import redact_history_line, redact_pair
+
+_LAYER_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
+_CODENAMES = {
+    "debian": {"jessie": "8", "stretch": "9", "buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13"},
+    "ubuntu": {"xenial": "16.04", "bionic": "18.04", "focal": "20.04", "jammy": "22.04", "noble": "24.04"},
+}
+# Official language images name their Debian/Alpine flavour in the tag (`python:3.12-slim-bookworm`).
+_FLAVOURS = (("alpine", "alpine"), ("bookworm", "debian"), ("bullseye", "debian"), ("buster", "debian"))
+
+
+def os_from_base(base: str) -> OsRelease | None:
+    """A best guess at the distribution of a `FROM` reference, from its name and tag."""
+    ref = base.split("@", 1)[0]
+    if ref == "scratch":
+        return OsRelease(id="scratch")
+    name, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
+    repo = name.rsplit("/", 1)[-1].lower()
+    if "distroless" in name or "chainguard" in name:
+        return OsRelease(id="distroless")
+    if repo in ("debian", "ubuntu", "alpine", "centos", "fedora", "rockylinux", "almalinux", "busybox"):
+        os_id = {"rockylinux": "rocky"}.get(repo, repo)
+        version = tag.split("-", 1)[0]
+        version = _CODENAMES.get(os_id, {}).get(version, version)
+        if not re.match(r"^\d", version):
+            version = ""
+        return OsRelease(id=os_id, version_id=version, pretty_name=f"{repo}:{tag}" if tag else repo)
+    for word, os_id in _FLAVOURS:
+        if word in tag:
+            version = _CODENAMES.get(os_id, {}).get(word, "")
+            return OsRelease(id=os_id, version_id=version, pretty_name=ref)
+    return None
+
+
+def image_facts_from_dockerfile(facts: DockerfileFacts) -> ImageFacts:
+    """The final stage's config and its instructions as history, each carrying its Dockerfile line."""
+    final = facts.final_stage()
+    base = facts.stages[-1].base if facts.stages else ""
+    return ImageFacts(
+        id=f"dockerfile:{facts.path}",
+        repo_tags=(),
+        repo_digests=(),
+        size=0,
+        created=None,
+        architecture="",
+        os="linux",
+        config=_config(final, facts.env),
+        history=_history(final),
+        layers=(),
+        os_release=os_from_base(base),
+        base_image=base or None,
+        dockerfile=facts.path,
+    )
+
+
+def _config(final: Sequence[DockerfileInstruction], env_facts: Sequence[NamedValue]) -> ImageConfig:
+    user = ""
+    env: dict[str, NamedValue] = {}
+    labels: dict[str, NamedValue] = {}
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
+    cmd_set = False
+    healthcheck: Healthcheck | None = None
+    ports: list[str] = []
+    volumes: list[str] = []
+    stop_signal = ""
+    workdir = ""
+    shell: tuple[str, ...] | None = None
+    for ins in final:
+        values = ins.value
+        if ins.cmd == "USER" and values:
+            user = values[0]
+        elif ins.cmd == "ENV":
+            for i in range(0, len(values) - 1, 2):
+                env[values[i]] = _env_fact(values[i], _unquote(values[i + 1]), env_facts)
+        elif ins.cmd == "LABEL":
+            for i in range(0, len(values) - 1, 2):
+                name = _unquote(values[i])
+                safe, match = redact_pair(name, _unquote(values[i + 1]))
+                labels[name] = NamedValue(name, safe, match)
+        elif ins.cmd == "CMD":
+            cmd, cmd_set = _command(ins, shell), True
+        elif ins.cmd == "ENTRYPOINT":
+            entrypoint = _command(ins, shell)
+            # BuildKit resets an inherited CMD when ENTRYPOINT is set, but keeps one set in this stage.
+            if not cmd_set:
+                cmd = None
+        elif ins.cmd == "HEALTHCHECK":
+            healthcheck = _healthcheck(ins)
+        elif ins.cmd == "EXPOSE":
+            ports.extend(v if "/" in v else f"{v}/tcp" for v in values)
+        elif ins.cmd == "VOLUME":
+            volumes.extend(values)
+        elif ins.cmd == "STOPSIGNAL" and values:
+            stop_signal = values[0]
+        elif ins.cmd == "WORKDIR" and values:
+            workdir = values[0]
+        elif ins.cmd == "SHELL":
+            shell = tuple(values)
+    return ImageConfig(
+        user=user,
+        env=tuple(env.values()),
+        entrypoint=entrypoint,
+        cmd=cmd,
+        healthcheck=healthcheck,
+        labels=tuple(labels.values()),
+        exposed_ports=tuple(sorted(set(ports))),
+        volumes=tuple(volumes),
+        stop_signal=stop_signal,
+        workdir=workdir,
+        shell=shell,
+    )
+
+
+def _env_fact(name: str, value: str, env_facts: Sequence[NamedValue]) -> NamedValue:
+    # The parser already classified and redacted ENV values; reuse its classification.
+    for fact in env_facts:
+        if fact.name == name and fact.value == value:
+            return fact
+    safe, match = redact_pair(name, value)
+    return NamedValue(name, safe, match)
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def _command(ins: DockerfileInstruction, shell: tuple[str, ...] | None) -> tuple[str, ...]:
+    if ins.json_form:
+        return tuple(ins.value)
+    return (*(shell or ("/bin/sh", "-c")), " ".join(ins.value))
+
+
+def _healthcheck(ins: DockerfileInstruction) -> Healthcheck:
+    values = ins.value
+    if not values or values[0].upper() == "NONE":
+        return Healthcheck(test=("NONE",))
+    rest = values[1:]
+    if ins.json_form:
+        return Healthcheck(test=("CMD", *rest))
+    return Healthcheck(test=("CMD-SHELL", " ".join(rest)))
+
+
+def _history(final: Sequence[DockerfileInstruction]) -> tuple[HistoryEntry, ...]:
+    entries: list[HistoryEntry] = []
+    layer = 0
+    args: dict[str, NamedValue] = {}
+    for ins in final:
+        if ins.cmd == "ARG":
+            for item in ins.value:
+                name, _, value = item.partition("=")
+                safe, match = redact_pair(name, _unquote(value))
+                args[name] = NamedValue(name, safe, match)
+        text = " ".join(ins.original.split())
+        redacted = redact_history_line(text)
+        makes_layer = ins.cmd in _LAYER_INSTRUCTIONS
+        entries.append(
+            HistoryEntry(
+                index=len(entries),
+                created_by=redacted.text,
+                comment="",
+                empty_layer=not makes_layer,
+                layer_index=layer if makes_layer else None,
+                build_args=tuple(args.values()) if ins.cmd == "RUN" else (),
+                from_base=False,
+                secrets=redacted.found,
+                line=ins.start_line,
+            )
+        )
+        layer += makes_layer
+    return tuple(entries)

@@ -1,0 +1,703 @@
+"""DA1xx: rules over an image's configuration (`docker image inspect`)."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from datetime import date
+from functools import cache
+from importlib import resources
+
+from dockaudit.engine.facts import ImageFacts, NamedValue, OsRelease
+from dockaudit.model import Fix, Location, Origin, Severity
+from dockaudit.rules import fixes
+from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
+from dockaudit.rules.steps import Step, anchor, last_step, steps
+from dockaudit.secrets import classify_pair, is_allowlisted, redact_command
+
+_SHELLS = ("/bin/sh", "sh", "/bin/bash", "bash", "/bin/ash", "ash", "/bin/dash", "dash")
+_NOT_FOR_DOCKERFILE = "a Dockerfile has no {what}: checked on the built image"
+
+
+def is_root_user(user: str) -> bool:
+    """Whether `Config.User` means root: empty, `root`, `0`, `0:<gid>` or `root:<group>`."""
+    name = user.strip().split(":", 1)[0]
+    return name in ("", "root", "0")
+
+
+def _origin_of(all_steps: list[Step], instruction: str, contains: str = "") -> tuple[Origin, Location]:
+    """Origin and location of the newest step that set a config value; the user's when none is seen."""
+    step = last_step(all_steps, instruction, contains)
+    if step is None:
+        return Origin.UNKNOWN, Location()
+    return step.origin, step.location
+
+
+def _allow(ctx: RuleContext) -> tuple[str, ...]:
+    return tuple(getattr(ctx.settings, "allow_secret_names", ()))
+
+
+# --------------------------------------------------------------------------------------------- DA101
+
+
+def _fix_root(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return fixes.non_root_user_fix(fixes.image_os(facts))
+
+
+@rule(
+    id="DA101",
+    slug="root-user",
+    title="Image runs as root",
+    severity=Severity.HIGH,
+    scope=Scope.IMAGE,
+    section=Section.NON_ROOT,
+    rationale=(
+        "A process running as root inside the container is root on the host's kernel, so any escape or "
+        "writable host mount is a full compromise. Set a dedicated unprivileged user with USER."
+    ),
+    references=('seed "Run as non-root"', "CIS 4.1", "CIS-DI-0001", "DS-0002", "DL3002"),
+    fix=_fix_root,
+)
+def root_user(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """`Config.User` is empty, root or UID 0."""
+    user = facts.config.user.strip()
+    if not is_root_user(user):
+        return []
+    all_steps = steps(facts)
+    if not user:
+        step = last_step(all_steps, "USER")
+        # An empty user with no USER step anywhere: the user's Dockerfile should add one.
+        origin = Origin.USER if step is None else step.origin
+        return [Hit("Config.User is empty: the image runs as root", anchor(all_steps, "USER"), origin)]
+    origin, location = _origin_of(all_steps, "USER")
+    return [Hit(f'Config.User is "{user}": the image runs as root', location, origin)]
+
+
+# --------------------------------------------------------------------------------------------- DA102
+
+
+def _fix_healthcheck(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    os_release = fixes.image_os(facts)
+    return Fix(
+        summary="Declare a HEALTHCHECK that probes the application (or set one at run time).",
+        dockerfile=fixes.healthcheck_snippet(os_release),
+        compose=fixes.compose_service(
+            {
+                "healthcheck": {
+                    "test": ["CMD", "curl", "-fsS", "http://127.0.0.1:8080/health"],
+                    "interval": "30s",
+                    "timeout": "3s",
+                    "retries": 3,
+                }
+            }
+        ),
+        run="--health-cmd 'curl -fsS http://127.0.0.1:8080/health' --health-interval 30s --health-retries 3",
+    )
+
+
+@rule(
+    id="DA102",
+    slug="no-healthcheck",
+    title="No HEALTHCHECK",
+    severity=Severity.MEDIUM,
+    scope=Scope.IMAGE,
+    section=Section.HEALTHCHECK,
+    rationale=(
+        "Without a healthcheck the engine and orchestrators only know whether the process exists, not whether "
+        "it serves. A hung application keeps receiving traffic and is never restarted."
+    ),
+    references=('seed "HEALTHCHECK"', "CIS 4.6", "CIS-DI-0006", "DS-0026"),
+    fix=_fix_healthcheck,
+)
+def no_healthcheck(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """No `Config.Healthcheck`, or `HEALTHCHECK NONE`."""
+    hc = facts.config.healthcheck
+    if hc is None:
+        return [Hit("Config.Healthcheck is not set", anchor(steps(facts), "HEALTHCHECK"), Origin.USER)]
+    if hc.disabled:
+        origin, location = _origin_of(steps(facts), "HEALTHCHECK")
+        return [Hit("HEALTHCHECK NONE disables the healthcheck", location, origin)]
+    return []
+
+
+# --------------------------------------------------------------------------------------------- DA103
+
+
+def effective_command(facts: ImageFacts) -> tuple[str, ...]:
+    """Entrypoint followed by Cmd, as the engine runs them."""
+    return (*(facts.config.entrypoint or ()), *(facts.config.cmd or ()))
+
+
+def _fix_shell_form(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return Fix(
+        summary="Use the exec form so the application is PID 1 and receives SIGTERM; exec from wrapper scripts.",
+        dockerfile='CMD ["/app/server", "--port", "8080"]\n# or, in an entrypoint script: exec "$@"',
+        compose=fixes.compose_service({"init": True}),
+        run="--init",
+    )
+
+
+@rule(
+    id="DA103",
+    slug="shell-form-command",
+    title="Command runs through a shell (shell form)",
+    severity=Severity.MEDIUM,
+    scope=Scope.IMAGE,
+    section=Section.PID1,
+    rationale=(
+        "In shell form the shell is PID 1 and does not forward SIGTERM to the application, so `docker stop` "
+        "waits for the timeout and then kills it without a clean shutdown. The exec form makes the application PID 1."
+    ),
+    references=('seed "STOPSIGNAL and PID 1"', "DL3025"),
+    fix=_fix_shell_form,
+)
+def shell_form_command(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """The effective command starts with `/bin/sh -c` or `sh -c`."""
+    command = effective_command(facts)
+    if len(command) < 2 or command[0] not in _SHELLS or command[1] != "-c":
+        return []
+    shown = redact_command(" ".join(command))
+    instruction = "ENTRYPOINT" if facts.config.entrypoint else "CMD"
+    origin, location = _origin_of(steps(facts), instruction)
+    return [Hit(f"the command is {shown!r}: the shell is PID 1", location, origin)]
+
+
+# --------------------------------------------------------------------------------------------- DA104/105
+
+
+def _secret_hits(
+    facts: ImageFacts, ctx: RuleContext, values: Sequence[NamedValue], instruction: str, what: str
+) -> list[Hit]:
+    allow = _allow(ctx)
+    all_steps = steps(facts)
+    hits: list[Hit] = []
+    for item in values:
+        if is_allowlisted(item.name, item.value, allow):
+            continue
+        match = item.secret or classify_pair(item.name, item.value, allow)
+        if match is None:
+            continue
+        origin, location = _origin_of(all_steps, instruction, item.name)
+        detail = "secret-like name" if match.kind == "name" else match.detail
+        value = item.value if item.secret is not None else "…(redacted)"
+        fix = _secret_fix(item.name) if instruction == "ENV" else _label_fix(item.name)
+        hits.append(Hit(f"{what} {item.name}={value} ({detail})", location, origin, fix=fix))
+    return hits
+
+
+def _secret_fix(name: str) -> Fix:
+    secret = name.lower().replace(".", "_").replace("-", "_")
+    return Fix(
+        summary=(
+            f"Remove {name} from the image and supply it at run time from a secret manager or a mounted "
+            "secrets file; rotate the exposed value, it is recoverable from the image."
+        ),
+        dockerfile=(
+            f"# delete the ENV that sets {name}; read the secret at run time instead:\n"
+            f"ENV {name.upper()}_FILE=/run/secrets/{secret}"
+        ),
+        compose=(
+            "services:\n  app:\n    secrets:\n"
+            f"      - {secret}\n    environment:\n      {name.upper()}_FILE: /run/secrets/{secret}\n"
+            f"secrets:\n  {secret}:\n    file: ./secrets/{secret}"
+        ),
+        run=f'-v "$PWD/secrets/{secret}:/run/secrets/{secret}:ro" -e {name.upper()}_FILE=/run/secrets/{secret}',
+    )
+
+
+def _label_fix(name: str) -> Fix:
+    return Fix(
+        summary=(
+            f"Remove the label {name} (from LABEL and from `docker build --label`) and rotate the exposed value: "
+            "labels are public metadata."
+        ),
+        dockerfile=f"# delete {name} from the LABEL instruction; credentials are supplied at run time, never in labels",
+    )
+
+
+def _fix_secret_env(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return _secret_fix("SECRET")
+
+
+@rule(
+    id="DA104",
+    slug="secret-in-env",
+    title="Secret in an image ENV",
+    severity=Severity.CRITICAL,
+    scope=Scope.IMAGE,
+    section=Section.SECRETS,
+    rationale=(
+        "Environment variables baked into an image are readable by anyone who can pull it "
+        "(`docker image inspect`), and they stay in every copy of the image. Secrets belong in the runtime "
+        "environment, supplied by a secret manager."
+    ),
+    references=('seed "Never bake secrets in"', "CIS 4.10", "CIS-DI-0010", "DS-0031"),
+    fix=_fix_secret_env,
+)
+def secret_in_env(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """An `Env` entry with a secret-like name and a literal value, or a value in a known credential format."""
+    return _secret_hits(facts, ctx, facts.config.env, "ENV", "ENV")
+
+
+def _fix_secret_label(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return _label_fix("the label")
+
+
+@rule(
+    id="DA105",
+    slug="secret-in-label",
+    title="Secret in an image label",
+    severity=Severity.HIGH,
+    scope=Scope.IMAGE,
+    section=Section.SECRETS,
+    rationale=(
+        "Labels are public metadata: registries, `docker inspect` and scanners show them to anyone. "
+        "A credential in a label is published with the image."
+    ),
+    references=("CIS-DI-0010",),
+    fix=_fix_secret_label,
+)
+def secret_in_label(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """A label whose name or value looks like a secret."""
+    return _secret_hits(facts, ctx, facts.config.labels, "LABEL", "label")
+
+
+# --------------------------------------------------------------------------------------------- DA106
+
+
+def _fix_tag(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    repo = facts.repo_tags[0].rsplit(":", 1)[0] if facts.repo_tags else "myapp"
+    return Fix(
+        summary="Tag every build with an immutable version (release or git SHA) and deploy that tag or the digest.",
+        dockerfile="",
+        compose=fixes.compose_service({"image": f"{repo}:1.2.3"}),
+        run=f"docker build -t {repo}:1.2.3 -t {repo}:$(git rev-parse --short HEAD) .",
+    )
+
+
+@rule(
+    id="DA106",
+    slug="mutable-tag",
+    title="Only tagged latest, or untagged",
+    severity=Severity.MEDIUM,
+    scope=Scope.IMAGE,
+    section=Section.PINNING,
+    rationale=(
+        "`latest` moves with every build, so what runs in production cannot be told from what was tested, "
+        "and rollbacks have nothing to return to. An untagged image cannot be referenced at all."
+    ),
+    references=('seed "Pin tags, never latest"', "DKL-DI-0006"),
+    fix=_fix_tag,
+)
+def mutable_tag(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """The image's only tags are `:latest`, or it has none."""
+    if facts.dockerfile:
+        return Skip(_NOT_FOR_DOCKERFILE.format(what="tags"))
+    tags = [t for t in facts.repo_tags if t != "<none>:<none>"]
+    if not tags:
+        return [Hit("the image has no tag (dangling)", origin=Origin.USER)]
+    if all(t.rsplit(":", 1)[-1] == "latest" for t in tags):
+        return [Hit(f"the only tags are {', '.join(tags)}", origin=Origin.USER)]
+    return []
+
+
+# --------------------------------------------------------------------------------------------- DA107
+
+
+def _fix_digest(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    repo = facts.repo_tags[0].rsplit(":", 1)[0] if facts.repo_tags else "registry.example.com/myapp"
+    return Fix(
+        summary="Push the image and deploy it by digest (`repo@sha256:...`), which can never change.",
+        compose=fixes.compose_service({"image": f"{repo}@sha256:<digest>"}),
+        run=f"docker push {repo}:1.2.3  # then run {repo}@sha256:<digest from the push>",
+    )
+
+
+@rule(
+    id="DA107",
+    slug="no-repo-digest",
+    title="No repository digest",
+    severity=Severity.LOW,
+    scope=Scope.IMAGE,
+    section=Section.PINNING,
+    rationale=(
+        "Only a digest pins exact image content; tags can be moved. An image that was never pushed or pulled "
+        "by digest has no digest to pin, so deployments cannot refer to it immutably."
+    ),
+    references=('seed "Use digests in production"',),
+    fix=_fix_digest,
+)
+def no_repo_digest(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """`RepoDigests` is empty."""
+    if facts.dockerfile:
+        return Skip(_NOT_FOR_DOCKERFILE.format(what="repository digest"))
+    if facts.repo_digests:
+        return []
+    return [Hit("RepoDigests is empty: the image was never pushed or pulled by digest", origin=Origin.USER)]
+
+
+# --------------------------------------------------------------------------------------------- DA108
+
+_PROVENANCE = ("org.opencontainers.image.source", "org.opencontainers.image.revision")
+
+
+def _fix_provenance(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return Fix(
+        summary="Record where the image was built from: the repository URL and the commit.",
+        dockerfile=(
+            "ARG VCS_REF\n"
+            'LABEL org.opencontainers.image.source="https://github.com/ORG/REPO" \\\n'
+            '      org.opencontainers.image.revision="${VCS_REF}"'
+        ),
+        run="docker build --build-arg VCS_REF=$(git rev-parse HEAD) .",
+    )
+
+
+@rule(
+    id="DA108",
+    slug="no-provenance-labels",
+    title="No provenance labels",
+    severity=Severity.LOW,
+    scope=Scope.IMAGE,
+    section=Section.SCANNING,
+    rationale=(
+        "Without the OCI source and revision labels nobody can tell which commit an image was built from, "
+        "so a vulnerable image cannot be traced back to the code to fix. Signing and provenance tools attest them. "
+        "They are also what signing and provenance tools attest."
+    ),
+    references=('seed "Built from a Dockerfile in version control"',),
+    fix=_fix_provenance,
+)
+def no_provenance_labels(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """Neither `org.opencontainers.image.source` nor `.revision` is set."""
+    names = {label.name for label in facts.config.labels if label.value.strip()}
+    if any(name in names for name in _PROVENANCE):
+        return []
+    return [Hit(f"none of {', '.join(_PROVENANCE)} is set", anchor(steps(facts), "LABEL"), Origin.USER)]
+
+
+# --------------------------------------------------------------------------------------------- DA109/110
+
+
+def _port_number(port: str) -> int | None:
+    head = port.split("/", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _fix_ssh_port(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return Fix(
+        summary="Remove EXPOSE 22 and the SSH server; use `docker exec` (or `kubectl exec`) for access.",
+        dockerfile="# remove: EXPOSE 22 (and the openssh-server package)",
+    )
+
+
+@rule(
+    id="DA109",
+    slug="ssh-port-exposed",
+    title="SSH port exposed",
+    severity=Severity.MEDIUM,
+    scope=Scope.IMAGE,
+    section=Section.ONE_PROCESS,
+    rationale=(
+        "An SSH port means an SSH server in the container: a second process, long-lived credentials and a "
+        "remote login surface. `docker exec` gives the same access without any of them."
+    ),
+    references=("CIS 5.7 (image side)",),
+    fix=_fix_ssh_port,
+)
+def ssh_port_exposed(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """`ExposedPorts` contains 22/tcp."""
+    if "22/tcp" not in facts.config.exposed_ports and "22" not in facts.config.exposed_ports:
+        return []
+    origin, location = _origin_of(steps(facts), "EXPOSE", "22")
+    return [Hit("ExposedPorts contains 22/tcp", location, origin)]
+
+
+def _fix_privileged_port(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return Fix(
+        summary="Listen on a port >= 1024 inside the container and map it to the low port on the host.",
+        dockerfile="EXPOSE 8080",
+        compose=fixes.compose_service({"ports": ["80:8080"]}),
+        run="-p 80:8080",
+    )
+
+
+@rule(
+    id="DA110",
+    slug="privileged-port-exposed",
+    title="Privileged port exposed by a non-root image",
+    severity=Severity.INFO,
+    scope=Scope.IMAGE,
+    section=Section.NON_ROOT,
+    rationale=(
+        "A non-root process cannot bind a port below 1024 without CAP_NET_BIND_SERVICE, so the image either "
+        "fails at start or needs a capability it should not have. Listen on a high port and map it."
+    ),
+    references=("CIS 5.8",),
+    fix=_fix_privileged_port,
+)
+def privileged_port_exposed(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """A port below 1024 is exposed while the image runs as non-root."""
+    if is_root_user(facts.config.user):
+        return []
+    low = [p for p in facts.config.exposed_ports if (n := _port_number(p)) is not None and n < 1024]
+    if not low:
+        return []
+    origin, location = _origin_of(steps(facts), "EXPOSE", low[0].split("/", 1)[0])
+    return [Hit(f"ExposedPorts has {', '.join(low)} while User is {facts.config.user!r}", location, origin)]
+
+
+# --------------------------------------------------------------------------------------------- DA111
+
+
+def _fix_stop_signal(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return Fix(
+        summary="Stop with SIGTERM (the default) and handle it in the application for a clean shutdown.",
+        dockerfile="STOPSIGNAL SIGTERM",
+        compose=fixes.compose_service({"stop_signal": "SIGTERM", "stop_grace_period": "30s"}),
+        run="--stop-signal SIGTERM --stop-timeout 30",
+    )
+
+
+@rule(
+    id="DA111",
+    slug="stop-signal-kill",
+    title="STOPSIGNAL is SIGKILL",
+    severity=Severity.LOW,
+    scope=Scope.IMAGE,
+    section=Section.PID1,
+    rationale=(
+        "SIGKILL cannot be caught, so the application never flushes buffers, finishes requests or releases "
+        "locks when the container is stopped. SIGTERM, handled by the application, allows a clean shutdown."
+    ),
+    references=('seed "STOPSIGNAL"',),
+    fix=_fix_stop_signal,
+)
+def stop_signal_kill(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """`StopSignal` is SIGKILL or 9."""
+    if facts.config.stop_signal.strip().upper() not in ("SIGKILL", "KILL", "9"):
+        return []
+    origin, location = _origin_of(steps(facts), "STOPSIGNAL")
+    return [Hit(f"StopSignal is {facts.config.stop_signal}", location, origin)]
+
+
+# --------------------------------------------------------------------------------------------- DA112
+
+_FULL_DISTROS = frozenset({"ubuntu", "centos", "rhel", "fedora", "debian"})
+
+
+@cache
+def eol_table() -> dict[str, dict[str, date]]:
+    """End of all free security support per OS id and version, shipped in `rules/data/eol.toml`."""
+    text = resources.files("dockaudit.rules").joinpath("data/eol.toml").read_text(encoding="utf-8")
+    raw = tomllib.loads(text)
+    return {os_id: {str(v): d for v, d in versions.items()} for os_id, versions in raw.items()}
+
+
+def end_of_life(os_release: OsRelease) -> date | None:
+    """The date `os_release` loses its last security support, when the table knows it."""
+    table = eol_table().get(os_release.id.lower())
+    if not table:
+        return None
+    version = os_release.version_id.strip()
+    candidates = [version, ".".join(version.split(".")[:2]), version.split(".")[0]]
+    for candidate in candidates:
+        if candidate in table:
+            return table[candidate]
+    return None
+
+
+def _is_slim(facts: ImageFacts) -> bool:
+    names = [*facts.repo_tags, facts.base_image or "", facts.reference or ""]
+    return any("slim" in name for name in names)
+
+
+def _fix_heavy_base(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return Fix(
+        summary="Build in a full image, then copy the result into a minimal, supported runtime base.",
+        dockerfile=(
+            "FROM debian:12 AS build\n# ... build steps ...\n"
+            "FROM gcr.io/distroless/base-debian12:nonroot\nCOPY --from=build /out/app /app\n"
+            'ENTRYPOINT ["/app"]'
+        ),
+    )
+
+
+@rule(
+    id="DA112",
+    slug="heavy-base",
+    title="Heavy or end-of-life base image",
+    severity=Severity.MEDIUM,
+    scope=Scope.IMAGE,
+    section=Section.MINIMAL_BASE,
+    rationale=(
+        "A full distribution ships hundreds of packages the application never uses, each one a CVE to patch. "
+        "An end-of-life release gets no security fixes at all."
+    ),
+    references=('seed "Mind the base image"',),
+    fix=_fix_heavy_base,
+)
+def heavy_base(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """A full distribution over the size threshold, or an OS release past its end of life."""
+    os_release = fixes.image_os(facts)
+    if os_release is None:
+        return Skip("the OS release was not detected (layers not read or no /etc/os-release)")
+    origin = Origin.BASE
+    hits: list[Hit] = []
+    eol = end_of_life(os_release)
+    name = os_release.pretty_name or f"{os_release.id} {os_release.version_id}".strip()
+    if eol is not None and eol < ctx.now.date():
+        where = anchor(steps(facts), "FROM") if facts.dockerfile else Location(path="/etc/os-release")
+        hits.append(Hit(f"{name} is end of life since {eol.isoformat()}", where, origin))
+    limit_mb = ctx.settings.thresholds.heavy_base_mb
+    full = os_release.id.lower() in _FULL_DISTROS and not _is_slim(facts)
+    if full and not facts.dockerfile and facts.size > limit_mb * 1024 * 1024:
+        size_mb = facts.size // (1024 * 1024)
+        hits.append(
+            Hit(f"{name} is a full distribution and the image is {size_mb} MB (over {limit_mb} MB)", origin=origin)
+        )
+    return hits
+
+
+# --------------------------------------------------------------------------------------------- DA113
+
+
+def _fix_multi_arch(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return Fix(
+        summary="Build and push a multi-platform image (manifest list) with buildx.",
+        run="docker buildx build --platform linux/amd64,linux/arm64 -t REPO:TAG --push .",
+    )
+
+
+@rule(
+    id="DA113",
+    slug="single-arch",
+    title="Single architecture",
+    severity=Severity.INFO,
+    scope=Scope.IMAGE,
+    section=Section.MULTI_ARCH,
+    rationale=(
+        "A single-platform image cannot run on ARM nodes (Graviton, Apple silicon) without emulation. "
+        "A manifest list lets each node pull its own native build."
+    ),
+    references=('seed "Multi-arch builds"',),
+    fix=_fix_multi_arch,
+)
+def single_arch(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """One platform and no manifest list known locally."""
+    if facts.dockerfile:
+        return Skip(_NOT_FOR_DOCKERFILE.format(what="platforms"))
+    if facts.has_manifest_list:
+        return []
+    platform = "/".join(p for p in (facts.os, facts.architecture, facts.variant) if p)
+    return [Hit(f"only {platform}; no manifest list is known locally", origin=Origin.USER)]
+
+
+# --------------------------------------------------------------------------------------------- DA114
+
+_SENSITIVE_VOLUMES = ("/sys", "/proc", "/dev")
+
+
+def _fix_volume(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return Fix(
+        summary="Remove the VOLUME on a system path; declare volumes only for application data directories.",
+        dockerfile="VOLUME /var/lib/app/data",
+    )
+
+
+@rule(
+    id="DA114",
+    slug="sensitive-volume",
+    title="VOLUME on a system path",
+    severity=Severity.MEDIUM,
+    scope=Scope.IMAGE,
+    section=Section.READ_ONLY_ROOTFS,
+    rationale=(
+        "A VOLUME over `/`, `/sys`, `/proc` or `/dev` invites mounting host system paths into the container "
+        "and hides the image's own files at those paths. Volumes belong on application data directories. "
+        "Volumes belong on application data directories."
+    ),
+    references=("DKL-DI-0002",),
+    fix=_fix_volume,
+)
+def sensitive_volume(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """A VOLUME on `/sys`, `/proc`, `/dev` or `/`."""
+    hits: list[Hit] = []
+    all_steps = steps(facts)
+    for volume in facts.config.volumes:
+        path = "/" + volume.strip().strip("/")
+        if path == "/" or any(path == p or path.startswith(p + "/") for p in _SENSITIVE_VOLUMES):
+            origin, location = _origin_of(all_steps, "VOLUME", volume)
+            hits.append(Hit(f"VOLUME {volume}", location, origin))
+    return hits
+
+
+# --------------------------------------------------------------------------------------------- DA115
+
+
+def _fix_stale(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return Fix(
+        summary="Rebuild regularly (e.g. weekly in CI) with `--pull` so base-image security fixes land.",
+        run="docker build --pull --no-cache -t REPO:TAG .",
+    )
+
+
+@rule(
+    id="DA115",
+    slug="stale-image",
+    title="Image not rebuilt recently",
+    severity=Severity.MEDIUM,
+    scope=Scope.IMAGE,
+    section=Section.SCANNING,
+    rationale=(
+        "Security fixes reach an image only when it is rebuilt on an updated base. An image that has not been "
+        "rebuilt for months carries every vulnerability fixed since."
+    ),
+    references=("CIS 4.4",),
+    fix=_fix_stale,
+)
+def stale_image(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """`Created` is older than the stale threshold (90 days by default)."""
+    if facts.dockerfile:
+        return Skip(_NOT_FOR_DOCKERFILE.format(what="creation date"))
+    if facts.created is None:
+        return Skip("the image has no creation date")
+    if facts.created.year <= 1980:
+        # Reproducible builds (SOURCE_DATE_EPOCH=0, Nix, ko) set a fixed epoch: the age is unknown.
+        return Skip(f"Created is {facts.created.date().isoformat()}, a fixed reproducible-build timestamp")
+    limit = ctx.settings.thresholds.stale_days
+    age = (ctx.now - facts.created).days
+    if age <= limit:
+        return []
+    return [Hit(f"created {age} days ago ({facts.created.date().isoformat()}), over {limit} days", origin=Origin.USER)]
+
+
+# --------------------------------------------------------------------------------------------- DA116
+
+
+def _fix_numeric(facts: ImageFacts, ctx: RuleContext) -> Fix:
+    return fixes.numeric_user_fix(fixes.image_os(facts), facts.config.user.split(":", 1)[0] or "app")
+
+
+@rule(
+    id="DA116",
+    slug="non-numeric-user",
+    title="USER is a name, not a UID",
+    severity=Severity.LOW,
+    scope=Scope.IMAGE,
+    section=Section.NON_ROOT,
+    rationale=(
+        "Kubernetes `runAsNonRoot` can only verify a numeric UID; with a user name the pod is rejected or the "
+        "check is skipped. A numeric UID also works without an /etc/passwd entry."
+    ),
+    references=("DL3066",),
+    fix=_fix_numeric,
+)
+def non_numeric_user(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
+    """`Config.User` is a user name (other than root, which DA101 reports)."""
+    user = facts.config.user.strip()
+    name = user.split(":", 1)[0]
+    if is_root_user(user) or name.isdigit():
+        return []
+    origin, location = _origin_of(steps(facts), "USER")
+    return [Hit(f'Config.User is "{user}", a name', location, origin)]

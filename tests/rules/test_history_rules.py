@@ -1,0 +1,356 @@
+"""DA2xx over constructed history: each rule fires on its flaw and stays quiet otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dockaudit.engine.facts import FileType, HistoryEntry, ImageFacts
+from dockaudit.model import Origin, Severity, Status
+from dockaudit.rules.steps import history_origins, parse_step
+from tests.rules.conftest import (
+    file_fact,
+    history_entry,
+    make_filesystem,
+    make_history,
+    make_image_facts,
+    run_rule,
+)
+
+
+def image(*lines: str, **overrides: Any) -> ImageFacts:
+    """Image facts whose user layers are `lines` (legacy-builder spelling unless written otherwise)."""
+    return make_image_facts(history=make_history(*lines), **overrides)
+
+
+def run(line: str) -> str:
+    return f"/bin/sh -c {line}"
+
+
+def test_clean_history_passes_every_history_rule() -> None:
+    facts = image(
+        run(
+            "apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10 && rm -rf /var/lib/apt/lists/*"
+        ),
+        run("pip install --no-cache-dir flask==3.0.0"),
+        "/bin/sh -c #(nop) COPY dir:abc in /app ",
+        '/bin/sh -c #(nop)  CMD ["/app/server"]',
+    )
+    for n in range(1, 14):
+        assert run_rule(f"DA2{n:02d}", facts) == [], f"DA2{n:02d}"
+
+
+# DA201 ------------------------------------------------------------------------------------------
+
+
+def test_secret_build_arg_is_critical_and_reported_once() -> None:
+    token = "npm_DockAuditFakeNpmToken0123456789abcde"
+    facts = image(f"|1 NPM_TOKEN={token} /bin/sh -c npm ci", f"|1 NPM_TOKEN={token} /bin/sh -c npm run build")
+    [finding] = run_rule("DA201", facts)
+    assert finding.severity is Severity.CRITICAL
+    assert token not in finding.evidence and "2 history step(s)" in finding.evidence
+    assert finding.origin is Origin.USER
+
+
+def test_harmless_or_empty_build_args_pass() -> None:
+    facts = image("|2 VERSION=1.2.3 NPM_TOKEN= /bin/sh -c make", "|1 GPG_KEY=ABCDEF0123 /bin/sh -c true")
+    assert run_rule("DA201", facts) == []
+
+
+# DA202 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl -u admin:s3cretpassw0rd https://example.com/artifact",
+        "curl -H 'Authorization: Bearer abcdef0123456789' https://api.example.com",
+        "docker login --password s3cretpassw0rd registry.example.com",
+        "mysql -uroot -ps3cretpassw0rd -e 'select 1'",
+        'echo "//registry.npmjs.org/:_authToken=abcd1234efgh5678" > /root/.npmrc',
+        "git clone https://bob:s3cretpassw0rd@github.com/org/repo.git",
+        "echo ghp_DockAuditFakeGithubToken0123456789ab > /tmp/t",
+    ],
+)
+def test_literal_credential_in_run(command: str) -> None:
+    [finding] = run_rule("DA202", image(run(command)))
+    assert finding.severity is Severity.HIGH
+    assert "s3cretpassw0rd" not in finding.evidence and "(redacted" in finding.evidence
+
+
+def test_run_expanding_a_secret_build_arg() -> None:
+    facts = image('|1 NPM_TOKEN=abcdefgh12345678 /bin/sh -c echo "_authToken=$NPM_TOKEN" > .npmrc')
+    [finding] = run_rule("DA202", facts)
+    assert "$NPM_TOKEN" in finding.evidence
+
+
+def test_secret_mount_read_is_not_a_credential() -> None:
+    facts = image(
+        "RUN --mount=type=secret,id=npm /bin/sh -c NPM_TOKEN=$(cat /run/secrets/npm) npm ci # buildkit",
+        run("docker login --password-stdin registry.example.com < /run/secrets/pw"),
+    )
+    assert run_rule("DA202", facts) == []
+
+
+def test_secret_env_in_history_is_not_a_run_credential() -> None:
+    assert run_rule("DA202", image("/bin/sh -c #(nop)  ENV DB_PASSWORD=hunter2-hunter2")) == []
+
+
+# DA203 ------------------------------------------------------------------------------------------
+
+
+def test_add_of_a_local_plain_file_with_layers_read() -> None:
+    fs = make_filesystem(file_fact("/app/app.conf", layer_index=1))
+    facts = image("/bin/sh -c #(nop) ADD file:2eee in /app/app.conf ", filesystem=fs)
+    [finding] = run_rule("DA203", facts)
+    assert "/app/app.conf" in finding.evidence and finding.origin is Origin.USER
+
+
+def test_add_of_an_archive_is_fine() -> None:
+    files = [file_fact(f"/opt/tool/{n}", layer_index=1) for n in ("bin/tool", "lib/a.so", "README")]
+    fs = make_filesystem(file_fact("/opt/tool", type=FileType.DIR, layer_index=1), *files)
+    facts = image("/bin/sh -c #(nop) ADD file:2eee in /opt/ ", filesystem=fs)
+    assert run_rule("DA203", facts) == []
+
+
+def test_add_of_a_local_directory() -> None:
+    assert len(run_rule("DA203", image("/bin/sh -c #(nop) ADD dir:abc in /app/ "))) == 1
+
+
+def test_buildkit_add_names_its_source() -> None:
+    facts = image("ADD app.conf /app/ # buildkit", "ADD vendor.tar.gz /opt/ # buildkit")
+    [finding] = run_rule("DA203", facts)
+    assert "app.conf" in finding.evidence
+
+
+def test_add_file_without_layers_is_skipped() -> None:
+    [finding] = run_rule("DA203", image("/bin/sh -c #(nop) ADD file:2eee in /app/ "))
+    assert finding.status is Status.SKIPPED
+
+
+def test_base_image_rootfs_add_is_not_the_users() -> None:
+    # make_history's base layer is `ADD file:abc in /`: the base image's own root filesystem.
+    assert run_rule("DA203", image(run("true"))) == []
+
+
+# DA204 ------------------------------------------------------------------------------------------
+
+
+def test_add_of_a_remote_url() -> None:
+    [finding] = run_rule("DA204", image("ADD https://example.com/tool.tgz /opt/ # buildkit"))
+    assert "https://example.com/tool.tgz" in finding.evidence
+
+
+def test_add_with_checksum_passes() -> None:
+    facts = image("ADD --checksum=sha256:abc https://example.com/tool.tgz /opt/ # buildkit")
+    assert run_rule("DA204", facts) == []
+
+
+# DA205 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["apt-get update", "apk update", "yum makecache"])
+def test_update_alone(command: str) -> None:
+    assert len(run_rule("DA205", image(run(command)))) == 1
+
+
+def test_update_with_install_passes() -> None:
+    assert run_rule("DA205", image(run("apt-get update && apt-get install -y curl"))) == []
+
+
+# DA206 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", ["apt-get upgrade -y", "apt-get dist-upgrade -y", "apk upgrade", "yum update -y", "dnf upgrade"]
+)
+def test_whole_system_upgrade(command: str) -> None:
+    assert len(run_rule("DA206", image(run(command)))) == 1
+
+
+@pytest.mark.parametrize("command", ["yum update -y openssl", "apk upgrade musl", "apt-get update"])
+def test_targeted_upgrade_passes(command: str) -> None:
+    assert run_rule("DA206", image(run(command))) == []
+
+
+# DA207 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "why"),
+    [
+        ("apt-get update && apt-get install -y --no-install-recommends curl", "/var/lib/apt/lists"),
+        ("apk add curl", "--no-cache"),
+        ("pip install flask", "--no-cache-dir"),
+        ("python3 -m pip install flask", "--no-cache-dir"),
+        ("yum install -y curl", "clean all"),
+        ("npm ci", "cache clean"),
+    ],
+)
+def test_package_cache_kept(command: str, why: str) -> None:
+    [finding] = run_rule("DA207", image(run(command)))
+    assert why in finding.evidence
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*",
+        "apk add --no-cache curl",
+        "pip install --no-cache-dir flask",
+        "yum install -y curl && yum clean all",
+        "npm ci && npm cache clean --force",
+    ],
+)
+def test_package_cache_removed_passes(command: str) -> None:
+    assert run_rule("DA207", image(run(command))) == []
+
+
+def test_cache_mount_keeps_the_cache_out_of_the_layer() -> None:
+    line = "RUN --mount=type=cache,target=/root/.cache/pip /bin/sh -c pip install flask # buildkit"
+    assert run_rule("DA207", image(line)) == []
+
+
+# DA208 ------------------------------------------------------------------------------------------
+
+
+def test_apt_install_without_no_install_recommends() -> None:
+    assert len(run_rule("DA208", image(run("apt-get install -y curl")))) == 1
+
+
+def test_apt_install_with_no_install_recommends_passes() -> None:
+    assert run_rule("DA208", image(run("apt-get install -y --no-install-recommends curl"))) == []
+
+
+# DA209 ------------------------------------------------------------------------------------------
+
+
+def test_sudo_in_run() -> None:
+    [finding] = run_rule("DA209", image(run("sudo -E apt-get install -y curl")))
+    assert finding.severity is Severity.MEDIUM
+
+
+def test_installing_the_sudo_package_is_not_using_it() -> None:
+    assert run_rule("DA209", image(run("apt-get install -y sudo && echo 'sudo ok'"))) == []
+
+
+# DA210 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl -fsSL https://get.example.com | sh",
+        "wget -O- https://get.example.com | bash",
+        "curl -s https://x | sudo bash -s -- --yes",
+        'sh -c "$(curl -fsSL https://get.example.com)"',
+        "bash <(curl -s https://get.example.com)",
+    ],
+)
+def test_download_piped_into_a_shell(command: str) -> None:
+    assert len(run_rule("DA210", image(run(command)))) == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        'echo "curl -fsSL https://get.example.com | sh" > /install.sh',
+        "printf '%s\\n' 'wget -O- x | bash' >> /docs/README",
+        "curl -fsSLo /tmp/i.sh https://get.example.com && sha256sum -c sums && sh /tmp/i.sh",
+        "cat script.sh | sh",
+    ],
+)
+def test_script_text_in_echo_is_not_a_pipe_to_shell(command: str) -> None:
+    assert run_rule("DA210", image(run(command))) == []
+
+
+# DA211 ------------------------------------------------------------------------------------------
+
+
+def test_layer_without_instruction_is_a_commit() -> None:
+    history = (*make_history(run("true")), HistoryEntry(index=3, created_by="", empty_layer=False, layer_index=2))
+    assert len(run_rule("DA211", make_image_facts(history=history))) == 1
+
+
+def test_commit_message_is_a_commit() -> None:
+    history = (*make_history(run("true")), history_entry("bash", index=3, comment="hotfix on prod"))
+    [finding] = run_rule("DA211", make_image_facts(history=history))
+    assert "hotfix on prod" in finding.evidence
+
+
+def test_builder_comments_are_not_commits() -> None:
+    history = (
+        history_entry("RUN /bin/sh -c make # buildkit", index=0, comment="buildkit.dockerfile.v0", layer_index=0),
+        history_entry("COPY . /app # buildkit", index=1, comment="buildkit.dockerfile.v0", layer_index=1),
+        history_entry("", index=2, comment="Imported from -", layer_index=2),
+    )
+    assert run_rule("DA211", make_image_facts(history=history)) == []
+
+
+# DA212 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", ["apt-get install -y --no-install-recommends curl", "apk add --no-cache curl", "pip install flask"]
+)
+def test_unpinned_packages_are_info(command: str) -> None:
+    [finding] = run_rule("DA212", image(run(command)))
+    assert finding.severity is Severity.INFO
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "apt-get install -y curl=7.88.1-10",
+        "apk add --no-cache curl=8.5.0-r0",
+        "pip install flask==3.0.0",
+        "pip install -r requirements.txt",
+        "pip install .",
+    ],
+)
+def test_pinned_packages_pass(command: str) -> None:
+    assert run_rule("DA212", image(run(command))) == []
+
+
+# DA213 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["chmod 777 /app", "chmod -R a+w /data", "chmod o+w /x", "chmod 666 /f"])
+def test_world_writable_chmod(command: str) -> None:
+    assert len(run_rule("DA213", image(run(command)))) == 1
+
+
+@pytest.mark.parametrize("command", ["chmod 1777 /tmp", "chmod 755 /app", "chmod +x /app/run", "chmod u+w /f"])
+def test_safe_chmod_passes(command: str) -> None:
+    assert run_rule("DA213", image(run(command))) == []
+
+
+# origin -----------------------------------------------------------------------------------------
+
+
+def test_base_steps_are_reported_as_base() -> None:
+    facts = make_image_facts(history=make_history(run("true"), base=(run("chmod 777 /srv"),)))
+    [finding] = run_rule("DA213", facts)
+    assert finding.origin is Origin.BASE
+
+
+def test_legacy_boundary_heuristic_without_collector_origins() -> None:
+    lines = [
+        "/bin/sh -c #(nop) ADD file:abc in / ",
+        '/bin/sh -c #(nop)  CMD ["sh"]',
+        run("chmod 777 /app"),
+        '/bin/sh -c #(nop)  CMD ["/app"]',
+    ]
+    history = tuple(history_entry(text, index=i, from_base=None) for i, text in enumerate(lines))
+    origins = history_origins(make_image_facts(history=history))
+    assert origins == [Origin.BASE, Origin.BASE, Origin.USER, Origin.USER]
+
+
+def test_step_parsing_reads_both_builders() -> None:
+    legacy = parse_step(history_entry("|1 A=b /bin/sh -c apt-get update"))
+    buildkit = parse_step(history_entry("RUN |1 A=b /bin/sh -c apt-get update # buildkit"))
+    nop = parse_step(history_entry("/bin/sh -c #(nop)  ENV A=b"))
+    assert (legacy.instruction, legacy.body) == ("RUN", "apt-get update")
+    assert (buildkit.instruction, buildkit.body) == ("RUN", "apt-get update")
+    assert (nop.instruction, nop.body) == ("ENV", "A=b")
