@@ -47,13 +47,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse_scan(parser: argparse.ArgumentParser, rest: Sequence[str]) -> argparse.Namespace:
+    """`scan` options may come before or after its targets: parse its subparser intermixed.
+
+    (argparse cannot parse the top-level parser intermixed: its subcommand positional swallows the rest.)
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            args: argparse.Namespace = action.choices["scan"].parse_intermixed_args(list(rest))
+            args.command = "scan"
+            return args
+    raise AssertionError("the scan command is not registered")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run dockaudit; returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
         args_list = ["tui", *args_list]
     parser = build_parser()
-    args = parser.parse_intermixed_args(args_list) if args_list[0] == "scan" else parser.parse_args(args_list)
+    args = _parse_scan(parser, args_list[1:]) if args_list[0] == "scan" else parser.parse_args(args_list)
     try:
         code: int = _command(args.command).run(args)
     except DockauditError as exc:

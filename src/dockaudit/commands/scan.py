@@ -1,16 +1,315 @@
-"""`dockaudit scan`: placeholder until its issue lands."""
+"""`dockaudit scan`: the headless audit for CI and fleets; stdout carries only the report.
+
+Exit codes (see `dockaudit.gate`): 0 clean, 1 findings at or above `--fail-on`, 2 usage or config error,
+3 engine, scanner or DB failure; the highest wins and its meaning is printed on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from dockaudit.errors import DockauditError, UsageError
+from dockaudit.gate import FAIL_ON_CHOICES, GRADES, verdict
+from dockaudit.model import Report, ScanError
+from dockaudit.report import FORMATS
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from dockaudit.audit import AuditOptions, ProgressEvent
+    from dockaudit.config import Settings
+    from dockaudit.engine.client import Engine
+    from dockaudit.targets import Selection, TargetSpec
+
+SCANNER_NAMES = ("checklist", "vuln", "misconfig", "secret")
+EXTENSIONS = {".json": "json", ".sarif": "sarif", ".html": "html", ".htm": "html", ".md": "markdown",
+              ".markdown": "markdown", ".xml": "junit", ".txt": "table"}
+
+
+@dataclass(frozen=True)
+class Output:
+    """One `-f FORMAT [-o PATH]` pair; `path` None means stdout."""
+
+    format: str
+    path: Path | None
 
 
 def add_parser(sub: Any) -> None:
-    """Register the subcommand."""
-    sub.add_parser("scan", help="(not yet available)")
+    """Register `scan` and its options (they may come before or after the targets)."""
+    from dockaudit.cli import add_engine_options
+
+    p = sub.add_parser(
+        "scan",
+        help="audit images, containers, Dockerfiles or the host without the UI (for CI)",
+        description="Audit targets headlessly. Exit 0 clean, 1 findings at or above --fail-on, "
+        "2 usage or config error, 3 engine, scanner or DB failure.",
+    )
+    p.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="image ref or ID, container name or ID, image tarball, Dockerfile or project directory; "
+                   "prefix with container:, image: or path: to force one")
+    sel = p.add_argument_group("selection")
+    sel.add_argument("--all-images", action="store_true", help="every image of each engine")
+    sel.add_argument("--all-containers", action="store_true", help="every container of each engine")
+    sel.add_argument("--running", action="store_true", help="only running containers (implies --all-containers)")
+    sel.add_argument("--host-checks", action="store_true", help="audit the daemon and client settings (DA5xx)")
+    sel.add_argument("--include", action="append", default=[], metavar="GLOB", help="keep only matching targets")
+    sel.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="drop matching targets")
+    scanners = p.add_argument_group("scanners")
+    only = scanners.add_mutually_exclusive_group()
+    only.add_argument("--no-trivy", action="store_true", help="run only dockaudit's own checklist")
+    only.add_argument("--scanners", metavar="LIST", help="comma list of checklist,vuln,misconfig,secret")
+    scanners.add_argument("--offline", action="store_true", help="never let Trivy touch the network")
+    scanners.add_argument("--trivy", metavar="PATH", help="the Trivy binary to use")
+    scanners.add_argument("--trivy-cache-dir", metavar="DIR", help="Trivy's cache directory (DB, layers)")
+    scanners.add_argument("--db-repository", metavar="REF", help="a mirror of Trivy's vulnerability DB")
+    scanners.add_argument("--no-cache", action="store_true", help="rescan instead of reusing cached Trivy results")
+    scanners.add_argument("--timeout", type=float, metavar="SECONDS", help="Trivy's time limit per image")
+    out = p.add_argument_group("output")
+    out.add_argument("-f", "--format", action="append", default=[], choices=FORMATS,
+                     help="report format (repeatable, paired in order with -o); default table")
+    out.add_argument("-o", "--output", action="append", default=[], metavar="FILE",
+                     help="write the report to FILE (mode 0600) instead of stdout; '-' is stdout")
+    out.add_argument("--quiet", "-q", action="store_true", help="no progress and no notes on stderr")
+    gate = p.add_argument_group("gate")
+    gate.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="high",
+                      help="exit 1 when a finding is at or above this severity (inclusive; default high)")
+    gate.add_argument("--min-grade", type=str.upper, choices=GRADES, metavar="A..F",
+                      help="exit 1 when a target's grade is worse than this")
+    gate.add_argument("--config", metavar="FILE", help="settings file (default: .dockaudit.toml upwards from here)")
+    gate.add_argument("--concurrency", type=int, default=4, metavar="N", help="targets audited at once (default 4)")
+    engines = p.add_argument_group("engines")
+    add_engine_options(engines, repeatable=True)
+    engines.add_argument("--all-contexts", action="store_true", help="audit on every Docker CLI context")
+
+
+def plan_outputs(formats: Sequence[str], outputs: Sequence[str]) -> list[Output]:
+    """Pair `-f` and `-o` in order; an unpaired `-o` takes its format from the extension; one report on stdout."""
+    plan: list[Output] = []
+    for i in range(max(len(formats), len(outputs))):
+        raw = outputs[i] if i < len(outputs) else None
+        path = None if raw in (None, "-") else Path(raw)
+        if i < len(formats):
+            fmt = formats[i]
+        else:
+            assert raw is not None
+            fmt = EXTENSIONS.get(Path(raw).suffix.lower(), "")
+            if not fmt:
+                raise UsageError(f"-o {raw}: cannot tell the format from the extension; add -f FORMAT before it")
+        plan.append(Output(fmt, path))
+    if not plan:
+        plan.append(Output("table", None))
+    if sum(1 for o in plan if o.path is None) > 1:
+        raise UsageError("only one report can go to stdout; give -o FILE to the others")
+    return plan
+
+
+def parse_scanners(no_trivy: bool, text: str | None) -> frozenset[str]:
+    """The scanners to run from `--no-trivy` / `--scanners`."""
+    if no_trivy:
+        return frozenset({"checklist"})
+    if text is None:
+        return frozenset(SCANNER_NAMES)
+    names = {n.strip().lower() for n in text.split(",") if n.strip()}
+    unknown = sorted(names - set(SCANNER_NAMES))
+    if unknown or not names:
+        raise UsageError(f"--scanners: unknown scanner {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {','.join(SCANNER_NAMES)}")
+    return frozenset(names)
+
+
+def _color(stream: TextIO) -> bool:
+    # NO_COLOR (any value) and dumb terminals get plain text; so does anything that is not a terminal.
+    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    return stream.isatty()
+
+
+def _write_stdout(stdout: TextIO, text: str) -> None:
+    """Reports are UTF-8 on stdout as in files, whatever the locale; a closed pipe (`| head`) is not an error."""
+    try:
+        buffer = getattr(stdout, "buffer", None)
+        if buffer is not None:
+            stdout.flush()
+            buffer.write(text.encode("utf-8"))
+            buffer.flush()
+        else:
+            stdout.write(text)
+            stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+
+
+def write_outputs(report: Report, plan: Sequence[Output], stdout: TextIO) -> list[str]:
+    """Render and write every output; a failed write is reported and the others are still written."""
+    from dockaudit.report import render
+    from dockaudit.report.write import write_atomic
+
+    problems: list[str] = []
+    for output in plan:
+        if output.path is None:
+            color = output.format == "table" and _color(stdout)
+            width = shutil.get_terminal_size((100, 24)).columns if stdout.isatty() else 100
+            _write_stdout(stdout, render(report, output.format, color=color, width=width))
+            continue
+        try:
+            write_atomic(output.path, render(report, output.format))
+        except DockauditError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+class ProgressView:
+    """Turns audit progress events into one rich progress bar: a tick per finished target, the latest step."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("resolving targets", total=None)
+        self._lock = threading.Lock()
+        self._done: set[tuple[str | None, str]] = set()
+
+    @property
+    def completed(self) -> int:
+        """Targets finished so far."""
+        return len(self._done)
+
+    def start(self, total: int) -> None:
+        """Targets are resolved: show how many will be audited."""
+        self.progress.update(self.task, total=total, description="auditing")
+
+    def __call__(self, event: ProgressEvent) -> None:
+        with self._lock:
+            key = (event.engine, event.target)
+            if event.stage == "done" and key not in self._done:
+                self._done.add(key)
+                self.progress.advance(self.task)
+            self.progress.update(self.task, description=f"{event.target}: {event.message}"[:70])
+
+
+@contextmanager
+def _progress(enabled: bool, stream: TextIO | None = None) -> Iterator[ProgressView | None]:
+    """A rich progress display on stderr (a terminal, not --quiet); None when disabled."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(file=stream or sys.stderr, no_color="NO_COLOR" in os.environ)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        yield ProgressView(progress)
+
+
+def _options(args: argparse.Namespace, settings: Settings) -> AuditOptions:
+    """The audit options the flags ask for."""
+    from dockaudit.audit import AuditOptions
+    from dockaudit.scanners.trivy import TrivyOptions
+
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    trivy = TrivyOptions(
+        cache_dir=Path(args.trivy_cache_dir) if args.trivy_cache_dir else None,
+        db_repository=args.db_repository,
+        offline=args.offline,
+        db_max_age_days=settings.thresholds.db_max_age_days,
+    )
+    if args.timeout is not None:
+        trivy = replace(trivy, timeout=args.timeout)
+    return AuditOptions(settings=settings, scanners=parse_scanners(args.no_trivy, args.scanners), trivy=trivy,
+                        trivy_path=args.trivy, use_cache=not args.no_cache, concurrency=args.concurrency,
+                        host_checks=args.host_checks)
+
+
+def _only_files(specs: Sequence[TargetSpec], selection: Selection) -> bool:
+    """Whether every target is a file, so an implicit default engine that is down does not matter."""
+    from dockaudit.targets import resolve_path
+
+    if selection.all_images or selection.all_containers or selection.running or selection.host_checks:
+        return False
+    for spec in specs:
+        if spec.kind not in ("auto", "path"):
+            return False
+        try:
+            if resolve_path(spec.value) is None:
+                return False
+        except DockauditError:
+            return False
+    return True
+
+
+def _note(quiet: bool, text: str) -> None:
+    if not quiet:
+        sys.stderr.write(f"dockaudit: {text}\n")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not implemented yet."""
-    raise SystemExit("dockaudit scan: not implemented yet")
+    """Resolve, audit, write every report, and return the exit code."""
+    from dockaudit.audit import Auditor, run_audit
+    from dockaudit.config import ignore_problems, load_settings
+    from dockaudit.fleet import EngineFailure, connect_all, engine_specs, failure_message
+    from dockaudit.gate import failures as failure_lines
+    from dockaudit.targets import Selection, needs_engine, parse_target, resolve
+
+    plan = plan_outputs(args.format, args.output)
+    settings = load_settings(Path.cwd(), Path(args.config) if args.config else None)
+    options = _options(args, settings)
+    specs = [parse_target(t) for t in args.targets]
+    selection = Selection(all_images=args.all_images, all_containers=args.all_containers, running=args.running,
+                          host_checks=args.host_checks, include=tuple(args.include), exclude=tuple(args.exclude))
+    if not needs_engine(specs, selection) and not specs:
+        raise UsageError("nothing to scan: give a TARGET, --all-images, --all-containers, --running or --host-checks")
+    quiet: bool = args.quiet
+    cancel = threading.Event()
+    engines: dict[str, Engine] = {}
+    failures: list[EngineFailure] = []
+    if needs_engine(specs, selection):
+        wanted = engine_specs(args.host or (), args.context or (), all_contexts=args.all_contexts)
+        engines, failures = connect_all(wanted, concurrency=args.concurrency)
+    try:
+        with _progress(sys.stderr.isatty() and not quiet) as on_progress:
+            resolution = resolve(specs, {k: e.client for k, e in engines.items()}, selection,
+                                 unreachable=[f.spec.id for f in failures])
+            only_files = _only_files(specs, selection)
+            counted = [f for f in failures if f.spec.explicit or not only_files]
+            for failure in failures:
+                if failure not in counted:
+                    _note(quiet, f"note: {failure_message(failure)} (not needed for these targets)")
+            errors = [ScanError("engine", failure_message(f)) for f in counted]
+            errors += [ScanError("engine", f"engine {eid}: {msg}") for eid, msg in resolution.errors]
+            if on_progress is not None:
+                on_progress.start(len(resolution.targets))
+            auditors = {eid: Auditor(e, options, on_progress=on_progress, cancel=cancel) for eid, e in engines.items()}
+            files = Auditor(None, options, on_progress=on_progress, cancel=cancel)
+            report = run_audit(
+                auditors, resolution.targets, options, file_auditor=files, cancel=cancel,
+                on_progress=on_progress, engine_infos=[f.info for f in counted], errors=errors,
+            )
+    finally:
+        for engine in engines.values():
+            engine.close()
+    problems = write_outputs(report, plan, sys.stdout)
+    for problem in problems:
+        sys.stderr.write(f"dockaudit: {problem}\n")
+    for line in failure_lines(report):
+        _note(quiet, line)
+    if settings.ignores:
+        matched = set().union(*(a.matched_ignores for a in (*auditors.values(), files)))
+        for line in ignore_problems(settings, matched, options.clock().date()):
+            _note(quiet, f"warning: {line}")
+    result = verdict(report, fail_on=args.fail_on, min_grade=args.min_grade, usage_errors=problems)
+    sys.stderr.write(f"dockaudit: {result.message}\n")
+    return result.code

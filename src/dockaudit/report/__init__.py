@@ -1,0 +1,34 @@
+"""Report writers: each turns a finished `Report` into one format; none touches the engine."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import cast
+
+from dockaudit.model import Report
+
+FORMATS = ("table", "json", "sarif", "html", "markdown", "junit")
+"""Every `-f/--format` value, in the order `--help` lists them."""
+
+_RENDERERS = {
+    "json": ("dockaudit.report.json", "render_json"),
+    "sarif": ("dockaudit.report.sarif", "render_sarif"),
+    "html": ("dockaudit.report.html", "render_html"),
+    "markdown": ("dockaudit.report.markdown", "render_markdown"),
+    "junit": ("dockaudit.report.junit", "render_junit"),
+}
+
+
+def render(report: Report, fmt: str, *, color: bool = False, width: int = 100) -> str:
+    """The report in format `fmt`; `color` and `width` only matter for `table`."""
+    if fmt == "table":
+        from dockaudit.report.table import render_table
+
+        return render_table(report, color=color, width=width)
+    if fmt not in _RENDERERS:
+        raise ValueError(f"unknown report format {fmt!r}")
+    module, name = _RENDERERS[fmt]
+    # Imported on demand so `-f json` never pays for jinja2 or rich.
+    renderer = cast(Callable[[Report], str], getattr(importlib.import_module(module), name))
+    return renderer(report)

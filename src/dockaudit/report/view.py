@@ -1,0 +1,55 @@
+"""Presentation helpers shared by the human-readable writers (table, Markdown, HTML, JUnit)."""
+
+from __future__ import annotations
+
+from dockaudit.model import Finding, Location, Report, Severity, TargetResult
+
+SEVERITIES: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
+"""Worst first, as every summary lists them."""
+INSTRUCTION_WIDTH = 48
+"""Longer instructions are cut in location columns; the JSON keeps them whole."""
+
+
+def location_text(loc: Location) -> str:
+    """`Dockerfile line 12`, `/app/.env (layer 3)`, or the instruction; empty when nothing is known."""
+    parts: list[str] = []
+    if loc.path:
+        parts.append(loc.path)
+    if loc.line is not None:
+        parts.append(f"line {loc.line}")
+    if loc.layer is not None:
+        parts.append(f"layer {loc.layer}")
+    text = ", ".join(parts)
+    if loc.instruction and not text:
+        text = loc.instruction
+        if len(text) > INSTRUCTION_WIDTH:
+            text = text[:INSTRUCTION_WIDTH] + "…"
+    return text
+
+
+def target_label(target: TargetResult, report: Report) -> str:
+    """`image myapp:1.2 (engine local)`: the engine is shown only when the report spans several."""
+    engines = {t.engine for t in report.targets}
+    label = f"{target.kind.value} {target.name}"
+    if target.engine and len(engines) > 1:
+        label += f" @ {target.engine}"
+    return label
+
+
+def is_vulnerability(finding: Finding) -> bool:
+    """Whether the finding is a Trivy package vulnerability (shown in its own table)."""
+    return finding.vulnerability is not None
+
+
+def sorted_findings(target: TargetResult) -> list[Finding]:
+    """The target's findings in report order."""
+    return sorted(target.findings, key=Finding.sort_key)
+
+
+def totals(report: Report) -> dict[str, int]:
+    """Counting findings per severity over all targets."""
+    out = {sev.label: 0 for sev in SEVERITIES}
+    for target in report.targets:
+        for label, count in target.summary().items():
+            out[label] += count
+    return out
