@@ -43,3 +43,10 @@ class ReportWriteError(DockauditError):
 
     exit_code = 2
     title = "Report error"
+
+
+class CancelledError(DockauditError):
+    """The user cancelled a running collection or scan (exit 130, like Ctrl-C)."""
+
+    exit_code = 130
+    title = "Cancelled"

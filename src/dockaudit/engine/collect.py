@@ -1,0 +1,743 @@
+"""Collect typed facts about images, containers and the host from the Engine API, in bulk and cheaply."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+
+from dockaudit.engine import api, convert
+from dockaudit.engine.facts import (
+    ContainerFacts,
+    FilesystemFacts,
+    HistoryEntry,
+    HostFacts,
+    ImageFacts,
+    NamedValue,
+    PortBinding,
+    Process,
+    RegistryAuth,
+)
+from dockaudit.engine.history import Step, base_from_api_tags, build_history, steps_from_api, steps_from_config
+from dockaudit.engine.layers import SavedImage, read_image_archive, read_image_stream
+from dockaudit.engine.timestamps import parse_timestamp
+from dockaudit.errors import CancelledError, DockauditError, EngineError
+from dockaudit.secrets import redact_command
+
+DEFAULT_CONCURRENCY = 8
+"""Parallel API requests in bulk collection: enough to hide latency, few enough for a busy engine."""
+PS_ARGS = "-o pid,ppid,uid,stat,args"
+"""`docker top` columns: numeric UIDs and process states (`Z` for zombies) besides the default's."""
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+# ------------------------------------------------------------------------------------------------ inventory
+
+
+@dataclass(frozen=True)
+class ImageSummary:
+    """One row of the image list (`GET /images/json`)."""
+
+    id: str
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    size: int
+    created: datetime | None
+    containers: int = -1
+    """Containers (any state) using the image, counted from the container list; -1 when unknown."""
+    labels: tuple[NamedValue, ...] = ()
+    parent_id: str = ""
+
+    @property
+    def name(self) -> str:
+        """First tag, else `<none>@short-id`."""
+        return self.repo_tags[0] if self.repo_tags else f"<none>@{short_id(self.id)}"
+
+    @property
+    def dangling(self) -> bool:
+        """Untagged."""
+        return not self.repo_tags
+
+
+@dataclass(frozen=True)
+class ContainerSummary:
+    """One row of the container list (`GET /containers/json?all=1`)."""
+
+    id: str
+    name: str
+    image: str
+    """The image as the container was created from it (`Config.Image`)."""
+    image_id: str
+    state: str
+    """`created`, `running`, `paused`, `restarting`, `removing`, `exited` or `dead`."""
+    status: str
+    """Human status (`Up 2 hours (healthy)`)."""
+    created: datetime | None
+    command: str = ""
+    ports: tuple[PortBinding, ...] = ()
+    labels: tuple[NamedValue, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        """Whether `docker top` can list its processes."""
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Every image and container the engine holds, from two list calls."""
+
+    images: tuple[ImageSummary, ...]
+    containers: tuple[ContainerSummary, ...]
+
+
+def short_id(image_id: str) -> str:
+    """The 12-character form Docker prints."""
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def _image_summary(row: api.Json, counts: dict[str, int] | None) -> ImageSummary:
+    tags = tuple(t for t in row.get("RepoTags") or () if t != "<none>:<none>")
+    digests = tuple(d for d in row.get("RepoDigests") or () if d != "<none>@<none>")
+    image_id = str(row.get("Id") or "")
+    count = counts.get(image_id, 0) if counts is not None else int(row.get("Containers", -1) or -1)
+    return ImageSummary(
+        id=image_id,
+        repo_tags=tags,
+        repo_digests=digests,
+        size=int(row.get("Size") or 0),
+        created=parse_timestamp(row.get("Created")),
+        containers=count,
+        labels=convert.labels(row.get("Labels")),
+        parent_id=str(row.get("ParentId") or ""),
+    )
+
+
+def _container_summary(row: api.Json) -> ContainerSummary:
+    names = row.get("Names") or ()
+    ports = tuple(
+        PortBinding(f"{p.get('PrivatePort')}/{p.get('Type', 'tcp')}", str(p.get("IP") or ""), int(p["PublicPort"]))
+        for p in row.get("Ports") or ()
+        if p.get("PublicPort")
+    )
+    return ContainerSummary(
+        id=str(row.get("Id") or ""),
+        name=str(names[0]).lstrip("/") if names else "",
+        image=str(row.get("Image") or ""),
+        image_id=str(row.get("ImageID") or ""),
+        state=str(row.get("State") or ""),
+        status=str(row.get("Status") or ""),
+        created=parse_timestamp(row.get("Created")),
+        command=redact_command(str(row.get("Command") or "")),
+        ports=ports,
+        labels=convert.labels(row.get("Labels")),
+    )
+
+
+def inventory(client: docker.DockerClient) -> Inventory:
+    """Every image and container (running, stopped, created): two list calls, made at once."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        images_f = pool.submit(api.list_images, client)
+        containers_f = pool.submit(api.list_containers, client)
+        image_rows, container_rows = images_f.result(), containers_f.result()
+    containers = tuple(_container_summary(r) for r in container_rows)
+    counts: dict[str, int] = {}
+    for c in containers:
+        counts[c.image_id] = counts.get(c.image_id, 0) + 1
+    images = tuple(_image_summary(r, counts) for r in image_rows)
+    return Inventory(images, containers)
+
+
+# ------------------------------------------------------------------------------------------------ images
+
+
+_HEX_ID = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}")
+
+
+def _looks_like_id(ref: str, image_id: str) -> bool:
+    return bool(_HEX_ID.fullmatch(ref)) and image_id.removeprefix("sha256:").startswith(ref.removeprefix("sha256:"))
+
+
+def short_reference(ref: str) -> str:
+    """`docker.io/library/nginx:1` → `nginx:1`, as the Docker CLI shows it."""
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
+class BaseIndex:
+    """Local images by their layer lists, to find the base an image starts with."""
+
+    def __init__(self) -> None:
+        self._by_layers: dict[tuple[str, ...], tuple[str, str, datetime | None]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, inspect: api.Json) -> None:
+        """Index one image from its inspect JSON; of images with the same layers the oldest is the base."""
+        layers = tuple((inspect.get("RootFS") or {}).get("Layers") or ())
+        if not layers:
+            return
+        tags = [t for t in inspect.get("RepoTags") or () if t != "<none>:<none>"]
+        image_id = str(inspect.get("Id") or "")
+        created = parse_timestamp(inspect.get("Created"))
+        entry = (tags[0] if tags else image_id, image_id, created)
+        with self._lock:
+            current = self._by_layers.get(layers)
+            # A later image with the same layers (a retag, a `docker commit` with no changes) is a copy.
+            if current is None or (created is not None and (current[2] is None or created < current[2])):
+                self._by_layers[layers] = entry
+
+    @classmethod
+    def from_engine(cls, client: docker.DockerClient, *, concurrency: int = DEFAULT_CONCURRENCY) -> BaseIndex:
+        """Every local image indexed (one inspect each, in parallel); images that fail are left out."""
+        index = cls()
+        rows = api.list_images(client)
+        ids = [str(r.get("Id")) for r in rows if r.get("Id")]
+        for meta in _bounded(ids, lambda i: api.inspect_image(client, i), concurrency, None):
+            if not isinstance(meta, DockauditError):
+                index.add(meta)
+        return index
+
+    def find(self, layers: Sequence[str], image_id: str) -> tuple[str, str] | None:
+        """The (ref, id) of the indexed image with the longest strict prefix of `layers`."""
+        with self._lock:
+            for n in range(len(layers) - 1, 0, -1):
+                hit = self._by_layers.get(tuple(layers[:n]))
+                if hit is not None and hit[1] != image_id:
+                    return hit[0], hit[1]
+        return None
+
+
+def _facts_from_parts(
+    *,
+    meta: api.Json,
+    config: api.Json | None,
+    steps: list[Step],
+    diff_ids: Sequence[str],
+    base: tuple[str, int] | None,
+    saved: SavedImage | None,
+    skip_reason: str | None,
+    engine_id: str | None,
+    reference: str | None,
+    allow: tuple[str, ...],
+) -> ImageFacts:
+    """ImageFacts from inspect-shaped `meta` and the image `config`, the history steps and the layers."""
+    history = build_history(steps, len(diff_ids), base_steps=base[1] if base else None, allow=allow)
+    filesystem = _with_history(saved.filesystem, history) if saved is not None else None
+    return ImageFacts(
+        id=str(meta.get("Id") or ""),
+        repo_tags=tuple(t for t in meta.get("RepoTags") or () if t != "<none>:<none>"),
+        repo_digests=tuple(meta.get("RepoDigests") or ()),
+        size=int(meta.get("Size") or 0),
+        created=parse_timestamp(meta.get("Created")),
+        architecture=str(meta.get("Architecture") or ""),
+        os=str(meta.get("Os") or ""),
+        config=convert.image_config(config, allow),
+        history=history,
+        layers=tuple(diff_ids),
+        variant=str(meta.get("Variant") or ""),
+        parent=str(meta.get("Parent") or ""),
+        author=str(meta.get("Author") or ""),
+        engine=engine_id,
+        filesystem=filesystem,
+        filesystem_skip_reason=skip_reason,
+        os_release=filesystem.os_release if filesystem is not None else None,
+        base_image=base[0] if base else None,
+        has_manifest_list=saved.has_manifest_list if saved is not None else False,
+        reference=reference,
+    )
+
+
+def _with_history(fs: FilesystemFacts, history: Sequence[HistoryEntry]) -> FilesystemFacts:
+    """Layers annotated with the step that made them and its origin."""
+    by_layer = {h.layer_index: h for h in history if h.layer_index is not None}
+    layers = tuple(
+        dataclasses.replace(info, created_by=by_layer[info.index].created_by, from_base=by_layer[info.index].from_base)
+        if info.index in by_layer
+        else info
+        for info in fs.layers
+    )
+    return dataclasses.replace(fs, layers=layers)
+
+
+def _base_steps(client: docker.DockerClient, base_id: str) -> int | None:
+    try:
+        return len(api.image_history(client, base_id))
+    except EngineError:
+        return None
+
+
+def _collect_image(
+    client: docker.DockerClient,
+    ref: str,
+    meta: api.Json,
+    *,
+    read_layers: bool,
+    engine_id: str | None,
+    cancel: threading.Event | None,
+    base_index: BaseIndex | None,
+    allow: tuple[str, ...],
+) -> ImageFacts:
+    image_id = str(meta.get("Id") or "")
+    diff_ids = tuple((meta.get("RootFS") or {}).get("Layers") or ())
+    api_steps = steps_from_api(api.image_history(client, image_id))
+    saved: SavedImage | None = None
+    skip_reason: str | None = None
+    layer_error: str | None = None
+    if read_layers:
+        try:
+            saved = read_image_stream(api.export_image(client, image_id, cancel=cancel), cancel=cancel)
+        except CancelledError:
+            raise
+        except DockauditError as exc:
+            skip_reason = f"the layers could not be read: {exc}"
+            layer_error = str(exc)
+    else:
+        skip_reason = "the layers were not read (a quick inspect-only collection)"
+    steps = api_steps
+    if saved is not None:
+        exact = steps_from_config(saved.config.get("history") or ())
+        if len(exact) == len(api_steps):
+            steps = [dataclasses.replace(s, tags=a.tags) for s, a in zip(exact, api_steps, strict=True)]
+    base = base_from_api_tags(steps)
+    if base is None and base_index is not None:
+        hit = base_index.find(diff_ids, image_id)
+        if hit is not None:
+            count = _base_steps(client, hit[1])
+            base = (hit[0], count) if count is not None else None
+    reference = None if _looks_like_id(ref, image_id) else short_reference(ref)
+    facts = _facts_from_parts(
+        meta=meta,
+        config=meta.get("Config"),
+        steps=steps,
+        diff_ids=diff_ids,
+        base=base,
+        saved=saved,
+        skip_reason=skip_reason,
+        engine_id=engine_id,
+        reference=reference,
+        allow=allow,
+    )
+    return dataclasses.replace(facts, filesystem_error=layer_error) if layer_error else facts
+
+
+def collect_image(
+    client: docker.DockerClient,
+    ref: str,
+    *,
+    read_layers: bool = True,
+    engine_id: str | None = None,
+    cancel: threading.Event | None = None,
+    base_index: BaseIndex | None = None,
+    allow_secret_names: Iterable[str] = (),
+) -> ImageFacts:
+    """Facts of one image: inspect, history and (unless `read_layers` is off) one pass over its layers."""
+    meta = api.inspect_image(client, ref)
+    return _collect_image(
+        client,
+        ref,
+        meta,
+        read_layers=read_layers,
+        engine_id=engine_id,
+        cancel=cancel,
+        base_index=base_index,
+        allow=tuple(allow_secret_names),
+    )
+
+
+def _bounded(
+    items: Sequence[_T], work: Callable[[_T], _R], concurrency: int, cancel: threading.Event | None
+) -> list[_R | DockauditError]:
+    """Run `work` over `items` with at most `concurrency` in flight; errors become values, order is kept."""
+
+    def guarded(item: _T) -> _R | DockauditError:
+        if cancel is not None and cancel.is_set():
+            return CancelledError("cancelled before it started")
+        try:
+            return work(item)
+        except DockauditError as exc:
+            return exc
+
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(items)))) as pool:
+        return list(pool.map(guarded, items))
+
+
+def collect_images(
+    client: docker.DockerClient,
+    refs: Sequence[str],
+    *,
+    read_layers: bool = True,
+    engine_id: str | None = None,
+    cancel: threading.Event | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    allow_secret_names: Iterable[str] = (),
+    on_result: Callable[[str, ImageFacts | DockauditError], None] | None = None,
+) -> list[ImageFacts | DockauditError]:
+    """Facts of many images, in the order of `refs`; a failing image is an error value, the others go on.
+
+    `on_result` is called from the worker threads as each image completes, for progress.
+    """
+    allow = tuple(allow_secret_names)
+    index = BaseIndex()
+    metas = _bounded(refs, lambda r: api.inspect_image(client, r), concurrency, cancel)
+    for meta in metas:
+        if not isinstance(meta, DockauditError):
+            index.add(meta)
+
+    def one(pair: tuple[str, api.Json | DockauditError]) -> ImageFacts:
+        ref, meta = pair
+        if isinstance(meta, DockauditError):
+            raise meta
+        return _collect_image(
+            client, ref, meta, read_layers=read_layers, engine_id=engine_id, cancel=cancel, base_index=index,
+            allow=allow,
+        )
+
+    def reporting(pair: tuple[str, api.Json | DockauditError]) -> ImageFacts:
+        try:
+            facts = one(pair)
+        except DockauditError as exc:
+            if on_result is not None:
+                on_result(pair[0], exc)
+            raise
+        if on_result is not None:
+            on_result(pair[0], facts)
+        return facts
+
+    return _bounded(list(zip(refs, metas, strict=True)), reporting, concurrency, cancel)
+
+
+def image_facts_from_archive(
+    path: Path, *, cancel: threading.Event | None = None, allow_secret_names: Iterable[str] = ()
+) -> ImageFacts:
+    """Facts of a saved image tarball (classic or OCI layout), with no engine at all."""
+    saved = read_image_archive(path, cancel=cancel)
+    cfg = saved.config
+    meta: dict[str, Any] = {
+        "Id": saved.config_digest,
+        "RepoTags": list(saved.repo_tags),
+        "Size": saved.filesystem.total_size,
+        "Created": cfg.get("created"),
+        "Architecture": cfg.get("architecture"),
+        "Os": cfg.get("os"),
+        "Variant": cfg.get("variant"),
+        "Author": cfg.get("author"),
+    }
+    diff_ids = tuple((cfg.get("rootfs") or {}).get("diff_ids") or ())
+    return _facts_from_parts(
+        meta=meta,
+        config=cfg.get("config"),
+        steps=steps_from_config(cfg.get("history") or ()),
+        diff_ids=diff_ids,
+        base=None,
+        saved=saved,
+        skip_reason=None,
+        engine_id=None,
+        reference=None,
+        allow=tuple(allow_secret_names),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ containers
+
+
+class _ImageCache:
+    """Image inspects shared by the containers of one batch: each image is asked for once, even concurrently."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self._client = client
+        self._values: dict[str, Future[api.Json | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, ref: str) -> api.Json | None:
+        """The image's inspect JSON, or None when the engine has no such image."""
+        with self._lock:
+            future = self._values.get(ref)
+            owner = future is None
+            if future is None:
+                future = self._values[ref] = Future()
+        if owner:
+            try:
+                future.set_result(api.inspect_image(self._client, ref))
+            except api.NotFoundError:
+                future.set_result(None)
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
+
+
+def _tag_drift(image_ref: str, image_id: str, images: _ImageCache) -> bool | None:
+    """Whether the tag the container names now points to another image; None when that cannot be told."""
+    if not image_ref or "@sha256:" in image_ref or _looks_like_id(image_ref, image_id):
+        return False
+    current = images.get(image_ref)
+    if current is None:
+        return None
+    return str(current.get("Id")) != image_id
+
+
+def _own_env(container_env: Sequence[str], image_env: Sequence[str]) -> list[str]:
+    """Entries the container sets itself: those not inherited unchanged from the image."""
+    inherited = set(image_env)
+    return [e for e in container_env if e not in inherited]
+
+
+def _processes(
+    client: docker.DockerClient, ref: str, allow: tuple[str, ...]
+) -> tuple[tuple[Process, ...] | None, str | None]:
+    try:
+        return convert.processes(api.top(client, ref, PS_ARGS), allow), None
+    except api.NotFoundError:
+        raise
+    except EngineError:
+        # Some engines (Podman, old ps) reject custom columns; the default `ps -ef` still names users.
+        try:
+            return convert.processes(api.top(client, ref), allow), None
+        except EngineError as exc:
+            return None, f"docker top failed: {exc}"
+
+
+def _collect_container(
+    client: docker.DockerClient, ref: str, images: _ImageCache, engine_id: str | None, allow: tuple[str, ...]
+) -> ContainerFacts:
+    inspect = api.inspect_container(client, ref)
+    cfg = inspect.get("Config") or {}
+    image_id = str(inspect.get("Image") or "")
+    image = images.get(image_id) if image_id else None
+    image_cfg = (image or {}).get("Config") or {}
+    st = convert.state(inspect)
+    procs: tuple[Process, ...] | None = None
+    skip: str | None = f"the container is {st.status or 'not running'}: docker top needs a running container"
+    if st.running:
+        procs, skip = _processes(client, str(inspect.get("Id") or ref), allow)
+    image_hc = convert.healthcheck(image_cfg.get("Healthcheck"))
+    own_hc = convert.healthcheck(cfg.get("Healthcheck"))
+    networks = (inspect.get("NetworkSettings") or {}).get("Networks") or {}
+    image_ref = str(cfg.get("Image") or "")
+    return ContainerFacts(
+        id=str(inspect.get("Id") or ""),
+        name=str(inspect.get("Name") or "").lstrip("/"),
+        image_ref=image_ref,
+        image_id=image_id,
+        created=parse_timestamp(inspect.get("Created")),
+        state=st,
+        host_config=convert.host_config(inspect),
+        mounts=convert.mounts(inspect),
+        user=str(cfg.get("User") or ""),
+        env=convert.env(_own_env(cfg.get("Env") or (), image_cfg.get("Env") or ()), allow),
+        labels=convert.labels(cfg.get("Labels"), allow),
+        entrypoint=convert.command(cfg.get("Entrypoint"), allow),
+        cmd=convert.command(cfg.get("Cmd"), allow),
+        # The engine copies the image's healthcheck into the container's config; only a different one is its own.
+        healthcheck=own_hc if own_hc != image_hc else None,
+        image_user=str(image_cfg.get("User") or ""),
+        image_healthcheck=image_hc,
+        networks=tuple(sorted(networks)),
+        processes=procs,
+        processes_skip_reason=skip,
+        tag_drift=_tag_drift(image_ref, image_id, images),
+        engine=engine_id,
+        working_dir=str(cfg.get("WorkingDir") or ""),
+        hostname=str(cfg.get("Hostname") or ""),
+    )
+
+
+def collect_container(
+    client: docker.DockerClient, ref: str, *, engine_id: str | None = None, allow_secret_names: Iterable[str] = ()
+) -> ContainerFacts:
+    """Facts of one container: inspect, `docker top` when running, its image's defaults, tag drift."""
+    return _collect_container(client, ref, _ImageCache(client), engine_id, tuple(allow_secret_names))
+
+
+def collect_containers(
+    client: docker.DockerClient,
+    refs: Sequence[str],
+    *,
+    engine_id: str | None = None,
+    cancel: threading.Event | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    allow_secret_names: Iterable[str] = (),
+    on_result: Callable[[str, ContainerFacts | DockauditError], None] | None = None,
+) -> list[ContainerFacts | DockauditError]:
+    """Facts of many containers, in the order of `refs`, sharing image lookups; failures are error values.
+
+    `on_result` is called from the worker threads as each container completes, for progress.
+    """
+    images = _ImageCache(client)
+    allow = tuple(allow_secret_names)
+
+    def one(ref: str) -> ContainerFacts:
+        try:
+            facts = _collect_container(client, ref, images, engine_id, allow)
+        except DockauditError as exc:
+            if on_result is not None:
+                on_result(ref, exc)
+            raise
+        if on_result is not None:
+            on_result(ref, facts)
+        return facts
+
+    return _bounded(refs, one, concurrency, cancel)
+
+
+# ------------------------------------------------------------------------------------------------ host
+
+
+DAEMON_JSON = Path("/etc/docker/daemon.json")
+
+
+def _client_config(config_dir: Path | None) -> tuple[str | None, tuple[RegistryAuth, ...], str | None]:
+    """Path, auth entries (never their secrets) and credsStore of the client's config.json."""
+    base = config_dir or Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    path = base / "config.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return (str(path) if path.exists() else None), (), None
+    if not isinstance(data, dict):
+        return str(path), (), None
+    store = data.get("credsStore") or None
+    helpers = data.get("credHelpers") or {}
+    auths: list[RegistryAuth] = []
+    for registry, entry in sorted((data.get("auths") or {}).items()):
+        entry = entry if isinstance(entry, dict) else {}
+        helper = helpers.get(registry) or store
+        auths.append(
+            RegistryAuth(
+                registry=str(registry),
+                has_auth=bool(entry.get("auth")) or bool(entry.get("password")),
+                has_identity_token=bool(entry.get("identitytoken")),
+                helper=str(helper) if helper else None,
+            )
+        )
+    for registry, helper in sorted(helpers.items()):
+        if registry not in (data.get("auths") or {}):
+            auths.append(RegistryAuth(str(registry), False, False, str(helper)))
+    return str(path), tuple(auths), (str(store) if store else None)
+
+
+def _daemon_json(path: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _dockerd_hosts() -> tuple[str, ...]:
+    """`-H`/`--host` values of a local dockerd's command line, when /proc shows it."""
+    hosts: list[str] = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (proc / "comm").read_text().strip() != "dockerd":
+                continue
+            args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        for i, arg in enumerate(args):
+            if arg in ("-H", "--host") and i + 1 < len(args):
+                hosts.append(args[i + 1])
+            elif arg.startswith(("-H=", "--host=")):
+                hosts.append(arg.split("=", 1)[1])
+            elif arg.startswith("-H") and len(arg) > 2 and not arg.startswith("-H="):
+                hosts.append(arg[2:])
+    return tuple(dict.fromkeys(hosts))
+
+
+def _insecure_registries(info: api.Json) -> tuple[str, ...]:
+    reg = info.get("RegistryConfig") or {}
+    out = list(reg.get("InsecureRegistryCIDRs") or ())
+    for name, index in sorted((reg.get("IndexConfigs") or {}).items()):
+        if isinstance(index, dict) and index.get("Secure") is False:
+            out.append(str(name))
+    return tuple(dict.fromkeys(str(x) for x in out))
+
+
+def _reclaimable(df: api.Json) -> int:
+    """Bytes `docker system prune` frees: unused dangling images, stopped containers, unused build cache."""
+    total = 0
+    for image in df.get("Images") or ():
+        tags = [t for t in image.get("RepoTags") or () if t != "<none>:<none>"]
+        if not tags and int(image.get("Containers") or 0) <= 0:
+            shared = int(image.get("SharedSize") or 0)
+            total += max(0, int(image.get("Size") or 0) - max(shared, 0))
+    for container in df.get("Containers") or ():
+        if container.get("State") != "running":
+            total += int(container.get("SizeRw") or 0)
+    for cache in df.get("BuildCache") or ():
+        if not cache.get("InUse") and not cache.get("Shared"):
+            total += int(cache.get("Size") or 0)
+    return total
+
+
+def _is_local(endpoint: str) -> bool:
+    return endpoint.startswith(("unix://", "npipe://")) or endpoint.startswith("/")
+
+
+def collect_host(
+    client: docker.DockerClient,
+    *,
+    engine_id: str,
+    endpoint: str,
+    tls: bool,
+    docker_config_dir: Path | None = None,
+    daemon_json_path: Path = DAEMON_JSON,
+    with_disk_usage: bool = True,
+) -> HostFacts:
+    """Facts of the engine (info, version, disk usage), its daemon.json when local and the client's config."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        info_f = pool.submit(api.info, client)
+        version_f = pool.submit(api.version, client)
+        df_f = pool.submit(api.system_df, client) if with_disk_usage else None
+        info, version = info_f.result(), version_f.result()
+        try:
+            df = df_f.result() if df_f is not None else {}
+        except EngineError:
+            df = {}
+    security = tuple(str(s) for s in info.get("SecurityOptions") or ())
+    components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or ())
+    local = _is_local(endpoint)
+    daemon = _daemon_json(daemon_json_path) if local else None
+    listed = (daemon or {}).get("hosts")
+    hosts = [str(h) for h in listed] if isinstance(listed, list) else []
+    if local:
+        hosts.extend(_dockerd_hosts())
+    config_path, auths, store = _client_config(docker_config_dir)
+    return HostFacts(
+        engine=engine_id,
+        endpoint=endpoint,
+        server_version=str(version.get("Version") or ""),
+        api_version=str(version.get("ApiVersion") or ""),
+        os=str(info.get("OperatingSystem") or ""),
+        kernel=str(info.get("KernelVersion") or ""),
+        rootless=any("rootless" in s for s in security),
+        podman="podman" in components.lower(),
+        security_options=security,
+        insecure_registries=_insecure_registries(info),
+        live_restore=bool(info.get("LiveRestoreEnabled")),
+        logging_driver=str(info.get("LoggingDriver") or ""),
+        daemon_json=daemon,
+        daemon_hosts=tuple(dict.fromkeys(hosts)),
+        tls=tls,
+        client_config_path=config_path,
+        registry_auths=auths,
+        creds_store=store,
+        content_trust=os.environ.get("DOCKER_CONTENT_TRUST") == "1",
+        reclaimable_bytes=_reclaimable(df),
+        images_count=int(info.get("Images") or 0),
+        containers_count=int(info.get("Containers") or 0),
+    )

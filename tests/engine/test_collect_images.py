@@ -1,0 +1,306 @@
+"""Image facts of the fixture images on the real engine, field by field."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import tracemalloc
+from pathlib import Path
+
+import docker
+import pytest
+
+from dockaudit.engine import api
+from dockaudit.engine.collect import (
+    BaseIndex,
+    ImageSummary,
+    collect_image,
+    collect_images,
+    image_facts_from_archive,
+    inventory,
+)
+from dockaudit.engine.facts import FileType, ImageFacts
+from dockaudit.engine.layers import read_image_stream
+from dockaudit.errors import CancelledError, DockauditError, EngineError
+from tests.fixtures import planted
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def bad(docker_client: docker.DockerClient, bad_image: str) -> ImageFacts:
+    return collect_image(docker_client, bad_image, engine_id="test-engine")
+
+
+@pytest.fixture(scope="module")
+def good(docker_client: docker.DockerClient, good_image: str) -> ImageFacts:
+    return collect_image(docker_client, good_image)
+
+
+def env_of(facts: ImageFacts) -> dict[str, str]:
+    return {e.name: e.value for e in facts.config.env}
+
+
+def test_bad_image_identity(bad: ImageFacts, bad_image: str, docker_client: docker.DockerClient) -> None:
+    inspect = docker_client.api.inspect_image(bad_image)
+    assert bad.id == inspect["Id"]
+    assert bad_image in bad.repo_tags
+    assert bad.reference == bad_image and bad.name == bad_image
+    assert bad.repo_digests == ()
+    assert (bad.architecture, bad.os) == ("amd64", "linux")
+    assert bad.created is not None and bad.created.tzinfo is not None
+    assert bad.size == inspect["Size"]
+    assert bad.layers == tuple(inspect["RootFS"]["Layers"])
+    assert bad.engine == "test-engine"
+
+
+def test_bad_image_config(bad: ImageFacts) -> None:
+    cfg = bad.config
+    assert cfg.user == ""
+    assert cfg.healthcheck is None
+    assert cfg.entrypoint is None
+    assert cfg.cmd == ("/bin/sh", "-c", "sleep 3600; exit 0")
+    assert cfg.exposed_ports == ("22/tcp", "8080/tcp")
+    assert cfg.stop_signal == ""
+    env = {e.name: e for e in cfg.env}
+    assert env["APP_ENV"].value == "production" and env["APP_ENV"].secret is None
+    assert env["AWS_ACCESS_KEY_ID"].secret is not None and env["AWS_ACCESS_KEY_ID"].secret.kind == "aws-access-key-id"
+    assert env["AWS_ACCESS_KEY_ID"].value == "AKIA…(redacted, 20 chars)"
+    assert env["AWS_SECRET_ACCESS_KEY"].secret is not None
+    assert env["DB_PASSWORD"].secret is not None and env["DB_PASSWORD"].secret.kind == "name"
+    labels = {label.name: label for label in cfg.labels}
+    assert labels["com.example.slack-token"].secret is not None
+    assert labels["maintainer"].value == "ops@example.com"
+    assert labels["dockaudit.test"].value == "1"
+
+
+def test_bad_image_history_is_aligned_and_redacted(bad: ImageFacts, base_image: str) -> None:
+    assert bad.base_image == base_image
+    layered = [h for h in bad.history if not h.empty_layer]
+    assert [h.layer_index for h in layered] == list(range(len(bad.layers)))
+    assert all(h.layer_index is None for h in bad.history if h.empty_layer)
+    base_steps = [h for h in bad.history if h.from_base]
+    assert base_steps and all(h.from_base is not None for h in bad.history)
+    assert base_steps[-1].index == len(base_steps) - 1
+    add = next(h for h in bad.history if "ADD file:" in h.created_by)
+    assert add.from_base is False and not add.empty_layer
+    runs = [h for h in bad.history if h.build_args]
+    assert len(runs) == 3
+    for run in runs:
+        (arg,) = run.build_args
+        assert arg.name == "NPM_TOKEN" and arg.secret is not None and arg.secret.kind == "npm-token"
+        assert run.created_by.startswith("|1 NPM_TOKEN=npm_…(redacted, 40 chars) /bin/sh -c ")
+    env_step = next(h for h in bad.history if "ENV APP_ENV" in h.created_by)
+    assert {s.kind for s in env_step.secrets} >= {"aws-access-key-id"}
+
+
+def test_no_planted_secret_reaches_the_facts(bad: ImageFacts) -> None:
+    planted.assert_no_planted_secret(repr(bad))
+
+
+def test_bad_image_filesystem(bad: ImageFacts) -> None:
+    fs = bad.filesystem
+    assert fs is not None and bad.filesystem_skip_reason is None
+    assert fs.layout == "classic"
+    assert len(fs.layers) == len(bad.layers)
+    assert [layer.digest for layer in fs.layers] == list(bad.layers)
+    assert fs.layers[0].from_base is True and fs.layers[-1].from_base is False
+    assert "chmod 4755" in fs.layers[-1].created_by
+    assert bad.os_release == fs.os_release
+    assert fs.os_release is not None
+    assert (fs.os_release.id, fs.os_release.version_id) == ("debian", "12")
+
+    suid = fs.get("/usr/local/bin/suid-helper")
+    assert suid is not None and suid.mode == 0o4755 and suid.type is FileType.FILE and suid.uid == 0
+    # The COPY wrote it without the bit; the later chmod layer rewrote it.
+    assert [f.replaced_later for f in fs.files if f.path == "/usr/local/bin/suid-helper"] == [True, False]
+
+    (creds,) = [f for f in fs.files if f.path == "/app/.aws/credentials"]
+    assert creds.deleted_later and not creds.in_final
+    assert creds.secret is not None and creds.secret.kind == "aws-credentials" and creds.content is None
+    (id_rsa,) = [f for f in fs.files if f.path == "/root/.ssh/id_rsa"]
+    assert id_rsa.deleted_later and id_rsa.secret is not None
+    assert fs.layers[id_rsa.layer_index].created_by.startswith("/bin/sh -c #(nop) COPY file:")
+
+    key = fs.get("/app/deploy_key.pem")
+    assert key is not None and key.secret is not None and key.secret.kind == "private-key" and key.mode == 0o600
+
+    lists = fs.get("/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease")
+    assert lists is not None and lists.size > 0
+    git = fs.get("/app/.git")
+    assert git is not None and git.type is FileType.DIR
+    assert fs.get("/app/data.txt").mode == 0o666  # type: ignore[union-attr]
+    assert fs.get("/app/shared").mode == 0o777  # type: ignore[union-attr]
+
+    shadow = fs.get("/etc/shadow")
+    assert shadow is not None and shadow.content is not None and shadow.content.startswith(b"root::")
+    assert [f.replaced_later for f in fs.files if f.path == "/etc/shadow"] == [True, False]
+    passwd = fs.get("/etc/passwd")
+    assert passwd is not None and b"toor:x:0:0:" in (passwd.content or b"")
+    status = fs.get("/var/lib/dpkg/status")
+    assert status is not None and b"Package: base-files" in (status.content or b"")
+
+    # 64 KiB of blob.bin overwritten by an 8 KiB one, plus the deleted secrets and the replaced /etc files.
+    assert fs.wasted_bytes >= 65536 + creds.size + id_rsa.size
+    assert fs.total_size == sum(layer.size for layer in fs.layers)
+
+
+def test_good_image(good: ImageFacts, good_image: str, base_image: str) -> None:
+    cfg = good.config
+    assert cfg.user == "10001:10001"
+    assert cfg.entrypoint == ("/bin/busybox", "sleep") and cfg.cmd == ("3600",)
+    assert cfg.healthcheck is not None and not cfg.healthcheck.disabled
+    assert cfg.healthcheck.test == ("CMD", "/bin/busybox", "test", "-f", "/app/run.sh")
+    hc = cfg.healthcheck
+    assert (hc.interval_ns, hc.timeout_ns, hc.retries) == (30 * 10**9, 3 * 10**9, 3)
+    assert cfg.stop_signal == "SIGTERM"
+    assert cfg.workdir == "/app"
+    labels = {label.name: label.value for label in cfg.labels}
+    assert labels["org.opencontainers.image.source"] == "https://example.com/dockaudit/good"
+    assert labels["org.opencontainers.image.revision"] == "0123456789abcdef0123456789abcdef01234567"
+    assert all(e.secret is None for e in cfg.env) and all(label.secret is None for label in cfg.labels)
+    assert good.base_image == base_image
+    assert all(h.build_args == () and h.secrets == () for h in good.history)
+    fs = good.filesystem
+    assert fs is not None
+    run = fs.get("/app/run.sh")
+    assert run is not None and (run.uid, run.gid, run.mode) == (10001, 10001, 0o755)
+    assert not any(f.secret for f in fs.files)
+
+
+def test_without_layers_history_is_aligned_from_the_api_alone(
+    docker_client: docker.DockerClient, bad_image: str, bad: ImageFacts
+) -> None:
+    quick = collect_image(docker_client, bad_image, read_layers=False)
+    assert quick.filesystem is None and quick.filesystem_skip_reason
+    assert [h.layer_index for h in quick.history] == [h.layer_index for h in bad.history]
+    assert [h.created_by for h in quick.history] == [h.created_by for h in bad.history]
+    assert [h.from_base for h in quick.history] == [h.from_base for h in bad.history]
+    assert quick.config == bad.config
+
+
+def test_image_by_id_has_no_reference(docker_client: docker.DockerClient, bad: ImageFacts) -> None:
+    by_id = collect_image(docker_client, bad.id[7:19], read_layers=False)
+    assert by_id.reference is None and by_id.id == bad.id
+
+
+def test_missing_image_is_an_engine_error(docker_client: docker.DockerClient) -> None:
+    with pytest.raises(EngineError, match="not found"):
+        collect_image(docker_client, "dockaudit-test/does-not-exist:0")
+
+
+def test_bulk_collection_keeps_order_and_returns_errors_as_values(
+    docker_client: docker.DockerClient, bad_image: str, good_image: str
+) -> None:
+    seen: list[str] = []
+    results = collect_images(
+        docker_client,
+        [good_image, "dockaudit-test/does-not-exist:0", bad_image],
+        on_result=lambda ref, _r: seen.append(ref),
+    )
+    assert isinstance(results[0], ImageFacts) and results[0].reference == good_image
+    assert isinstance(results[1], DockauditError) and "does-not-exist" in str(results[1])
+    assert isinstance(results[2], ImageFacts) and results[2].filesystem is not None
+    assert sorted(seen) == sorted([good_image, "dockaudit-test/does-not-exist:0", bad_image])
+
+
+def test_inventory_lists_images_with_container_counts(
+    docker_client: docker.DockerClient, bad_image: str, bad_containers: dict[str, str]
+) -> None:
+    inv = inventory(docker_client)
+    (row,) = [i for i in inv.images if bad_image in i.repo_tags]
+    assert isinstance(row, ImageSummary)
+    assert row.containers >= len(bad_containers)
+    assert row.size > 0 and row.created is not None
+    ids = {c.id for c in inv.containers}
+    assert set(bad_containers.values()) <= ids
+    host = next(c for c in inv.containers if c.id == bad_containers["host"])
+    assert host.state == "running" and host.running and host.name.startswith("dockaudit-test-bad-host-")
+    assert host.image == bad_image
+
+
+def save_classic(client: docker.DockerClient, ref: str, path: Path) -> None:
+    with path.open("wb") as out:
+        for chunk in api.export_image(client, ref):
+            out.write(chunk)
+
+
+def test_classic_and_oci_layouts_give_identical_file_facts(
+    docker_client: docker.DockerClient, bad_image: str, bad: ImageFacts, tmp_path: Path
+) -> None:
+    classic = tmp_path / "classic.tar"
+    save_classic(docker_client, bad_image, classic)
+    oci = tmp_path / "oci.tar"
+    subprocess.run(
+        ["skopeo", "copy", "--quiet", f"docker-daemon:{bad_image}", f"oci-archive:{oci}:{bad_image}"],
+        check=True, capture_output=True, timeout=120,
+    )
+    from_classic = image_facts_from_archive(classic)
+    from_oci = image_facts_from_archive(oci)
+    assert from_classic.filesystem is not None and from_oci.filesystem is not None
+    assert (from_classic.filesystem.layout, from_oci.filesystem.layout) == ("classic", "oci")
+    assert from_oci.filesystem.files == from_classic.filesystem.files == bad.filesystem.files  # type: ignore[union-attr]
+    assert from_oci.layers == from_classic.layers == bad.layers
+    assert from_oci.filesystem.wasted_bytes == bad.filesystem.wasted_bytes  # type: ignore[union-attr]
+    assert bad_image in from_oci.repo_tags
+    assert from_classic.engine is None and from_classic.config == bad.config
+    # Without an engine the base is found by the history heuristic: the base's CMD ends it.
+    assert [h.from_base for h in from_classic.history][:6] == [True] * 6
+    assert from_classic.history[-1].from_base is False
+    planted.assert_no_planted_secret(repr(from_oci))
+
+
+def test_a_60_mb_image_streams_in_bounded_memory(docker_client: docker.DockerClient, big_image: str) -> None:
+    size = docker_client.api.inspect_image(big_image)["Size"]
+    assert size > 50 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        saved = read_image_stream(api.export_image(docker_client, big_image))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, f"peak {peak} bytes while streaming a {size} byte image"
+    one = [f for f in saved.filesystem.files if f.path == "/data/one.bin"]
+    assert len(one) == 1 and one[0].deleted_later and one[0].size == 30 * 1024 * 1024
+    assert saved.filesystem.wasted_bytes >= 30 * 1024 * 1024
+
+
+def test_cancel_stops_a_layer_read_and_the_batch(docker_client: docker.DockerClient, big_image: str) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(CancelledError):
+        collect_image(docker_client, big_image, cancel=cancel)
+    results = collect_images(docker_client, [big_image, big_image], cancel=cancel)
+    assert all(isinstance(r, CancelledError) for r in results)
+    # The engine is still usable: the abandoned stream was closed, not drained.
+    assert collect_image(docker_client, big_image, read_layers=False).id
+
+
+def test_buildkit_history_aligns_and_the_base_ends_where_buildkit_starts(
+    docker_client: docker.DockerClient, buildkit_image: str
+) -> None:
+    full = collect_image(docker_client, buildkit_image)
+    quick = collect_image(docker_client, buildkit_image, read_layers=False)
+    for facts in (full, quick):
+        user = [h for h in facts.history if h.comment == "buildkit.dockerfile.v0"]
+        assert user and all(h.from_base is False for h in user)
+        assert all(h.from_base is True for h in facts.history if h.comment != "buildkit.dockerfile.v0")
+        assert [h.layer_index for h in facts.history if not h.empty_layer] == list(range(len(facts.layers)))
+        (run,) = [h for h in user if h.build_args]
+        assert run.build_args[0].secret is not None and run.created_by.startswith("RUN |1 NPM_TOKEN=npm_…(redacted")
+        planted.assert_no_planted_secret(repr(facts))
+    assert [h.layer_index for h in quick.history] == [h.layer_index for h in full.history]
+    assert full.filesystem is not None and full.filesystem.get("/app/state") is not None
+    assert full.config.user == "10001"
+
+
+def test_base_index_of_the_engine_names_the_base_of_a_buildkit_image(
+    docker_client: docker.DockerClient, buildkit_image: str, base_image: str
+) -> None:
+    index = BaseIndex.from_engine(docker_client)
+    facts = collect_image(docker_client, buildkit_image, read_layers=False, base_index=index)
+    assert facts.base_image == base_image
+    # The base's own history length decides the origin, the same answer the heuristic gave.
+    assert [h.from_base for h in facts.history] == [
+        h.comment != "buildkit.dockerfile.v0" for h in facts.history
+    ]
