@@ -1,0 +1,159 @@
+"""The package-manager pass: no recommends, no caches left in the layer, no update in a layer of its own."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dockaudit.harden.context import HardenContext
+from dockaudit.harden.document import Document, Edit, Instruction
+from dockaudit.harden.passes import PassOutput, why
+from dockaudit.harden.result import Change
+
+
+@dataclass(frozen=True)
+class _Syntax:
+    """Regexes over raw RUN text, where words may be split by an escaped line break."""
+
+    sep: str
+
+    def manager(self, tool: str, verb: str) -> re.Pattern[str]:
+        return re.compile(rf"\b(?:{tool})(?:{self.sep}-\S+)*{self.sep}(?:{verb})\b")
+
+
+def _syntax(escape: str) -> _Syntax:
+    return _Syntax(rf"(?:[ \t]|{re.escape(escape)}\r?\n)+")
+
+
+_APT = r"apt-get|apt"
+_PIP = r"pip[\d.]*|python[\d.]*\s+-m\s+pip"
+_UPDATE_ONLY = re.compile(r"^\s*(apt-get|apt|apk)(\s+-\S+)*\s+update(\s+-\S+)*\s*$")
+
+
+def _shell_command(ins: Instruction) -> str:
+    """The RUN's command without keyword and flags, as the parser joined it."""
+    return ins.value[0] if ins.value and not ins.json else ""
+
+
+def _append_line(raw: str, command: str, escape: str) -> str | None:
+    """`raw` with `&& command` added as a continuation line; None when a trailing comment would swallow it."""
+    body = raw.rstrip()
+    last = body.rsplit("\n", 1)[-1]
+    if re.search(r"\s#", last):
+        return None
+    lines = body.split("\n")
+    indent = re.match(r"[ \t]*", lines[1]).group() if len(lines) > 1 else "    "  # type: ignore[union-attr]
+    joiner = "" if body.endswith(";") else "&& "
+    return f"{body} {escape}\n{indent}{joiner}{command}\n"
+
+
+def _append_heredoc(raw: str, command: str) -> str | None:
+    """`raw` with `command` as the last line of its heredoc script, just above the terminator."""
+    lines = raw.rstrip("\n").split("\n")
+    if len(lines) < 3:
+        return None
+    return "\n".join([*lines[:-1], command, lines[-1]]) + "\n"
+
+
+def _insert_after(pattern: re.Pattern[str], raw: str, addition: str) -> str:
+    return pattern.sub(lambda m: m.group(0) + addition, raw)
+
+
+def _lean(ins: Instruction, raw: str, escape: str) -> tuple[str, list[str], set[str]]:
+    """Apply every package-manager fix to one RUN: new raw text, what changed, and the rules fixed."""
+    syn = _syntax(escape)
+    text = ins.original
+
+    def _append(raw: str, command: str, escape: str) -> str | None:
+        return _append_heredoc(raw, command) if ins.heredoc else _append_line(raw, command, escape)
+
+    what: list[str] = []
+    rules: set[str] = set()
+    apt_install = syn.manager(_APT, "install")
+    if apt_install.search(raw):
+        if "--no-install-recommends" not in text and "Install-Recommends" not in text:
+            raw = _insert_after(apt_install, raw, " --no-install-recommends")
+            what.append("apt --no-install-recommends")
+            rules.add("DA208")
+        if "/var/lib/apt/lists" not in text:
+            appended = _append(raw, "rm -rf /var/lib/apt/lists/*", escape)
+            if appended is not None:
+                raw = appended
+                what.append("apt lists removed in the same layer")
+                rules.add("DA207")
+    apk_add = syn.manager("apk", "add")
+    if apk_add.search(raw) and "--no-cache" not in text:
+        raw = _insert_after(apk_add, raw, " --no-cache")
+        # With --no-cache, a separate `apk update` only leaves an index behind.
+        raw = re.sub(rf"\bapk{syn.sep}update{syn.sep}&&{syn.sep}", "", raw)
+        what.append("apk --no-cache")
+        rules.add("DA207")
+    pip_install = syn.manager(_PIP.replace(r"\s+", syn.sep), "install")
+    if pip_install.search(raw) and "--no-cache-dir" not in text and "PIP_NO_CACHE_DIR" not in text:
+        raw = _insert_after(pip_install, raw, " --no-cache-dir")
+        what.append("pip --no-cache-dir")
+        rules.add("DA207")
+    for tool in ("dnf", "microdnf", "yum"):
+        if syn.manager(tool, "install").search(raw) and "clean all" not in text:
+            appended = _append(raw, f"{tool} clean all", escape)
+            if appended is not None:
+                raw = appended
+                what.append(f"{tool} clean all")
+                rules.add("DA207")
+            break
+    if syn.manager("npm", "ci|install|i").search(raw) and "cache clean" not in text:
+        appended = _append(raw, "npm cache clean --force", escape)
+        if appended is not None:
+            raw = appended
+            what.append("npm cache cleaned")
+            rules.add("DA207")
+    return raw, what, rules
+
+
+_RUN_PREFIX = re.compile(r"^(\s*RUN(?:[ \t]+--\S+)*[ \t]+)", re.IGNORECASE)
+
+
+def packages_pass(doc: Document, ctx: HardenContext) -> PassOutput:
+    """Lean package installs in every stage's shell-form RUN lines."""
+    edits: list[Edit] = []
+    changes: list[Change] = []
+    for stage in doc.stages:
+        # A RUN whose script is one heredoc is edited inside the script; other heredoc uses are left alone.
+        runs = [i for i in stage.instructions if i.cmd == "RUN" and not i.json
+                and (not i.heredoc or (len(i.value) == 1 and i.value[0].startswith("<<")))]
+        prefixes: dict[int, str] = {}
+        for pos, ins in enumerate(runs):
+            match = _UPDATE_ONLY.match(_shell_command(ins))
+            if match is None:
+                continue
+            tool = match.group(1)
+            family = "apk" if tool == "apk" else _APT
+            following = next((r for r in runs[pos + 1 :] if _syntax(doc.escape).manager(family, "add|install")
+                              .search(r.raw)), None)
+            if following is None or "update" in following.original or following.index in prefixes:
+                continue
+            text = why(ins.indent, f"`{tool} update` merged into the install below: a layer of its own goes stale",
+                       ("DA205",))
+            edits.append(Edit(ins.index, replace=text))
+            changes.append(Change(("DA205",), f"removed the separate `{tool} update` layer", doc.origin(ins)))
+            if tool != "apk":
+                prefixes[following.index] = f"{tool} update && "
+        for ins in runs:
+            raw = ins.raw
+            prefix = prefixes.get(ins.index)
+            if prefix is not None:
+                match = _RUN_PREFIX.match(raw)
+                if match is None:
+                    continue
+                raw = raw[: match.end()] + prefix + raw[match.end() :]
+            raw, what, rules = _lean(ins, raw, doc.escape)
+            if prefix is not None:
+                what.insert(0, "package index update in the same layer")
+                rules.add("DA205")
+            if raw == ins.raw:
+                continue
+            ids = tuple(sorted(rules))
+            text = why(ins.indent, "lean layer: no recommended extras, no package caches", ids) + raw
+            edits.append(Edit(ins.index, replace=text))
+            changes.append(Change(ids, "; ".join(what), doc.origin(ins)))
+    return PassOutput(tuple(edits), tuple(changes))

@@ -1,0 +1,140 @@
+"""Passes over what a build pulls in: ADD to COPY, remote ADD to a checked download, bases pinned by digest."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+from dockaudit.harden.context import HardenContext
+from dockaudit.harden.document import Document, Edit
+from dockaudit.harden.passes import PassOutput, env_for, has_mark, why
+from dockaudit.harden.reconstruct import UNKNOWN_BASE
+from dockaudit.harden.result import Change
+
+_ARCHIVE = re.compile(r"\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tzst|tar\.lz|tar\.lzma|tlz)$", re.I)
+_ADD_ONLY_FLAGS = ("--checksum", "--keep-git-dir", "--unpack")
+_KEYWORD = re.compile(r"^(\s*)ADD\b", re.IGNORECASE)
+CHECKSUM_PLACEHOLDER = "FILL_IN_SHA256"
+"""`sha256sum -c` rejects this, so the build fails until the real checksum is filled in."""
+
+
+def _remote(src: str) -> bool:
+    return src.startswith(("http://", "https://"))
+
+
+def _git(src: str) -> bool:
+    return src.startswith(("git@", "git://")) or src.endswith(".git")
+
+
+def add_to_copy_pass(doc: Document, ctx: HardenContext) -> PassOutput:
+    """`ADD` of local, non-archive sources becomes `COPY`, whose only job is copying."""
+    edits: list[Edit] = []
+    changes: list[Change] = []
+    for ins in doc.instructions:
+        if ins.cmd != "ADD" or len(ins.value) < 2 or ins.heredoc:
+            continue
+        sources = ins.value[:-1]
+        if any(_remote(s) or _git(s) or _ARCHIVE.search(s) or "$" in s for s in sources):
+            continue
+        if any(f.split("=", 1)[0] in _ADD_ONLY_FLAGS for f in ins.flags):
+            continue
+        match = _KEYWORD.match(ins.raw)
+        if match is None:
+            continue
+        raw = f"{match.group(1)}COPY{ins.raw[match.end():]}"
+        text = why(ins.indent, "COPY only copies; ADD also unpacks archives and fetches URLs", ("DA203",)) + raw
+        edits.append(Edit(ins.index, replace=text))
+        changes.append(Change(("DA203",), f"ADD -> COPY for {' '.join(sources)}", doc.origin(ins)))
+    return PassOutput(tuple(edits), tuple(changes))
+
+
+def _checksum_arg(url: str, taken: set[str]) -> str:
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", urlparse(url).path.rsplit("/", 1)[-1]).strip("_").upper() or "DOWNLOAD"
+    name = f"{stem}_SHA256"
+    while name in taken:
+        name = f"{name}_2"
+    taken.add(name)
+    return name
+
+
+def remote_add_pass(doc: Document, ctx: HardenContext) -> PassOutput:
+    """`ADD https://...` becomes a download whose SHA-256 is checked; the checksum is a placeholder to fill."""
+    edits: list[Edit] = []
+    changes: list[Change] = []
+    notes: list[str] = []
+    taken: set[str] = set()
+    for stage in doc.stages:
+        env = env_for(doc, stage, ctx)
+        for ins in stage.instructions:
+            if ins.cmd != "ADD" or len(ins.value) != 2 or not _remote(ins.value[0]) or ins.flag("checksum"):
+                continue
+            url, dest = ins.value
+            if not env.has_shell or "$" in url:
+                notes.append(
+                    f"ADD {url} (line {doc.origin(ins)}) downloads without verification (DA204); this stage has no "
+                    "shell to check a checksum, so download it in a builder stage and COPY --from it"
+                )
+                continue
+            name = url.rsplit("/", 1)[-1] or "download"
+            target = f"{dest}{name}" if dest.endswith("/") else dest
+            arg = _checksum_arg(url, taken)
+            # Use the client the Dockerfile already uses (hadolint DL4001: not both), else one the base has.
+            used = " ".join(i.original for i in doc.instructions if i.cmd == "RUN")
+            prefer_curl = bool(re.search(r"\bcurl\b", used)) or ("curl" in env.tools and "wget" not in env.tools)
+            if re.search(r"\bwget\b", used):
+                prefer_curl = False
+            fetch = f"curl -fsSL -o {target} {url}" if prefer_curl else f"wget -q -O {target} {url}"
+            chown = ins.flag("chown")
+            own = f" && chown {chown} {target}" if chown else ""
+            mkdir = f"mkdir -p {dest} && " if dest.endswith("/") else ""
+            indent = ins.indent
+            text = why(indent, f"verify the download; set {arg} to its SHA-256, the build fails until then", ("DA204",))
+            text += f"{indent}ARG {arg}={CHECKSUM_PLACEHOLDER}\n"
+            text += (
+                f"{indent}RUN {mkdir}{fetch} {doc.escape}\n"
+                f'{indent}    && echo "${{{arg}}}  {target}" > /tmp/{arg}.txt {doc.escape}\n'
+                f"{indent}    && sha256sum -c /tmp/{arg}.txt && rm /tmp/{arg}.txt{own}\n"
+            )
+            edits.append(Edit(ins.index, replace=text))
+            changes.append(Change(("DA204",), f"ADD {url} -> checksummed download", doc.origin(ins)))
+            notes.append(
+                f"Fill in {arg} (line {doc.origin(ins)}): run `curl -fsSL {url} | sha256sum` once and put the hash in "
+                f"the ARG default or pass --build-arg {arg}=<sha256>; until then the build stops at sha256sum -c"
+            )
+    return PassOutput(tuple(edits), tuple(changes), tuple(notes))
+
+
+def pin_base_pass(doc: Document, ctx: HardenContext) -> PassOutput:
+    """Pin each external base to its digest when the engine knows one; otherwise say how to get it."""
+    edits: list[Edit] = []
+    changes: list[Change] = []
+    earlier: set[str] = set()
+    for stage in doc.stages:
+        ins = doc.instructions[stage.from_index]
+        ref = stage.base
+        external = (ref.lower() != "scratch" and ref.lower() not in earlier and "$" not in ref and "@" not in ref
+                    and ref != UNKNOWN_BASE)
+        if stage.name:
+            earlier.add(stage.name.lower())
+        if not external:
+            continue
+        base = ctx.base_lookup(ref)
+        digest = base.repo_digest.split("@", 1)[1] if base and base.repo_digest and "@" in base.repo_digest else None
+        if digest is not None:
+            words = list(ins.value)
+            words[0] = f"{ref}@{digest}"
+            flags = "".join(f"{f} " for f in ins.flags)
+            text = why(ins.indent, "base pinned by digest: rebuilds get the same bytes", ("DA603",))
+            text += f"{ins.indent}FROM {flags}{' '.join(words)}\n"
+            edits.append(Edit(ins.index, replace=text))
+            changes.append(Change(("DA603",), f"FROM {ref} pinned to {digest[:19]}…", doc.origin(ins)))
+        elif not has_mark(doc, ins, "pin this base"):
+            text = why(
+                ins.indent,
+                f"pin this base by digest: docker pull {ref} && "
+                f"docker image inspect --format '{{{{index .RepoDigests 0}}}}' {ref}",
+                ("DA603",),
+            )
+            edits.append(Edit(ins.index, before=text))
+            changes.append(Change(("DA603",), f"comment: how to pin {ref} by digest", doc.origin(ins)))
+    return PassOutput(tuple(edits), tuple(changes))

@@ -1,0 +1,335 @@
+"""Each transform pass: what it changes, what it leaves alone, its rule ids and its idempotence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockaudit.engine.facts import OsRelease
+from dockaudit.harden import BaseImage, HardenContext, HardenResult, harden_dockerfile_text
+from dockaudit.harden.healthcheck import PLACEHOLDER_BINARY
+from dockaudit.harden.sources import CHECKSUM_PLACEHOLDER
+
+
+def harden(text: str, **context: object) -> HardenResult:
+    result = harden_dockerfile_text(text, context=HardenContext(**context))  # type: ignore[arg-type]
+    if result.dockerignore is not None:
+        # Idempotence covers the project too: the generated ignore file is in place for the second run.
+        Path(str(context["project_dir"]), ".dockerignore").write_text(result.dockerignore)
+    again = harden_dockerfile_text(result.hardened, context=HardenContext(**context))  # type: ignore[arg-type]
+    assert again.hardened == result.hardened, "hardening is not idempotent"
+    assert not again.changes
+    return result
+
+
+def rules(result: HardenResult) -> set[str]:
+    return {rule for change in result.changes for rule in change.rule_ids}
+
+
+def base(ref: str, files: set[str], **extra: object) -> dict[str, object]:
+    image = BaseImage(ref=ref, files=frozenset(files), **extra)  # type: ignore[arg-type]
+    return {"base_lookup": lambda r: image if r == ref else None}
+
+
+ALPINE_FILES = {"/bin/busybox", "/bin/sh", "/etc/passwd", "/etc/group", "/usr/sbin/adduser", "/usr/sbin/addgroup",
+                "/etc/alpine-release", "/usr/bin/wget"}
+DEBIAN_FILES = {"/bin/sh", "/etc/passwd", "/etc/group", "/usr/sbin/useradd", "/usr/sbin/groupadd",
+                "/var/lib/dpkg/status"}
+
+
+class TestUser:
+    """Non-root user: the base's own tools, else passwd lines, else a bare numeric USER."""
+
+    def test_alpine_base_gets_busybox_adduser(self) -> None:
+        result = harden("FROM myalpine:1\nRUN apk add --no-cache curl\nCMD [\"app\"]\n",
+                        **base("myalpine:1", ALPINE_FILES))
+        assert "addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app" in result.hardened
+        assert "USER 10001:10001\n" in result.hardened
+        lines = result.hardened.splitlines()
+        # The switch comes after the last root step, so that step still runs as root.
+        assert lines.index("USER 10001:10001") > lines.index("RUN apk add --no-cache curl")
+        assert {"DA101", "DA606"} <= rules(result)
+
+    def test_debian_base_gets_useradd(self) -> None:
+        result = harden("FROM mydeb:12\nCMD [\"app\"]\n", **base("mydeb:12", DEBIAN_FILES))
+        assert "groupadd -r -g 10001 app && useradd -r -u 10001 -g app" in result.hardened
+
+    def test_base_without_user_tools_gets_passwd_lines(self) -> None:
+        result = harden("FROM bb:1\nCMD [\"app\"]\n", **base("bb:1", {"/bin/sh", "/etc/passwd", "/etc/group"}))
+        assert "echo \"app:x:10001:10001::/nonexistent:/sbin/nologin\" >> /etc/passwd" in result.hardened
+
+    def test_scratch_gets_a_bare_numeric_user(self) -> None:
+        result = harden("FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n")
+        assert "RUN " not in result.hardened
+        assert "USER 10001:10001\n" in result.hardened
+
+    def test_distroless_uses_its_nonroot_user(self) -> None:
+        files = {"/etc/passwd", "/etc/group", "/var/lib/dpkg/status.d/base"}
+        result = harden("FROM gcr.io/distroless/static\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
+                        **base("gcr.io/distroless/static", files, os_release=OsRelease("distroless")))
+        assert "USER 65532:65532\n" in result.hardened
+
+    def test_named_user_becomes_numeric_from_the_dockerfile(self) -> None:
+        text = "FROM a:1\nRUN addgroup -g 1000 node && adduser -u 1000 -G node -s /bin/sh -D node\nUSER node\n"
+        result = harden(text, **base("a:1", ALPINE_FILES))
+        assert "USER 1000:1000\n" in result.hardened
+        assert "USER node\n" not in result.hardened
+        assert "DA116" in rules(result)
+
+    def test_named_user_becomes_numeric_from_the_base_passwd(self) -> None:
+        passwd = "root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n"
+        result = harden("FROM node:20\nUSER node\nCMD [\"node\"]\n", **base("node:20", DEBIAN_FILES, passwd=passwd))
+        assert "USER 1000:1000\n" in result.hardened
+
+    def test_unknown_named_user_is_left_with_a_note(self) -> None:
+        result = harden("FROM scratch\nUSER ghost\n")
+        assert "USER ghost\n" in result.hardened
+        assert any("DA116" in note for note in result.notes)
+
+    def test_numeric_non_root_user_is_left_alone(self) -> None:
+        assert "USER 1000:1000" not in harden("FROM scratch\nUSER 1000:1000\n").hardened.replace(
+            "USER 1000:1000\n", "", 1)
+
+    def test_root_user_at_the_end_is_overridden(self) -> None:
+        result = harden("FROM scratch\nUSER 1000\nUSER root\nCMD [\"x\"]\n")
+        assert result.hardened.rstrip().splitlines()[-1] != "USER root"
+        assert "USER 10001:10001\n" in result.hardened
+
+    def test_app_files_are_chowned_to_the_user(self) -> None:
+        result = harden("FROM scratch\nWORKDIR /app\nCOPY . .\nCOPY conf /etc/app/\n")
+        assert "COPY --chown=10001:10001 . .\n" in result.hardened
+        assert "COPY conf /etc/app/\n" in result.hardened
+
+
+class TestProcess:
+    """Exec-form commands and stop signals."""
+
+    def test_simple_shell_form_becomes_exec_form(self) -> None:
+        result = harden("FROM scratch\nCMD python app.py --port 8000\n")
+        assert 'CMD ["python", "app.py", "--port", "8000"]\n' in result.hardened
+        assert {"DA103", "DA607"} <= rules(result)
+
+    def test_sh_c_in_json_form_is_unwrapped(self) -> None:
+        result = harden('FROM scratch\nCMD ["/bin/sh", "-c", "node server.js"]\n')
+        assert 'CMD ["node", "server.js"]\n' in result.hardened
+
+    def test_shell_syntax_stays_with_a_note(self) -> None:
+        result = harden("FROM scratch\nCMD ./start.sh && exec app $PORT\n")
+        assert "CMD ./start.sh && exec app $PORT\n" in result.hardened
+        assert any("shell syntax" in note for note in result.notes)
+
+    def test_shell_entrypoint_with_a_cmd_is_not_converted(self) -> None:
+        result = harden('FROM scratch\nENTRYPOINT app serve\nCMD ["--verbose"]\n')
+        assert "ENTRYPOINT app serve\n" in result.hardened
+
+    def test_sigkill_stop_signal_is_replaced(self) -> None:
+        result = harden("FROM scratch\nSTOPSIGNAL SIGKILL\nCMD [\"app\"]\n")
+        assert "STOPSIGNAL SIGTERM\n" in result.hardened and "SIGKILL\n" not in result.hardened
+        assert "DA111" in rules(result)
+
+    def test_nginx_gets_its_graceful_signal(self) -> None:
+        result = harden('FROM scratch\nCMD ["nginx", "-g", "daemon off;"]\n')
+        assert "STOPSIGNAL SIGQUIT\n" in result.hardened
+
+
+class TestHealthcheck:
+    """A probe that fits, or a placeholder that fails; never one that always passes."""
+
+    def test_http_port_and_wget_give_a_real_probe(self) -> None:
+        result = harden("FROM a:1\nEXPOSE 8080\nCMD [\"app\"]\n", **base("a:1", ALPINE_FILES))
+        assert 'CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]' in result.hardened
+        assert {"DA102", "DA608"} <= rules(result)
+
+    def test_curl_installed_by_the_dockerfile_is_used(self) -> None:
+        result = harden("FROM d:1\nRUN apt-get update && apt-get install -y curl\nEXPOSE 3000\n",
+                        **base("d:1", DEBIAN_FILES))
+        assert '["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:3000/"]' in result.hardened
+
+    def test_no_port_gives_a_failing_placeholder(self) -> None:
+        result = harden("FROM a:1\nCMD [\"worker\"]\n", **base("a:1", ALPINE_FILES))
+        assert "exit 1" in result.hardened
+        assert any("placeholder" in note for note in result.notes)
+
+    def test_no_shell_placeholder_execs_a_missing_binary(self) -> None:
+        result = harden("FROM scratch\nEXPOSE 8080\nENTRYPOINT [\"/app\"]\n")
+        assert f'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["{PLACEHOLDER_BINARY}"]' \
+            in result.hardened
+
+    def test_existing_healthcheck_is_kept(self) -> None:
+        text = "FROM scratch\nHEALTHCHECK CMD [\"/app\", \"health\"]\nUSER 1:1\n"
+        assert "HEALTHCHECK" not in harden(text).hardened.replace('HEALTHCHECK CMD ["/app", "health"]', "")
+
+    def test_healthcheck_none_is_replaced(self) -> None:
+        result = harden("FROM scratch\nHEALTHCHECK NONE\n")
+        assert "HEALTHCHECK NONE" not in result.hardened
+
+
+class TestSources:
+    """ADD, remote downloads and base pinning."""
+
+    def test_local_add_becomes_copy_and_archives_stay(self) -> None:
+        result = harden("FROM scratch\nADD --chown=1:1 app/ /app/\nADD site.tar.gz /srv/\n")
+        assert "COPY --chown=1:1 app/ /app/\n" in result.hardened
+        assert "ADD site.tar.gz /srv/\n" in result.hardened
+        assert "DA203" in rules(result)
+
+    def test_remote_add_becomes_a_checksummed_download_that_fails_until_filled(self) -> None:
+        result = harden("FROM alpine:3\nADD https://example.com/tini /sbin/tini\n")
+        assert "ADD https" not in result.hardened
+        assert f"ARG TINI_SHA256={CHECKSUM_PLACEHOLDER}" in result.hardened
+        assert "sha256sum -c" in result.hardened
+        assert "DA204" in rules(result)
+
+    def test_base_with_a_local_digest_is_pinned(self) -> None:
+        digest = "sha256:" + "a" * 64
+        result = harden("FROM --platform=linux/amd64 deb:12 AS run\n",
+                        **base("deb:12", DEBIAN_FILES, repo_digest=f"deb@{digest}"))
+        assert f"FROM --platform=linux/amd64 deb:12@{digest} AS run\n" in result.hardened
+
+    def test_base_without_digest_gets_the_command_as_a_comment(self) -> None:
+        result = harden("FROM deb:12\nFROM scratch\nCOPY --from=0 /a /a\n")
+        assert "docker pull deb:12" in result.hardened
+        assert result.hardened.count("docker pull") == 1
+
+
+class TestSecrets:
+    """Secret ARG/ENV leave the image; RUN lines mount them."""
+
+    def test_secret_arg_moves_to_a_secret_mount(self) -> None:
+        text = "FROM scratch\nARG NPM_TOKEN=abc\nRUN echo \"//r/:_authToken=${NPM_TOKEN}\" > .npmrc && npm ci\n"
+        result = harden(text)
+        assert "\nARG NPM_TOKEN" not in result.hardened
+        assert "RUN --mount=type=secret,id=npm_token " in result.hardened
+        assert 'NPM_TOKEN="$(cat /run/secrets/npm_token)" && export NPM_TOKEN && ' in result.hardened
+        assert any("--secret id=npm_token,src=" in note for note in result.notes)
+
+    def test_secret_env_key_is_removed_and_others_kept(self) -> None:
+        result = harden("FROM scratch\nENV DEBUG=1 API_KEY=xyz LOG=info\n")
+        assert "ENV DEBUG=1 LOG=info\n" in result.hardened
+        assert "xyz" not in result.hardened
+        assert {"DA104", "DA605"} <= rules(result)
+
+    def test_allowlisted_names_stay(self) -> None:
+        result = harden("FROM scratch\nENV NODE_VERSION=20 GPG_KEY=ABCDEF PASSWORD_FILE=/run/secrets/db\n")
+        assert "ENV NODE_VERSION=20 GPG_KEY=ABCDEF PASSWORD_FILE=/run/secrets/db\n" in result.hardened
+
+    def test_url_word_is_quoted_whole(self) -> None:
+        text = "FROM scratch\nARG PIP_TOKEN\nRUN pip install --index-url https://u:${PIP_TOKEN}@pypi.example/simple x\n"
+        assert '"https://u:${PIP_TOKEN}@pypi.example/simple"' in harden(text).hardened
+
+
+class TestPackages:
+    """Lean package installs."""
+
+    def test_apt_gets_no_recommends_and_list_cleanup(self) -> None:
+        result = harden("FROM d\nRUN apt-get update && apt-get install -y curl\n")
+        assert "apt-get install --no-install-recommends -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n" \
+            in result.hardened
+        assert {"DA207", "DA208"} <= rules(result)
+
+    def test_separate_apt_update_is_merged(self) -> None:
+        result = harden("FROM d\nRUN apt-get update\nENV X=1\nRUN apt-get install -y curl\n")
+        code = [line for line in result.hardened.splitlines() if not line.startswith("#")]
+        assert "\n".join(code).count("apt-get update") == 1
+        assert "RUN apt-get update && apt-get install --no-install-recommends -y curl" in result.hardened
+        assert "DA205" in rules(result)
+
+    def test_apk_pip_dnf_npm(self) -> None:
+        text = ("FROM a\nRUN apk update && apk add python3\nRUN pip3 install -r req.txt\n"
+                "RUN dnf install -y git\nRUN npm ci\n")
+        result = harden(text)
+        assert "RUN apk add --no-cache python3\n" in result.hardened
+        assert "pip3 install --no-cache-dir -r req.txt" in result.hardened
+        assert "&& dnf clean all" in result.hardened
+        assert "&& npm cache clean --force" in result.hardened
+
+    def test_backtick_escape_is_used_for_continuations(self) -> None:
+        result = harden("# escape=`\nFROM d\nRUN apt-get update && `\n    apt-get install -y curl\n")
+        assert "curl `\n    && rm -rf /var/lib/apt/lists/*" in result.hardened
+
+    def test_heredoc_script_is_edited_inside(self) -> None:
+        result = harden("FROM d\nRUN <<EOT\napt-get update\napt-get install -y curl\nEOT\n")
+        assert "apt-get install --no-install-recommends -y curl\nrm -rf /var/lib/apt/lists/*\nEOT\n" \
+            in result.hardened
+
+    def test_json_run_is_left_alone(self) -> None:
+        assert 'RUN ["apt-get", "install", "-y", "curl"]\n' in harden(
+            'FROM d\nRUN ["apt-get", "install", "-y", "curl"]\n').hardened
+
+
+class TestMultiStageAndProject:
+    """Build tools and the build context."""
+
+    def test_build_tools_in_the_only_stage_get_a_suggestion(self) -> None:
+        result = harden("FROM d\nRUN apt-get update && apt-get install -y gcc make\n")
+        assert "build tools ship in the runtime image" in result.hardened
+        assert any("multi-stage" in note or "build stage" in note for note in result.notes)
+
+    def test_dockerignore_is_generated_for_a_project_without_one(self, tmp_path: Path) -> None:
+        (tmp_path / "node_modules").mkdir()
+        result = harden("FROM scratch\nCOPY . /app\n", project_dir=str(tmp_path))
+        assert result.dockerignore is not None
+        assert {".git", ".env*", "node_modules"} <= set(result.dockerignore.splitlines())
+        assert "+++ b/.dockerignore" in result.diff()
+
+    def test_dockerignore_never_excludes_a_file_copied_by_name(self, tmp_path: Path) -> None:
+        result = harden("FROM scratch\nCOPY server.key /etc/ssl/\n", project_dir=str(tmp_path))
+        assert result.dockerignore is not None and "*.key" not in result.dockerignore.splitlines()
+
+    def test_complete_dockerignore_is_left_alone(self, tmp_path: Path) -> None:
+        (tmp_path / ".dockerignore").write_text(".git\n.env*\n*.pem\n*.key\n")
+        assert harden("FROM scratch\n", project_dir=str(tmp_path)).dockerignore is None
+
+
+class TestWholeFile:
+    """Properties of the result as a whole."""
+
+    def test_untouched_lines_stay_byte_for_byte(self) -> None:
+        text = "# syntax=docker/dockerfile:1\n\n# build\nFROM scratch\n  LABEL a=\"b c\"   d=e\nUSER 1:1\n"
+        result = harden(text)
+        for line in text.splitlines(keepends=True):
+            assert line in result.hardened
+
+    def test_changes_point_at_original_lines(self) -> None:
+        result = harden("FROM scratch\n\n\nCMD app run\n")
+        exec_change = next(c for c in result.changes if "DA103" in c.rule_ids)
+        assert exec_change.line == 4
+
+    def test_every_comment_names_its_rules(self) -> None:
+        result = harden("FROM d\nADD a /a\nRUN apt-get install -y x\nCMD run\n")
+        added = [line for line in result.hardened.splitlines() if line.startswith("# dockaudit:")]
+        assert added and all(line.rstrip().endswith(")") and "DA" in line for line in added)
+
+    @pytest.mark.parametrize("text", ["FROM scratch\nUSER 1:1\nHEALTHCHECK CMD [\"/a\"]\nCMD [\"/a\"]\n"
+                                      "LABEL org.opencontainers.image.source=x\n"])
+    def test_hardened_file_is_unchanged(self, text: str) -> None:
+        result = harden(text)
+        assert result.hardened.replace(
+            result.hardened[: result.hardened.index("FROM")], "") == text.replace(text[: text.index("FROM")], "")
+
+
+def test_busybox_httpd_keeps_the_default_stop_signal() -> None:
+    assert "STOPSIGNAL" not in harden('FROM scratch\nENTRYPOINT ["/app/httpd", "-f"]\n').hardened
+    assert "STOPSIGNAL SIGWINCH" in harden('FROM scratch\nCMD ["httpd-foreground"]\n').hardened
+
+
+def test_multi_stage_suggestion_names_the_built_artefacts() -> None:
+    result = harden("FROM d\nRUN apt-get update && apt-get install -y gcc\nRUN gcc -O2 -o /usr/local/bin/app main.c\n")
+    note = next(n for n in result.notes if "DA604" in n)
+    assert "COPY --from=build /usr/local/bin/app /usr/local/bin/app" in note
+    assert "FROM d AS build" in note
+
+
+def test_quoted_shell_characters_do_not_block_exec_form() -> None:
+    result = harden("FROM scratch\nCMD nginx -g 'daemon off;'\n")
+    assert 'CMD ["nginx", "-g", "daemon off;"]\n' in result.hardened
+
+
+def test_exec_inside_sh_c_is_dropped_when_unwrapping() -> None:
+    assert 'CMD ["app", "--serve"]\n' in harden('FROM scratch\nCMD ["/bin/sh", "-c", "exec app --serve"]\n').hardened
+
+
+def test_remote_download_uses_the_client_the_dockerfile_already_uses() -> None:
+    text = "FROM ubuntu:24.04\nRUN curl -fsSL https://x/y -o /y\nADD https://example.com/app.bin /app/\n"
+    assert "curl -fsSL -o /app/app.bin https://example.com/app.bin" in harden(text).hardened
