@@ -149,7 +149,7 @@ def test_compose_service_matches_the_hardened_command() -> None:
     compose = result.compose
     assert compose.startswith("services:\n  web:\n")
     for line in ("read_only: true", "- ALL", "- no-new-privileges", "mem_limit: 512m", "pids_limit: 256",
-                 "init: true", 'max-size: "10m"', 'max-file: "3"', 'user: "10001:10001"'):
+                 "init: true", 'max-size: 10m', 'max-file: "3"', 'user: "10001:10001"'):
         assert line in compose
     assert "+    read_only: true" in result.diff()
 

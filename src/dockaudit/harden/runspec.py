@@ -336,6 +336,4 @@ def compose_settings(spec: RunSpec) -> dict[str, object]:
 
 def compose_text(spec: RunSpec) -> str:
     """The Compose file fragment with this spec as its one service."""
-    text = compose_service(compose_settings(spec), spec.name) + "\n"
-    # Compose wants logging option values as strings; a bare `3` is read as a number and rejected.
-    return re.sub(r"^(\s+max-(?:file|size): )([0-9][0-9a-z]*)$", r'\1"\2"', text, flags=re.MULTILINE)
+    return compose_service(compose_settings(spec), spec.name) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 
 from dockaudit.engine.facts import ImageFacts, OsRelease
@@ -136,6 +137,12 @@ def _yaml(value: Mapping[str, object], indent: int) -> list[str]:
     return lines
 
 
+# A string YAML would load as a number: Compose rejects numbers where it wants strings (log options).
+_YAML_NUMBER = re.compile(
+    r"[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+
+
 def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -145,7 +152,8 @@ def _scalar(value: object) -> str:
     # Quote anything YAML would read as another type or that holds a colon-space or a flow character.
     if (
         text == ""
-        or text.lower() in {"true", "false", "yes", "no", "null", "on", "off"}
+        or text.lower() in {"true", "false", "yes", "no", "null", "on", "off", "~"}
+        or _YAML_NUMBER.fullmatch(text) is not None
         or any(c in text for c in ":#{}[],&*!|>'\"%@`")
     ):
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
