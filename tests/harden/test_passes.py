@@ -281,6 +281,10 @@ class TestMultiStageAndProject:
         (tmp_path / ".dockerignore").write_text(".git\n.env*\n*.pem\n*.key\n")
         assert harden("FROM scratch\n", project_dir=str(tmp_path)).dockerignore is None
 
+    def test_patterns_already_covered_by_wider_ones_are_not_added_again(self, tmp_path: Path) -> None:
+        (tmp_path / ".dockerignore").write_text("**/.git\n.env\n.env.*\n**/*.pem\n**/*.key\n")
+        assert harden("FROM scratch\n", project_dir=str(tmp_path)).dockerignore is None
+
 
 class TestWholeFile:
     """Properties of the result as a whole."""

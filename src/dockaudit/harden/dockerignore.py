@@ -6,6 +6,7 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockaudit.engine.dockerignore import is_ignored
 from dockaudit.harden.document import Document
 from dockaudit.harden.passes import MARK
 from dockaudit.harden.result import Change
@@ -13,6 +14,8 @@ from dockaudit.harden.result import Change
 BASELINE = (".git", ".env*", "*.pem", "*.key")
 """Always excluded: VCS history, env files and private keys are the usual leaks through `COPY . .`."""
 WHEN_PRESENT = {"node_modules": "node_modules", "__pycache__": "**/__pycache__", ".venv": ".venv"}
+PROBES = {".git": ".git", ".env*": ".env", "*.pem": "tls.pem", "*.key": "tls.key", "**/__pycache__": "__pycache__"}
+"""A path each pattern must exclude; checked with BuildKit's matching, as DA602 does, so `**/.git` counts."""
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,12 @@ def harden_dockerignore(doc: Document, project_dir: str) -> IgnoreResult:
     context = Path(project_dir)
     file = context / ".dockerignore"
     original = file.read_text(encoding="utf-8", errors="replace") if file.is_file() else None
-    present = {line.strip() for line in (original or "").splitlines()}
+    present = [line.strip() for line in (original or "").splitlines() if line.strip() and not line.startswith("#")]
     copied = _copied_sources(doc)
     notes: list[str] = []
     missing: list[str] = []
     for pattern in _wanted(context):
-        if pattern in present:
+        if is_ignored(PROBES.get(pattern, pattern), present):
             continue
         named = [s for s in copied if fnmatch.fnmatch(s.lstrip("./"), pattern.removeprefix("**/"))]
         if named:
