@@ -1,0 +1,294 @@
+"""The Textual application: connects through a backend, then shows the main screen or the engine error."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import locale
+import os
+from collections.abc import Iterable
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Center, Middle
+from textual.renderables.bar import Bar
+from textual.screen import Screen
+from textual.scrollbar import ScrollBarRender
+from textual.widgets import Footer, Static
+
+from dockaudit.config import Settings
+from dockaudit.tui.backend import BackendFactory, EngineChoice, EngineProblem, TuiBackend
+from dockaudit.tui.messages import Connected, ConnectFailed
+from dockaudit.tui.screens.engines import EngineScreen
+from dockaudit.tui.screens.error import EngineErrorScreen
+from dockaudit.tui.screens.help import HelpScreen
+from dockaudit.tui.screens.main import MainScreen
+
+DARK_THEME = "textual-dark"
+LIGHT_THEME = "textual-light"
+
+
+def stylesheet_path() -> Path:
+    """`dockaudit/styles/app.tcss` from the installed wheel, else the repository's top-level `styles/`."""
+    packaged = resources.files("dockaudit") / "styles" / "app.tcss"
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[3] / "styles" / "app.tcss"
+
+
+def unicode_terminal(env: dict[str, str] | None = None) -> bool:
+    """Whether the locale can show box-drawing characters (LANG=C and friends cannot)."""
+    env = dict(os.environ) if env is None else env
+    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = env.get(var)
+        if value:
+            return "utf-8" in value.lower() or "utf8" in value.lower()
+    try:
+        return codecs.lookup(locale.getpreferredencoding(False)).name == "utf-8"
+    except LookupError:
+        return False
+
+
+ASCII_CSS = """
+* { scrollbar-size-vertical: 1; }
+Input { border: ascii $border-blurred; }
+Input:focus { border: ascii $border; }
+Button { border: ascii $primary; height: 3; }
+TargetBrowser > DetailPane { border-top: ascii $primary-darken-2; }
+ExportScreen > Vertical, IgnoreScreen > Vertical, SaveScreen > Vertical, EngineScreen > Vertical,
+HelpScreen > VerticalScroll, TextScreen > VerticalScroll { border: ascii $primary; }
+EngineErrorScreen > Vertical { border: ascii $error; }
+"""
+"""Border overrides when the locale is not UTF-8 (box-drawing characters would show as garbage)."""
+
+
+class ConnectingScreen(Screen[None]):
+    """Shown while the first connection is made."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+
+    def compose(self) -> ComposeResult:
+        """A centred line."""
+        with Middle(), Center():
+            yield Static(Text(f"Connecting to {self.target} …", style="italic"), id="connecting")
+        yield Footer()
+
+
+class DockauditApp(App[int]):
+    """dockaudit's terminal UI."""
+
+    TITLE = "dockaudit"
+    CSS_PATH = str(stylesheet_path())
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("E", "switch_engine", "Engine"),
+        Binding("T", "toggle_theme", "Theme", show=False),
+    ]
+
+    def __init__(
+        self,
+        factory: BackendFactory,
+        choice: EngineChoice | None = None,
+        *,
+        settings: Settings | None = None,
+        watch_events: bool = True,
+        theme: str | None = None,
+        ascii_borders: bool = False,
+    ) -> None:
+        super().__init__()
+        self.factory = factory
+        """Builds a backend for an engine choice."""
+        self.choice = choice or EngineChoice()
+        """The engine asked for."""
+        self.settings = settings or Settings()
+        self.watch_events = watch_events
+        """Follow Docker events (off in tests, whose worker waits must end)."""
+        self.backend: TuiBackend | None = None
+        self._pending: TuiBackend | None = None
+        self.ascii_borders = ascii_borders
+        """Whether box-drawing borders were replaced by ASCII ones (see `make_app`)."""
+        wanted = theme or os.environ.get("DOCKAUDIT_THEME", "")
+        self.theme = {"light": LIGHT_THEME, "dark": DARK_THEME}.get(wanted, wanted or DARK_THEME)
+
+    def on_mount(self) -> None:
+        """Connect in the background."""
+        self.start_connect()
+
+    def start_connect(self) -> None:
+        """Show the connecting screen and connect to `self.choice`."""
+        self._clear_screens()
+        self.push_screen(ConnectingScreen(self._describe(self.choice)))
+        self.connect()
+
+    @staticmethod
+    def _describe(choice: EngineChoice) -> str:
+        if choice.context:
+            return f"context {choice.context}"
+        if choice.host:
+            return choice.host
+        return "the Docker engine"
+
+    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
+    def connect(self) -> None:
+        """Build a backend and reach its engine."""
+        try:
+            backend = self.factory(self.choice)
+        except Exception as exc:
+            self.post_message(ConnectFailed(EngineProblem(str(exc), hints=_generic_hints())))
+            return
+        self._pending = backend
+        try:
+            info = backend.connect()
+        except Exception as exc:
+            self.post_message(ConnectFailed(backend.problem(exc)))
+            return
+        self.post_message(Connected(backend, info))
+
+    @on(Connected)
+    def _connected(self, message: Connected) -> None:
+        old = self.backend
+        self.backend = message.backend
+        self._clear_screens()
+        self.push_screen(MainScreen(message.backend, message.engine, watch_events=self.watch_events))
+        if old is not None and old is not message.backend:
+            self._close_backend(old)
+
+    @on(ConnectFailed)
+    def _connect_failed(self, message: ConnectFailed) -> None:
+        self._clear_screens()
+        self.push_screen(EngineErrorScreen(message.problem), self._error_choice)
+
+    def _clear_screens(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def _error_choice(self, choice: str | None) -> None:
+        if choice == "switch":
+            self.action_switch_engine()
+        else:
+            self.start_connect()
+
+    @work(thread=True, group="close", exit_on_error=False)
+    def _close_backend(self, backend: TuiBackend) -> None:
+        backend.close()
+
+    def action_help(self) -> None:
+        """Keys and the rule catalog."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_switch_engine(self) -> None:
+        """Pick another context or host."""
+        backend = self.backend or self._pending
+        contexts: list[tuple[str, str]] = []
+        if backend is not None:
+            try:
+                contexts = backend.contexts()
+            except Exception:
+                contexts = []
+        self.push_screen(EngineScreen(contexts, self.choice.host or ""), self._engine_chosen)
+
+    def _engine_chosen(self, choice: EngineChoice | None) -> None:
+        if choice is None:
+            if self.backend is None:
+                # Came from the error screen: try again rather than leave a blank screen.
+                self.start_connect()
+            return
+        self.choice = EngineChoice(host=choice.host, context=choice.context, config=self.choice.config)
+        self.start_connect()
+
+    def action_toggle_theme(self) -> None:
+        """Switch between the light and the dark theme."""
+        self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette lists dockaudit's actions as well as Textual's."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            for title, help_text, action in (
+                ("Audit selection", "Checklist now, Trivy in the background (a)", "audit"),
+                ("Audit all", "Every listed target (A)", "audit_all"),
+                ("Cancel audits", "Stop queued and running audits, kill Trivy (Esc)", "cancel"),
+                ("Rescan without cache", "Ignore cached Trivy results (ctrl+r)", "rescan"),
+                ("Export report", "JSON, SARIF, HTML, Markdown, JUnit (e)", "export"),
+                ("Ignore finding", "Write an ignore with a reason to .dockaudit.toml (i)", "ignore"),
+                ("Copy fix", "Copy the highlighted finding's fix via OSC 52 (y)", "copy_fix"),
+                ("Refresh inventory", "List images and containers again (r)", "refresh"),
+                ("Toggle stopped containers", "Show or hide containers that are not running (x)", "toggle_stopped"),
+                ("Sort list", "Name, grade, size, age (s)", "sort"),
+                ("Save hardened file", "Write the hardened Dockerfile / Compose service (w)", "save"),
+            ):
+                yield SystemCommand(title, help_text, partial(screen.run_action, action))
+        yield SystemCommand("Switch engine", "Another Docker context or host (E)", self.action_switch_engine)
+        yield SystemCommand("Toggle light/dark", "Switch the theme (T)", self.action_toggle_theme)
+        yield SystemCommand("Help", "Keys and the rule catalog (?)", self.action_help)
+
+    def on_unmount(self) -> None:
+        """Release the engine."""
+        for backend in {id(b): b for b in (self.backend, self._pending) if b is not None}.values():
+            # Closing on exit must never raise over the user's terminal.
+            with contextlib.suppress(Exception):
+                backend.close()
+
+
+def _generic_hints() -> tuple[str, ...]:
+    return (
+        "Check the -H/--host URL or the --context name (docker context ls lists them)",
+        "DOCKER_HOST=unix:///var/run/docker.sock (or ssh://user@host) overrides the context",
+    )
+
+
+class AsciiDockauditApp(DockauditApp):
+    """The app with ASCII borders and glyphs, for terminals whose locale is not UTF-8."""
+
+    CSS = ASCII_CSS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Tab underlines, progress bars and scrollbar thumbs draw with block characters that a C locale
+        # shows as garbage; these glyph tables are class-level in Textual, and one app runs per process.
+        self._glyphs = (
+            Bar.HALF_BAR_LEFT,
+            Bar.BAR,
+            Bar.HALF_BAR_RIGHT,
+            ScrollBarRender.VERTICAL_BARS,
+            ScrollBarRender.HORIZONTAL_BARS,
+        )
+        Bar.HALF_BAR_LEFT = Bar.BAR = Bar.HALF_BAR_RIGHT = "-"
+        ScrollBarRender.VERTICAL_BARS = [" "] * 8
+        ScrollBarRender.HORIZONTAL_BARS = [" "] * 8
+
+    def on_unmount(self) -> None:
+        """Put Textual's glyphs back (tests run several apps in one process); Textual also calls the base's."""
+        (
+            Bar.HALF_BAR_LEFT,
+            Bar.BAR,
+            Bar.HALF_BAR_RIGHT,
+            ScrollBarRender.VERTICAL_BARS,
+            ScrollBarRender.HORIZONTAL_BARS,
+        ) = self._glyphs
+
+
+def make_app(
+    settings: Settings | None,
+    factory: BackendFactory,
+    choice: EngineChoice | None = None,
+    *,
+    watch_events: bool = True,
+    theme: str | None = None,
+    ascii_borders: bool | None = None,
+) -> DockauditApp:
+    """Build the app around a backend factory; tests, screenshots and the CLI all come through here."""
+    use_ascii = (not unicode_terminal()) if ascii_borders is None else ascii_borders
+    cls = AsciiDockauditApp if use_ascii else DockauditApp
+    return cls(factory, choice, settings=settings, watch_events=watch_events, theme=theme, ascii_borders=use_ascii)

@@ -1,0 +1,167 @@
+"""Named views of the demo app, reached by key presses: shared by the snapshot tests and the screenshot script."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from textual.pilot import Pilot
+
+from dockaudit.tui.screens.main import MainScreen
+from dockaudit.tui.settle import settle
+
+Steps = Callable[[Pilot[object]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One view: how to reach it and what it should show."""
+
+    name: str
+    description: str
+    steps: Steps
+    fail_connect: bool = False
+    hang_trivy: bool = False
+    """The demo's Trivy never finishes, so scans stay in progress for the picture."""
+
+
+async def _ready(pilot: Pilot[object]) -> MainScreen:
+    await settle(pilot.app, pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+async def _quiet(pilot: Pilot[object]) -> None:
+    await settle(pilot.app, pilot)
+    pilot.app.clear_notifications()
+    await pilot.pause()
+
+
+async def _audited(pilot: Pilot[object], row_name: str = "shop/web:latest") -> MainScreen:
+    screen = await _ready(pilot)
+    await pilot.press("A")
+    await settle(pilot.app, pilot)
+    table = screen.browser("image").table
+    names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+    if row_name in names:
+        table.move_cursor(row=names.index(row_name))
+    await _quiet(pilot)
+    return screen
+
+
+async def image_list(pilot: Pilot[object]) -> None:
+    """Every image audited, sorted worst grade first."""
+    await _audited(pilot)
+    await pilot.press("s")
+    await _quiet(pilot)
+
+
+async def findings(pilot: Pilot[object]) -> None:
+    """The findings of the bad demo image, grouped by severity, the critical one open."""
+    await _audited(pilot)
+    await pilot.press("1")
+    await _quiet(pilot)
+
+
+async def vulnerabilities(pilot: Pilot[object]) -> None:
+    """Trivy's vulnerabilities of the bad demo image."""
+    await _audited(pilot)
+    await pilot.press("2")
+    await _quiet(pilot)
+
+
+async def dockerfile(pilot: Pilot[object]) -> None:
+    """The hardened Dockerfile diff."""
+    await _audited(pilot)
+    await pilot.press("3")
+    await _quiet(pilot)
+
+
+async def overview(pilot: Pilot[object]) -> None:
+    """Config, redacted env, labels and layers of an image."""
+    await _audited(pilot)
+    await pilot.press("4")
+    await _quiet(pilot)
+
+
+async def runtime(pilot: Pilot[object]) -> None:
+    """The hardened docker run and Compose service of a container."""
+    screen = await _ready(pilot)
+    await pilot.press("right_square_bracket")
+    await pilot.press("A")
+    await settle(pilot.app, pilot)
+    table = screen.browser("container").table
+    names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+    table.move_cursor(row=names.index("shop-web"))
+    await pilot.press("3")
+    await _quiet(pilot)
+
+
+async def host(pilot: Pilot[object]) -> None:
+    """The Host tab after a host audit."""
+    await _ready(pilot)
+    await pilot.press("left_square_bracket", "a")
+    await _quiet(pilot)
+
+
+async def scanning(pilot: Pilot[object]) -> None:
+    """Audit all while Trivy is still running: checklist grades shown, Trivy pending, the rest queued."""
+    screen = await _ready(pilot)
+    await pilot.press("A")
+    while len(screen.results) < 4:
+        await pilot.pause()
+    table = screen.browser("image").table
+    names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+    table.move_cursor(row=names.index("shop/web:latest"))
+    await pilot.pause()
+    pilot.app.clear_notifications()
+    await pilot.pause()
+
+
+async def export_dialog(pilot: Pilot[object]) -> None:
+    """The export modal."""
+    await _audited(pilot)
+    await pilot.press("e")
+    await _quiet(pilot)
+
+
+async def ignore_dialog(pilot: Pilot[object]) -> None:
+    """The ignore modal on the critical finding."""
+    await _audited(pilot)
+    await pilot.press("i")
+    await _quiet(pilot)
+
+
+async def help_screen(pilot: Pilot[object]) -> None:
+    """Keys and the rule catalog."""
+    await _ready(pilot)
+    await pilot.press("question_mark")
+    await _quiet(pilot)
+
+
+async def engine_error(pilot: Pilot[object]) -> None:
+    """The unreachable-engine screen."""
+    await _quiet(pilot)
+
+
+SCENES: tuple[Scene, ...] = (
+    Scene("image-list", "Images with grades and severity counts, worst first", image_list),
+    Scene("findings", "Findings grouped by severity, with evidence, rationale and fix", findings),
+    Scene("vulnerabilities", "Trivy vulnerabilities, fixed version first", vulnerabilities),
+    Scene("dockerfile-diff", "The hardened Dockerfile as a diff", dockerfile),
+    Scene("overview", "Image overview: user, entrypoint, ports, redacted env, layers", overview),
+    Scene("container-runtime", "A container's hardened docker run and Compose service", runtime),
+    Scene("host", "Host and daemon checks", host),
+    Scene(
+        "scanning",
+        "Checklist grades at once, Trivy running in the background, the rest queued",
+        scanning,
+        hang_trivy=True,
+    ),
+    Scene("export-dialog", "Export a report: format and path", export_dialog),
+    Scene("ignore-dialog", "Ignore a finding with a reason and expiry", ignore_dialog),
+    Scene("help", "Keys and the rule catalog", help_screen),
+    Scene("engine-error", "The engine cannot be reached: what was tried, how to fix it", engine_error, True),
+)
+"""Every view the snapshots and screenshots cover."""

@@ -1,0 +1,1 @@
+"""Screens of the TUI: the main browser, the engine error, and the modal dialogs."""

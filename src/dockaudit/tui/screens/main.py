@@ -1,0 +1,903 @@
+"""The main screen: header, Images/Containers/Host tabs, the filter box and the footer; owns audit state."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from dockaudit.engine.facts import ContainerFacts, ImageFacts
+from dockaudit.model import EngineInfo, Finding, Suppression, TargetResult, TrivyInfo
+from dockaudit.report.write import write_atomic
+from dockaudit.tui import presenters as p
+from dockaudit.tui.backend import ContainerRow, Hardening, ImageRow, Inventory, Progress, ScanState, TuiBackend
+from dockaudit.tui.messages import (
+    AuditFailed,
+    ChecklistDone,
+    EngineEvent,
+    FactsLoaded,
+    HardeningLoaded,
+    InventoryFailed,
+    InventoryLoaded,
+    ScanProgress,
+    TrivyDone,
+    TrivyLoaded,
+)
+from dockaudit.tui.screens.dialogs import (
+    ExportRequest,
+    ExportScreen,
+    IgnoreRequest,
+    IgnoreScreen,
+    SaveScreen,
+    TextScreen,
+)
+from dockaudit.tui.widgets.browser import DetailPane, TargetBrowser
+from dockaudit.tui.widgets.fields import Field
+from dockaudit.tui.widgets.findings import FindingsView, rationale_for
+from dockaudit.tui.widgets.header import EngineHeader
+from dockaudit.tui.widgets.text_views import diff_renderable
+
+MAX_PARALLEL_AUDITS = 4
+"""Targets audited at once; the rest wait in a queue so 'audit all' on 1,000 images stays light."""
+
+TABS = ("images", "containers", "host")
+DETAIL_TABS = ("tab-findings", "tab-vulns", "tab-hardening", "tab-overview")
+
+
+def image_key(image_id: str) -> str:
+    """State key of an image."""
+    return f"image:{image_id}"
+
+
+def container_key(container_id: str) -> str:
+    """State key of a container."""
+    return f"container:{container_id}"
+
+
+class MainScreen(Screen[None]):
+    """Browse and audit one engine's images, containers and host."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # noqa: RUF012 - Textual reads it per instance
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "audit", "Audit"),
+        Binding("A", "audit_all", "Audit all"),
+        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("ctrl+r", "rescan", "Rescan", show=False),
+        Binding("space", "select", "Select", show=False),
+        # Priority: checked by the App as the key arrives, so keys typed right after '/' (a burst from tmux
+        # send-keys or a paste) are routed to the filter box, not to the list (see check_action).
+        Binding("slash", "filter", "Filter", priority=True),
+        Binding("s", "sort", "Sort"),
+        Binding("x", "toggle_stopped", "Stopped", show=False),
+        Binding("r", "refresh", "Refresh", show=False),
+        Binding("e", "export", "Export"),
+        Binding("i", "ignore", "Ignore"),
+        Binding("y", "copy_fix", "Copy fix", show=False),
+        Binding("g", "group", "Group", show=False),
+        Binding("w", "save", "Save", show=False),
+        Binding("enter", "open_finding", "Read", show=False),
+        Binding("1", "detail('tab-findings')", "Findings", show=False),
+        Binding("2", "detail('tab-vulns')", "Vulns", show=False),
+        Binding("3", "detail('tab-hardening')", "Fix", show=False),
+        Binding("4", "detail('tab-overview')", "Overview", show=False),
+        Binding("left_square_bracket", "main_tab(-1)", "Prev tab", show=False),
+        Binding("right_square_bracket", "main_tab(1)", "Next tab", show=False),
+        Binding("f", "vulns('fixable')", "Fixable", show=False),
+        Binding("v", "vulns('severity')", "Severity", show=False),
+        Binding("o", "vulns('sort')", "Vuln sort", show=False),
+    ]
+
+    def __init__(self, backend: TuiBackend, engine: EngineInfo, *, watch_events: bool = True) -> None:
+        super().__init__()
+        self.backend = backend
+        """Where data comes from."""
+        self.engine = engine
+        """The connected engine."""
+        self.watch_events = watch_events
+        self.now = backend.now()
+        """Ages are relative to this (fixed per screen, so rows do not churn)."""
+        self.inventory = Inventory()
+        self.results: dict[str, TargetResult] = {}
+        self.facts: dict[str, ImageFacts | ContainerFacts] = {}
+        self.hardening: dict[str, Hardening | str] = {}
+        """Hardening per key, or the error that prevented it."""
+        self.scans: dict[str, ScanState] = {}
+        self.selected: set[str] = set()
+        self.sorts: dict[str, p.SortKey] = {"image": p.SortKey.NAME, "container": p.SortKey.NAME}
+        self.filters: dict[str, str] = {"image": "", "container": ""}
+        self.show_stopped = False
+        self.stale: set[str] = set()
+        """Lists whose rows are out of date with the inventory (built when their tab is shown)."""
+        self.trivy: TrivyInfo | None = None
+        self.trivy_known = False
+        self.queue: deque[tuple[str, str, bool]] = deque()
+        self.active: set[str] = set()
+        self._refresh_timer_pending = False
+        self._events_stream: object | None = None
+
+    # ---- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Header, tabs, filter, footer."""
+        header = EngineHeader(self.now, id="header")
+        header.engine = self.engine
+        yield header
+        with TabbedContent(id="main-tabs"):
+            with TabPane("Images", id="images"):
+                yield TargetBrowser("image", id="images-browser")
+            with TabPane("Containers", id="containers"):
+                yield TargetBrowser("container", id="containers-browser")
+            with TabPane("Host", id="host"):
+                yield Static("", id="host-status")
+                yield FindingsView(id="host-findings")
+        yield Field(placeholder="filter: words match name, tag, ID (Enter keeps, Esc clears)", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the inventory and Trivy's state in the background."""
+        self.refresh_inventory()
+        self._load_trivy()
+        if self.watch_events:
+            self._watch_events()
+        self.query_one("#host-findings", FindingsView).show(None, "Host not audited yet: press a")
+        self.query_one("#images-browser", TargetBrowser).table.focus()
+
+    def on_unmount(self) -> None:
+        """Stop following events and release the engine."""
+        stream = self._events_stream
+        if stream is not None:
+            stream.close()  # type: ignore[attr-defined]
+
+    # ---- helpers ------------------------------------------------------------------------------------
+
+    @property
+    def main_tab(self) -> str:
+        """`images`, `containers` or `host`."""
+        return self.query_one("#main-tabs", TabbedContent).active or "images"
+
+    @property
+    def kind(self) -> str:
+        """`image`, `container` or `host` for the shown tab."""
+        return {"images": "image", "containers": "container"}.get(self.main_tab, "host")
+
+    def browser(self, kind: str | None = None) -> TargetBrowser:
+        """The browser of a kind (default: the shown one)."""
+        kind = kind or self.kind
+        return self.query_one(f"#{kind}s-browser", TargetBrowser)
+
+    def current_key(self) -> str | None:
+        """State key of the highlighted row (or `host`)."""
+        if self.kind == "host":
+            return "host"
+        return self.browser().table.current_key
+
+    def _visible_images(self) -> list[ImageRow]:
+        flt = self.filters["image"]
+        rows = [r for r in self.inventory.images if not flt or p.matches(flt, r.name, r.id, *r.tags)]
+        results = {r.id: self.results[image_key(r.id)] for r in rows if image_key(r.id) in self.results}
+        return p.sort_images(rows, self.sorts["image"], results)
+
+    def _visible_containers(self) -> list[ContainerRow]:
+        flt = self.filters["container"]
+        rows = [
+            r
+            for r in self.inventory.containers
+            if (self.show_stopped or r.running) and (not flt or p.matches(flt, r.name, r.id, r.image, r.state))
+        ]
+        results = {r.id: self.results[container_key(r.id)] for r in rows if container_key(r.id) in self.results}
+        return p.sort_containers(rows, self.sorts["container"], results)
+
+    def _image_cells(self, row: ImageRow) -> tuple[Text | str, ...]:
+        key = image_key(row.id)
+        return p.image_cells(
+            row, self.results.get(key), self.scans.get(key), self.now, key in self.selected, self._name_width()
+        )
+
+    def _name_width(self) -> int:
+        # Wide terminals can afford full registry paths; 80 columns cannot.
+        return p.NAME_WIDTH if self.app.size.width < 140 else p.NAME_WIDTH * 3 // 2
+
+    def _container_cells(self, row: ContainerRow) -> tuple[Text | str, ...]:
+        key = container_key(row.id)
+        return p.container_cells(
+            row, self.results.get(key), self.scans.get(key), self.now, key in self.selected, self._name_width()
+        )
+
+    def populate(self, kind: str) -> None:
+        """Rebuild one list from the inventory, filter and sort."""
+        browser = self.browser(kind)
+        if kind == "image":
+            images = self._visible_images()
+            browser.table.populate([(image_key(r.id), self._image_cells(r)) for r in images])
+            self._label(kind, len(images))
+        else:
+            containers = self._visible_containers()
+            browser.table.populate([(container_key(r.id), self._container_cells(r)) for r in containers])
+            self._label(kind, len(containers))
+        self.show_detail(kind)
+
+    def _label(self, kind: str, shown: int) -> None:
+        """Tab label: count (shown/total when filtered), sort, and the running-only state."""
+        total = len(self.inventory.images if kind == "image" else self.inventory.containers)
+        label = "Images" if kind == "image" else "Containers"
+        count = f"{shown}" if shown == total else f"{shown}/{total}"
+        sort = self.sorts[kind]
+        extra = f" {sort.value}" if sort is not p.SortKey.NAME else ""
+        if kind == "container" and not self.show_stopped:
+            extra += " running"
+        tabs = self.query_one("#main-tabs", TabbedContent)
+        tabs.get_tab(f"{kind}s").label = f"{label} {count}{extra}"
+
+    def patch_row(self, key: str) -> None:
+        """Redraw one row after its state changed."""
+        kind, _, ident = key.partition(":")
+        if kind == "image":
+            row = next((r for r in self.inventory.images if r.id == ident), None)
+            if row is not None:
+                self.browser("image").table.patch(key, self._image_cells(row))
+        elif kind == "container":
+            crow = next((r for r in self.inventory.containers if r.id == ident), None)
+            if crow is not None:
+                self.browser("container").table.patch(key, self._container_cells(crow))
+
+    # ---- details ------------------------------------------------------------------------------------
+
+    def show_detail(self, kind: str | None = None) -> None:
+        """Fill the detail pane of a browser from state; load what is missing for that row only."""
+        kind = kind or self.kind
+        if kind == "host":
+            self._show_host()
+            return
+        browser = self.browser(kind)
+        key = browser.table.current_key
+        detail = browser.detail
+        if key is None:
+            detail.show_status(None, None)
+            detail.show_result(None, "Nothing listed")
+            detail.show_hardening(Text("Nothing listed", style="dim"))
+            detail.show_overview(Text("Nothing listed", style="dim"))
+            return
+        result = self.results.get(key)
+        scan = self.scans.get(key)
+        detail.show_status(result, scan)
+        detail.show_result(result, "Not audited yet: press a (A audits every listed target)")
+        self._show_overview(key, detail)
+        self._show_hardening(key, detail)
+
+    def _show_overview(self, key: str, detail: DetailPane) -> None:
+        facts = self.facts.get(key)
+        if facts is None:
+            detail.show_overview(Text("Loading…", style="dim"))
+            self._load_facts(key)
+            return
+        if isinstance(facts, ImageFacts):
+            detail.show_overview(p.image_overview(facts, _history_sizes(facts), self.now))
+        else:
+            detail.show_overview(p.container_overview(facts, self.now))
+
+    def _show_hardening(self, key: str, detail: DetailPane) -> None:
+        hardening = self.hardening.get(key)
+        if hardening is None:
+            if detail.active_tab == "tab-hardening":
+                detail.show_hardening(Text("Working out the hardened version…", style="dim"))
+                self._load_hardening(key)
+            else:
+                detail.show_hardening(Text("", style="dim"))
+            return
+        if isinstance(hardening, str):
+            detail.show_hardening(Text(hardening, style="yellow"))
+            return
+        theme = "ansi_light" if not self.app.current_theme.dark else "ansi_dark"
+        detail.show_hardening(diff_renderable(hardening, theme=theme))
+
+    def _show_host(self) -> None:
+        result = self.results.get("host")
+        scan = self.scans.get("host")
+        self.query_one("#host-status", Static).update(Text(p.scan_summary(result, scan)))
+        self.query_one("#host-findings", FindingsView).show(result, "Host not audited yet: press a")
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id in ("image-table", "container-table"):
+            self.show_detail("image" if event.data_table.id == "image-table" else "container")
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        # Enter on a target moves into its detail, where Enter again reads a finding in full.
+        if event.data_table.id in ("image-table", "container-table"):
+            detail = self.browser().detail
+            active = detail.active_tab
+            if active == "tab-findings":
+                detail.query_one(FindingsView).finding_tree.focus()
+            elif active == "tab-vulns":
+                detail.query_one("#vuln-table").focus()
+            else:
+                detail.query_one(f"#{'hardening' if active == 'tab-hardening' else 'overview'}-text").focus()
+
+    @on(Tree.NodeSelected)
+    def _finding_selected(self, event: Tree.NodeSelected[Finding | None]) -> None:
+        if event.node.data is not None:
+            self.action_open_finding()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id == "main-tabs":
+            self._populate_shown()
+            if self.kind == "host":
+                self._show_host()
+                self.query_one("#host-findings", FindingsView).finding_tree.focus()
+            else:
+                self.browser().table.focus()
+                self.show_detail()
+        elif event.pane.id == "tab-hardening":
+            key = self.current_key()
+            if key and key != "host":
+                self._show_hardening(key, self.browser().detail)
+
+    # ---- workers ------------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="inventory", exit_on_error=False)
+    def refresh_inventory(self) -> None:
+        """List images and containers."""
+        try:
+            inventory = self.backend.inventory()
+        except Exception as exc:
+            self.post_message(InventoryFailed(str(exc)))
+            return
+        self.post_message(InventoryLoaded(inventory))
+
+    @work(thread=True, exclusive=True, group="trivy-info", exit_on_error=False)
+    def _load_trivy(self) -> None:
+        try:
+            info = self.backend.trivy_info()
+        except Exception:
+            info = None
+        self.post_message(TrivyLoaded(info))
+
+    @work(thread=True, group="events", exit_on_error=False)
+    def _watch_events(self) -> None:
+        # Blocks on the engine's event stream (no polling); on_unmount closes it to end the loop.
+        worker = get_current_worker()
+        try:
+            stream = self.backend.events()
+        except Exception:
+            return
+        self._events_stream = stream
+        try:
+            for description in stream:
+                if worker.is_cancelled:
+                    break
+                self.post_message(EngineEvent(description))
+        except Exception:
+            return
+
+    @work(thread=True, exclusive=True, group="facts", exit_on_error=False)
+    def _load_facts(self, key: str) -> None:
+        kind, _, ident = key.partition(":")
+        try:
+            facts: ImageFacts | ContainerFacts = (
+                self.backend.image_facts(ident) if kind == "image" else self.backend.container_facts(ident)
+            )
+        except Exception as exc:
+            self.app.call_from_thread(self._facts_failed, key, str(exc))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(FactsLoaded(key, facts))
+
+    def _facts_failed(self, key: str, error: str) -> None:
+        if key == self.current_key():
+            self.browser().detail.show_overview(Text(f"Could not inspect: {error}", style="red"))
+
+    @work(thread=True, exclusive=True, group="hardening", exit_on_error=False)
+    def _load_hardening(self, key: str) -> None:
+        kind, _, ident = key.partition(":")
+        try:
+            facts = self.facts.get(key)
+            if facts is None:
+                facts = self.backend.image_facts(ident) if kind == "image" else self.backend.container_facts(ident)
+            if isinstance(facts, ImageFacts):
+                hardening = self.backend.harden_image(facts)
+            else:
+                hardening = self.backend.harden_container(facts)
+        except Exception as exc:
+            self.post_message(HardeningLoaded(key, None, str(exc)))
+            return
+        self.post_message(HardeningLoaded(key, hardening))
+
+    def _audit_worker(self, key: str, ref: str, use_cache: bool) -> None:
+        """Checklist first (posted at once), then Trivy for images; checks the cancel event between steps."""
+        worker = get_current_worker()
+        cancel = worker.cancelled_event
+
+        def progress(step: Progress) -> None:
+            if not worker.is_cancelled:
+                self.post_message(ScanProgress(step))
+
+        def post(message: Message) -> None:
+            # A cancelled worker's thread runs on until Trivy is killed; its results must not
+            # overwrite a newer audit of the same target (the state handler already showed the cancel).
+            if not worker.is_cancelled:
+                self.post_message(message)
+
+        try:
+            if key == "host":
+                progress(Progress(key, "host", "checking the host and daemon", None))
+                result = self.backend.audit_host()
+                post(ChecklistDone(key, result, None, False))
+                return
+            result, facts = self.backend.checklist(key, ref, progress, cancel)
+            # The header's Trivy probe may not have answered yet; the backend caches its answer.
+            trivy = self.trivy if self.trivy_known else self.backend.trivy_info()
+            want_trivy = isinstance(facts, ImageFacts) and bool(trivy and trivy.version) and not cancel.is_set()
+            post(ChecklistDone(key, result, facts, want_trivy))
+            if want_trivy and isinstance(facts, ImageFacts):
+                merged = self.backend.trivy(key, result, facts, progress, cancel, use_cache)
+                if cancel.is_set():
+                    post(AuditFailed(key, "cancelled", cancelled=True))
+                    return
+                post(TrivyDone(key, merged))
+        except Exception as exc:
+            post(AuditFailed(key, str(exc) or type(exc).__name__, cancelled=cancel.is_set()))
+
+    def enqueue(self, keys: list[tuple[str, str]], *, use_cache: bool = True) -> None:
+        """Queue audits of (key, ref) pairs and start as many as the limit allows."""
+        queued = {k for k, _, _ in self.queue}
+        for key, ref in keys:
+            if key in queued:
+                continue
+            self.queue.append((key, ref, use_cache))
+            self.scans[key] = ScanState(stage="queued", message="waiting for a free slot", fraction=0.0)
+            self.patch_row(key)
+        self._pump()
+        self.show_detail()
+
+    def _pump(self) -> None:
+        while self.queue and len(self.active) < MAX_PARALLEL_AUDITS:
+            key, ref, use_cache = self.queue.popleft()
+            self.active.add(key)
+            self.scans[key] = ScanState(stage="checklist", message="starting", fraction=0.0)
+            self.patch_row(key)
+            self.run_worker(
+                partial(self._audit_worker, key, ref, use_cache),
+                name=key,
+                group=f"audit:{key}",
+                exclusive=True,
+                thread=True,
+                exit_on_error=False,
+            )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Free an audit slot when a target's worker ends."""
+        worker = event.worker
+        if worker.group.startswith("audit:") and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            key = worker.group.removeprefix("audit:")
+            self.active.discard(key)
+            scan = self.scans.get(key)
+            if scan is not None and (scan.running or scan.trivy_pending):
+                self.scans[key] = replace(scan, running=False, trivy_pending=False, stage="cancelled")
+                self._after_scan_change(key)
+            self._pump()
+
+    # ---- worker messages ----------------------------------------------------------------------------
+
+    @on(InventoryLoaded)
+    def _inventory(self, message: InventoryLoaded) -> None:
+        self.inventory = message.inventory
+        # Only the shown list is built now; the other waits until its tab opens (faster first paint).
+        self.stale = {"image", "container"}
+        self._populate_shown()
+        if "container" in self.stale:
+            self._label("container", len(self._visible_containers()))
+
+    def _populate_shown(self) -> None:
+        if self.kind in self.stale:
+            self.stale.discard(self.kind)
+            self.populate(self.kind)
+
+    @on(InventoryFailed)
+    def _inventory_failed(self, message: InventoryFailed) -> None:
+        self.notify(message.error, title="Could not list the engine", severity="error")
+
+    @on(TrivyLoaded)
+    def _trivy_loaded(self, message: TrivyLoaded) -> None:
+        self.trivy = message.trivy
+        self.trivy_known = True
+        header = self.query_one(EngineHeader)
+        header.trivy = message.trivy
+        header.trivy_loaded = True
+
+    @on(EngineEvent)
+    def _engine_event(self, message: EngineEvent) -> None:
+        # Coalesce bursts (a compose up fires dozens of events) into one refresh.
+        if not self._refresh_timer_pending:
+            self._refresh_timer_pending = True
+
+            def fire() -> None:
+                self._refresh_timer_pending = False
+                self.refresh_inventory()
+
+            self.set_timer(0.5, fire)
+
+    @on(ScanProgress)
+    def _progress(self, message: ScanProgress) -> None:
+        step = message.progress
+        scan = self.scans.get(step.key, ScanState())
+        running = not scan.trivy_pending
+        self.scans[step.key] = replace(
+            scan, stage=step.stage, message=step.message, fraction=step.fraction, running=running
+        )
+        self._after_scan_change(step.key)
+
+    @on(ChecklistDone)
+    def _checklist_done(self, message: ChecklistDone) -> None:
+        self.results[message.key] = message.result
+        if message.facts is not None:
+            # Audit facts include the layers (sizes, OS); they replace the quick inspect.
+            self.facts[message.key] = message.facts
+        self.hardening.pop(message.key, None)
+        self.scans[message.key] = ScanState(
+            stage="trivy" if message.trivy_pending else "done",
+            message="Trivy is scanning in the background" if message.trivy_pending else "done",
+            fraction=None,
+            running=False,
+            trivy_pending=message.trivy_pending,
+        )
+        self._after_scan_change(message.key, result_changed=True)
+
+    @on(TrivyDone)
+    def _trivy_done(self, message: TrivyDone) -> None:
+        self.results[message.key] = message.result
+        self.scans[message.key] = ScanState(stage="done", message="done", fraction=1.0, running=False)
+        self._after_scan_change(message.key, result_changed=True)
+
+    @on(AuditFailed)
+    def _audit_failed(self, message: AuditFailed) -> None:
+        scan = self.scans.get(message.key, ScanState())
+        self.scans[message.key] = replace(
+            scan,
+            running=False,
+            trivy_pending=False,
+            stage="cancelled" if message.cancelled else "failed",
+            error=None if message.cancelled else message.error,
+            message=message.error,
+        )
+        if not message.cancelled:
+            self.notify(message.error, title=f"Audit failed: {message.key.partition(':')[2][:19]}", severity="error")
+        self._after_scan_change(message.key)
+
+    @on(FactsLoaded)
+    def _facts_loaded(self, message: FactsLoaded) -> None:
+        self.facts.setdefault(message.key, message.facts)
+        if message.key == self.current_key():
+            self._show_overview(message.key, self.browser().detail)
+
+    @on(HardeningLoaded)
+    def _hardening_loaded(self, message: HardeningLoaded) -> None:
+        self.hardening[message.key] = message.hardening if message.hardening is not None else message.error
+        if message.key == self.current_key():
+            self._show_hardening(message.key, self.browser().detail)
+
+    def _after_scan_change(self, key: str, *, result_changed: bool = False) -> None:
+        if key == "host":
+            if self.kind == "host":
+                self._show_host()
+            return
+        self.patch_row(key)
+        if key == self.current_key():
+            detail = self.browser().detail
+            detail.show_status(self.results.get(key), self.scans.get(key))
+            if result_changed:
+                detail.show_result(self.results.get(key))
+                self._show_hardening(key, detail)
+                self._show_overview(key, detail)
+
+    # ---- actions ------------------------------------------------------------------------------------
+
+    def _targets(self) -> list[tuple[str, str]]:
+        """(key, ref) for the selection of the shown list, else the highlighted row."""
+        if self.kind == "host":
+            return [("host", "host")]
+        prefix = f"{self.kind}:"
+        chosen = [k for k in self.selected if k.startswith(prefix)]
+        if not chosen:
+            current = self.current_key()
+            chosen = [current] if current else []
+        return [(k, self._ref(k)) for k in sorted(chosen)]
+
+    def _ref(self, key: str) -> str:
+        """What to audit a key by: an image's first tag (so results carry its name), else the ID."""
+        kind, _, ident = key.partition(":")
+        if kind == "image":
+            row = next((r for r in self.inventory.images if r.id == ident), None)
+            if row is not None and row.tags:
+                return row.tags[0]
+        return ident
+
+    def action_audit(self) -> None:
+        """Audit the selection (or the highlighted row)."""
+        self.enqueue(self._targets())
+
+    def action_rescan(self) -> None:
+        """Audit again, ignoring cached Trivy results."""
+        self.enqueue(self._targets(), use_cache=False)
+
+    def action_audit_all(self) -> None:
+        """Audit every target listed in the shown tab."""
+        if self.kind == "image":
+            keys = [(image_key(r.id), self._ref(image_key(r.id))) for r in self._visible_images()]
+        elif self.kind == "container":
+            keys = [(container_key(r.id), r.id) for r in self._visible_containers()]
+        else:
+            keys = [("host", "host")]
+        self.enqueue(keys)
+        self.notify(f"Auditing {len(keys)} targets ({MAX_PARALLEL_AUDITS} at a time)")
+
+    def action_cancel(self) -> None:
+        """Close the filter, or cancel queued and running audits (Trivy processes are killed)."""
+        flt = self.query_one("#filter", Input)
+        if flt.has_class("-shown"):
+            flt.value = ""
+            self._hide_filter()
+            if self.kind != "host":
+                self.filters[self.kind] = ""
+                self.populate(self.kind)
+            return
+        waiting = list(self.queue)
+        self.queue.clear()
+        for key, _ref, _cache in waiting:
+            self.scans.pop(key, None)
+            self.patch_row(key)
+        running = [w for w in self.app.workers if w.node is self and w.group.startswith("audit:") and w.is_running]
+        for worker in running:
+            worker.cancel()
+        if running or waiting:
+            self.notify(f"Cancelled {len(running)} running and {len(waiting)} queued audits")
+
+    def action_select(self) -> None:
+        """Toggle the highlighted row in the selection and move down."""
+        if self.kind == "host":
+            return
+        key = self.current_key()
+        if key is None:
+            return
+        self.selected.symmetric_difference_update({key})
+        self.patch_row(key)
+        table = self.browser().table
+        table.move_cursor(row=min(table.cursor_row + 1, table.row_count - 1))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """'/' types a slash while a text field has focus (it is a priority binding)."""
+        return not (action == "filter" and isinstance(self.focused, Input))
+
+    def action_filter(self) -> None:
+        """Show the filter box for the shown list."""
+        if self.kind == "host":
+            return
+        flt = self.query_one("#filter", Input)
+        flt.add_class("-shown")
+        # Inline display and a direct set_focus apply at once (Widget.focus is deferred), so keys typed in
+        # the same burst as '/' (tmux send-keys, a paste) land in the filter, not on the list's bindings.
+        flt.display = True
+        flt.value = self.filters[self.kind]
+        self.set_focus(flt)
+
+    def _hide_filter(self) -> None:
+        flt = self.query_one("#filter", Input)
+        flt.remove_class("-shown")
+        flt.display = False
+        if self.kind != "host":
+            self.browser().table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        # Not gated on the box being shown: in a burst ("/bad" + Enter) the change arrives after Enter hid it.
+        if self.kind == "host" or event.value == self.filters[self.kind]:
+            return
+        self.filters[self.kind] = event.value
+        self.populate(self.kind)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self._hide_filter()
+
+    def action_sort(self) -> None:
+        """Cycle the order of the shown list."""
+        if self.kind == "host":
+            return
+        self.sorts[self.kind] = self.sorts[self.kind].next()
+        kind = self.kind
+        # Same rows in a new order: reorder in place, which is much cheaper than rebuilding 1,000 rows.
+        if kind == "image":
+            ids = [p.short_id(r.id) for r in self._visible_images()]
+        else:
+            ids = [p.short_id(r.id) for r in self._visible_containers()]
+        table = self.browser(kind).table
+        if kind in self.stale or len(ids) != table.row_count:
+            self.populate(kind)
+            return
+        table.reorder(ids)
+        self._label(kind, len(ids))
+
+    def action_toggle_stopped(self) -> None:
+        """Show or hide containers that are not running."""
+        self.show_stopped = not self.show_stopped
+        if self.kind == "container":
+            self.populate("container")
+        else:
+            self.stale.add("container")
+            self._label("container", len(self._visible_containers()))
+
+    def action_refresh(self) -> None:
+        """List the engine again."""
+        self.refresh_inventory()
+        self.notify("Refreshing the inventory")
+
+    def action_detail(self, tab: str) -> None:
+        """Show a detail tab of the shown browser."""
+        if self.kind != "host":
+            self.browser().detail.show_tab(tab)
+
+    def action_main_tab(self, step: int) -> None:
+        """Move to the previous or next main tab."""
+        tabs = self.query_one("#main-tabs", TabbedContent)
+        tabs.active = TABS[(TABS.index(self.main_tab) + step) % len(TABS)]
+
+    def _findings_view(self) -> FindingsView:
+        if self.kind == "host":
+            return self.query_one("#host-findings", FindingsView)
+        return self.browser().detail.query_one(FindingsView)
+
+    def action_group(self) -> None:
+        """Group findings by severity or by section."""
+        self._findings_view().toggle_grouping()
+
+    def _current_finding(self) -> Finding | None:
+        if self.kind != "host" and self.browser().detail.active_tab == "tab-vulns":
+            from dockaudit.tui.widgets.vulns import VulnsView
+
+            return self.browser().detail.query_one(VulnsView).current
+        return self._findings_view().current
+
+    def action_open_finding(self) -> None:
+        """Read the highlighted finding in full."""
+        finding = self._current_finding()
+        if finding is None:
+            return
+        self.app.push_screen(TextScreen(p.finding_detail(finding, rationale_for(finding.rule_id))))
+
+    def action_copy_fix(self) -> None:
+        """Copy the fix of the highlighted finding to the clipboard (OSC 52)."""
+        finding = self._current_finding()
+        text = p.fix_text(finding) if finding else ""
+        if not text:
+            self.notify("The highlighted finding has no fix to copy", severity="warning")
+            return
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied the fix for {finding.rule_id if finding else ''} (OSC 52)")
+
+    def action_vulns(self, what: str) -> None:
+        """Vulnerability filters: fixable only, minimum severity, sort."""
+        if self.kind != "image":
+            return
+        from dockaudit.tui.widgets.vulns import VulnsView
+
+        detail = self.browser().detail
+        detail.show_tab("tab-vulns")
+        view = detail.query_one(VulnsView)
+        {"fixable": view.toggle_fixable, "severity": view.cycle_severity, "sort": view.cycle_sort}[what]()
+
+    def action_export(self) -> None:
+        """Export the audited targets as a report file."""
+        targets = tuple(self.results.values())
+        if not targets:
+            self.notify("Nothing audited yet: press a or A first", severity="warning")
+            return
+        # Relative paths: the working directory the user started in, shown short.
+        self.app.push_screen(ExportScreen(".", len(targets)), self._export_chosen)
+
+    def _export_chosen(self, request: ExportRequest | None) -> None:
+        if request is not None:
+            self._export(request)
+
+    @work(exclusive=True, group="export", exit_on_error=False)
+    async def _export(self, request: ExportRequest) -> None:
+        report = self.backend.report(tuple(self.results.values()))
+        try:
+            path = await asyncio.to_thread(self.backend.export, report, request.fmt, request.path)
+        except Exception as exc:
+            self.notify(str(exc), title="Export failed", severity="error")
+            return
+        self.notify(f"Wrote {path}", title=f"{request.fmt} report")
+
+    def action_ignore(self) -> None:
+        """Ignore the highlighted finding, with a reason, in .dockaudit.toml."""
+        finding = self._current_finding()
+        key = self.current_key()
+        if finding is None or key is None:
+            self.notify("Highlight a finding first (Findings tab)", severity="warning")
+            return
+        result = self.results.get(key)
+        target = result.name if result is not None else "*"
+        self.app.push_screen(IgnoreScreen(finding.rule_id, finding.title, target), self._ignore_chosen)
+
+    def _ignore_chosen(self, request: IgnoreRequest | None) -> None:
+        if request is not None:
+            self._ignore(request)
+
+    @work(exclusive=True, group="ignore", exit_on_error=False)
+    async def _ignore(self, request: IgnoreRequest) -> None:
+        try:
+            path = await asyncio.to_thread(
+                self.backend.add_ignore, request.rule, request.reason, request.target, request.expires
+            )
+            self.backend.settings = await asyncio.to_thread(self.backend.reload_settings)
+        except Exception as exc:
+            self.notify(str(exc), title="Could not write the ignore", severity="error")
+            return
+        expires = request.expires.isoformat() if request.expires else None
+        suppression = Suppression(reason=request.reason, by=path, expires=expires)
+        for key, result in list(self.results.items()):
+            if not _glob(request.target, result.name):
+                continue
+            findings = tuple(
+                replace(f, suppressed=suppression) if f.rule_id == request.rule and f.suppressed is None else f
+                for f in result.findings
+            )
+            self.results[key] = replace(result, findings=findings)
+            self._after_scan_change(key, result_changed=True)
+        self.notify(f"{request.rule} ignored in {path}")
+
+    def action_save(self) -> None:
+        """Save the hardened Dockerfile or Compose service of the highlighted target."""
+        key = self.current_key()
+        hardening = self.hardening.get(key) if key else None
+        if hardening is None or isinstance(hardening, str):
+            self.notify("Open the Dockerfile/Runtime tab (3) first", severity="warning")
+            return
+        text = hardening.hardened
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._save(path, text)
+
+        self.app.push_screen(SaveScreen("Save the hardened file as", hardening.filename), chosen)
+
+    @work(exclusive=True, group="save", exit_on_error=False)
+    async def _save(self, path: str, text: str) -> None:
+        try:
+            await asyncio.to_thread(write_atomic, Path(path), text)
+        except OSError as exc:
+            self.notify(str(exc), title="Could not save", severity="error")
+            return
+        self.notify(f"Saved {path}")
+
+
+def _glob(pattern: str, name: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    return fnmatchcase(name, pattern)
+
+
+def _history_sizes(facts: ImageFacts) -> list[int] | None:
+    """Layer sizes per history step, from the read layers (empty steps are 0)."""
+    if facts.filesystem is None:
+        return None
+    sizes = {layer.index: layer.size for layer in facts.filesystem.layers}
+    return [sizes.get(h.layer_index, 0) if h.layer_index is not None else 0 for h in facts.history]

@@ -1,0 +1,119 @@
+"""A target list with the detail panes of its highlighted row (one per kind: images, containers)."""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
+
+from dockaudit.model import TargetResult
+from dockaudit.tui.backend import ScanState
+from dockaudit.tui.presenters import CONTAINER_COLUMNS, IMAGE_COLUMNS, scan_summary
+from dockaudit.tui.widgets.findings import FindingsView
+from dockaudit.tui.widgets.target_table import TargetTable
+from dockaudit.tui.widgets.text_views import TextPane
+from dockaudit.tui.widgets.vulns import VulnsView
+
+
+class DetailPane(Vertical):
+    """Status and progress of the highlighted target, and its Findings/Vulnerabilities/Hardening/Overview tabs."""
+
+    DEFAULT_CSS = """
+    DetailPane { height: 1fr; }
+    DetailPane > #detail-status-row { height: 1; }
+    DetailPane #detail-status { width: 1fr; height: 1; padding: 0 1; }
+    DetailPane ProgressBar { width: 30; height: 1; display: none; }
+    DetailPane ProgressBar.-active { display: block; }
+    DetailPane TabbedContent { height: 1fr; }
+    DetailPane TabPane { padding: 0; height: 1fr; }
+    """
+
+    def __init__(self, kind: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.kind = kind
+        """`image` or `container`."""
+
+    def compose(self) -> ComposeResult:
+        """Status row and the tabs (Vulnerabilities only for images)."""
+        with Horizontal(id="detail-status-row"):
+            yield Static("", id="detail-status")
+            yield ProgressBar(total=100, show_eta=False, id="detail-progress")
+        with TabbedContent(id="detail-tabs"):
+            with TabPane("Findings", id="tab-findings"):
+                yield FindingsView()
+            if self.kind == "image":
+                with TabPane("Vulns", id="tab-vulns"):
+                    yield VulnsView()
+            with TabPane("Dockerfile" if self.kind == "image" else "Runtime", id="tab-hardening"):
+                yield TextPane(id="hardening-text")
+            with TabPane("Overview", id="tab-overview"):
+                yield TextPane(id="overview-text")
+
+    @property
+    def active_tab(self) -> str:
+        """The id of the shown tab."""
+        return self.query_one("#detail-tabs", TabbedContent).active
+
+    def show_tab(self, tab: str) -> None:
+        """Activate a tab by id when this pane has it."""
+        tabs = self.query_one("#detail-tabs", TabbedContent)
+        if tabs.query(f"#{tab}"):
+            tabs.active = tab
+
+    def show_status(self, result: TargetResult | None, scan: ScanState | None) -> None:
+        """The one-line audit state and the progress bar."""
+        self.query_one("#detail-status", Static).update(Text(scan_summary(result, scan)))
+        bar = self.query_one("#detail-progress", ProgressBar)
+        active = scan is not None and (scan.running or scan.trivy_pending)
+        bar.set_class(active, "-active")
+        if active and scan is not None:
+            if scan.fraction is None:
+                bar.update(total=None)
+            else:
+                bar.update(total=100, progress=scan.fraction * 100)
+
+    def show_result(self, result: TargetResult | None, placeholder: str = "") -> None:
+        """Findings and vulnerabilities of the target."""
+        self.query_one(FindingsView).show(result, placeholder)
+        for view in self.query(VulnsView):
+            view.show(result, placeholder)
+
+    def show_hardening(self, renderable: RenderableType) -> None:
+        """The hardening diff (or a message)."""
+        self.query_one("#hardening-text", TextPane).show(renderable)
+
+    def show_overview(self, renderable: RenderableType) -> None:
+        """The overview text (or a message)."""
+        self.query_one("#overview-text", TextPane).show(renderable)
+
+
+class TargetBrowser(Vertical):
+    """The list of one kind of target above (or beside, when wide) the detail of the highlighted one."""
+
+    DEFAULT_CSS = """
+    TargetBrowser { height: 1fr; }
+    TargetBrowser > TargetTable { height: 2fr; min-height: 4; }
+    TargetBrowser > DetailPane { height: 3fr; border-top: solid $primary-darken-2; }
+    """
+
+    def __init__(self, kind: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.kind = kind
+        """`image` or `container`."""
+
+    def compose(self) -> ComposeResult:
+        """The table and the detail pane."""
+        yield TargetTable(IMAGE_COLUMNS if self.kind == "image" else CONTAINER_COLUMNS, id=f"{self.kind}-table")
+        yield DetailPane(self.kind, id=f"{self.kind}-detail")
+
+    @property
+    def table(self) -> TargetTable:
+        """The target list."""
+        return self.query_one(TargetTable)
+
+    @property
+    def detail(self) -> DetailPane:
+        """The detail pane."""
+        return self.query_one(DetailPane)

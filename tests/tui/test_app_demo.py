@@ -1,0 +1,345 @@
+"""The TUI's behaviour on fixed data: lists, audits, filters, dialogs, cancel, errors (no engine needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import events
+from textual.widgets import DataTable, Input
+
+from dockaudit.model import Source
+from dockaudit.tui.backend import Hardening
+from dockaudit.tui.demo import DemoBackend
+from dockaudit.tui.screens.dialogs import ExportScreen, IgnoreScreen, TextScreen
+from dockaudit.tui.screens.engines import EngineScreen
+from dockaudit.tui.screens.error import EngineErrorScreen
+from dockaudit.tui.screens.help import HelpScreen
+from dockaudit.tui.screens.main import MainScreen
+from dockaudit.tui.settle import settle
+from dockaudit.tui.widgets.findings import FindingsView
+from tests.tui.conftest import demo_app, sync
+
+
+def main_screen(app: object) -> MainScreen:
+    screen = app.screen  # type: ignore[attr-defined]
+    assert isinstance(screen, MainScreen), type(screen).__name__
+    return screen
+
+
+def image_names(screen: MainScreen) -> list[str]:
+    table = screen.browser("image").table
+    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+
+
+async def highlight(screen: MainScreen, pilot: object, name: str) -> None:
+    table = screen.browser("image").table
+    table.move_cursor(row=image_names(screen).index(name))
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+@sync
+async def test_start_lists_images_with_size_and_age_and_header_shows_engine_and_trivy() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        assert image_names(screen)[:2] == ["busybox:1.36", "postgres:15.4"]
+        row = screen.browser("image").table.get_row_at(1)
+        assert str(row[4]).strip() == "412.0 MB" and row[5] == "3 months ago"
+        header = str(screen.query_one("#header").render())
+        assert "unix:///var/run/docker.sock" in header and "28.2.2" in header
+        assert "Trivy 0.76.0" in header and "DB 2 days old" in header
+
+
+@sync
+async def test_audit_shows_grade_counts_and_findings_with_fix() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await highlight(screen, pilot, "shop/web:latest")
+        await pilot.press("a")
+        await settle(app, pilot)
+        row = screen.browser("image").table.get_row_at(image_names(screen).index("shop/web:latest"))
+        assert str(row[2]) == "F"
+        assert str(row[3]) == "3C 4H 7M 5L"  # checklist and Trivy together
+        view = screen.browser("image").detail.query_one(FindingsView)
+        assert view.current is not None and view.current.rule_id == "DA104"
+        detail = str(view.query_one("#finding-detail").render())
+        assert "Evidence:" in detail and "Fix:" in detail and "redacted" in detail
+        result = screen.results[screen.current_key() or ""]
+        assert any(f.source is Source.TRIVY_VULN for f in result.findings)
+
+
+@sync
+async def test_sort_cycles_to_grade_and_puts_the_worst_first() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("A")
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await pilot.press("s")
+        await pilot.pause()
+        assert image_names(screen)[0] == "shop/web:latest"
+        await pilot.press("s")
+        await pilot.pause()
+        assert image_names(screen)[0] == "postgres:15.4"  # size: biggest first
+
+
+@sync
+async def test_slash_filters_the_list_and_escape_clears_it() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await pilot.press("slash")
+        await pilot.press(*"shop")
+        await pilot.pause()
+        assert image_names(screen) == ["shop/api:1.4.2", "shop/web:latest", "shop/worker:2.0.0"]
+        await pilot.press("enter")
+        assert screen.browser("image").table.has_focus
+        await pilot.press("slash", "escape")
+        await pilot.pause()
+        assert len(image_names(screen)) == 6
+
+
+@sync
+async def test_space_selects_rows_and_audit_covers_only_the_selection() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await pilot.press("space", "space")
+        await settle(app, pilot)
+        assert len(screen.selected) == 2
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert {k for k in screen.results} == screen.selected
+
+
+@sync
+async def test_stopped_containers_are_hidden_until_toggled() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        table = screen.browser("container").table
+        assert table.row_count == 3
+        await pilot.press("x")
+        await pilot.pause()
+        assert table.row_count == 4
+
+
+@sync
+async def test_vulnerability_filters_fixable_and_severity() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await highlight(screen, pilot, "shop/web:latest")
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        table: DataTable[object] = screen.browser("image").detail.query_one("#vuln-table", DataTable)
+        assert table.row_count == 11
+        assert "CRITICAL" in str(table.get_row_at(0)[0])
+        await pilot.press("f")
+        assert table.row_count == 7
+        await pilot.press("v", "v", "v")  # >= HIGH
+        assert table.row_count == 4
+        search = screen.query_one("#vuln-filter", Input)
+        search.value = "expat"
+        await pilot.pause()
+        assert table.row_count == 3
+
+
+@sync
+async def test_hardening_tab_shows_the_diff_and_w_saves_it(tmp_path: Path) -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await highlight(screen, pilot, "shop/web:latest")
+        await pilot.press("3")
+        await settle(app, pilot)
+        hardening = screen.hardening[screen.current_key() or ""]
+        assert isinstance(hardening, Hardening) and "+USER 10001" in hardening.diff
+        await pilot.press("w")
+        await pilot.pause()
+        target = tmp_path / "Dockerfile.hardened"
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "USER 10001" in target.read_text()
+
+
+@sync
+async def test_export_dialog_writes_the_chosen_format(tmp_path: Path) -> None:
+    app, demo = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("A")
+        await settle(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        path = tmp_path / "out.json"
+        field = app.screen.query_one("#export-path", Input)
+        field.value = str(path)
+        field.focus()
+        await pilot.press("enter")  # submits the path field
+        await settle(app, pilot)
+        assert demo.exports == [("json", str(path))]
+        assert path.read_text().startswith("json: 6 targets")
+
+
+@sync
+async def test_ignore_needs_a_reason_then_marks_the_finding_suppressed() -> None:
+    app, demo = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await highlight(screen, pilot, "shop/web:latest")
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, IgnoreScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, IgnoreScreen), "an empty reason must not be accepted"
+        app.screen.query_one("#ignore-expires", Input).value = "2027-01-31"
+        await pilot.press(*"test fixture", "enter")
+        await settle(app, pilot)
+        assert [(r, reason, t, str(e)) for r, reason, t, e in demo.ignores] == [
+            ("DA104", "test fixture", "shop/web:latest", "2027-01-31")
+        ]
+        result = screen.results[screen.current_key() or ""]
+        suppressed = [f for f in result.findings if f.rule_id == "DA104"]
+        assert suppressed and all(f.suppressed is not None for f in suppressed)
+        assert result.summary()["critical"] == 2  # the two critical CVEs; DA302 is skipped
+
+
+@sync
+async def test_escape_cancels_a_hanging_trivy_scan() -> None:
+    demo = DemoBackend(hang_trivy=True)
+    app, _ = demo_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await pilot.press("a")
+        # The checklist lands at once; Trivy then blocks until cancelled.
+        while not screen.results:
+            await pilot.pause()
+        key = next(iter(screen.results))
+        assert screen.scans[key].trivy_pending
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert demo.trivy_cancelled.is_set()
+        assert not screen.scans[key].trivy_pending and not screen.active
+
+
+@sync
+async def test_unreachable_engine_shows_what_was_tried_and_retry_connects() -> None:
+    demo = DemoBackend(fail_connect=True)
+    app, _ = demo_app(demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, EngineErrorScreen)
+        text = str(app.screen.query_one("#problem").render())
+        assert "Tried" in text and "unix:///var/run/docker.sock" in text and "How to fix" in text
+        demo.fail_connect = False
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+
+
+@sync
+async def test_engine_switcher_lists_contexts_and_reconnects() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("E")
+        await pilot.pause()
+        assert isinstance(app.screen, EngineScreen)
+        await pilot.press("down", "enter")
+        await settle(app, pilot)
+        assert app.choice.context == "prod-eu"
+        assert isinstance(app.screen, MainScreen)
+
+
+@sync
+async def test_help_lists_keys_and_enter_reads_a_finding() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        screen = main_screen(app)
+        await highlight(screen, pilot, "shop/web:latest")
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press("enter")  # into the findings tree
+        await pilot.press("enter")  # read the highlighted finding
+        await pilot.pause()
+        assert isinstance(app.screen, TextScreen)
+
+
+@sync
+async def test_copy_fix_uses_the_clipboard() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await highlight(screen, pilot, "shop/web:latest")
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await pilot.pause()
+        assert "/run/secrets/api_token" in app.clipboard
+
+
+@sync
+async def test_host_tab_audits_the_host() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("left_square_bracket", "a")
+        await settle(app, pilot)
+        screen = main_screen(app)
+        assert screen.results["host"].grade == "D"
+        assert screen.query_one("#host-findings", FindingsView).current is not None
+
+
+@sync
+async def test_keys_typed_in_one_burst_after_slash_go_to_the_filter() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        # tmux send-keys and pastes deliver keys faster than focus changes settle.
+        for key, char in [("slash", "/"), ("s", "s"), ("h", "h"), ("o", "o"), ("p", "p"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))
+        await settle(app, pilot)
+        assert screen.filters["image"] == "shop"
+        assert len(image_names(screen)) == 3
+        assert not screen.results, "no key of the burst may reach the list's bindings (a = audit)"
+
+
+@sync
+async def test_slash_is_an_ordinary_character_inside_a_text_field() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await pilot.press("2")
+        search = screen.query_one("#vuln-filter", Input)
+        search.focus()
+        await pilot.press("slash", "x")
+        assert search.value == "/x"

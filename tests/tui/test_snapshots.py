@@ -1,0 +1,34 @@
+"""SVG snapshots of every main view at 80x24 and 160x48, on fixed demo data (no engine, no clock)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dockaudit.tui.demo import DemoBackend
+from dockaudit.tui.scenes import SCENES, Scene
+from tests.tui.conftest import demo_app
+
+SIZES = ((80, 24), (160, 48))
+BY_NAME = {scene.name: scene for scene in SCENES}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scene", SCENES, ids=lambda s: s.name)
+def test_view(snap_compare: Any, scene: Scene, size: tuple[int, int]) -> None:
+    """Each scene's picture: see `Scene.description`."""
+    app, _ = demo_app(DemoBackend(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy))
+    assert snap_compare(app, terminal_size=size, run_before=scene.steps)
+
+
+def test_ascii_borders_when_the_locale_is_not_utf8(snap_compare: Any) -> None:
+    """LANG=C: dialogs and panes drawn with ASCII borders."""
+    app, _ = demo_app(ascii_borders=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=BY_NAME["export-dialog"].steps)
+
+
+def test_light_theme(snap_compare: Any) -> None:
+    """The light theme on the findings view."""
+    app, _ = demo_app(theme="light")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=BY_NAME["findings"].steps)
