@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dockaudit.scanners.trivy import ImageSource, TrivyBinary, TrivyOptions, scan_image
+from dockaudit.scanners.trivy_db import query_version
 from dockaudit.scanners.trivy_options import OFFLINE_FLAGS
 from dockaudit.scanners.trivy_runner import build_argv
 from tests.trivy.conftest import FAKES
@@ -164,3 +165,13 @@ def test_failed_export_is_a_failed_scan_and_leaves_no_temp_files(
     assert scan.status == "failed"
     assert "engine went away" in scan.reason
     assert os.listdir(temp) == []
+
+
+def test_a_hung_version_probe_is_killed_with_its_children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pidfile = tmp_path / "pids"
+    monkeypatch.setenv("FAKE_TRIVY_PIDFILE", str(pidfile))
+    proc = query_version(HANGING.path, tmp_path, timeout=1)
+    assert proc.timed_out and proc.returncode is None
+    pids = _pids(pidfile)
+    assert len(pids) == 2  # the stand-in and its `sleep` child, which `subprocess.run` would have orphaned
+    assert _gone(pids)

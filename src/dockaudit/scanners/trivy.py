@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -24,12 +23,13 @@ from typing import Any
 
 from dockaudit.cache import ScanCache, ScanKey
 from dockaudit.model import DbStatus
+from dockaudit.scanners.process import run_process
 from dockaudit.scanners.trivy_binary import MIN_VERSION, TrivyBinary, find_trivy
 from dockaudit.scanners.trivy_db import check_db_file, classify_db_error, parse_version_json, query_version
 from dockaudit.scanners.trivy_merge import merge_findings
 from dockaudit.scanners.trivy_options import ImageSource, TrivyOptions
 from dockaudit.scanners.trivy_outcome import TrivyScan, failure_reason, interpret
-from dockaudit.scanners.trivy_runner import build_argv, build_update_argv, run_process
+from dockaudit.scanners.trivy_runner import build_argv, build_update_argv
 
 __all__ = [
     "MIN_VERSION",
@@ -56,14 +56,16 @@ def db_status(binary: TrivyBinary, options: TrivyOptions, now: datetime | None =
     cache_dir = options.resolved_cache_dir
     try:
         proc = query_version(binary.path, cache_dir)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except OSError as exc:
         return DbStatus("failed", message=f"`trivy version` failed: {exc}")
+    if proc.timed_out:
+        return DbStatus("failed", message="`trivy version` did not answer in time")
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
         return DbStatus("failed", message=f"`trivy version` failed: {lines[-1] if lines else proc.returncode}")
     offline = options.offline or options.skip_db_update
     status = parse_version_json(
-        proc.stdout,
+        proc.stdout.decode("utf-8", "replace"),
         now=now or datetime.now(UTC),
         max_age_days=options.db_max_age_days,
         cache_dir=cache_dir,

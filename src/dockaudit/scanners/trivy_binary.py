@@ -6,11 +6,11 @@ import importlib.metadata
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from dockaudit.errors import ScannerError
+from dockaudit.scanners.process import run_process
 
 MIN_VERSION = (0, 63, 0)
 """Oldest supported Trivy: 0.63 added `--skip-version-check`/`--disable-telemetry`, which offline runs need."""
@@ -56,12 +56,15 @@ def wheel_binary() -> str | None:
 
 def _probe(path: str) -> str:
     try:
-        proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = run_process([path, "--version"], timeout=30)
+    except OSError as exc:
         raise ScannerError(f"cannot run Trivy at {path}: {exc}") from exc
-    version = parse_version(proc.stdout)
+    if proc.timed_out:
+        raise ScannerError(f"cannot run Trivy at {path}: `trivy --version` did not answer within 30 s")
+    stdout = proc.stdout.decode("utf-8", "replace")
+    version = parse_version(stdout)
     if proc.returncode != 0 or version is None:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        detail = (proc.stderr or stdout).strip().splitlines()
         raise ScannerError(f"{path} does not look like Trivy ({detail[-1] if detail else f'exit {proc.returncode}'})")
     return ".".join(map(str, version))
 

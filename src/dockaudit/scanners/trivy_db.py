@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dockaudit.model import DbStatus
+from dockaudit.scanners.process import ProcessResult, run_process
 
 EXPECTED_SCHEMA = 2
 """DB schema of every supported Trivy release (trivy-db `db.SchemaVersion`)."""
@@ -160,15 +160,9 @@ def classify_db_error(stderr: str, returncode: int, cache_dir: Path, *, offline:
     return None
 
 
-def query_version(binary_path: str, cache_dir: Path, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-    """Run `trivy version -f json --cache-dir DIR`."""
-    return subprocess.run(
-        [binary_path, "version", "-f", "json", "--cache-dir", str(cache_dir)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def query_version(binary_path: str, cache_dir: Path, timeout: float = 30.0) -> ProcessResult:
+    """Run `trivy version -f json --cache-dir DIR`; a hung Trivy is killed with its whole process group."""
+    return run_process([binary_path, "version", "-f", "json", "--cache-dir", str(cache_dir)], timeout=timeout)
 
 
 def now_utc() -> datetime:

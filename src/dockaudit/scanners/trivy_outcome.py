@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from dockaudit.errors import ScannerError
 from dockaudit.model import Finding
+from dockaudit.scanners.process import ProcessResult
 from dockaudit.scanners.trivy_db import classify_db_error
 from dockaudit.scanners.trivy_options import ImageSource, TrivyOptions
 from dockaudit.scanners.trivy_parse import TrivyOutputError, parse_report
-from dockaudit.scanners.trivy_runner import ProcessResult
 from dockaudit.secrets import redact_text
 
 BENIGN_ERRORS = ("Falling back to embedded checks",)

@@ -10,6 +10,7 @@ from typing import Any
 
 from dockaudit.model import Finding, Fix, Location, Origin, Severity, Source, Status, Vulnerability
 from dockaudit.secrets import redact_text
+from dockaudit.text import without_surrogates
 
 SUPPORTED_SCHEMA = 2
 SECTION = "Scanning and signing"
@@ -242,7 +243,8 @@ def parse_report(data: bytes | str, *, base_layers: frozenset[str] | None = None
     if not text.strip():
         raise TrivyOutputError("Trivy printed no report (empty output)")
     try:
-        doc = json.loads(text)
+        # Go never writes a lone surrogate (`\ud800`); should one come, it must not break the UTF-8 reports.
+        doc = without_surrogates(json.loads(text))
     except (json.JSONDecodeError, RecursionError):
         snippet = _safe(text.strip()[:60]).replace("\n", " ")
         raise TrivyOutputError(f"Trivy's output is not JSON ({len(text)} bytes, starting {snippet!r})") from None
