@@ -69,5 +69,10 @@ def run(args: argparse.Namespace) -> int:
         )
         options = EngineBackendOptions(trivy_path=args.trivy, trivy=trivy, scanners=scanners)
         app = make_app(settings, engine_backend_factory(settings, options), choice, theme=args.theme)
+    # The engine connects in a worker thread, where signal handlers cannot be set: SIGTERM/SIGHUP must
+    # still close an ssh tunnel.
+    from dockaudit.engine.client import install_signal_handlers
+
+    install_signal_handlers()
     app.run()
     return 0
