@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from results import write_block  # noqa: E402 (benchmarks/ is on sys.path when a script runs)
 from tests.fixtures import recipes  # noqa: E402
 from tests.fixtures.images import FileSpec, build_image  # noqa: E402
 
@@ -92,16 +93,7 @@ def time_stream(image: str) -> dict[str, float]:
 
 
 def write_section(text: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    if START in current and END in current:
-        head, _, rest = current.partition(START)
-        _, _, tail = rest.partition(END)
-        current = head + block + tail
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    path.write_text(current)
+    write_block(f"{START}\n{text.rstrip()}\n{END}")
 
 
 def main() -> int:

@@ -22,6 +22,7 @@ import docker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results import write_block  # noqa: E402 (benchmarks/ is on sys.path when a script runs)
 from tests.fixtures import recipes  # noqa: E402
 
 from dockaudit.config import Settings  # noqa: E402
@@ -96,13 +97,7 @@ Collection time for the same targets is extrapolated from the measured median pe
 | evaluate the whole catalog over them ({findings} findings) | {evaluate_s * 1000:.0f} ms | | |
 | evaluation / collection | {ratio:.1%} | small fraction (< 10%) | {"pass" if ratio < 0.10 else "FAIL"} |
 {END}"""
-    results = ROOT / "benchmarks" / "RESULTS.md"
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    results.write_text(text, encoding="utf-8")
+    write_block(block)
     print(block)
     return 0
 

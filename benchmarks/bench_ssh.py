@@ -30,6 +30,7 @@ import sys  # noqa: E402
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from results import write_block  # noqa: E402 (benchmarks/ is on sys.path when a script runs)
 from tests.harness import sshd as sshd_harness  # noqa: E402
 
 from dockaudit.engine.client import connect, resolve_endpoint  # noqa: E402
@@ -80,15 +81,7 @@ def median_ms(samples: list[float]) -> float:
 
 
 def write_results(text: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    section = f"{START}\n{text.rstrip()}\n{END}"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        current = head + section + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + section + "\n"
-    path.write_text(current)
+    write_block(f"{START}\n{text.rstrip()}\n{END}")
 
 
 def main() -> int:

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from results import write_block  # noqa: E402 (benchmarks/ is on sys.path when a script runs)
 from tests.trivy import images, trivydb  # noqa: E402
 
 from dockaudit.cache import ScanCache  # noqa: E402
@@ -99,13 +100,7 @@ def main() -> int:
             END,
         ]
     )
-    results = ROOT / "benchmarks" / "RESULTS.md"
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + table + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + table + "\n"
-    results.write_text(text)
+    write_block(table)
     print(table)
     return 0 if ok_overhead and ok_cached else 1
 

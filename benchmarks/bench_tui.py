@@ -20,6 +20,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from results import write_block  # benchmarks/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- bench:tui:start -->", "<!-- bench:tui:end -->"
 N_IMAGES, N_CONTAINERS = 1000, 300
@@ -155,13 +157,7 @@ median of {args.runs} interleaved runs; {platform.machine()}, CPython {platform.
 | resident memory then, real engine | {max(engine_rss):.0f} MB | | |
 | `docker images -a` on the same engine ({docker_rows} rows) | {med(docker):.2f} s | | |
 {END}"""
-    results = ROOT / "benchmarks" / "RESULTS.md"
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    results.write_text(text, encoding="utf-8")
+    write_block(block)
     print(block)
     return 0
 
