@@ -167,12 +167,17 @@ class Auditor:
 
     def _image_result(self, facts: ImageFacts, kind: TargetKind, name: str) -> TargetResult:
         scans = {"checklist": "ok"}
+        errors: tuple[ScanError, ...] = ()
         if facts.filesystem is not None:
             scans["layers"] = "ok"
+        elif facts.filesystem_error:
+            # The stream was asked for and broke (cut, engine gone): the filesystem rules did not run.
+            scans["layers"] = f"failed: {facts.filesystem_error}"
+            errors = (ScanError("layers", facts.filesystem_error),)
         else:
             scans["layers"] = f"skipped: {facts.filesystem_skip_reason or 'not read'}"
         result = TargetResult(kind=kind, engine=facts.engine if kind is TargetKind.IMAGE else None, id=facts.id,
-                              name=name, image=ImageRef(id=facts.id, ref=name), scans=scans)
+                              name=name, image=ImageRef(id=facts.id, ref=name), scans=scans, errors=errors)
         if "checklist" not in self.options.scanners:
             return self._finish(replace(result, scans={**scans, "checklist": "skipped"}))
         try:
@@ -457,6 +462,9 @@ class Auditor:
             result = self.audit_image(target.ref)
         elif target.kind is TargetKind.CONTAINER:
             result = self.audit_container(target.ref)[0]
+            if result.errors and result.name == target.ref and target.name:
+                # It vanished before it could be inspected: keep the name it was listed under.
+                result = replace(result, name=target.name)
         elif target.kind is TargetKind.HOST:
             result = self.audit_host()
         else:

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -104,6 +105,8 @@ class ScanCache:
         self.warnings: list[str] = []
         """Problems met (a rebuilt corrupt file...), for the UI to show once."""
         self._ready = False
+        self._off: str | None = None
+        """Why the cache is off for the rest of this run (a lock held past the busy timeout)."""
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -123,7 +126,11 @@ class ScanCache:
             return
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The results describe weaknesses, as reports do: owner-only, like the 0600 report files.
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not self.path.exists():
+            # SQLite gives the -wal and -shm files the main file's mode, so create it private first.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         # A fresh connection per call: cheap, thread-safe, and other processes see committed rows at once.
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         try:
@@ -161,6 +168,8 @@ class ScanCache:
 
     def get(self, key: ScanKey) -> CachedScan | None:
         """The stored result for `key`, or None; a hit counts as a use for LRU eviction."""
+        if self._off:
+            return None
         try:
             with self._connect() as conn:
                 row = conn.execute(
@@ -185,6 +194,8 @@ class ScanCache:
         scanned_at: datetime | None = None,
     ) -> None:
         """Store a result, then evict least recently used rows beyond the size bounds."""
+        if self._off:
+            return
         payload = json.dumps([_finding_to_dict(f) for f in findings], separators=(",", ":"))
         now = time.time()
         when = scanned_at.timestamp() if scanned_at else now
@@ -226,6 +237,8 @@ class ScanCache:
 
     def last_scanned(self, image_id: str) -> datetime | None:
         """When `image_id` was last scanned successfully (any Trivy, DB or options), or None."""
+        if self._off:
+            return None
         try:
             with self._connect() as conn:
                 row = conn.execute("SELECT MAX(scanned_at) FROM scans WHERE image_id = ?", (image_id,)).fetchone()
@@ -248,5 +261,9 @@ class ScanCache:
             self._rebuild(exc)  # damaged after it was opened: start over next time
             return
         message = f"result cache {what} failed ({exc})"
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            # Another process held the lock past the busy timeout: do not wait again on every image.
+            self._off = str(exc)
+            message = f"result cache {self.path} is locked by another process; scanning without it for this run"
         log.warning(message)
         self.warnings.append(message)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
-from types import ModuleType
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType, ModuleType
 
 from dockaudit import __version__
 from dockaudit.errors import DockauditError
+from dockaudit.text import printable
 
 COMMANDS = ("scan", "harden", "rules", "doctor", "tui")
 
@@ -68,11 +72,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = _parse_scan(parser, args_list[1:]) if args_list[0] == "scan" else parser.parse_args(args_list)
     try:
-        code: int = _command(args.command).run(args)
+        # The TUI leaves signals to Textual; the headless commands clean up on SIGTERM as on Ctrl-C.
+        with _terminate_as_interrupt(args.command != "tui"):
+            code: int = _command(args.command).run(args)
     except DockauditError as exc:
-        sys.stderr.write(f"dockaudit: {exc}\n")
+        sys.stderr.write(f"dockaudit: {printable(str(exc))}\n")
         return exc.exit_code
+    except Terminated as exc:
+        sys.stderr.write(f"dockaudit: terminated by {signal.Signals(exc.signum).name}\n")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         sys.stderr.write("dockaudit: interrupted\n")
         return 130
     return code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so Trivy's process group and temp files are cleaned up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+@contextmanager
+def _terminate_as_interrupt(enabled: bool) -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into `Terminated` (a KeyboardInterrupt) while a command runs; restore the handlers after.
+
+    Python's default for SIGTERM exits at once, skipping every `finally`: a CI job cancelled that way left a
+    running Trivy and the private directory holding the exported image behind.
+    """
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise_terminated) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)

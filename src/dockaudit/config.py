@@ -138,9 +138,14 @@ def load_file(path: Path, table: tuple[str, ...] = ()) -> Settings:
             where = str(path)
         message = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", str(exc))
         raise ConfigError(f"{where}: invalid TOML: {message}") from None
-    for key in table:
-        data = data.get(key, {})
-    return _Parser(path, text, table).settings(data)
+    parser = _Parser(path, text, table)
+    for depth, key in enumerate(table):
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            # `tool = 5` in a pyproject.toml: there is no [tool.dockaudit] table to read.
+            raise parser.error(f"'{'.'.join(table[: depth + 1])}' must be a table")
+        data = value
+    return parser.settings(data)
 
 
 class _Parser:

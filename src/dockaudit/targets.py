@@ -17,6 +17,7 @@ import docker
 import docker.errors
 import requests
 
+from dockaudit.engine.api import transport_reason
 from dockaudit.engine.collect import short_reference
 from dockaudit.errors import EngineError, UsageError
 from dockaudit.model import TargetKind
@@ -87,11 +88,19 @@ def short_ref(ref: str) -> str:
     return short_reference(ref)
 
 
+def _nameable(ref: str) -> bool:
+    """Whether `ref` can name an engine object: the SDK keeps `/` in the URL, and the engine's router cleans
+    `.`, `..` and empty segments, so `.` would ask `GET /containers/json` (the list) instead of one object."""
+    return bool(ref) and not any(segment in ("", ".", "..") for segment in ref.split("/"))
+
+
 def _lookup(fn: Any, ref: str) -> dict[str, Any] | None:
     """Inspect by name; None when the engine has no such object (or the name cannot be one)."""
+    if not _nameable(ref):
+        return None
     try:
-        result: dict[str, Any] = fn(ref)
-        return result
+        result = fn(ref)
+        return result if isinstance(result, dict) else None
     except docker.errors.NotFound:
         return None
     except docker.errors.APIError as exc:
@@ -100,7 +109,7 @@ def _lookup(fn: Any, ref: str) -> dict[str, Any] | None:
             return None
         raise EngineError(f"looking up {ref!r}: {exc.explanation or exc}") from exc
     except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
-        raise EngineError(f"looking up {ref!r}: {exc}") from exc
+        raise EngineError(f"looking up {ref!r}: {transport_reason(exc)}") from exc
 
 
 def find_container(client: docker.DockerClient, ref: str, engine: str) -> ResolvedTarget | None:
@@ -157,7 +166,7 @@ def _inventory(client: docker.DockerClient, engine: str, selection: Selection) -
                 name = names[0] if names else cid[:12]
                 found.append(ResolvedTarget(TargetKind.CONTAINER, cid, engine, name, cid, tuple(names)))
     except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
-        raise EngineError(f"listing images and containers on engine {engine}: {exc}") from exc
+        raise EngineError(f"listing images and containers on engine {engine}: {transport_reason(exc)}") from exc
     return found
 
 

@@ -21,6 +21,7 @@ from dockaudit.errors import DockauditError, UsageError
 from dockaudit.gate import FAIL_ON_CHOICES, GRADES, verdict
 from dockaudit.model import Report, ScanError
 from dockaudit.report import FORMATS
+from dockaudit.text import printable
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -189,12 +190,16 @@ class ProgressView:
         self.progress.update(self.task, total=total, description="auditing")
 
     def __call__(self, event: ProgressEvent) -> None:
+        from rich.markup import escape
+
         with self._lock:
             key = (event.engine, event.target)
             if event.stage == "done" and key not in self._done:
                 self._done.add(key)
                 self.progress.advance(self.task)
-            self.progress.update(self.task, description=f"{event.target}: {event.message}"[:70])
+            # The description is rich markup: a target named `[link=...]` must stay text.
+            line = printable(f"{event.target}: {event.message}", multiline=False)[:70]
+            self.progress.update(self.task, description=escape(line))
 
 
 @contextmanager
@@ -253,11 +258,32 @@ def _only_files(specs: Sequence[TargetSpec], selection: Selection) -> bool:
 
 def _note(quiet: bool, text: str) -> None:
     if not quiet:
-        sys.stderr.write(f"dockaudit: {text}\n")
+        sys.stderr.write(f"dockaudit: {printable(text)}\n")
+
+
+@contextmanager
+def _log_warnings(quiet: bool) -> Iterator[None]:
+    """dockaudit's logged warnings (a rebuilt or locked result cache...) as `dockaudit: warning:` lines on stderr."""
+    import logging
+
+    logger = logging.getLogger("dockaudit")
+    handler: logging.Handler = logging.NullHandler() if quiet else logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("dockaudit: warning: %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def run(args: argparse.Namespace) -> int:
     """Resolve, audit, write every report, and return the exit code."""
+    with _log_warnings(args.quiet):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from dockaudit.audit import Auditor, run_audit
     from dockaudit.config import ignore_problems, load_settings
     from dockaudit.fleet import EngineFailure, connect_all, engine_specs, failure_message
@@ -303,7 +329,7 @@ def run(args: argparse.Namespace) -> int:
             engine.close()
     problems = write_outputs(report, plan, sys.stdout)
     for problem in problems:
-        sys.stderr.write(f"dockaudit: {problem}\n")
+        sys.stderr.write(f"dockaudit: {printable(problem)}\n")
     for line in failure_lines(report):
         _note(quiet, line)
     if settings.ignores:

@@ -61,7 +61,8 @@ def transport_reason(exc: BaseException) -> str:
         return "the engine stopped answering (timed out)"
     if any(isinstance(e, requests.exceptions.ChunkedEncodingError | http.client.IncompleteRead) for e in chain):
         return "the engine ended the stream early (connection broken mid-response)"
-    if any(isinstance(e, requests.ConnectionError | ConnectionError) for e in chain) or "Connection aborted" in str(exc):
+    aborted = "Connection aborted" in str(exc)
+    if aborted or any(isinstance(e, requests.ConnectionError | ConnectionError) for e in chain):
         return "lost the connection to the engine (it closed the connection mid-request)"
     lines = str(exc).strip().splitlines()
     return lines[-1] if lines else type(exc).__name__

@@ -64,9 +64,13 @@ def parse_dockerfile_text(
     """Parse Dockerfile text; `context_dir` adds `.dockerignore` patterns and the context's entries."""
     allow = tuple(allow_secret_names)
     try:
-        commands = dockerfile.parse_string(text)
-    except dockerfile.GoParseError as exc:
+        # A continuation at the very end (a lone `\`) parses as a command without an instruction: BuildKit skips it.
+        commands = [c for c in dockerfile.parse_string(text) if c.cmd is not None]
+    except (dockerfile.GoParseError, dockerfile.GoIOError) as exc:
         raise UsageError(f"{path}: cannot parse Dockerfile: {_one_line(str(exc))}") from None
+    except UnicodeDecodeError:
+        # The parser's Go error message can end inside a UTF-8 sequence (`HEALTHCHECK à`): still a parse error.
+        raise UsageError(f"{path}: cannot parse Dockerfile (the BuildKit parser rejected it)") from None
 
     instructions: list[DockerfileInstruction] = []
     stages: list[DockerfileStage] = []

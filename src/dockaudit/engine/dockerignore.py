@@ -34,7 +34,7 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
             if end == -1:
                 out.append(re.escape(c))
             else:
-                out.append("[" + pattern[i + 1 : end].replace("\\", "\\\\") + "]")
+                out.append(_char_class(pattern[i : end + 1]))
                 i = end
         elif c == "\\" and i + 1 < len(pattern):
             i += 1
@@ -43,6 +43,16 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(c))
         i += 1
     return re.compile("".join(out) + "(?:/.*)?")
+
+
+def _char_class(text: str) -> str:
+    """`[abc]` as a regex class; an empty or reversed class (`[]`, `[z-a]`) matches itself literally."""
+    regex = "[" + text[1:-1].replace("\\", "\\\\") + "]"
+    try:
+        re.compile(regex)
+    except re.error:
+        return re.escape(text)
+    return regex
 
 
 def _clean(pattern: str) -> str:

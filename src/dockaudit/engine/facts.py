@@ -192,6 +192,8 @@ class ImageFacts:
     filesystem: FilesystemFacts | None = None
     """None until the layer stream was read (or when it could not be)."""
     filesystem_skip_reason: str | None = None
+    filesystem_error: str | None = None
+    """Set when the layer stream was asked for and failed (cut, engine gone): a failure, not a skip."""
     os_release: OsRelease | None = None
     base_image: str | None = None
     """The local base image (ref or id) whose layers this image starts with, when one was found."""

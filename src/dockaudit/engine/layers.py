@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dockaudit.engine.configshape import ShapeError, check_image_config
 from dockaudit.engine.facts import FileFact, FilesystemFacts, FileType, LayerInfo
 from dockaudit.engine.osrelease import detect_os
 from dockaudit.engine.overlay import OPAQUE_MARKER, WHITEOUT_PREFIX, LayerScan, RawEntry, stack_layers
 from dockaudit.engine.tarstream import BLOCK, ChunkSource, Header, Limited, Reader, TarFormatError, gunzip, iter_tar
 from dockaudit.errors import DockauditError
 from dockaudit.secrets import classify_file
+from dockaudit.text import without_surrogates
 
 _KIB = 1024
 _MIB = 1024 * _KIB
@@ -185,8 +187,10 @@ def _read_outer_file(member: Header, data: Limited, name: str, got: _Collected) 
     head = data.read(BLOCK)
     if head.lstrip()[:1] in (b"{", b"["):
         if member.size <= _JSON_MAX:
+            # Invalid UTF-8 and lone surrogates become U+FFFD, as the engine's own JSON decoder makes them.
             with contextlib.suppress(ValueError):
-                got.docs[name] = json.loads(head + data.read(member.size))
+                text = (head + data.read(member.size)).decode("utf-8", "replace")
+                got.docs[name] = without_surrogates(json.loads(text))
         return
     if head.startswith(_ZSTD_MAGIC):
         got.unreadable[name] = "zstd-compressed layers are not supported"
@@ -211,6 +215,24 @@ def _blob(digest: str) -> str:
     return f"blobs/{algo}/{hexdigest}"
 
 
+def _list(value: Any, what: str) -> list[Any]:
+    """A JSON list field (null is empty); another type makes the archive malformed, as the engine would say."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ArchiveError(f"not a saved image: {what} is not a list")
+    return value
+
+
+def _dict(value: Any, what: str) -> dict[str, Any]:
+    """A JSON object field (null is empty); another type makes the archive malformed."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ArchiveError(f"not a saved image: {what} is not an object")
+    return value
+
+
 def _plan(docs: dict[str, Any]) -> _Plan:
     """Which blob is the config and in which order the layers stack, from either layout."""
     layout = "oci" if "index.json" in docs else "classic"
@@ -219,8 +241,8 @@ def _plan(docs: dict[str, Any]) -> _Plan:
         entry = manifest[0]
         return _Plan(
             str(entry.get("Config", "")),
-            tuple(str(p) for p in entry.get("Layers") or ()),
-            tuple(str(t) for t in entry.get("RepoTags") or ()),
+            tuple(str(p) for p in _list(entry.get("Layers"), "manifest.json Layers")),
+            tuple(str(t) for t in _list(entry.get("RepoTags"), "manifest.json RepoTags")),
             layout,
         )
     index = docs.get("index.json")
@@ -231,11 +253,11 @@ def _plan(docs: dict[str, Any]) -> _Plan:
     descriptor: dict[str, Any] | None = None
     current: dict[str, Any] = index
     for _ in range(4):
-        manifests = [m for m in current.get("manifests") or () if isinstance(m, dict)]
+        manifests = [m for m in _list(current.get("manifests"), "an index's manifests") if isinstance(m, dict)]
         if not manifests:
             break
         chosen = _pick_platform(manifests)
-        annotations = chosen.get("annotations") or {}
+        annotations = _dict(chosen.get("annotations"), "a manifest descriptor's annotations")
         for key in ("io.containerd.image.name", "org.opencontainers.image.ref.name"):
             if key in annotations and annotations[key] not in tags:
                 tags.append(str(annotations[key]))
@@ -250,8 +272,11 @@ def _plan(docs: dict[str, Any]) -> _Plan:
         break
     if descriptor is None:
         raise ArchiveError("the OCI index names no image manifest present in the archive")
-    config = descriptor.get("config") or {}
-    layers = tuple(_blob(str(layer.get("digest", ""))) for layer in descriptor.get("layers") or ())
+    config = _dict(descriptor.get("config"), "the manifest's config")
+    layers = tuple(
+        _blob(str(_dict(layer, "a manifest layer").get("digest", "")))
+        for layer in _list(descriptor.get("layers"), "the manifest's layers")
+    )
     return _Plan(_blob(str(config.get("digest", ""))), layers, tuple(_full_tags(tags)), layout, nested)
 
 
@@ -263,7 +288,7 @@ def _full_tags(names: list[str]) -> list[str]:
 
 def _pick_platform(manifests: list[dict[str, Any]]) -> dict[str, Any]:
     for m in manifests:
-        platform = m.get("platform") or {}
+        platform = _dict(m.get("platform"), "a manifest descriptor's platform")
         if platform.get("os", "linux") == "linux" and platform.get("architecture", "amd64") == "amd64":
             return m
     return manifests[0]
@@ -274,6 +299,10 @@ def _assemble(got: _Collected) -> SavedImage:
     config = got.docs.get(plan.config_path)
     if not isinstance(config, dict):
         raise ArchiveError(f"the image config {plan.config_path} is missing from the archive")
+    try:
+        check_image_config(config)
+    except ShapeError as exc:
+        raise ArchiveError(f"the image config {plan.config_path} is malformed: {exc}") from exc
     diff_ids = [str(d) for d in (config.get("rootfs") or {}).get("diff_ids") or ()]
     scans: list[LayerScan] = []
     infos: list[LayerInfo] = []

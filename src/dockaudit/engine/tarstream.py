@@ -198,6 +198,19 @@ def _pax(data: bytes) -> dict[str, str]:
     return records
 
 
+def _pax_number(pax: dict[str, str], key: str, default: int) -> int:
+    """A numeric pax record (`uid`, `gid`, `size`), or the header's value when there is none."""
+    if key not in pax:
+        return default
+    try:
+        value = int(pax[key])
+    except ValueError as exc:
+        raise TarFormatError(f"not a tar header (bad pax {key} {pax[key][:20]!r})") from exc
+    if value < 0:
+        raise TarFormatError(f"not a tar header (negative pax {key})")
+    return value
+
+
 def _padding(size: int) -> int:
     return -size % BLOCK
 
@@ -220,6 +233,8 @@ def iter_tar(src: Reader, first_block: bytes | None = None) -> Iterator[tuple[He
             raise TarFormatError("not a tar archive (header checksum mismatch)")
         kind = block[156:157]
         size = _number(block[124:136])
+        if size < 0:
+            raise TarFormatError("not a tar header (negative size)")
         if kind in (b"x", b"g", b"L", b"K"):
             data = src.read(size)
             src.skip(_padding(size))
@@ -242,12 +257,13 @@ def iter_tar(src: Reader, first_block: bytes | None = None) -> Iterator[tuple[He
                 name = f"{prefix}/{name}"
         pax = {**global_pax, **pending} if global_pax else pending
         header = Header(
-            name=pax.get("path") or long_name or name,
+            # GNU tar's pax sparse files keep their real name in GNU.sparse.name.
+            name=pax.get("GNU.sparse.name") or pax.get("path") or long_name or name,
             type=kind,
             mode=_number(block[100:108]),
-            uid=int(pax["uid"]) if "uid" in pax else _number(block[108:116]),
-            gid=int(pax["gid"]) if "gid" in pax else _number(block[116:124]),
-            size=int(pax["size"]) if "size" in pax else size,
+            uid=_pax_number(pax, "uid", _number(block[108:116])),
+            gid=_pax_number(pax, "gid", _number(block[116:124])),
+            size=_pax_number(pax, "size", size),
             linkname=pax.get("linkpath") or long_link or _text(block[157:257]),
         )
         pending, long_name, long_link = {}, None, None

@@ -15,7 +15,10 @@ def parse_timestamp(value: object) -> datetime | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC) if value > 0 else None
+        try:
+            return datetime.fromtimestamp(value, UTC) if value > 0 else None
+        except (OverflowError, OSError, ValueError):  # past year 9999, or infinite
+            return None
     if not isinstance(value, str) or not value or value == _ZERO_TIME:
         return None
     # Python parses at most microseconds; Go writes up to nanoseconds.
@@ -29,4 +32,7 @@ def parse_timestamp(value: object) -> datetime | None:
         parsed = parsed.replace(tzinfo=UTC)
     if parsed.year <= 1:
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        return None

@@ -96,6 +96,15 @@ class Document:
             commands = dockerfile.parse_string(text)
         except (dockerfile.GoParseError, dockerfile.GoIOError) as exc:
             raise DockerfileSyntaxError(str(exc)) from None
+        except UnicodeDecodeError:
+            # The parser's Go error message can end inside a UTF-8 sequence (`HEALTHCHECK à`): still a parse error.
+            raise DockerfileSyntaxError("the BuildKit parser rejected the text") from None
+        # A continuation at the very end (`RUN x \` then EOF, or a lone `\`) parses as a command without one.
+        commands = tuple(c for c in commands if c.cmd is not None)
+        for command in commands:
+            # BuildKit's instruction parser refuses a bare `USER` or `FROM`; the passes rely on that too.
+            if not command.json and not any(v.strip() for v in command.value):
+                raise DockerfileSyntaxError(f"line {command.start_line}: {command.cmd.upper()} needs an argument")
         lines = split_lines(text)
         escape = _escape_char(lines)
         instructions: list[Instruction] = []

@@ -14,6 +14,7 @@ import jinja2
 from dockaudit.model import Finding, Report, Status, TargetResult
 from dockaudit.report.json import timestamp
 from dockaudit.report.view import SEVERITIES, is_vulnerability, location_text, sorted_findings, totals
+from dockaudit.text import printable
 
 _ANCHOR_UNSAFE = re.compile(r"[^a-z0-9]+")
 
@@ -34,11 +35,16 @@ def _asset(name: str) -> str:
     return resources.files("dockaudit.report").joinpath("templates", name).read_text(encoding="utf-8")
 
 
+def _shown(value: Any) -> Any:
+    # Plain strings come from the image; markup marked safe (the inlined CSS and script) is ours.
+    return printable(value) if type(value) is str else value
+
+
 def _environment() -> jinja2.Environment:
     loader = jinja2.PackageLoader("dockaudit.report", "templates")
-    # Autoescape everything: labels, env names and file names can carry markup.
+    # Autoescape everything: labels, env names and file names can carry markup (and control characters).
     return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+                              trim_blocks=True, lstrip_blocks=True, finalize=_shown)
 
 
 def _diff_lines(diff: str) -> list[tuple[str, str]]:

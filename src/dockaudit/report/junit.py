@@ -10,13 +10,15 @@ from dockaudit.model import Finding, Report, Status, TargetResult
 from dockaudit.report.catalog import Catalog, registry_catalog
 from dockaudit.report.json import timestamp
 from dockaudit.report.view import location_text, target_label
+from dockaudit.text import printable
 
-# XML 1.0 forbids most control characters even when escaped; evidence may carry them.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML 1.0 forbids most control characters even when escaped; evidence may carry them. `printable` shows
+# them (and C1 controls, bidi overrides) as visible escapes, as CI logs print this text.
+_XML_INVALID = re.compile("[\ufffe\uffff]")
 
 
 def _clean(text: str) -> str:
-    return _XML_INVALID.sub("\ufffd", text)
+    return _XML_INVALID.sub("\ufffd", printable(text))
 
 
 def _set(element: ET.Element, **attrs: str | int) -> None:

@@ -7,21 +7,24 @@ import re
 from dockaudit.model import Finding, Report, Status, TargetResult
 from dockaudit.report.json import timestamp
 from dockaudit.report.view import SEVERITIES, is_vulnerability, location_text, sorted_findings, target_label, totals
+from dockaudit.text import printable
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
 _BACKTICKS = re.compile(r"`+")
-_SAFE_URL = re.compile(r"https://[^\s<>()\[\]`]+")
+# URL characters of RFC 3986 only: no spaces, controls, pipes, brackets or angle brackets.
+_SAFE_URL = re.compile(r"https://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+")
 
 
 def cell(text: str) -> str:
-    """Text made safe for one GFM table cell: Markdown and HTML neutralised, newlines as `<br>`."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text made safe for one GFM table cell: Markdown, HTML and control characters neutralised, newlines as `<br>`."""
+    text = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return text.replace("\r\n", "\n").replace("\n", "<br>")
 
 
 def fenced(body: str, lang: str = "") -> str:
     """A fenced code block whose fence is longer than any backtick run inside."""
+    body = printable(body)
     longest = max((len(m.group(0)) for m in _BACKTICKS.finditer(body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{lang}\n{body.rstrip()}\n{fence}"
@@ -65,7 +68,7 @@ def _summary_table(report: Report) -> list[str]:
 
 def _code(text: str) -> str:
     """Text for inside a single-backtick code span in a table (no backticks, pipes or newlines)."""
-    return text.replace("`", "'").replace("|", "\\|").replace("\n", " ")
+    return printable(text.replace("`", "'").replace("|", "\\|").replace("\n", " "))
 
 
 def _status(finding: Finding) -> str:

@@ -13,6 +13,7 @@ from rich.text import Text
 from dockaudit.model import Report, Severity, Status, TargetResult
 from dockaudit.report.json import timestamp
 from dockaudit.report.view import SEVERITIES, location_text, sorted_findings, target_label, totals
+from dockaudit.text import printable
 
 TOP_FINDINGS = 8
 """How many findings per target the summary lists before `+N more`."""
@@ -50,8 +51,8 @@ def _overview(report: Report) -> Table:
     for target in report.sorted_targets():
         summary = target.summary()
         table.add_row(
-            Text(f"{target.kind.value} {target.name}"),
-            Text(target.engine or "-"),
+            Text(printable(f"{target.kind.value} {target.name}")),
+            Text(printable(target.engine or "-")),
             Text(target.grade, style=GRADE_STYLE.get(target.grade, "")),
             Text(str(target.score)),
             *(Text(str(summary[s.label]), style=SEVERITY_STYLE[s] if summary[s.label] else "dim") for s in SEVERITIES),
@@ -68,9 +69,9 @@ def _target_panel(report: Report, target: TargetResult) -> Panel:
     parts.append(head)
     scans = "  ".join(f"{k}: {v}" for k, v in sorted(target.scans.items()))
     if scans:
-        parts.append(Text(f"scans  {scans}", style="dim"))
+        parts.append(Text(printable(f"scans  {scans}"), style="dim"))
     for error in target.errors:
-        parts.append(Text(f"error  {error.stage}: {error.message}", style="bold red"))
+        parts.append(Text(printable(f"error  {error.stage}: {error.message}"), style="bold red"))
     findings = [f for f in sorted_findings(target) if f.status is Status.FAIL]
     counting = [f for f in findings if f.counts]
     if counting:
@@ -79,15 +80,15 @@ def _target_panel(report: Report, target: TargetResult) -> Panel:
         table.add_column("rule", no_wrap=True)
         table.add_column("finding", ratio=1, overflow="fold")
         for finding in counting[:TOP_FINDINGS]:
-            what = Text(finding.title, style="bold")
+            what = Text(printable(finding.title), style="bold")
             if finding.evidence:
-                what.append(f"  {finding.evidence}", style="")
+                what.append(printable(f"  {finding.evidence}"), style="")
             where = location_text(finding.location)
             if where:
-                what.append(f"  ({where})", style="dim")
+                what.append(printable(f"  ({where})"), style="dim")
             table.add_row(
                 Text(finding.severity.label.upper(), style=SEVERITY_STYLE[finding.severity]),
-                Text(finding.rule_id),
+                Text(printable(finding.rule_id)),
                 what,
             )
         parts.append(table)
@@ -106,7 +107,8 @@ def _target_panel(report: Report, target: TargetResult) -> Panel:
         tail.append(f"{suppressed} suppressed")
     if tail:
         parts.append(Text(", ".join(tail), style="dim"))
-    return Panel(Group(*parts), title=Text(target_label(target, report)), title_align="left", box=box.ROUNDED)
+    title = Text(printable(target_label(target, report), multiline=False))
+    return Panel(Group(*parts), title=title, title_align="left", box=box.ROUNDED)
 
 
 def render_table(report: Report, *, color: bool = False, width: int = 100) -> str:
@@ -123,12 +125,12 @@ def render_table(report: Report, *, color: bool = False, width: int = 100) -> st
         soft_wrap=False,
     )
     title = Text("dockaudit ", style="bold")
-    title.append(f"{report.tool_version}  {timestamp(report.generated_at)}", style="dim")
+    title.append(printable(f"{report.tool_version}  {timestamp(report.generated_at)}"), style="dim")
     if report.trivy is not None:
-        title.append(f"  trivy {report.trivy.version} (db {report.trivy.db.status})", style="dim")
+        title.append(printable(f"  trivy {report.trivy.version} (db {report.trivy.db.status})"), style="dim")
     console.print(title)
     for error in report.errors:
-        console.print(Text(f"error  {error.stage}: {error.message}", style="bold red"))
+        console.print(Text(printable(f"error  {error.stage}: {error.message}"), style="bold red"))
     if len(report.targets) > 1:
         console.print(_overview(report))
     for target in report.sorted_targets():
