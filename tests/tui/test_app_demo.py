@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import events
 from textual.widgets import DataTable, Input
 
@@ -343,3 +344,17 @@ async def test_slash_is_an_ordinary_character_inside_a_text_field() -> None:
         search.focus()
         await pilot.press("slash", "x")
         assert search.value == "/x"
+
+
+@sync
+async def test_toasts_show_engine_text_harmlessly() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        # Error toasts quote engine messages and names, which an image's author controls.
+        main_screen(app).notify("pull \x1b]52;c;cm0gLXJm\x07 [bold]x[/bold] failed", title="Audit \x1b[2J failed")
+        await pilot.pause()
+        toast = list(app._notifications)[-1]
+        assert "\x1b" not in toast.message and "\x07" not in toast.message and "\x1b" not in toast.title
+        assert "\\x1b]52;c;cm0gLXJm\\x07" in toast.message
+        assert "[bold]x[/bold]" in Text.from_markup(toast.message).plain

@@ -12,17 +12,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Middle
+from textual.notifications import SeverityLevel
 from textual.renderables.bar import Bar
 from textual.screen import Screen
 from textual.scrollbar import ScrollBarRender
 from textual.widgets import Footer, Static
 
 from dockaudit.config import Settings
+from dockaudit.text import printable
 from dockaudit.tui.backend import BackendFactory, EngineChoice, EngineProblem, TuiBackend
 from dockaudit.tui.messages import Connected, ConnectFailed
 from dockaudit.tui.screens.engines import EngineScreen
@@ -119,6 +122,26 @@ class DockauditApp(App[int]):
         """Whether box-drawing borders were replaced by ASCII ones (see `make_app`)."""
         wanted = theme or os.environ.get("DOCKAUDIT_THEME", "")
         self.theme = {"light": LIGHT_THEME, "dark": DARK_THEME}.get(wanted, wanted or DARK_THEME)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a toast; every toast passes here, so engine and file names in it are made harmless once."""
+        # Toast text often quotes engine errors and paths: control characters must not reach the terminal,
+        # and brackets in them must not be read as markup.
+        super().notify(
+            printable(message) if not markup else escape(printable(message)),
+            title=printable(title, multiline=False),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def on_mount(self) -> None:
         """Connect in the background."""
