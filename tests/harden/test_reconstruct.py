@@ -103,6 +103,12 @@ def test_diff_is_plain_for_files_and_coloured_for_terminals() -> None:
     assert unified_diff(None, "x\n", ".dockerignore").startswith("--- /dev/null\n+++ b/.dockerignore\n")
 
 
+def test_diff_counts_lines_as_patch_tools_do_so_a_carriage_return_stays_inside_its_line() -> None:
+    diff = unified_diff("RUN echo a\rb\nUSER 0\n", "RUN echo a\rb\nUSER 1000:1000\n", "Dockerfile")
+    assert "No newline at end of file" not in diff
+    assert " RUN echo a\rb\n-USER 0\n+USER 1000:1000\n" in diff
+
+
 def test_multi_line_run_from_history_becomes_a_heredoc() -> None:
     entry = HistoryEntry(0, "RUN /bin/sh -c set -e\nif true; then echo ok; fi # buildkit", comment=BUILDKIT)
     text = reconstruct_dockerfile(facts([entry]))
