@@ -75,7 +75,7 @@ def test_no_subprocess_ever_gets_a_shell() -> None:
     # The check itself works: it sees every spawn site the package has.
     spawning = {p.relative_to(SRC).as_posix() for p in files
                 if any(_name(c.func) in spawners for c in _calls(ast.parse(p.read_text(encoding="utf-8"))))}
-    assert {"scanners/trivy_runner.py", "engine/ssh_tunnel.py"} <= spawning, spawning
+    assert {"scanners/process.py", "engine/ssh_tunnel.py"} <= spawning, spawning
 
 
 # -- temp files and Ctrl-C -----------------------------------------------------------------------------------

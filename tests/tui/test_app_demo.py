@@ -15,7 +15,7 @@ from dockaudit.tui.screens.dialogs import ExportScreen, IgnoreScreen, TextScreen
 from dockaudit.tui.screens.engines import EngineScreen
 from dockaudit.tui.screens.error import EngineErrorScreen
 from dockaudit.tui.screens.help import HelpScreen
-from dockaudit.tui.screens.main import MainScreen
+from dockaudit.tui.screens.main import MAX_PARALLEL_AUDITS, MainScreen
 from dockaudit.tui.settle import settle
 from dockaudit.tui.widgets.findings import FindingsView
 from tests.tui.conftest import demo_app, sync
@@ -358,3 +358,23 @@ async def test_toasts_show_engine_text_harmlessly() -> None:
         assert "\x1b" not in toast.message and "\x07" not in toast.message and "\x1b" not in toast.title
         assert "\\x1b]52;c;cm0gLXJm\\x07" in toast.message
         assert "[bold]x[/bold]" in Text.from_markup(toast.message).plain
+
+
+@sync
+async def test_audit_all_grades_at_once_while_trivy_runs_and_queues_the_rest() -> None:
+    app, _ = demo_app(DemoBackend(hang_trivy=True))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        await pilot.press("A")
+        while len(screen.results) < MAX_PARALLEL_AUDITS:
+            await pilot.pause()
+        await pilot.pause()
+        table = screen.browser("image").table
+        grades = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[2]).strip() for i in range(table.row_count)}
+        audited = {r.name for r in screen.results.values()}
+        # The checklist grade shows at once, marked as still waiting for Trivy; the others wait for a slot.
+        assert len(audited) == MAX_PARALLEL_AUDITS < len(grades)
+        assert all(grades[name].endswith("*") for name in audited)
+        assert all(grades[name] == "0%" for name in grades.keys() - audited)
+        assert sum(scan.trivy_pending for scan in screen.scans.values()) == MAX_PARALLEL_AUDITS

@@ -14,8 +14,15 @@ SIZES = ((80, 24), (160, 48))
 BY_NAME = {scene.name: scene for scene in SCENES}
 
 
+# Scenes with Trivy still running are left out: with four audits streaming into the list, Textual's DataTable
+# re-measures its columns lazily, and under CPU load the picture caught two columns' widths swapped now and
+# then. What that view must show is asserted in tests/tui/test_app_demo.py instead
+# (test_audit_all_grades_at_once_while_trivy_runs_and_queues_the_rest); scripts/screenshots.py still draws it.
+STILL_SCENES = [scene for scene in SCENES if not scene.hang_trivy]
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("scene", SCENES, ids=lambda s: s.name)
+@pytest.mark.parametrize("scene", STILL_SCENES, ids=lambda s: s.name)
 def test_view(snap_compare: Any, scene: Scene, size: tuple[int, int]) -> None:
     """Each scene's picture: see `Scene.description`."""
     app, _ = demo_app(DemoBackend(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy))

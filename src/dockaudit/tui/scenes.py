@@ -109,9 +109,21 @@ async def scanning(pilot: Pilot[object]) -> None:
     """Audit all while Trivy is still running: checklist grades shown, Trivy pending, the rest queued."""
     screen = await _ready(pilot)
     await pilot.press("A")
-    while len(screen.results) < 4:
-        await pilot.pause()
     table = screen.browser("image").table
+
+    def settled() -> bool:
+        # Four audits hold the four slots with Trivy hung after its first progress step, and the table has
+        # re-measured its columns (DataTable does that on its next idle, which under load may come late).
+        trivy_waiting = [s for s in screen.scans.values() if s.message == "scanning for vulnerabilities"]
+        return (
+            len(screen.results) >= 4
+            and len(trivy_waiting) >= 4
+            and not table._updated_cells
+            and not table._require_update_dimensions
+        )
+
+    while not settled():
+        await pilot.pause()
     names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
     table.move_cursor(row=names.index("shop/web:latest"))
     await pilot.pause()
