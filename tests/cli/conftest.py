@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -23,14 +21,4 @@ def second_engine() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def scan_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sshd_harness.SshdInfo]:
     """The sshd scripts/test started (DOCKAUDIT_TEST_SSH_*), else one started here; fails when neither works."""
-    info = sshd_harness.SshdInfo.from_env(os.environ)
-    if info is not None:
-        yield info
-        return
-    directory = tmp_path_factory.mktemp("scan-sshd")
-    try:
-        info = sshd_harness.start(directory)
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
-        pytest.fail(f"cannot start the test sshd (scripts/test installs openssh-server): {exc}", pytrace=False)
-    yield info
-    sshd_harness.stop(directory)
+    yield from sshd_harness.provide(tmp_path_factory, "scan-sshd")

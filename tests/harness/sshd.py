@@ -17,8 +17,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 SSHD = "/usr/sbin/sshd"
 HOST_ALIAS = "dockaudit-test"
@@ -184,6 +187,21 @@ def stop(directory: Path) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     pidfile.unlink(missing_ok=True)
+
+
+def provide(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[SshdInfo]:
+    """For a fixture: the sshd scripts/test started, else one started here; fails the test when neither works."""
+    info = SshdInfo.from_env(os.environ)
+    if info is not None:
+        yield info
+        return
+    directory = tmp_path_factory.mktemp(name)
+    try:
+        info = start(directory)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"cannot start the test sshd (scripts/test installs openssh-server): {exc}", pytrace=False)
+    yield info
+    stop(directory)
 
 
 def main(argv: list[str]) -> int:

@@ -226,17 +226,7 @@ def test_connection_dropped_while_resolving_fails_the_engine_with_a_report(
 @pytest.fixture(scope="module")
 def test_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sshd_harness.SshdInfo]:
     """The sshd scripts/test started, else one of this module's own."""
-    info = sshd_harness.SshdInfo.from_env(os.environ)
-    if info is not None:
-        yield info
-        return
-    directory = tmp_path_factory.mktemp("reliability-sshd")
-    try:
-        info = sshd_harness.start(directory)
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
-        pytest.fail(f"cannot start the test sshd (scripts/test installs openssh-server): {exc}", pytrace=False)
-    yield info
-    sshd_harness.stop(directory)
+    yield from sshd_harness.provide(tmp_path_factory, "reliability-sshd")
 
 
 def _ssh_children(pid: int) -> list[int]:
