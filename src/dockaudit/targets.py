@@ -51,6 +51,8 @@ class ResolvedTarget:
     """Object ID when known (image or container), used to drop duplicates."""
     aliases: tuple[str, ...] = ()
     """Other names the target answers to in `--include/--exclude` (every tag of an image)."""
+    image_id: str = ""
+    """For a container, the image it runs: its findings belong on that image's own target."""
 
     @property
     def label(self) -> str:
@@ -118,7 +120,8 @@ def find_container(client: docker.DockerClient, ref: str, engine: str) -> Resolv
     if data is None:
         return None
     name = str(data.get("Name") or "").lstrip("/") or str(data["Id"])[:12]
-    return ResolvedTarget(TargetKind.CONTAINER, str(data["Id"]), engine, name, str(data["Id"]), (name,))
+    image_id = str(data.get("Image") or "")
+    return ResolvedTarget(TargetKind.CONTAINER, str(data["Id"]), engine, name, str(data["Id"]), (name,), image_id)
 
 
 def find_image(client: docker.DockerClient, ref: str, engine: str) -> ResolvedTarget | None:
@@ -156,18 +159,42 @@ def _inventory(client: docker.DockerClient, engine: str, selection: Selection) -
             for image in client.api.images(all=False):
                 image_id = str(image["Id"])
                 tags = tuple(short_ref(t) for t in image.get("RepoTags") or () if t != "<none>:<none>")
-                ref = tags[0] if tags else image_id
-                name = tags[0] if tags else f"<none>@{image_id}"
-                found.append(ResolvedTarget(TargetKind.IMAGE, ref, engine, name, image_id, tags))
+                found.append(_image_target(image_id, tags, engine))
         if selection.all_containers or selection.running:
             for container in client.api.containers(all=not selection.running):
                 names = [str(n).lstrip("/") for n in container.get("Names") or ()]
                 cid = str(container["Id"])
                 name = names[0] if names else cid[:12]
-                found.append(ResolvedTarget(TargetKind.CONTAINER, cid, engine, name, cid, tuple(names)))
+                image_id = str(container.get("ImageID") or "")
+                found.append(ResolvedTarget(TargetKind.CONTAINER, cid, engine, name, cid, tuple(names), image_id))
     except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
         raise EngineError(f"listing images and containers on engine {engine}: {transport_reason(exc)}") from exc
     return found
+
+
+def _image_target(image_id: str, tags: Sequence[str], engine: str) -> ResolvedTarget:
+    """An image addressed by its first tag (so the report names it as users do), else by its ID."""
+    ref = tags[0] if tags else image_id
+    name = tags[0] if tags else f"<none>@{image_id}"
+    return ResolvedTarget(TargetKind.IMAGE, ref, engine, name, image_id, tuple(tags))
+
+
+def images_of_containers(
+    client: docker.DockerClient, engine: str, targets: Sequence[ResolvedTarget]
+) -> list[ResolvedTarget]:
+    """The images the given containers run, as targets of their own (one list call, not one per container)."""
+    wanted = {t.image_id for t in targets if t.kind is TargetKind.CONTAINER and t.engine == engine and t.image_id}
+    if not wanted:
+        return []
+    try:
+        listed = client.api.images(all=True)
+    except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+        raise EngineError(f"listing images on engine {engine}: {transport_reason(exc)}") from exc
+    tags_by_id = {
+        str(image["Id"]): [short_ref(t) for t in image.get("RepoTags") or () if t != "<none>:<none>"]
+        for image in listed
+    }
+    return [_image_target(image_id, tags_by_id.get(image_id, []), engine) for image_id in sorted(wanted)]
 
 
 def _matches(target: ResolvedTarget, patterns: Sequence[str]) -> bool:
@@ -263,6 +290,13 @@ def resolve(
                 continue
             raise UsageError(_nothing(spec, list(clients)))
         targets += found
+    for engine, client in clients.items():
+        if engine in failed:
+            continue
+        try:
+            targets += images_of_containers(client, engine, targets)
+        except EngineError as exc:
+            errors.append((engine, str(exc)))
     return Resolution(tuple(apply_filters(_dedupe(targets), selection)), tuple(errors))
 
 

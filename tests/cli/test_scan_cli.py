@@ -67,9 +67,13 @@ def test_images_and_containers_mix_in_one_call(capsys, good_image, bad_container
     run = dockaudit(capsys, "scan", good_image, bad_containers["host"], "--no-trivy", "-f", "json")
     report = run.json()
     kinds = [t["kind"] for t in report["targets"]]
-    assert kinds == ["image", "container"]
-    container = report["targets"][1]
+    # The container's image comes along as a target of its own: its DA1xx-DA3xx findings belong there.
+    assert kinds == ["image", "image", "container"]
+    container = report["targets"][2]
     assert container["image"]["id"].startswith("sha256:")
+    images = {t["id"]: t for t in report["targets"] if t["kind"] == "image"}
+    assert container["image"]["id"] in images
+    assert {"DA101", "DA104"} <= {f["rule_id"] for f in images[container["image"]["id"]]["findings"]}
     assert all(f["rule_id"].startswith("DA4") for f in container["findings"])
     assert {"DA402", "DA404"} <= {f["rule_id"] for f in container["findings"]}
     assert run.code == 1
@@ -171,7 +175,10 @@ def test_running_containers_and_host_checks(capsys, bad_containers):
                     "--fail-on", "never")
     report = run.json()
     kinds = {t["kind"] for t in report["targets"]}
-    assert kinds == {"host", "container"}
+    assert kinds == {"host", "container", "image"}
+    # The only images are those the running containers run.
+    images = {t["id"] for t in report["targets"] if t["kind"] == "image"}
+    assert images == {t["image"]["id"] for t in report["targets"] if t["kind"] == "container"}
     ids = {t["id"] for t in report["targets"] if t["kind"] == "container"}
     for planted_id in bad_containers.values():
         assert any(i.startswith(planted_id) for i in ids)
@@ -309,3 +316,13 @@ def test_markup_in_labels_and_file_names_never_runs_in_the_html_report(capsys, t
     prose = re.sub(r"(?ms)^\s*(`{3,}).*?^\s*\1\s*$", "", md.read_text(encoding="utf-8"))
     assert "<script" not in prose and "<img" not in prose
     planted.assert_no_planted_secret(html.read_text(encoding="utf-8"))
+
+
+def test_a_containers_image_is_audited_once_even_when_also_named(capsys, bad_image, bad_containers):
+    run = dockaudit(capsys, "scan", bad_containers["host"], bad_containers["bridge"], bad_image, "--no-trivy",
+                    "-f", "json")
+    targets = run.json()["targets"]
+    assert [t["kind"] for t in targets].count("image") == 1
+    image = next(t for t in targets if t["kind"] == "image")
+    assert image["name"] == bad_image.removeprefix("docker.io/library/")
+    assert {t["image"]["id"] for t in targets if t["kind"] == "container"} == {image["id"]}
