@@ -29,6 +29,7 @@ from dockaudit.model import (
     TrivyInfo,
 )
 from dockaudit.rules.registry import RuleContext, Scope
+from dockaudit.scanners.trivy_options import ALL_SCANNERS as TRIVY_SCANNER_NAMES
 from dockaudit.score import score
 from dockaudit.targets import ResolvedTarget, short_ref
 
@@ -38,8 +39,10 @@ if TYPE_CHECKING:
     from dockaudit.engine.facts import ContainerFacts, DockerfileFacts, ImageFacts
     from dockaudit.scanners.trivy import TrivyBinary, TrivyOptions, TrivyScan
 
-ALL_SCANNERS = frozenset({"checklist", "vuln", "misconfig", "secret"})
-TRIVY_SCANNERS = ("vuln", "misconfig", "secret")
+TRIVY_SCANNERS = TRIVY_SCANNER_NAMES
+SCANNER_NAMES = ("checklist", *TRIVY_SCANNERS)
+"""Every scanner `--scanners` accepts, in the order help texts list them."""
+ALL_SCANNERS = frozenset(SCANNER_NAMES)
 IMAGE_SCOPES = (Scope.IMAGE, Scope.HISTORY, Scope.FILESYSTEM)
 DOCKERFILE_IMAGE_SCOPES = (Scope.IMAGE, Scope.HISTORY)
 

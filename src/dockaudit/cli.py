@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from types import FrameType, ModuleType
 
 from dockaudit import __version__
-from dockaudit.errors import DockauditError
+from dockaudit.errors import DockauditError, UsageError
 from dockaudit.text import printable
 
 COMMANDS = ("scan", "harden", "rules", "doctor", "tui")
@@ -39,6 +39,33 @@ def add_engine_options(parser: argparse.ArgumentParser, *, repeatable: bool = Fa
     action = "append" if repeatable else "store"
     parser.add_argument("-H", "--host", action=action, metavar="URL", help="engine endpoint (unix://, tcp://, ssh://)")
     parser.add_argument("--context", action=action, metavar="NAME", help="Docker CLI context to use")
+
+
+def add_scanner_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """`--no-trivy`/`--scanners` and the Trivy settings, shared by `scan` and the TUI."""
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--no-trivy", action="store_true", help="run only dockaudit's own checklist")
+    only.add_argument("--scanners", metavar="LIST", help="comma list of checklist,vuln,misconfig,secret")
+    parser.add_argument("--offline", action="store_true", help="never let Trivy touch the network")
+    parser.add_argument("--trivy", metavar="PATH", help="the Trivy binary to use")
+    parser.add_argument("--trivy-cache-dir", metavar="DIR", help="Trivy's cache directory (DB, layers)")
+
+
+def parse_scanners(no_trivy: bool, text: str | None) -> frozenset[str]:
+    """The scanners to run from `--no-trivy` / `--scanners`."""
+    from dockaudit.audit import SCANNER_NAMES
+
+    if no_trivy:
+        return frozenset({"checklist"})
+    if text is None:
+        return frozenset(SCANNER_NAMES)
+    names = {n.strip().lower() for n in text.split(",") if n.strip()}
+    unknown = sorted(names - set(SCANNER_NAMES))
+    if unknown or not names:
+        raise UsageError(
+            f"--scanners: unknown scanner {', '.join(unknown) or '(none given)'}; choose from {','.join(SCANNER_NAMES)}"
+        )
+    return frozenset(names)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.commands.scan import Output, _color, parse_scanners, plan_outputs
+from dockaudit.cli import parse_scanners
+from dockaudit.commands.scan import Output, _color, plan_outputs
 from dockaudit.engine.endpoint import Endpoint
 from dockaudit.errors import UsageError
 from dockaudit.fleet import EngineSpec, connect_all, engine_id, engine_specs

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from dockaudit.engine.client import Engine
     from dockaudit.targets import Selection, TargetSpec
 
-SCANNER_NAMES = ("checklist", "vuln", "misconfig", "secret")
 EXTENSIONS = {".json": "json", ".sarif": "sarif", ".html": "html", ".htm": "html", ".md": "markdown",
               ".markdown": "markdown", ".xml": "junit", ".txt": "table"}
 
@@ -46,7 +45,7 @@ class Output:
 
 def add_parser(sub: Any) -> None:
     """Register `scan` and its options (they may come before or after the targets)."""
-    from dockaudit.cli import add_engine_options
+    from dockaudit.cli import add_engine_options, add_scanner_options
 
     p = sub.add_parser(
         "scan",
@@ -65,12 +64,7 @@ def add_parser(sub: Any) -> None:
     sel.add_argument("--include", action="append", default=[], metavar="GLOB", help="keep only matching targets")
     sel.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="drop matching targets")
     scanners = p.add_argument_group("scanners")
-    only = scanners.add_mutually_exclusive_group()
-    only.add_argument("--no-trivy", action="store_true", help="run only dockaudit's own checklist")
-    only.add_argument("--scanners", metavar="LIST", help="comma list of checklist,vuln,misconfig,secret")
-    scanners.add_argument("--offline", action="store_true", help="never let Trivy touch the network")
-    scanners.add_argument("--trivy", metavar="PATH", help="the Trivy binary to use")
-    scanners.add_argument("--trivy-cache-dir", metavar="DIR", help="Trivy's cache directory (DB, layers)")
+    add_scanner_options(scanners)
     scanners.add_argument("--db-repository", metavar="REF", help="a mirror of Trivy's vulnerability DB")
     scanners.add_argument("--no-cache", action="store_true", help="rescan instead of reusing cached Trivy results")
     scanners.add_argument("--timeout", type=float, metavar="SECONDS", help="Trivy's time limit per image")
@@ -112,19 +106,6 @@ def plan_outputs(formats: Sequence[str], outputs: Sequence[str]) -> list[Output]
         raise UsageError("only one report can go to stdout; give -o FILE to the others")
     return plan
 
-
-def parse_scanners(no_trivy: bool, text: str | None) -> frozenset[str]:
-    """The scanners to run from `--no-trivy` / `--scanners`."""
-    if no_trivy:
-        return frozenset({"checklist"})
-    if text is None:
-        return frozenset(SCANNER_NAMES)
-    names = {n.strip().lower() for n in text.split(",") if n.strip()}
-    unknown = sorted(names - set(SCANNER_NAMES))
-    if unknown or not names:
-        raise UsageError(f"--scanners: unknown scanner {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {','.join(SCANNER_NAMES)}")
-    return frozenset(names)
 
 
 def _color(stream: TextIO) -> bool:
@@ -220,6 +201,7 @@ def _progress(enabled: bool, stream: TextIO | None = None) -> Iterator[ProgressV
 def _options(args: argparse.Namespace, settings: Settings) -> AuditOptions:
     """The audit options the flags ask for."""
     from dockaudit.audit import AuditOptions
+    from dockaudit.cli import parse_scanners
     from dockaudit.scanners.trivy import TrivyOptions
 
     if args.concurrency < 1:

@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dockaudit.cli import add_engine_options
+from dockaudit.cli import add_engine_options, add_scanner_options, parse_scanners
 from dockaudit.errors import UsageError
 
 NOT_A_TTY_HINT = "dockaudit: the terminal UI needs a terminal; for scripts and CI use 'dockaudit scan' (see --help)\n"
-SCANNERS = frozenset({"checklist", "vuln", "misconfig", "secret"})
 
 
 def add_parser(sub: Any) -> None:
@@ -20,25 +19,9 @@ def add_parser(sub: Any) -> None:
     add_engine_options(parser)
     parser.add_argument("--config", metavar="FILE", help="settings file (default: .dockaudit.toml upwards from here)")
     parser.add_argument("--theme", choices=("dark", "light"), help="colour theme (default: dark; T toggles)")
-    parser.add_argument("--no-trivy", action="store_true", help="run only dockaudit's own checklist")
-    parser.add_argument("--scanners", metavar="LIST", help="comma list of checklist,vuln,misconfig,secret")
-    parser.add_argument("--offline", action="store_true", help="never let Trivy touch the network")
-    parser.add_argument("--trivy", metavar="PATH", help="the Trivy binary to use")
-    parser.add_argument("--trivy-cache-dir", metavar="DIR", help="Trivy's cache directory (DB, layers)")
+    add_scanner_options(parser)
     parser.add_argument("--demo", action="store_true", help="browse fixed demo data instead of an engine")
 
-
-def _scanners(args: argparse.Namespace) -> frozenset[str] | None:
-    if args.no_trivy:
-        return frozenset({"checklist"})
-    if not args.scanners:
-        return None
-    chosen = frozenset(s.strip() for s in args.scanners.split(",") if s.strip())
-    unknown = chosen - SCANNERS
-    if unknown:
-        known = ", ".join(sorted(SCANNERS))
-        raise UsageError(f"unknown scanner(s): {', '.join(sorted(unknown))} (choose from {known})")
-    return chosen
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.host and args.context:
         raise UsageError("conflicting options: either specify -H/--host or --context, not both")
-    scanners = _scanners(args)
+    scanners = parse_scanners(args.no_trivy, args.scanners)
     # Textual and the engine modules load only here, so `dockaudit scan` never pays for them.
     from dockaudit.scanners.trivy import TrivyOptions
     from dockaudit.tui.app import make_app
