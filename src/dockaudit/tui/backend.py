@@ -9,8 +9,11 @@ from datetime import date, datetime
 from typing import Protocol
 
 from dockaudit.config import Settings
-from dockaudit.engine.facts import ContainerFacts, ImageFacts
+from dockaudit.engine.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory
 from dockaudit.model import EngineInfo, Report, TargetResult, TrivyInfo
+
+__all__ = ["ContainerSummary", "ImageSummary", "Inventory"]
+"""The inventory rows are the collector's own summaries (re-exported for the backends)."""
 
 
 @dataclass(frozen=True)
@@ -21,43 +24,6 @@ class EngineChoice:
     context: str | None = None
     config: str | None = None
     """The `--config` file, if one was given."""
-
-
-@dataclass(frozen=True)
-class ImageRow:
-    """One image of the inventory list (what `docker images` knows, no inspect)."""
-
-    id: str
-    name: str
-    tags: tuple[str, ...]
-    size: int
-    created: datetime | None
-
-
-@dataclass(frozen=True)
-class ContainerRow:
-    """One container of the inventory list."""
-
-    id: str
-    name: str
-    image: str
-    image_id: str
-    state: str
-    status: str
-    created: datetime | None
-
-    @property
-    def running(self) -> bool:
-        """Whether the container is up (running, paused or restarting)."""
-        return self.state in ("running", "paused", "restarting")
-
-
-@dataclass(frozen=True)
-class Inventory:
-    """Images and containers on the engine, as listed."""
-
-    images: tuple[ImageRow, ...] = ()
-    containers: tuple[ContainerRow, ...] = ()
 
 
 @dataclass(frozen=True)

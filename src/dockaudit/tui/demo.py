@@ -46,10 +46,10 @@ from dockaudit.model import (
 )
 from dockaudit.secrets import SecretMatch
 from dockaudit.tui.backend import (
-    ContainerRow,
+    ContainerSummary,
     EngineProblem,
     Hardening,
-    ImageRow,
+    ImageSummary,
     Inventory,
     Progress,
     ProgressCallback,
@@ -72,7 +72,7 @@ def _cid(seed: str) -> str:
 
 @dataclass(frozen=True)
 class _DemoImage:
-    row: ImageRow
+    row: ImageSummary
     result: TargetResult
 
     @property
@@ -654,14 +654,14 @@ def _container_findings(name: str) -> tuple[Finding, ...]:
     )
 
 
-def _container_facts(row: ContainerRow) -> ContainerFacts:
+def _container_facts(row: ContainerSummary) -> ContainerFacts:
     return ContainerFacts(
         id=row.id,
         name=row.name,
         image_ref=row.image,
         image_id=row.image_id,
         created=row.created,
-        state=ContainerState(status=row.state, running=row.running, pid=4121 if row.running else 0),
+        state=ContainerState(status=row.state, running=row.up, pid=4121 if row.up else 0),
         host_config=HostConfig(
             port_bindings=(PortBinding("8080/tcp", _ALL_INTERFACES, 8080),) if row.name.startswith("shop") else (),
             restart_policy="unless-stopped",
@@ -749,7 +749,7 @@ class DemoBackend:
         self.exports: list[tuple[str, str]] = []
         self.trivy_cancelled = threading.Event()
         self._images: dict[str, _DemoImage] = {}
-        self._containers: dict[str, ContainerRow] = {}
+        self._containers: dict[str, ContainerSummary] = {}
         names = [
             ("shop/web:latest", 187 * MB, 3),
             ("shop/api:1.4.2", 243 * MB, 12),
@@ -762,7 +762,7 @@ class DemoBackend:
         for name, size, age in names:
             image_id = _id(name)
             created = NOW - timedelta(days=age, hours=2)
-            row = ImageRow(image_id, name, (name,) if name != "<none>" else (), size, created)
+            row = ImageSummary(image_id, (name,) if name != "<none>" else (), (), size, created)
             score, grade = _SCORES.get(name, (85, "B"))
             findings = _image_findings(name)
             result = TargetResult(
@@ -790,7 +790,7 @@ class DemoBackend:
         ]
         for name, image, state, status, age in containers:
             cid = _cid(name)
-            self._containers[cid] = ContainerRow(
+            self._containers[cid] = ContainerSummary(
                 cid, name, image, _id(image), state, status, NOW - timedelta(days=age, hours=3)
             )
 

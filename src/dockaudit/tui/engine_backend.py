@@ -20,11 +20,9 @@ from dockaudit.errors import DockauditError, EngineError
 from dockaudit.model import DbStatus, EngineInfo, Report, TargetResult, TrivyInfo
 from dockaudit.tui.backend import (
     BackendFactory,
-    ContainerRow,
     EngineChoice,
     EngineProblem,
     Hardening,
-    ImageRow,
     Inventory,
     Progress,
     ProgressCallback,
@@ -167,12 +165,7 @@ class EngineBackend:
         from dockaudit.engine.collect import inventory
 
         inv = inventory(self._engine().client)
-        return Inventory(
-            images=tuple(ImageRow(i.id, i.name, i.repo_tags, i.size, i.created) for i in inv.images),
-            containers=tuple(
-                ContainerRow(c.id, c.name, c.image, c.image_id, c.state, c.status, c.created) for c in inv.containers
-            ),
-        )
+        return inv
 
     def image_facts(self, image_id: str) -> ImageFacts:
         """Inspect and history, no layer stream (fast)."""

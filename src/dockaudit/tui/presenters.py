@@ -10,10 +10,10 @@ from datetime import datetime
 import humanize
 from rich.text import Text
 
-from dockaudit.engine.facts import ContainerFacts, ImageFacts, NamedValue
+from dockaudit.engine.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, NamedValue, short_id
 from dockaudit.model import DbStatus, EngineInfo, Finding, Severity, Source, Status, TargetResult, TrivyInfo
 from dockaudit.text import is_printable, printable
-from dockaudit.tui.backend import ContainerRow, ImageRow, ScanState
+from dockaudit.tui.backend import ScanState
 
 SEVERITY_STYLE: dict[Severity, str] = {
     Severity.CRITICAL: "bold white on red",
@@ -54,11 +54,6 @@ class SortKey(enum.StrEnum):
         """The next order in the cycle."""
         members = list(SortKey)
         return members[(members.index(self) + 1) % len(members)]
-
-
-def short_id(ident: str) -> str:
-    """The 12-character ID `docker ps` shows."""
-    return ident.removeprefix("sha256:")[:12]
 
 
 def human_size(size: int) -> str:
@@ -112,7 +107,7 @@ def severity_counts(result: TargetResult | None) -> Text:
 GRADE_ORDER = {g: i for i, g in enumerate("ABCDEF")}
 
 
-def sort_images(rows: Iterable[ImageRow], sort: SortKey, results: dict[str, TargetResult]) -> list[ImageRow]:
+def sort_images(rows: Iterable[ImageSummary], sort: SortKey, results: dict[str, TargetResult]) -> list[ImageSummary]:
     """Images in the chosen order: name A-Z, worst grade first, biggest first, newest first."""
     items = list(rows)
     if sort is SortKey.NAME:
@@ -125,8 +120,8 @@ def sort_images(rows: Iterable[ImageRow], sort: SortKey, results: dict[str, Targ
 
 
 def sort_containers(
-    rows: Iterable[ContainerRow], sort: SortKey, results: dict[str, TargetResult]
-) -> list[ContainerRow]:
+    rows: Iterable[ContainerSummary], sort: SortKey, results: dict[str, TargetResult]
+) -> list[ContainerSummary]:
     """Containers in the chosen order (size sorts as name: containers have none listed)."""
     items = list(rows)
     if sort is SortKey.AGE:
@@ -163,7 +158,7 @@ def matches(text: str, *fields: str) -> bool:
 
 
 def image_cells(
-    row: ImageRow,
+    row: ImageSummary,
     result: TargetResult | None,
     scan: ScanState | None,
     now: datetime,
@@ -210,7 +205,7 @@ def state_text(state: str) -> Text:
 
 
 def container_cells(
-    row: ContainerRow,
+    row: ContainerSummary,
     result: TargetResult | None,
     scan: ScanState | None,
     now: datetime,

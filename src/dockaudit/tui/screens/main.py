@@ -18,11 +18,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from dockaudit.engine.facts import ContainerFacts, ImageFacts
+from dockaudit.engine.facts import ContainerFacts, ImageFacts, short_id
 from dockaudit.model import EngineInfo, Finding, Suppression, TargetResult, TrivyInfo
 from dockaudit.report.write import write_atomic
 from dockaudit.tui import presenters as p
-from dockaudit.tui.backend import ContainerRow, Hardening, ImageRow, Inventory, Progress, ScanState, TuiBackend
+from dockaudit.tui.backend import ContainerSummary, Hardening, ImageSummary, Inventory, Progress, ScanState, TuiBackend
 from dockaudit.tui.messages import (
     AuditFailed,
     ChecklistDone,
@@ -184,23 +184,23 @@ class MainScreen(Screen[None]):
             return "host"
         return self.browser().table.current_key
 
-    def _visible_images(self) -> list[ImageRow]:
+    def _visible_images(self) -> list[ImageSummary]:
         flt = self.filters["image"]
-        rows = [r for r in self.inventory.images if not flt or p.matches(flt, r.name, r.id, *r.tags)]
+        rows = [r for r in self.inventory.images if not flt or p.matches(flt, r.name, r.id, *r.repo_tags)]
         results = {r.id: self.results[image_key(r.id)] for r in rows if image_key(r.id) in self.results}
         return p.sort_images(rows, self.sorts["image"], results)
 
-    def _visible_containers(self) -> list[ContainerRow]:
+    def _visible_containers(self) -> list[ContainerSummary]:
         flt = self.filters["container"]
         rows = [
             r
             for r in self.inventory.containers
-            if (self.show_stopped or r.running) and (not flt or p.matches(flt, r.name, r.id, r.image, r.state))
+            if (self.show_stopped or r.up) and (not flt or p.matches(flt, r.name, r.id, r.image, r.state))
         ]
         results = {r.id: self.results[container_key(r.id)] for r in rows if container_key(r.id) in self.results}
         return p.sort_containers(rows, self.sorts["container"], results)
 
-    def _image_cells(self, row: ImageRow) -> tuple[Text | str, ...]:
+    def _image_cells(self, row: ImageSummary) -> tuple[Text | str, ...]:
         key = image_key(row.id)
         return p.image_cells(
             row, self.results.get(key), self.scans.get(key), self.now, key in self.selected, self._name_width()
@@ -210,7 +210,7 @@ class MainScreen(Screen[None]):
         # Wide terminals can afford full registry paths; 80 columns cannot.
         return p.NAME_WIDTH if self.app.size.width < 140 else p.NAME_WIDTH * 3 // 2
 
-    def _container_cells(self, row: ContainerRow) -> tuple[Text | str, ...]:
+    def _container_cells(self, row: ContainerSummary) -> tuple[Text | str, ...]:
         key = container_key(row.id)
         return p.container_cells(
             row, self.results.get(key), self.scans.get(key), self.now, key in self.selected, self._name_width()
@@ -626,8 +626,8 @@ class MainScreen(Screen[None]):
         kind, _, ident = key.partition(":")
         if kind == "image":
             row = next((r for r in self.inventory.images if r.id == ident), None)
-            if row is not None and row.tags:
-                return row.tags[0]
+            if row is not None and row.repo_tags:
+                return row.repo_tags[0]
         return ident
 
     def action_audit(self) -> None:
@@ -725,9 +725,9 @@ class MainScreen(Screen[None]):
         kind = self.kind
         # Same rows in a new order: reorder in place, which is much cheaper than rebuilding 1,000 rows.
         if kind == "image":
-            ids = [p.short_id(r.id) for r in self._visible_images()]
+            ids = [short_id(r.id) for r in self._visible_images()]
         else:
-            ids = [p.short_id(r.id) for r in self._visible_containers()]
+            ids = [short_id(r.id) for r in self._visible_containers()]
         table = self.browser(kind).table
         if kind in self.stale or len(ids) != table.row_count:
             self.populate(kind)
