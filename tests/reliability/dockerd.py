@@ -49,27 +49,25 @@ def _answers(socket_path: Path) -> bool:
         return False
 
 
-class SecondEngine:
-    """A dockerd on `unix://<directory>/d.sock`; `kill()` ends it abruptly, `stop()` cleans everything up."""
+class _TestDockerd:
+    """What both test engines share: a socket and log under `directory`, start-up, and loading images."""
 
-    def __init__(self, directory: Path) -> None:
+    label = "dockerd"
+
+    def __init__(self, directory: Path, socket_name: str) -> None:
         self.directory = directory
-        self.socket = directory / "d.sock"
+        self.socket = directory / socket_name
         self._log = (directory / "dockerd.log").open("wb")
-        (directory / "data").mkdir()
-        (directory / "exec").mkdir()
-        self.proc = subprocess.Popen(
-            ["unshare", "--net", "--", DOCKERD, "--data-root", str(directory / "data"),
-             "--exec-root", str(directory / "exec"), "--pidfile", str(directory / "dockerd.pid"), "-H", self.url,
-             "--bridge", "none", "--iptables=false", "--ip-masq=false"],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while not self._answers():
+
+    def _start(self, argv: list[str], *, timeout: float, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not _answers(self.socket):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                log = (directory / "dockerd.log").read_text(errors="replace")[-2000:]
+                log = (self.directory / "dockerd.log").read_text(errors="replace")[-3000:]
                 self.stop()
-                raise RuntimeError(f"the second dockerd did not start:\n{log}")
+                raise RuntimeError(f"the {self.label} did not start:\n{log}")
             time.sleep(0.1)
 
     @property
@@ -77,17 +75,39 @@ class SecondEngine:
         """`unix://` URL of its socket."""
         return f"unix://{self.socket}"
 
-    def _answers(self) -> bool:
-        return _answers(self.socket)
+    def _docker(self, *args: str) -> tuple[list[str], dict[str, str] | None]:
+        """A `docker -H <this>` command line and its environment."""
+        return ["docker", "-H", self.url, *args], None
 
     def load(self, *refs: str) -> None:
         """Copy images from the main engine: `docker save REFS | docker -H <this> load`."""
         save = subprocess.Popen(["docker", "save", *refs], stdout=subprocess.PIPE)
         assert save.stdout is not None
-        subprocess.run(["docker", "-H", self.url, "load", "-q"], stdin=save.stdout, check=True,
-                       capture_output=True, timeout=120)
+        argv, env = self._docker("load", "-q")
+        subprocess.run(argv, stdin=save.stdout, check=True, capture_output=True, timeout=120, env=env)
         save.stdout.close()
         assert save.wait(timeout=60) == 0
+
+    def stop(self) -> None:
+        """End the engine and everything it started."""
+        raise NotImplementedError
+
+
+class SecondEngine(_TestDockerd):
+    """A dockerd on `unix://<directory>/d.sock`; `kill()` ends it abruptly, `stop()` cleans everything up."""
+
+    label = "second dockerd"
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, "d.sock")
+        (directory / "data").mkdir()
+        (directory / "exec").mkdir()
+        self._start(
+            ["unshare", "--net", "--", DOCKERD, "--data-root", str(directory / "data"),
+             "--exec-root", str(directory / "exec"), "--pidfile", str(directory / "dockerd.pid"), "-H", self.url,
+             "--bridge", "none", "--iptables=false", "--ip-masq=false"],
+            timeout=60,
+        )  # fmt: skip
 
     def kill(self) -> None:
         """SIGKILL dockerd (its socket file stays behind, as after a crash) and wait until it is gone."""
@@ -118,52 +138,33 @@ ROOTLESS_SCRIPT = "/usr/share/docker.io/contrib/dockerd-rootless.sh"
 """Debian's docker.io ships the rootless launcher here (rootlesskit, uidmap and slirp4netns come separately)."""
 
 
-class RootlessEngine:
+class RootlessEngine(_TestDockerd):
     """A rootless dockerd run by the non-root `user` (rootlesskit + slirp4netns, vfs storage) under `directory`."""
+
+    label = "rootless dockerd"
 
     def __init__(self, directory: Path, user: str) -> None:
         import pwd
 
-        self.directory = directory
         self.user = user
         entry = pwd.getpwnam(user)
         os.chown(directory, entry.pw_uid, entry.pw_gid)
         os.chmod(directory, 0o700)
-        self.socket = directory / "docker.sock"
-        self._log = (directory / "dockerd.log").open("wb")
+        super().__init__(directory, "docker.sock")
         env = {"HOME": str(directory), "XDG_RUNTIME_DIR": str(directory), "USER": user,
                "PATH": f"{Path(ROOTLESS_SCRIPT).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-        self.proc = subprocess.Popen(
+        self._start(
             ["setpriv", "--reuid", user, "--regid", str(entry.pw_gid), "--init-groups", "--", ROOTLESS_SCRIPT,
              "--data-root", str(directory / "data"), "--exec-root", str(directory / "exec"),
              "--pidfile", str(directory / "dockerd.pid"), "-H", self.url, "--storage-driver", "vfs"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            timeout=90, env=env,
         )  # fmt: skip
-        deadline = time.monotonic() + 90
-        while not self._answers():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                log = (directory / "dockerd.log").read_text(errors="replace")[-3000:]
-                self.stop()
-                raise RuntimeError(f"the rootless dockerd did not start:\n{log}")
-            time.sleep(0.1)
 
-    @property
-    def url(self) -> str:
-        """`unix://` URL of its socket."""
-        return f"unix://{self.socket}"
-
-    def _answers(self) -> bool:
-        return _answers(self.socket)
-
-    def load(self, *refs: str) -> None:
-        """Copy images from the main engine into the rootless one (`docker load` as its user)."""
-        save = subprocess.Popen(["docker", "save", *refs], stdout=subprocess.PIPE)
-        assert save.stdout is not None
-        subprocess.run(["setpriv", "--reuid", self.user, "--regid", self.user, "--init-groups", "--",
-                        "docker", "-H", self.url, "load", "-q"], stdin=save.stdout, check=True,
-                       capture_output=True, timeout=120, env={"HOME": str(self.directory), "PATH": os.environ["PATH"]})
-        save.stdout.close()
-        assert save.wait(timeout=60) == 0
+    def _docker(self, *args: str) -> tuple[list[str], dict[str, str] | None]:
+        """`docker -H <this>` run as the engine's user (its socket is private to that user)."""
+        argv = ["setpriv", "--reuid", self.user, "--regid", self.user, "--init-groups", "--",
+                "docker", "-H", self.url, *args]  # fmt: skip
+        return argv, {"HOME": str(self.directory), "PATH": os.environ["PATH"]}
 
     def stop(self) -> None:
         """SIGTERM dockerd (it stops its containerd; rootlesskit then exits), then end whatever is left."""
