@@ -164,8 +164,7 @@ class EngineBackend:
         """Two list calls."""
         from dockaudit.engine.collect import inventory
 
-        inv = inventory(self._engine().client)
-        return inv
+        return inventory(self._engine().client)
 
     def image_facts(self, image_id: str) -> ImageFacts:
         """Inspect and history, no layer stream (fast)."""

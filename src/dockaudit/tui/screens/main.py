@@ -273,7 +273,7 @@ class MainScreen(Screen[None]):
         result = self.results.get(key)
         scan = self.scans.get(key)
         detail.show_status(result, scan)
-        detail.show_result(result, "Not audited yet: press a (A audits every listed target)")
+        detail.show_result(result, "Not audited yet: press a")
         self._show_overview(key, detail)
         self._show_hardening(key, detail)
 
