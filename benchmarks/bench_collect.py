@@ -92,8 +92,11 @@ def image_archive(count: int) -> bytes:
         config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
         blobs[config_name] = config_bytes
         manifest.append(
-            {"Config": config_name, "RepoTags": [f"{REPO}:{n}"],
-             "Layers": [f"{shared_id}/layer.tar", f"{own_id}/layer.tar"]}
+            {
+                "Config": config_name,
+                "RepoTags": [f"{REPO}:{n}"],
+                "Layers": [f"{shared_id}/layer.tar", f"{own_id}/layer.tar"],
+            }
         )
     blobs["manifest.json"] = json.dumps(manifest).encode()
     return _tar_bytes(blobs)
@@ -121,8 +124,9 @@ def bare(client: docker.DockerClient, refs: list[str], layers: bool) -> None:
                 pass
 
     parallel(refs, image)
-    inspects = parallel([c["Id"] for c in containers if c["Labels"].get("dockaudit.bench") == "collect"],
-                        api.inspect_container)
+    inspects = parallel(
+        [c["Id"] for c in containers if c["Labels"].get("dockaudit.bench") == "collect"], api.inspect_container
+    )
     running = [c["Id"] for c in inspects if c["State"]["Running"]]
     parallel(running, lambda cid: api.top(cid, ps_args="-o pid,ppid,uid,stat,args"))
     parallel(sorted({c["Image"] for c in inspects} | {c["Config"]["Image"] for c in inspects}), api.inspect_image)
@@ -167,7 +171,9 @@ def main() -> int:
         running = n < args.running
         image = base if running else refs[n % len(refs)]
         cid = client.api.create_container(
-            image, command=["sleep", "600"] if running else None, labels=LABELS,
+            image,
+            command=["sleep", "600"] if running else None,
+            labels=LABELS,
             name=f"dockaudit-bench-collect-{session}-{n}",
             environment={"APP_TOKEN": "not-a-real-token-value", "N": str(n)},
         )["Id"]
@@ -186,16 +192,21 @@ def main() -> int:
         print(f"{args.images} images and {args.containers} containers ready in {setup_s:.1f} s", flush=True)
         ours(client, refs[:5], False)  # warm connection pools and imports
         bare(client, refs[:5], False)
-        rows: dict[str, dict[str, list[float]]] = {"config": {"bare": [], "ours": []},
-                                                   "layers": {"bare": [], "ours": []}}
+        rows: dict[str, dict[str, list[float]]] = {
+            "config": {"bare": [], "ours": []},
+            "layers": {"bare": [], "ours": []},
+        }
         inv_times: list[float] = []
         for run in range(args.runs):
             for mode, layers in (("config", False), ("layers", True)):
                 rows[mode]["bare"].append(timed(lambda layers=layers: bare(client, refs, layers)))
                 rows[mode]["ours"].append(timed(lambda layers=layers: ours(client, refs, layers)))
             inv_times.append(timed(lambda: inventory(client)))
-            print(f"  run {run + 1}: " + ", ".join(
-                f"{m} bare {rows[m]['bare'][-1]:.2f} s ours {rows[m]['ours'][-1]:.2f} s" for m in rows), flush=True)
+            print(
+                f"  run {run + 1}: "
+                + ", ".join(f"{m} bare {rows[m]['bare'][-1]:.2f} s ours {rows[m]['ours'][-1]:.2f} s" for m in rows),
+                flush=True,
+            )
     finally:
         for cid in created:
             with contextlib.suppress(docker.errors.APIError):

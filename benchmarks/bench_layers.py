@@ -114,8 +114,11 @@ def main() -> int:
     for _ in range(args.runs):
         saves.append(time_docker_save(image))
         streams.append(time_stream(image))
-        print(f"  docker save {saves[-1]:.2f} s, dockaudit stream {streams[-1]['seconds']:.2f} s "
-              f"(rss {streams[-1]['maxrss_kb'] / 1024:.0f} MB)", flush=True)
+        print(
+            f"  docker save {saves[-1]:.2f} s, dockaudit stream {streams[-1]['seconds']:.2f} s "
+            f"(rss {streams[-1]['maxrss_kb'] / 1024:.0f} MB)",
+            flush=True,
+        )
     save_med = statistics.median(saves)
     stream_med = statistics.median(s["seconds"] for s in streams)
     rss_mb = max(s["maxrss_kb"] for s in streams) / 1024

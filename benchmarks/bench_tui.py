@@ -69,8 +69,17 @@ async def child(mode: str) -> None:
         while table.row_count < len(screen.inventory.images):
             await pilot.pause()
         await pilot.pause()  # one more refresh: the rows are on screen
-        print(json.dumps({"painted": True, "rows": table.row_count,
-                          "containers": len(screen.inventory.containers), "rss": rss_mb()}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "painted": True,
+                    "rows": table.row_count,
+                    "containers": len(screen.inventory.containers),
+                    "rss": rss_mb(),
+                }
+            ),
+            flush=True,
+        )
         await settle(app, pilot)
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -93,9 +102,7 @@ async def child(mode: str) -> None:
 def run_child(mode: str) -> tuple[float, dict[str, float], dict[str, float]]:
     """Wall time from spawn to the painted line, the painted line, and the operations line."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", mode], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
+    proc = subprocess.Popen([sys.executable, __file__, "--child", mode], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout is not None
     painted = json.loads(proc.stdout.readline())
     paint_s = time.perf_counter() - start

@@ -36,7 +36,7 @@ from dockaudit.targets import ResolvedTarget, short_ref
 if TYPE_CHECKING:
     from dockaudit.cache import ScanCache
     from dockaudit.engine.client import Engine
-    from dockaudit.engine.facts import ContainerFacts, DockerfileFacts, ImageFacts
+    from dockaudit.facts import ContainerFacts, DockerfileFacts, ImageFacts
     from dockaudit.scanners.trivy import TrivyBinary, TrivyOptions, TrivyScan
 
 TRIVY_SCANNERS = TRIVY_SCANNER_NAMES
@@ -157,8 +157,9 @@ class Auditor:
         scans[stage if stage in ("checklist", "trivy") else "checklist"] = f"failed: {message}"
         return replace(result, scans=scans, errors=(*result.errors, ScanError(stage, message)))
 
-    def _rules(self, scopes: Sequence[Scope], facts: object, extra: Mapping[str, Any] | None = None
-               ) -> tuple[list[Finding], list[str]]:
+    def _rules(
+        self, scopes: Sequence[Scope], facts: object, extra: Mapping[str, Any] | None = None
+    ) -> tuple[list[Finding], list[str]]:
         from dockaudit.rules import load_all
         from dockaudit.rules.registry import evaluate
 
@@ -179,8 +180,15 @@ class Auditor:
             errors = (ScanError("layers", facts.filesystem_error),)
         else:
             scans["layers"] = f"skipped: {facts.filesystem_skip_reason or 'not read'}"
-        result = TargetResult(kind=kind, engine=facts.engine if kind is TargetKind.IMAGE else None, id=facts.id,
-                              name=name, image=ImageRef(id=facts.id, ref=name), scans=scans, errors=errors)
+        result = TargetResult(
+            kind=kind,
+            engine=facts.engine if kind is TargetKind.IMAGE else None,
+            id=facts.id,
+            name=name,
+            image=ImageRef(id=facts.id, ref=name),
+            scans=scans,
+            errors=errors,
+        )
         if "checklist" not in self.options.scanners:
             return self._finish(replace(result, scans={**scans, "checklist": "skipped"}))
         try:
@@ -194,15 +202,21 @@ class Auditor:
         from dockaudit.engine.collect import collect_image
 
         name = short_ref(ref)
-        placeholder = TargetResult(kind=TargetKind.IMAGE, engine=self.engine_id, id=ref, name=name,
-                                   scans={"checklist": "failed"})
+        placeholder = TargetResult(
+            kind=TargetKind.IMAGE, engine=self.engine_id, id=ref, name=name, scans={"checklist": "failed"}
+        )
         if self.engine is None:
             return self._failed(placeholder, "collect", DockauditError("no engine to read the image from")), None
         self._progress(name, "collect", "reading image")
         try:
-            facts = collect_image(self.engine.client, ref, read_layers=self.options.read_layers,
-                                  engine_id=self.engine_id, cancel=self.cancel,
-                                  allow_secret_names=self.options.settings.allow_secret_names)
+            facts = collect_image(
+                self.engine.client,
+                ref,
+                read_layers=self.options.read_layers,
+                engine_id=self.engine_id,
+                cancel=self.cancel,
+                allow_secret_names=self.options.settings.allow_secret_names,
+            )
         except Exception as exc:
             return self._failed(placeholder, "collect", exc), None
         self._progress(name, "checklist", "running the checklist")
@@ -252,9 +266,14 @@ class Auditor:
         self._progress(name, "trivy", "scanning with Trivy")
         try:
             return scan_image(
-                binary, ImageSource(**source_kwargs), self.trivy_options(), cancel=self.cancel,
+                binary,
+                ImageSource(**source_kwargs),
+                self.trivy_options(),
+                cancel=self.cancel,
                 on_progress=lambda message: self._progress(name, "trivy", message),
-                cache=self._scan_cache(), export=export, read_cache=self.options.use_cache,
+                cache=self._scan_cache(),
+                export=export,
+                read_cache=self.options.use_cache,
             )
         except Exception as exc:  # scan_image reports failures as values; this is a safety net
             return TrivyScan("failed", f"{type(exc).__name__}: {exc}")
@@ -267,8 +286,12 @@ class Auditor:
 
         engine = self.engine
         export = None if engine.trivy_docker_host else saved_image_exporter(engine.client, facts.id)
-        source = {"ref": facts.name if not facts.name.startswith("<none>@") else facts.id, "image_id": facts.id,
-                  "docker_host": engine.trivy_docker_host, "podman": engine.info.podman}
+        source = {
+            "ref": facts.name if not facts.name.startswith("<none>@") else facts.id,
+            "image_id": facts.id,
+            "docker_host": engine.trivy_docker_host,
+            "podman": engine.info.podman,
+        }
         return self._scan(facts.name, source, export)
 
     def merge(self, result: TargetResult, scan: TrivyScan) -> TargetResult:
@@ -300,19 +323,29 @@ class Auditor:
         """The runtime checklist (DA4xx) over one container; its image's findings belong to the image."""
         from dockaudit.engine.collect import collect_container
 
-        placeholder = TargetResult(kind=TargetKind.CONTAINER, engine=self.engine_id, id=ref, name=ref,
-                                   scans={"checklist": "failed"})
+        placeholder = TargetResult(
+            kind=TargetKind.CONTAINER, engine=self.engine_id, id=ref, name=ref, scans={"checklist": "failed"}
+        )
         if self.engine is None:
             return self._failed(placeholder, "collect", DockauditError("no engine to read the container from")), None
         self._progress(ref, "collect", "inspecting container")
         try:
-            facts = collect_container(self.engine.client, ref, engine_id=self.engine_id,
-                                      allow_secret_names=self.options.settings.allow_secret_names)
+            facts = collect_container(
+                self.engine.client,
+                ref,
+                engine_id=self.engine_id,
+                allow_secret_names=self.options.settings.allow_secret_names,
+            )
         except Exception as exc:
             return self._failed(placeholder, "collect", exc), None
-        result = TargetResult(kind=TargetKind.CONTAINER, engine=self.engine_id, id=facts.id, name=facts.name,
-                              image=ImageRef(id=facts.image_id, ref=short_ref(facts.image_ref)),
-                              scans={"checklist": "ok"})
+        result = TargetResult(
+            kind=TargetKind.CONTAINER,
+            engine=self.engine_id,
+            id=facts.id,
+            name=facts.name,
+            image=ImageRef(id=facts.image_id, ref=short_ref(facts.image_ref)),
+            scans={"checklist": "ok"},
+        )
         if "checklist" not in self.options.scanners:
             return self._finish(replace(result, scans={"checklist": "skipped"})), facts
         try:
@@ -344,14 +377,19 @@ class Auditor:
         from dockaudit.engine.collect import collect_host
 
         ident = self.engine_id or "local"
-        result = TargetResult(kind=TargetKind.HOST, engine=self.engine_id, id=ident, name=ident,
-                              scans={"checklist": "ok"})
+        result = TargetResult(
+            kind=TargetKind.HOST, engine=self.engine_id, id=ident, name=ident, scans={"checklist": "ok"}
+        )
         if self.engine is None:
             return self._failed(result, "collect", DockauditError("no engine"))
         self._progress(ident, "collect", "reading the daemon's settings")
         try:
-            facts = collect_host(self.engine.client, engine_id=ident, endpoint=self.engine.endpoint.url,
-                                 tls=self.engine.endpoint.tls is not None)
+            facts = collect_host(
+                self.engine.client,
+                engine_id=ident,
+                endpoint=self.engine.endpoint.url,
+                tls=self.engine.endpoint.tls is not None,
+            )
         except Exception as exc:
             return self._failed(result, "collect", exc)
         extra: dict[str, Any] = {}
@@ -385,12 +423,14 @@ class Auditor:
     def _audit_archive(self, path: Path, name: str) -> TargetResult:
         from dockaudit.engine.collect import image_facts_from_archive
 
-        placeholder = TargetResult(kind=TargetKind.IMAGE_ARCHIVE, engine=None, id=name, name=name,
-                                   scans={"checklist": "failed"})
+        placeholder = TargetResult(
+            kind=TargetKind.IMAGE_ARCHIVE, engine=None, id=name, name=name, scans={"checklist": "failed"}
+        )
         self._progress(name, "collect", "reading the image archive")
         try:
-            facts = image_facts_from_archive(path, cancel=self.cancel,
-                                             allow_secret_names=self.options.settings.allow_secret_names)
+            facts = image_facts_from_archive(
+                path, cancel=self.cancel, allow_secret_names=self.options.settings.allow_secret_names
+            )
         except Exception as exc:
             return self._failed(placeholder, "collect", exc)
         result = self._image_result(facts, TargetKind.IMAGE_ARCHIVE, name)
@@ -403,7 +443,7 @@ class Auditor:
         return result
 
     def _audit_dockerfile(self, path: Path, name: str) -> TargetResult:
-        from dockaudit.engine.dockerfile import parse_dockerfile
+        from dockaudit.parse.dockerfile import parse_dockerfile
 
         result = TargetResult(kind=TargetKind.DOCKERFILE, engine=None, id=name, name=name, scans={"checklist": "ok"})
         self._progress(name, "collect", "parsing the Dockerfile")
@@ -417,8 +457,12 @@ class Auditor:
             findings, passed = self._dockerfile_rules(facts)
         except Exception as exc:
             return self._failed(result, "checklist", exc)
-        result = replace(result, findings=tuple(findings), passed=tuple(passed),
-                         hardened_dockerfile_diff=self._hardened_diff(path, name))
+        result = replace(
+            result,
+            findings=tuple(findings),
+            passed=tuple(passed),
+            hardened_dockerfile_diff=self._hardened_diff(path, name),
+        )
         result = self._finish(result)
         self._progress(name, "done", f"grade {result.grade}", 1.0)
         return result
@@ -427,7 +471,7 @@ class Auditor:
         """DA6xx over the Dockerfile, plus DA1xx/DA2xx over the image it describes, without duplicates."""
         findings, passed = self._rules((Scope.DOCKERFILE,), facts)
         try:
-            from dockaudit.rules.dockerfile_adapter import image_facts_from_dockerfile
+            from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
         except ImportError:
             return findings, passed
         image_findings, image_passed = self._rules(DOCKERFILE_IMAGE_SCOPES, image_facts_from_dockerfile(facts))
@@ -450,8 +494,9 @@ class Auditor:
 
         try:
             text = path.read_text(encoding="utf-8")
-            context = HardenContext(project_dir=str(path.parent),
-                                    allow_secret_names=tuple(self.options.settings.allow_secret_names))
+            context = HardenContext(
+                project_dir=str(path.parent), allow_secret_names=tuple(self.options.settings.allow_secret_names)
+            )
             result = harden_dockerfile_text(text, context=context)
         except Exception:  # the report is still worth having without the diff
             return None
@@ -478,8 +523,9 @@ class Auditor:
     def run(self, targets: Sequence[ResolvedTarget]) -> Report:
         """Audit every target (bounded concurrency) into one report."""
         engines = {self.engine.info.id: self} if self.engine is not None else {}
-        return run_audit(engines, targets, self.options, file_auditor=self, cancel=self.cancel,
-                         on_progress=self.on_progress)
+        return run_audit(
+            engines, targets, self.options, file_auditor=self, cancel=self.cancel, on_progress=self.on_progress
+        )
 
 
 def trivy_info(auditor: Auditor) -> TrivyInfo | None:
@@ -517,8 +563,7 @@ def run_audit(
     (engine failures) to carry into the report.
     """
     cancel = cancel if cancel is not None else threading.Event()
-    files = file_auditor if file_auditor is not None else Auditor(None, options, on_progress=on_progress,
-                                                                   cancel=cancel)
+    files = file_auditor if file_auditor is not None else Auditor(None, options, on_progress=on_progress, cancel=cancel)
     results: list[TargetResult] = []
     run_errors = list(errors)
     lock = threading.Lock()
@@ -528,16 +573,24 @@ def run_audit(
             return
         auditor = auditors.get(target.engine) if target.engine is not None else files
         if auditor is None:
-            result = TargetResult(kind=target.kind, engine=target.engine, id=target.id or target.ref,
-                                  name=target.name or target.ref,
-                                  errors=(ScanError("engine", f"engine {target.engine} is not connected"),))
+            result = TargetResult(
+                kind=target.kind,
+                engine=target.engine,
+                id=target.id or target.ref,
+                name=target.name or target.ref,
+                errors=(ScanError("engine", f"engine {target.engine} is not connected"),),
+            )
         else:
             try:
                 result = auditor.audit(target)
             except Exception as exc:  # a bug in one target's audit must not lose the others
-                result = TargetResult(kind=target.kind, engine=target.engine, id=target.id or target.ref,
-                                      name=target.name or target.ref,
-                                      errors=(ScanError("audit", f"{type(exc).__name__}: {exc}"),))
+                result = TargetResult(
+                    kind=target.kind,
+                    engine=target.engine,
+                    id=target.id or target.ref,
+                    name=target.name or target.ref,
+                    errors=(ScanError("audit", f"{type(exc).__name__}: {exc}"),),
+                )
         with lock:
             results.append(result)
         if on_result is not None:
@@ -559,8 +612,11 @@ def run_audit(
     if cancel.is_set():
         run_errors.append(ScanError("audit", "cancelled before every target was audited"))
     any_auditor = next(iter(auditors.values()), files)
-    trivy = trivy_info(any_auditor) if results and any(
-        r.kind in (TargetKind.IMAGE, TargetKind.IMAGE_ARCHIVE) for r in results) else None
+    trivy = (
+        trivy_info(any_auditor)
+        if results and any(r.kind in (TargetKind.IMAGE, TargetKind.IMAGE_ARCHIVE) for r in results)
+        else None
+    )
     infos = {a.engine.info.id: a.engine.info for a in auditors.values() if a.engine is not None}
     for info in engine_infos:
         infos.setdefault(info.id, info)

@@ -42,8 +42,9 @@ class EngineFailure:
     @property
     def info(self) -> EngineInfo:
         """An engine entry for the report, without versions."""
-        return EngineInfo(id=self.spec.id, endpoint=self.spec.endpoint.url,
-                          context=self.spec.context or self.spec.endpoint.context)
+        return EngineInfo(
+            id=self.spec.id, endpoint=self.spec.endpoint.url, context=self.spec.context or self.spec.endpoint.context
+        )
 
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._@:-]+")
@@ -141,4 +142,3 @@ def connect_all(
 def failure_message(failure: EngineFailure) -> str:
     """`engine prod (ssh://ops@box): cannot connect ...` for the report's errors."""
     return f"engine {failure.spec.id} ({failure.spec.endpoint.url}): {failure.message}"
-

@@ -56,8 +56,9 @@ def failures(report: Report) -> list[str]:
     return out
 
 
-def verdict(report: Report, *, fail_on: str = "high", min_grade: str | None = None,
-            usage_errors: Sequence[str] = ()) -> Verdict:
+def verdict(
+    report: Report, *, fail_on: str = "high", min_grade: str | None = None, usage_errors: Sequence[str] = ()
+) -> Verdict:
     """The exit code for a finished report, plus any usage errors met while writing it."""
     reasons: list[str] = []
     code = EXIT_OK

@@ -31,9 +31,17 @@ def _options(**kwargs) -> AuditOptions:
 
 
 def _vuln(severity: Severity) -> Finding:
-    return Finding(rule_id="CVE-2099-0001", slug="cve", source=Source.TRIVY_VULN, severity=severity,
-                   status=Status.FAIL, title="pkg: CVE-2099-0001", section="Vulnerabilities", evidence="pkg 1.0",
-                   vulnerability=Vulnerability(id="CVE-2099-0001", package="pkg", installed="1.0", fixed="1.1"))
+    return Finding(
+        rule_id="CVE-2099-0001",
+        slug="cve",
+        source=Source.TRIVY_VULN,
+        severity=severity,
+        status=Status.FAIL,
+        title="pkg: CVE-2099-0001",
+        section="Vulnerabilities",
+        evidence="pkg 1.0",
+        vulnerability=Vulnerability(id="CVE-2099-0001", package="pkg", installed="1.0", fixed="1.1"),
+    )
 
 
 def test_checklist_image_reports_progress_and_facts(engine, bad_image):

@@ -81,9 +81,17 @@ def test_images_and_containers_mix_in_one_call(capsys, good_image, bad_container
 
 
 def test_every_format_is_written_private_and_valid(capsys, tmp_path, bad_image):
-    paths = {fmt: tmp_path / f"r.{ext}" for fmt, ext in
-             (("json", "json"), ("sarif", "sarif"), ("html", "html"), ("markdown", "md"), ("junit", "xml"),
-              ("table", "txt"))}
+    paths = {
+        fmt: tmp_path / f"r.{ext}"
+        for fmt, ext in (
+            ("json", "json"),
+            ("sarif", "sarif"),
+            ("html", "html"),
+            ("markdown", "md"),
+            ("junit", "xml"),
+            ("table", "txt"),
+        )
+    }
     argv = ["scan", bad_image, "--no-trivy"]
     for fmt, path in paths.items():
         argv += ["-f", fmt, "-o", str(path)]
@@ -114,8 +122,22 @@ def test_output_pairs_infer_format_from_extension(capsys, tmp_path, good_image):
 def test_unwritable_output_exits_2_and_other_outputs_are_still_written(capsys, tmp_path, good_image):
     good = tmp_path / "ok.json"
     bad = tmp_path / "missing-dir" / "r.sarif"
-    run = dockaudit(capsys, "scan", good_image, "--no-trivy", "--fail-on", "never",
-                    "-f", "sarif", "-o", str(bad), "-f", "json", "-o", str(good))
+    run = dockaudit(
+        capsys,
+        "scan",
+        good_image,
+        "--no-trivy",
+        "--fail-on",
+        "never",
+        "-f",
+        "sarif",
+        "-o",
+        str(bad),
+        "-f",
+        "json",
+        "-o",
+        str(good),
+    )
     assert run.code == 2
     assert f"cannot write {bad}" in run.err
     assert "exit 2:" in run.err
@@ -133,8 +155,20 @@ def test_existing_report_is_replaced_whole_and_made_private(capsys, tmp_path, go
 
 
 def test_trivy_db_failure_exits_3_and_still_reports_the_checklist(capsys, tmp_path, good_image):
-    run = dockaudit(capsys, "scan", good_image, "--scanners", "checklist,vuln", "--offline",
-                    "--trivy-cache-dir", str(tmp_path / "empty-cache"), "--fail-on", "never", "-f", "json")
+    run = dockaudit(
+        capsys,
+        "scan",
+        good_image,
+        "--scanners",
+        "checklist,vuln",
+        "--offline",
+        "--trivy-cache-dir",
+        str(tmp_path / "empty-cache"),
+        "--fail-on",
+        "never",
+        "-f",
+        "json",
+    )
     assert run.code == 3, run.err
     report = run.json()
     target = report["targets"][0]
@@ -146,8 +180,19 @@ def test_trivy_db_failure_exits_3_and_still_reports_the_checklist(capsys, tmp_pa
 
 @pytest.mark.trivy
 def test_trivy_config_scanners_run_offline(capsys, tmp_path, bad_image):
-    run = dockaudit(capsys, "scan", bad_image, "--scanners", "checklist,misconfig,secret", "--offline",
-                    "--trivy-cache-dir", str(tmp_path / "cache"), "--no-cache", "-f", "json")
+    run = dockaudit(
+        capsys,
+        "scan",
+        bad_image,
+        "--scanners",
+        "checklist,misconfig,secret",
+        "--offline",
+        "--trivy-cache-dir",
+        str(tmp_path / "cache"),
+        "--no-cache",
+        "-f",
+        "json",
+    )
     report = run.json()
     target = report["targets"][0]
     assert target["scans"]["trivy"].split(":")[0] in ("ok", "degraded"), target["scans"]
@@ -160,19 +205,35 @@ def test_trivy_config_scanners_run_offline(capsys, tmp_path, bad_image):
 def test_all_images_with_include_and_exclude(capsys, good_image, bad_image, docker_client):
     good_id, bad_id = (docker_client.images.get(i).id for i in (good_image, bad_image))
     good_repo, bad_repo = good_image.split(":")[0], bad_image.split(":")[0]
-    run = dockaudit(capsys, "scan", "--all-images", "--include", f"{good_repo}:*", "--no-trivy", "-f", "json",
-                    "--fail-on", "never")
+    run = dockaudit(
+        capsys, "scan", "--all-images", "--include", f"{good_repo}:*", "--no-trivy", "-f", "json", "--fail-on", "never"
+    )
     ids = {t["id"] for t in run.json()["targets"]}
     assert good_id in ids and bad_id not in ids
-    run = dockaudit(capsys, "scan", "--all-images", "--include", f"{bad_repo}:*", "--include", f"{good_repo}:*",
-                    "--exclude", f"{good_repo}:*", "--no-trivy", "-f", "json", "--fail-on", "never")
+    run = dockaudit(
+        capsys,
+        "scan",
+        "--all-images",
+        "--include",
+        f"{bad_repo}:*",
+        "--include",
+        f"{good_repo}:*",
+        "--exclude",
+        f"{good_repo}:*",
+        "--no-trivy",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+    )
     ids = {t["id"] for t in run.json()["targets"]}
     assert bad_id in ids and good_id not in ids
 
 
 def test_running_containers_and_host_checks(capsys, bad_containers):
-    run = dockaudit(capsys, "scan", "--running", "--include", "*", "--host-checks", "--no-trivy", "-f", "json",
-                    "--fail-on", "never")
+    run = dockaudit(
+        capsys, "scan", "--running", "--include", "*", "--host-checks", "--no-trivy", "-f", "json", "--fail-on", "never"
+    )
     report = run.json()
     kinds = {t["kind"] for t in report["targets"]}
     assert kinds == {"host", "container", "image"}
@@ -218,8 +279,13 @@ def test_saved_image_tarball(capsys, tmp_path, good_image, docker_client: docker
 
 
 def test_subprocess_keeps_stdout_for_the_report(tmp_path, good_image):
-    proc = subprocess.run([sys.executable, "-m", "dockaudit", "scan", good_image, "--no-trivy", "-f", "json",
-                           "--fail-on", "never"], capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dockaudit", "scan", good_image, "--no-trivy", "-f", "json", "--fail-on", "never"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     validate_report(proc.stdout)
     assert proc.stderr.strip().splitlines()[-1].startswith("dockaudit: exit 0:")
@@ -239,9 +305,29 @@ def test_vulnerabilities_from_the_offline_db_reach_every_format(capsys, tmp_path
     cache = tmp_path / "trivy-cache"
     trivydb.write_fixture_db(cache)
     sarif_path, html_path = tmp_path / "r.sarif", tmp_path / "r.html"
-    run = dockaudit(capsys, "scan", f"image:{image_id}", "--offline", "--trivy-cache-dir", str(cache), "--no-cache",
-                    "--fail-on", "critical", "-f", "json", "-f", "sarif", "-o", "-", "-o", str(sarif_path),
-                    "-f", "html", "-o", str(html_path))
+    run = dockaudit(
+        capsys,
+        "scan",
+        f"image:{image_id}",
+        "--offline",
+        "--trivy-cache-dir",
+        str(cache),
+        "--no-cache",
+        "--fail-on",
+        "critical",
+        "-f",
+        "json",
+        "-f",
+        "sarif",
+        "-o",
+        "-",
+        "-o",
+        str(sarif_path),
+        "-f",
+        "html",
+        "-o",
+        str(html_path),
+    )
     report = run.json()
     assert report["scanners"]["trivy"]["version"] and report["scanners"]["trivy"]["db"]["status"] in ("ok", "stale")
     [target] = report["targets"]
@@ -303,8 +389,9 @@ def test_markup_in_labels_and_file_names_never_runs_in_the_html_report(capsys, t
     dockerfile = f'FROM scratch\nCOPY app /app\nLABEL "{label}"="notasecretvalue123"\n'
     tag = build_image(docker_client, "html-escape", dockerfile, {file_name: planted.PRIVATE_KEY_PEM.encode()})
     html, md = tmp_path / "r.html", tmp_path / "r.md"
-    run = dockaudit(capsys, "scan", tag, "--no-trivy", "-f", "html", "-o", str(html), "-f", "markdown", "-o", str(md),
-                    "-f", "json")
+    run = dockaudit(
+        capsys, "scan", tag, "--no-trivy", "-f", "html", "-o", str(html), "-f", "markdown", "-o", str(md), "-f", "json"
+    )
     report = run.json()
     evidence = " ".join(f["evidence"] + str(f["location"]["path"]) for f in report["targets"][0]["findings"])
     assert "<script>" in evidence and "<img src=x" in evidence, "the planted markup should reach the findings"
@@ -319,8 +406,9 @@ def test_markup_in_labels_and_file_names_never_runs_in_the_html_report(capsys, t
 
 
 def test_a_containers_image_is_audited_once_even_when_also_named(capsys, bad_image, bad_containers):
-    run = dockaudit(capsys, "scan", bad_containers["host"], bad_containers["bridge"], bad_image, "--no-trivy",
-                    "-f", "json")
+    run = dockaudit(
+        capsys, "scan", bad_containers["host"], bad_containers["bridge"], bad_image, "--no-trivy", "-f", "json"
+    )
     targets = run.json()["targets"]
     assert [t["kind"] for t in targets].count("image") == 1
     image = next(t for t in targets if t["kind"] == "image")

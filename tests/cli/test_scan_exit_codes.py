@@ -14,14 +14,28 @@ THRESHOLDS = ["critical", "high", "medium", "low", "info"]
 
 
 def _finding(severity: Severity, **kwargs: object) -> Finding:
-    base = Finding(rule_id="DA999", slug="x", source=Source.CHECKLIST, severity=severity, status=Status.FAIL,
-                   title="t", section="s", evidence="e")
+    base = Finding(
+        rule_id="DA999",
+        slug="x",
+        source=Source.CHECKLIST,
+        severity=severity,
+        status=Status.FAIL,
+        title="t",
+        section="s",
+        evidence="e",
+    )
     return replace(base, **kwargs)  # type: ignore[arg-type]
 
 
 def _target(*findings: Finding, **kwargs: object) -> TargetResult:
-    base = TargetResult(kind=TargetKind.IMAGE, engine="local", id="sha256:1", name="app:1", findings=findings,
-                        scans={"checklist": "ok", "trivy": "ok"})
+    base = TargetResult(
+        kind=TargetKind.IMAGE,
+        engine="local",
+        id="sha256:1",
+        name="app:1",
+        findings=findings,
+        scans={"checklist": "ok", "trivy": "ok"},
+    )
     return replace(base, **kwargs)  # type: ignore[arg-type]
 
 
@@ -52,8 +66,9 @@ def test_finding_below_threshold_exits_0(fail_on: str) -> None:
 
 @pytest.mark.parametrize("fail_on", [*THRESHOLDS, "never"])
 def test_scanner_failure_exits_3_whatever_the_threshold(fail_on: str) -> None:
-    failed = _target(scans={"checklist": "ok", "trivy": "failed: DB missing"},
-                     errors=(ScanError("trivy", "DB missing"),))
+    failed = _target(
+        scans={"checklist": "ok", "trivy": "failed: DB missing"}, errors=(ScanError("trivy", "DB missing"),)
+    )
     assert verdict(report_with(failed), fail_on=fail_on).code == EXIT_FAILURE
     # ...even when findings would have given 1: the highest code wins.
     with_findings = replace(failed, findings=(_finding(Severity.CRITICAL),))

@@ -25,8 +25,21 @@ def _by_engine(report: dict) -> dict[str, set[str]]:
 
 
 def test_two_engines_make_one_report(capsys, good_image, bad_containers, second_engine):
-    run = dockaudit(capsys, "scan", good_image, bad_containers["host"], "--no-trivy", "-f", "json",
-                    "-H", "unix:///var/run/docker.sock", "-H", second_engine, "--fail-on", "never")
+    run = dockaudit(
+        capsys,
+        "scan",
+        good_image,
+        bad_containers["host"],
+        "--no-trivy",
+        "-f",
+        "json",
+        "-H",
+        "unix:///var/run/docker.sock",
+        "-H",
+        second_engine,
+        "--fail-on",
+        "never",
+    )
     assert run.code == 0, run.err
     report = run.json()
     second_id = second_engine.removeprefix("tcp://")
@@ -42,20 +55,46 @@ def test_two_engines_make_one_report(capsys, good_image, bad_containers, second_
 @pytest.mark.ssh
 def test_local_socket_and_ssh_make_one_report(capsys, monkeypatch, good_image, scan_sshd):
     monkeypatch.setenv("DOCKAUDIT_SSH_COMMAND", scan_sshd.ssh_command)
-    run = dockaudit(capsys, "scan", good_image, "--no-trivy", "-f", "json", "--fail-on", "never",
-                    "-H", "unix:///var/run/docker.sock", "-H", scan_sshd.url)
+    run = dockaudit(
+        capsys,
+        "scan",
+        good_image,
+        "--no-trivy",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+        "-H",
+        "unix:///var/run/docker.sock",
+        "-H",
+        scan_sshd.url,
+    )
     assert run.code == 0, run.err
     report = run.json()
     ssh_id = scan_sshd.url.removeprefix("ssh://")
     assert {e["id"]: e["endpoint"] for e in report["engines"]} == {
-        "local": "unix:///var/run/docker.sock", ssh_id: scan_sshd.url}
+        "local": "unix:///var/run/docker.sock",
+        ssh_id: scan_sshd.url,
+    }
     assert _by_engine(report) == {"local": {"image"}, ssh_id: {"image"}}
 
 
 def test_unreachable_engine_is_an_error_entry_not_the_end(capsys, good_image):
     dead = f"tcp://127.0.0.1:{_closed_port()}"
-    run = dockaudit(capsys, "scan", good_image, "--no-trivy", "-f", "json", "--fail-on", "never",
-                    "-H", "unix:///var/run/docker.sock", "-H", dead)
+    run = dockaudit(
+        capsys,
+        "scan",
+        good_image,
+        "--no-trivy",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+        "-H",
+        "unix:///var/run/docker.sock",
+        "-H",
+        dead,
+    )
     assert run.code == 3
     report = run.json()
     assert {e["id"] for e in report["engines"]} == {"local", dead.removeprefix("tcp://")}
@@ -66,8 +105,20 @@ def test_unreachable_engine_is_an_error_entry_not_the_end(capsys, good_image):
 
 
 def test_host_checks_per_engine(capsys, second_engine):
-    run = dockaudit(capsys, "scan", "--host-checks", "--no-trivy", "-f", "json", "--fail-on", "never",
-                    "-H", "unix:///var/run/docker.sock", "-H", second_engine)
+    run = dockaudit(
+        capsys,
+        "scan",
+        "--host-checks",
+        "--no-trivy",
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+        "-H",
+        "unix:///var/run/docker.sock",
+        "-H",
+        second_engine,
+    )
     hosts = [t for t in run.json()["targets"] if t["kind"] == "host"]
     assert sorted(t["engine"] for t in hosts) == sorted(["local", second_engine.removeprefix("tcp://")])
     tcp_host = next(t for t in hosts if t["engine"] != "local")

@@ -64,8 +64,10 @@ def test_target_on_an_unreachable_engine_is_not_a_usage_error() -> None:
 def test_formats_pair_with_outputs_in_order() -> None:
     assert plan_outputs([], []) == [Output("table", None)]
     assert plan_outputs(["json"], []) == [Output("json", None)]
-    assert plan_outputs(["sarif", "html"], ["a.sarif", "b.html"]) == [Output("sarif", Path("a.sarif")),
-                                                                       Output("html", Path("b.html"))]
+    assert plan_outputs(["sarif", "html"], ["a.sarif", "b.html"]) == [
+        Output("sarif", Path("a.sarif")),
+        Output("html", Path("b.html")),
+    ]
     assert plan_outputs(["json", "table"], ["r.json"]) == [Output("json", Path("r.json")), Output("table", None)]
     assert plan_outputs([], ["r.md", "r.xml"]) == [Output("markdown", Path("r.md")), Output("junit", Path("r.xml"))]
     assert plan_outputs(["json"], ["-"]) == [Output("json", None)]

@@ -6,8 +6,8 @@ import docker
 import pytest
 
 from dockaudit.engine.collect import collect_container, collect_containers
-from dockaudit.engine.facts import ContainerFacts, Mount
 from dockaudit.errors import DockauditError, EngineError
+from dockaudit.facts import ContainerFacts, Mount
 from tests.fixtures import planted
 
 pytestmark = pytest.mark.docker
@@ -41,8 +41,9 @@ def test_host_namespaces_socket_and_capabilities(host: ContainerFacts, bad_image
     assert (hc.restart_policy, hc.restart_max_retries) == ("on-failure", 0)
     assert hc.log_driver == "json-file" and dict(hc.log_options).get("max-size") is None
     mounts = {m.destination: m for m in host.mounts}
-    assert mounts["/var/run/docker.sock"] == Mount("bind", "/var/run/docker.sock", "/var/run/docker.sock", True,
-                                                   mounts["/var/run/docker.sock"].propagation)
+    assert mounts["/var/run/docker.sock"] == Mount(
+        "bind", "/var/run/docker.sock", "/var/run/docker.sock", True, mounts["/var/run/docker.sock"].propagation
+    )
     assert mounts["/host-etc"].source == "/etc" and mounts["/host-etc"].read_write
     assert host.image_ref == bad_image and host.tag_drift is False
     assert host.engine == "e1"

@@ -9,7 +9,7 @@ import docker
 import pytest
 
 from dockaudit.engine.collect import collect_host
-from dockaudit.engine.facts import RegistryAuth
+from dockaudit.facts import RegistryAuth
 
 pytestmark = pytest.mark.docker
 
@@ -73,7 +73,11 @@ def test_remote_endpoint_never_reads_local_daemon_json(
     daemon = tmp_path / "daemon.json"
     daemon.write_text("{}")
     facts = collect_host(
-        docker_client, engine_id="e1", endpoint="tcp://10.0.0.1:2376", tls=True, docker_config_dir=docker_config,
+        docker_client,
+        engine_id="e1",
+        endpoint="tcp://10.0.0.1:2376",
+        tls=True,
+        docker_config_dir=docker_config,
         daemon_json_path=daemon,
     )
     assert facts.daemon_json is None and facts.daemon_hosts == () and facts.tls
@@ -81,8 +85,13 @@ def test_remote_endpoint_never_reads_local_daemon_json(
 
 def test_missing_client_config_has_no_auths(docker_client: docker.DockerClient, tmp_path: Path) -> None:
     facts = collect_host(
-        docker_client, engine_id="e1", endpoint="unix:///var/run/docker.sock", tls=False, docker_config_dir=tmp_path,
-        daemon_json_path=tmp_path / "absent.json", with_disk_usage=False,
+        docker_client,
+        engine_id="e1",
+        endpoint="unix:///var/run/docker.sock",
+        tls=False,
+        docker_config_dir=tmp_path,
+        daemon_json_path=tmp_path / "absent.json",
+        with_disk_usage=False,
     )
     assert facts.client_config_path is None and facts.registry_auths == () and facts.daemon_json is None
 
@@ -90,7 +99,11 @@ def test_missing_client_config_has_no_auths(docker_client: docker.DockerClient, 
 def test_creds_store_covers_every_registry(docker_client: docker.DockerClient, tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"auths": {"r.example": {}}, "credsStore": "desktop"}))
     facts = collect_host(
-        docker_client, engine_id="e1", endpoint="unix:///var/run/docker.sock", tls=False, docker_config_dir=tmp_path,
+        docker_client,
+        engine_id="e1",
+        endpoint="unix:///var/run/docker.sock",
+        tls=False,
+        docker_config_dir=tmp_path,
         with_disk_usage=False,
     )
     assert facts.creds_store == "desktop"

@@ -19,9 +19,9 @@ from dockaudit.engine.collect import (
     image_facts_from_archive,
     inventory,
 )
-from dockaudit.engine.facts import FileType, ImageFacts
 from dockaudit.engine.layers import read_image_stream
 from dockaudit.errors import CancelledError, DockauditError, EngineError
+from dockaudit.facts import FileType, ImageFacts
 from tests.fixtures import planted
 
 pytestmark = pytest.mark.docker
@@ -233,7 +233,9 @@ def test_classic_and_oci_layouts_give_identical_file_facts(
     oci = tmp_path / "oci.tar"
     subprocess.run(
         ["skopeo", "copy", "--quiet", f"docker-daemon:{bad_image}", f"oci-archive:{oci}:{bad_image}"],
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     from_classic = image_facts_from_archive(classic)
     from_oci = image_facts_from_archive(oci)
@@ -301,6 +303,4 @@ def test_base_index_of_the_engine_names_the_base_of_a_buildkit_image(
     facts = collect_image(docker_client, buildkit_image, read_layers=False, base_index=index)
     assert facts.base_image == base_image
     # The base's own history length decides the origin, the same answer the heuristic gave.
-    assert [h.from_base for h in facts.history] == [
-        h.comment != "buildkit.dockerfile.v0" for h in facts.history
-    ]
+    assert [h.from_base for h in facts.history] == [h.comment != "buildkit.dockerfile.v0" for h in facts.history]

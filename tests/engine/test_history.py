@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dockaudit.engine.history import (
+from dockaudit.parse.history import (
     Step,
     align,
     base_from_api_tags,
@@ -87,16 +87,46 @@ def dataclass_copy(step: Step, **changes: object) -> Step:
 
 
 API_HISTORY = [  # newest first, as GET /images/{name}/history returns it
-    {"Id": "sha256:top", "Created": 1700000300, "CreatedBy": '/bin/sh -c #(nop)  CMD ["app"]', "Tags": ["me/app:1"],
-     "Size": 0, "Comment": ""},
-    {"Id": "<missing>", "Created": 1700000200, "CreatedBy": "/bin/sh -c rm -rf /tmp/x", "Tags": None, "Size": 0,
-     "Comment": ""},
-    {"Id": "<missing>", "Created": 1700000100, "CreatedBy": "/bin/sh -c #(nop) WORKDIR /app", "Tags": None,
-     "Size": 0, "Comment": ""},
-    {"Id": "sha256:base", "Created": 1700000000, "CreatedBy": '/bin/sh -c #(nop)  CMD ["sh"]', "Tags": ["base:1"],
-     "Size": 0, "Comment": ""},
-    {"Id": "<missing>", "Created": 1700000000, "CreatedBy": "/bin/sh -c #(nop) ADD file:abc in / ", "Tags": None,
-     "Size": 1000, "Comment": ""},
+    {
+        "Id": "sha256:top",
+        "Created": 1700000300,
+        "CreatedBy": '/bin/sh -c #(nop)  CMD ["app"]',
+        "Tags": ["me/app:1"],
+        "Size": 0,
+        "Comment": "",
+    },
+    {
+        "Id": "<missing>",
+        "Created": 1700000200,
+        "CreatedBy": "/bin/sh -c rm -rf /tmp/x",
+        "Tags": None,
+        "Size": 0,
+        "Comment": "",
+    },
+    {
+        "Id": "<missing>",
+        "Created": 1700000100,
+        "CreatedBy": "/bin/sh -c #(nop) WORKDIR /app",
+        "Tags": None,
+        "Size": 0,
+        "Comment": "",
+    },
+    {
+        "Id": "sha256:base",
+        "Created": 1700000000,
+        "CreatedBy": '/bin/sh -c #(nop)  CMD ["sh"]',
+        "Tags": ["base:1"],
+        "Size": 0,
+        "Comment": "",
+    },
+    {
+        "Id": "<missing>",
+        "Created": 1700000000,
+        "CreatedBy": "/bin/sh -c #(nop) ADD file:abc in / ",
+        "Tags": None,
+        "Size": 1000,
+        "Comment": "",
+    },
 ]
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.engine.facts import FileType
 from dockaudit.engine.layers import ArchiveError, read_image_archive, read_image_stream
 from dockaudit.errors import CancelledError
+from dockaudit.facts import FileType
 from tests.fixtures import planted
 from tests.fixtures.archives import (
     SyntheticImage,
@@ -250,8 +250,12 @@ def test_unreadable_archive_path_is_an_archive_error(tmp_path: Path) -> None:
 
 def test_distroless_and_scratch_are_detected() -> None:
     distroless = SyntheticImage(
-        layers=[[file("etc/os-release", 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Distroless"\n'),
-                 file("var/lib/dpkg/status.d/libc6", "Package: libc6\n")]]
+        layers=[
+            [
+                file("etc/os-release", 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Distroless"\n'),
+                file("var/lib/dpkg/status.d/libc6", "Package: libc6\n"),
+            ]
+        ]
     )
     fs = read_image_stream(chunked(classic_archive(distroless))).filesystem
     assert fs.os_release is not None and fs.os_release.id == "distroless" and "debian" in fs.os_release.id_like

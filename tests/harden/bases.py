@@ -34,7 +34,9 @@ install_pkg() {
 }
 """
 
-APT_GET = _script(_INSTALL_PACKAGE + r"""
+APT_GET = _script(
+    _INSTALL_PACKAGE
+    + r"""
 cmd=""; recommends=1; pkgs=""
 for a in "$@"; do
   case "$a" in
@@ -54,9 +56,12 @@ case "$cmd" in
   clean) rm -rf /var/cache/apt/archives/* ;;
 esac
 exit 0
-""")
+"""
+)
 
-APK = _script(_INSTALL_PACKAGE + r"""
+APK = _script(
+    _INSTALL_PACKAGE
+    + r"""
 cmd=""; cache=1; pkgs=""
 for a in "$@"; do
   case "$a" in
@@ -73,7 +78,8 @@ case "$cmd" in
     for p in $pkgs; do install_pkg "$p"; echo "P:$p" >> /lib/apk/db/installed; done ;;
 esac
 exit 0
-""")
+"""
+)
 
 PIP = _script(r"""
 [ "$1" = "install" ] || exit 0

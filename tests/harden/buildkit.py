@@ -34,8 +34,15 @@ def tag_exists(tag: str) -> bool:
     return subprocess.run([DOCKER, "image", "inspect", tag], capture_output=True, check=False).returncode == 0
 
 
-def buildkit_build(name: str, context: Path, dockerfile: str, *, secrets: Mapping[str, str] | None = None,
-                   dockerignore: str | None = None, build_args: Mapping[str, str] | None = None) -> str:
+def buildkit_build(
+    name: str,
+    context: Path,
+    dockerfile: str,
+    *,
+    secrets: Mapping[str, str] | None = None,
+    dockerignore: str | None = None,
+    build_args: Mapping[str, str] | None = None,
+) -> str:
     """Build `dockerfile` in a copy of `context` (with `dockerignore` when given); returns the tag.
 
     `secrets` maps secret ids to dummy values, passed as `--secret id=ID,src=FILE` from outside the context.

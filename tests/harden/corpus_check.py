@@ -82,8 +82,9 @@ def buildable(text: str) -> bool:
     doc = Document.parse(text)
     if any(i.heredoc for i in doc.instructions):
         return False
-    return not any(i.cmd == "ADD" and i.value and i.value[0].startswith(("http://", "https://"))
-                   for i in doc.instructions)
+    return not any(
+        i.cmd == "ADD" and i.value and i.value[0].startswith(("http://", "https://")) for i in doc.instructions
+    )
 
 
 def secret_ids(text: str) -> dict[str, str]:
@@ -104,9 +105,14 @@ def build_case(case: Path, result: HardenResult) -> Built:
     original = buildkit_build(case.name, case, result.original)
     # The build command the notes ask for: secrets from files, provenance from git.
     provenance = {"VCS_URL": f"https://example.com/corpus/{case.name}.git", "VCS_REF": "0" * 40}
-    hardened = buildkit_build(f"{case.name}-hardened", case, result.hardened, secrets=secret_ids(result.hardened),
-                              dockerignore=result.dockerignore,
-                              build_args=provenance if "ARG VCS_REF" in result.hardened else None)
+    hardened = buildkit_build(
+        f"{case.name}-hardened",
+        case,
+        result.hardened,
+        secrets=secret_ids(result.hardened),
+        dockerignore=result.dockerignore,
+        build_args=provenance if "ARG VCS_REF" in result.hardened else None,
+    )
     return Built(original, hardened)
 
 
@@ -116,15 +122,17 @@ def failing_rules(client: docker.DockerClient, tag: str) -> set[str]:
     facts = collect_image(client, tag)
     findings, _ = evaluate((Scope.IMAGE, Scope.HISTORY, Scope.FILESYSTEM), facts, RuleContext(settings=Settings()))
     return {
-        f.rule_id for f in findings
+        f.rule_id
+        for f in findings
         if f.status is Status.FAIL and f.severity >= Severity.LOW and f.rule_id not in UNFIXABLE_LOCALLY
     }
 
 
 def hadolint(text: str) -> Counter[str]:
     """hadolint's findings by code."""
-    done = subprocess.run([str(BIN / "hadolint"), "-f", "json", "--no-fail", "-"], input=text, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [str(BIN / "hadolint"), "-f", "json", "--no-fail", "-"], input=text, capture_output=True, text=True, check=False
+    )
     return Counter(item["code"] for item in json.loads(done.stdout or "[]"))
 
 
@@ -136,7 +144,10 @@ def trivy_failures(texts: dict[str, str]) -> dict[str, Counter[str]]:
             Path(tmp, name, "Dockerfile").write_text(text)
         done = subprocess.run(
             [str(BIN / "trivy"), "config", "--format", "json", "--skip-check-update", "--quiet", tmp],
-            capture_output=True, text=True, check=True, timeout=300,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
         )
     report = json.loads(done.stdout)
     found: dict[str, Counter[str]] = {name: Counter() for name in texts}

@@ -47,8 +47,7 @@ def test_diff_flag_writes_the_diff(project: Path, tmp_path: Path) -> None:
     assert out.read_text().startswith("--- a/Dockerfile\n")
 
 
-def test_a_hardened_file_gives_an_empty_diff(project: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_hardened_file_gives_an_empty_diff(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "Dockerfile"
     main(["harden", f"path:{project}", "-o", str(out)])
     (tmp_path / "Dockerfile.dockerignore").rename(tmp_path / ".dockerignore")
@@ -79,8 +78,13 @@ def test_image_without_dockerfile_is_reconstructed(bad_image: str, capsys: pytes
     out = capsys.readouterr().out
     assert "# Reconstructed by dockaudit from the history and config of" in out
     assert "+USER 10001:10001" in out
-    for raw in (planted.AWS_ACCESS_KEY_ID, planted.AWS_SECRET_ACCESS_KEY, planted.NPM_TOKEN, planted.DB_PASSWORD,
-                planted.SLACK_LABEL_TOKEN):
+    for raw in (
+        planted.AWS_ACCESS_KEY_ID,
+        planted.AWS_SECRET_ACCESS_KEY,
+        planted.NPM_TOKEN,
+        planted.DB_PASSWORD,
+        planted.SLACK_LABEL_TOKEN,
+    ):
         assert raw not in out
 
 
@@ -90,8 +94,9 @@ def test_unknown_name_on_a_reachable_engine_is_a_usage_error(docker_client: dock
 
 
 @pytest.mark.docker
-def test_container_target_prints_run_and_compose_diffs(bad_containers: dict[str, str],
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_container_target_prints_run_and_compose_diffs(
+    bad_containers: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["harden", f"container:{bad_containers['host']}"]) == 0
     out = capsys.readouterr().out
     assert "+++ b/docker-run.sh" in out and "+++ b/compose.yaml" in out
@@ -102,8 +107,9 @@ def test_container_target_prints_run_and_compose_diffs(bad_containers: dict[str,
 
 
 @pytest.mark.docker
-def test_image_with_its_dockerfile_hardens_that_file(bad_image: str, project: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_image_with_its_dockerfile_hardens_that_file(
+    bad_image: str, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["harden", f"image:{bad_image}", "--dockerfile", str(project / "Dockerfile")]) == 0
     out = capsys.readouterr().out
     assert "Reconstructed" not in out

@@ -60,8 +60,7 @@ def test_hardened_dockerfile_parses_and_is_idempotent(
     ignore = result.dockerignore if result.dockerignore is not None else result.dockerignore_original
     if ignore is not None:
         (project / ".dockerignore").write_text(ignore)
-    again = harden_dockerfile_text(result.hardened, context=HardenContext(base_lookup=lookup,
-                                                                          project_dir=str(project)))
+    again = harden_dockerfile_text(result.hardened, context=HardenContext(base_lookup=lookup, project_dir=str(project)))
     assert again.hardened == result.hardened
     assert not again.changes
 
@@ -77,8 +76,11 @@ def test_hadolint_finds_nothing_new(case: Path, hardened: dict[str, HardenResult
 def test_trivy_fails_no_more_checks_on_any_hardened_file(hardened: dict[str, HardenResult]) -> None:
     before = cc.trivy_failures({name: r.original for name, r in hardened.items()})
     after = cc.trivy_failures({name: r.hardened for name, r in hardened.items()})
-    worse = {name: (dict(before[name]), dict(after[name])) for name in hardened
-             if sum(after[name].values()) > sum(before[name].values())}
+    worse = {
+        name: (dict(before[name]), dict(after[name]))
+        for name in hardened
+        if sum(after[name].values()) > sum(before[name].values())
+    }
     assert worse == {}
     # The corpus is chosen so that Trivy has something to say about every original.
     assert all(sum(before[name].values()) > 0 for name in hardened)
@@ -99,12 +101,16 @@ def test_hardened_image_builds_and_fails_at_most_half_the_rules(
 
 
 def test_unbuildable_cases_are_only_heredocs_and_downloads() -> None:
-    assert {c.name for c in CASES} - {c.name for c in BUILDABLE} == {"heredoc-python", "heredoc-multistage",
-                                                                      "remote-add"}
+    assert {c.name for c in CASES} - {c.name for c in BUILDABLE} == {
+        "heredoc-python",
+        "heredoc-multistage",
+        "remote-add",
+    }
 
 
-def test_hardened_images_start_and_keep_running(hardened: dict[str, HardenResult],
-                                                docker_client: docker.DockerClient) -> None:
+def test_hardened_images_start_and_keep_running(
+    hardened: dict[str, HardenResult], docker_client: docker.DockerClient
+) -> None:
     """Non-root, exec form and the rest must not stop the app from starting."""
     started: dict[str, str] = {}
     try:
@@ -127,10 +133,15 @@ def _health_of(docker_client: docker.DockerClient, tags: dict[str, str], seconds
     try:
         for name, tag in tags.items():
             container = docker_client.api.create_container(
-                tag, labels={TEST_LABEL: "1"},
+                tag,
+                labels={TEST_LABEL: "1"},
                 # 0 would mean "the image's start period" (15 s), during which failures do not count.
-                healthcheck={"Interval": 1_000_000_000, "Retries": 2, "StartPeriod": 1_000_000,
-                             "Timeout": 2_000_000_000},
+                healthcheck={
+                    "Interval": 1_000_000_000,
+                    "Retries": 2,
+                    "StartPeriod": 1_000_000,
+                    "Timeout": 2_000_000_000,
+                },
             )
             started[name] = container["Id"]
             docker_client.api.start(container["Id"])
@@ -142,12 +153,15 @@ def _health_of(docker_client: docker.DockerClient, tags: dict[str, str], seconds
 
 
 def test_healthchecks_pass_when_real_and_fail_as_placeholders(
-    hardened: dict[str, HardenResult], lookup: Callable[[str], BaseImage | None],
-    docker_client: docker.DockerClient, tmp_path: Path,
+    hardened: dict[str, HardenResult],
+    lookup: Callable[[str], BaseImage | None],
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
 ) -> None:
     """The derived HTTP probe reports healthy; both kinds of placeholder report unhealthy."""
-    worker = harden_dockerfile_text('FROM dockaudit-test/h-alpine:3.19\nCMD ["sleep", "600"]\n',
-                                    context=HardenContext(base_lookup=lookup))
+    worker = harden_dockerfile_text(
+        'FROM dockaudit-test/h-alpine:3.19\nCMD ["sleep", "600"]\n', context=HardenContext(base_lookup=lookup)
+    )
     (tmp_path / "worker").mkdir()
     tags = {
         "probe": cc.build_case(cc.CORPUS / "alpine-python", hardened["alpine-python"]).hardened,
@@ -157,5 +171,8 @@ def test_healthchecks_pass_when_real_and_fail_as_placeholders(
     }
     health = _health_of(docker_client, tags, 4)
     assert {name: h["Status"] for name, h in health.items()} == {
-        "probe": "healthy", "shell placeholder": "unhealthy", "exec placeholder": "unhealthy"}
+        "probe": "healthy",
+        "shell placeholder": "unhealthy",
+        "exec placeholder": "unhealthy",
+    }
     assert "dockaudit-replace-this-healthcheck" in str(health["exec placeholder"]["Log"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.engine.facts import OsRelease
+from dockaudit.facts import OsRelease
 from dockaudit.harden import BaseImage, HardenContext, HardenResult, harden_dockerfile_text
 from dockaudit.harden.healthcheck import PLACEHOLDER_BINARY
 from dockaudit.harden.sources import CHECKSUM_PLACEHOLDER
@@ -32,18 +32,33 @@ def base(ref: str, files: set[str], **extra: object) -> dict[str, object]:
     return {"base_lookup": lambda r: image if r == ref else None}
 
 
-ALPINE_FILES = {"/bin/busybox", "/bin/sh", "/etc/passwd", "/etc/group", "/usr/sbin/adduser", "/usr/sbin/addgroup",
-                "/etc/alpine-release", "/usr/bin/wget"}
-DEBIAN_FILES = {"/bin/sh", "/etc/passwd", "/etc/group", "/usr/sbin/useradd", "/usr/sbin/groupadd",
-                "/var/lib/dpkg/status"}
+ALPINE_FILES = {
+    "/bin/busybox",
+    "/bin/sh",
+    "/etc/passwd",
+    "/etc/group",
+    "/usr/sbin/adduser",
+    "/usr/sbin/addgroup",
+    "/etc/alpine-release",
+    "/usr/bin/wget",
+}
+DEBIAN_FILES = {
+    "/bin/sh",
+    "/etc/passwd",
+    "/etc/group",
+    "/usr/sbin/useradd",
+    "/usr/sbin/groupadd",
+    "/var/lib/dpkg/status",
+}
 
 
 class TestUser:
     """Non-root user: the base's own tools, else passwd lines, else a bare numeric USER."""
 
     def test_alpine_base_gets_busybox_adduser(self) -> None:
-        result = harden("FROM myalpine:1\nRUN apk add --no-cache curl\nCMD [\"app\"]\n",
-                        **base("myalpine:1", ALPINE_FILES))
+        result = harden(
+            'FROM myalpine:1\nRUN apk add --no-cache curl\nCMD ["app"]\n', **base("myalpine:1", ALPINE_FILES)
+        )
         assert "addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app" in result.hardened
         assert "USER 10001:10001\n" in result.hardened
         lines = result.hardened.splitlines()
@@ -52,22 +67,24 @@ class TestUser:
         assert {"DA101", "DA606"} <= rules(result)
 
     def test_debian_base_gets_useradd(self) -> None:
-        result = harden("FROM mydeb:12\nCMD [\"app\"]\n", **base("mydeb:12", DEBIAN_FILES))
+        result = harden('FROM mydeb:12\nCMD ["app"]\n', **base("mydeb:12", DEBIAN_FILES))
         assert "groupadd -r -g 10001 app && useradd -r -u 10001 -g app" in result.hardened
 
     def test_base_without_user_tools_gets_passwd_lines(self) -> None:
-        result = harden("FROM bb:1\nCMD [\"app\"]\n", **base("bb:1", {"/bin/sh", "/etc/passwd", "/etc/group"}))
-        assert "echo \"app:x:10001:10001::/nonexistent:/sbin/nologin\" >> /etc/passwd" in result.hardened
+        result = harden('FROM bb:1\nCMD ["app"]\n', **base("bb:1", {"/bin/sh", "/etc/passwd", "/etc/group"}))
+        assert 'echo "app:x:10001:10001::/nonexistent:/sbin/nologin" >> /etc/passwd' in result.hardened
 
     def test_scratch_gets_a_bare_numeric_user(self) -> None:
-        result = harden("FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n")
+        result = harden('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
         assert "RUN " not in result.hardened
         assert "USER 10001:10001\n" in result.hardened
 
     def test_distroless_uses_its_nonroot_user(self) -> None:
         files = {"/etc/passwd", "/etc/group", "/var/lib/dpkg/status.d/base"}
-        result = harden("FROM gcr.io/distroless/static\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
-                        **base("gcr.io/distroless/static", files, os_release=OsRelease("distroless")))
+        result = harden(
+            'FROM gcr.io/distroless/static\nCOPY app /app\nENTRYPOINT ["/app"]\n',
+            **base("gcr.io/distroless/static", files, os_release=OsRelease("distroless")),
+        )
         assert "USER 65532:65532\n" in result.hardened
 
     def test_named_user_becomes_numeric_from_the_dockerfile(self) -> None:
@@ -79,7 +96,7 @@ class TestUser:
 
     def test_named_user_becomes_numeric_from_the_base_passwd(self) -> None:
         passwd = "root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n"
-        result = harden("FROM node:20\nUSER node\nCMD [\"node\"]\n", **base("node:20", DEBIAN_FILES, passwd=passwd))
+        result = harden('FROM node:20\nUSER node\nCMD ["node"]\n', **base("node:20", DEBIAN_FILES, passwd=passwd))
         assert "USER 1000:1000\n" in result.hardened
 
     def test_unknown_named_user_is_left_with_a_note(self) -> None:
@@ -89,10 +106,11 @@ class TestUser:
 
     def test_numeric_non_root_user_is_left_alone(self) -> None:
         assert "USER 1000:1000" not in harden("FROM scratch\nUSER 1000:1000\n").hardened.replace(
-            "USER 1000:1000\n", "", 1)
+            "USER 1000:1000\n", "", 1
+        )
 
     def test_root_user_at_the_end_is_overridden(self) -> None:
-        result = harden("FROM scratch\nUSER 1000\nUSER root\nCMD [\"x\"]\n")
+        result = harden('FROM scratch\nUSER 1000\nUSER root\nCMD ["x"]\n')
         assert result.hardened.rstrip().splitlines()[-1] != "USER root"
         assert "USER 10001:10001\n" in result.hardened
 
@@ -124,7 +142,7 @@ class TestProcess:
         assert "ENTRYPOINT app serve\n" in result.hardened
 
     def test_sigkill_stop_signal_is_replaced(self) -> None:
-        result = harden("FROM scratch\nSTOPSIGNAL SIGKILL\nCMD [\"app\"]\n")
+        result = harden('FROM scratch\nSTOPSIGNAL SIGKILL\nCMD ["app"]\n')
         assert "STOPSIGNAL SIGTERM\n" in result.hardened and "SIGKILL\n" not in result.hardened
         assert "DA111" in rules(result)
 
@@ -137,27 +155,30 @@ class TestHealthcheck:
     """A probe that fits, or a placeholder that fails; never one that always passes."""
 
     def test_http_port_and_wget_give_a_real_probe(self) -> None:
-        result = harden("FROM a:1\nEXPOSE 8080\nCMD [\"app\"]\n", **base("a:1", ALPINE_FILES))
+        result = harden('FROM a:1\nEXPOSE 8080\nCMD ["app"]\n', **base("a:1", ALPINE_FILES))
         assert 'CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]' in result.hardened
         assert {"DA102", "DA608"} <= rules(result)
 
     def test_curl_installed_by_the_dockerfile_is_used(self) -> None:
-        result = harden("FROM d:1\nRUN apt-get update && apt-get install -y curl\nEXPOSE 3000\n",
-                        **base("d:1", DEBIAN_FILES))
+        result = harden(
+            "FROM d:1\nRUN apt-get update && apt-get install -y curl\nEXPOSE 3000\n", **base("d:1", DEBIAN_FILES)
+        )
         assert '["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:3000/"]' in result.hardened
 
     def test_no_port_gives_a_failing_placeholder(self) -> None:
-        result = harden("FROM a:1\nCMD [\"worker\"]\n", **base("a:1", ALPINE_FILES))
+        result = harden('FROM a:1\nCMD ["worker"]\n', **base("a:1", ALPINE_FILES))
         assert "exit 1" in result.hardened
         assert any("placeholder" in note for note in result.notes)
 
     def test_no_shell_placeholder_execs_a_missing_binary(self) -> None:
-        result = harden("FROM scratch\nEXPOSE 8080\nENTRYPOINT [\"/app\"]\n")
-        assert f'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["{PLACEHOLDER_BINARY}"]' \
+        result = harden('FROM scratch\nEXPOSE 8080\nENTRYPOINT ["/app"]\n')
+        assert (
+            f'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["{PLACEHOLDER_BINARY}"]'
             in result.hardened
+        )
 
     def test_existing_healthcheck_is_kept(self) -> None:
-        text = "FROM scratch\nHEALTHCHECK CMD [\"/app\", \"health\"]\nUSER 1:1\n"
+        text = 'FROM scratch\nHEALTHCHECK CMD ["/app", "health"]\nUSER 1:1\n'
         assert "HEALTHCHECK" not in harden(text).hardened.replace('HEALTHCHECK CMD ["/app", "health"]', "")
 
     def test_healthcheck_none_is_replaced(self) -> None:
@@ -183,8 +204,9 @@ class TestSources:
 
     def test_base_with_a_local_digest_is_pinned(self) -> None:
         digest = "sha256:" + "a" * 64
-        result = harden("FROM --platform=linux/amd64 deb:12 AS run\n",
-                        **base("deb:12", DEBIAN_FILES, repo_digest=f"deb@{digest}"))
+        result = harden(
+            "FROM --platform=linux/amd64 deb:12 AS run\n", **base("deb:12", DEBIAN_FILES, repo_digest=f"deb@{digest}")
+        )
         assert f"FROM --platform=linux/amd64 deb:12@{digest} AS run\n" in result.hardened
 
     def test_base_without_digest_gets_the_command_as_a_comment(self) -> None:
@@ -197,7 +219,7 @@ class TestSecrets:
     """Secret ARG/ENV leave the image; RUN lines mount them."""
 
     def test_secret_arg_moves_to_a_secret_mount(self) -> None:
-        text = "FROM scratch\nARG NPM_TOKEN=abc\nRUN echo \"//r/:_authToken=${NPM_TOKEN}\" > .npmrc && npm ci\n"
+        text = 'FROM scratch\nARG NPM_TOKEN=abc\nRUN echo "//r/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci\n'
         result = harden(text)
         assert "\nARG NPM_TOKEN" not in result.hardened
         assert "RUN --mount=type=secret,id=npm_token " in result.hardened
@@ -224,8 +246,10 @@ class TestPackages:
 
     def test_apt_gets_no_recommends_and_list_cleanup(self) -> None:
         result = harden("FROM d\nRUN apt-get update && apt-get install -y curl\n")
-        assert "apt-get install --no-install-recommends -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n" \
+        assert (
+            "apt-get install --no-install-recommends -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n"
             in result.hardened
+        )
         assert {"DA207", "DA208"} <= rules(result)
 
     def test_separate_apt_update_is_merged(self) -> None:
@@ -236,8 +260,10 @@ class TestPackages:
         assert "DA205" in rules(result)
 
     def test_apk_pip_dnf_npm(self) -> None:
-        text = ("FROM a\nRUN apk update && apk add python3\nRUN pip3 install -r req.txt\n"
-                "RUN dnf install -y git\nRUN npm ci\n")
+        text = (
+            "FROM a\nRUN apk update && apk add python3\nRUN pip3 install -r req.txt\n"
+            "RUN dnf install -y git\nRUN npm ci\n"
+        )
         result = harden(text)
         assert "RUN apk add --no-cache python3\n" in result.hardened
         assert "pip3 install --no-cache-dir -r req.txt" in result.hardened
@@ -250,12 +276,13 @@ class TestPackages:
 
     def test_heredoc_script_is_edited_inside(self) -> None:
         result = harden("FROM d\nRUN <<EOT\napt-get update\napt-get install -y curl\nEOT\n")
-        assert "apt-get install --no-install-recommends -y curl\nrm -rf /var/lib/apt/lists/*\nEOT\n" \
-            in result.hardened
+        assert "apt-get install --no-install-recommends -y curl\nrm -rf /var/lib/apt/lists/*\nEOT\n" in result.hardened
 
     def test_json_run_is_left_alone(self) -> None:
-        assert 'RUN ["apt-get", "install", "-y", "curl"]\n' in harden(
-            'FROM d\nRUN ["apt-get", "install", "-y", "curl"]\n').hardened
+        assert (
+            'RUN ["apt-get", "install", "-y", "curl"]\n'
+            in harden('FROM d\nRUN ["apt-get", "install", "-y", "curl"]\n').hardened
+        )
 
 
 class TestMultiStageAndProject:
@@ -290,7 +317,7 @@ class TestWholeFile:
     """Properties of the result as a whole."""
 
     def test_untouched_lines_stay_byte_for_byte(self) -> None:
-        text = "# syntax=docker/dockerfile:1\n\n# build\nFROM scratch\n  LABEL a=\"b c\"   d=e\nUSER 1:1\n"
+        text = '# syntax=docker/dockerfile:1\n\n# build\nFROM scratch\n  LABEL a="b c"   d=e\nUSER 1:1\n'
         result = harden(text)
         for line in text.splitlines(keepends=True):
             assert line in result.hardened
@@ -305,12 +332,15 @@ class TestWholeFile:
         added = [line for line in result.hardened.splitlines() if line.startswith("# dockaudit:")]
         assert added and all(line.rstrip().endswith(")") and "DA" in line for line in added)
 
-    @pytest.mark.parametrize("text", ["FROM scratch\nUSER 1:1\nHEALTHCHECK CMD [\"/a\"]\nCMD [\"/a\"]\n"
-                                      "LABEL org.opencontainers.image.source=x\n"])
+    @pytest.mark.parametrize(
+        "text",
+        ['FROM scratch\nUSER 1:1\nHEALTHCHECK CMD ["/a"]\nCMD ["/a"]\nLABEL org.opencontainers.image.source=x\n'],
+    )
     def test_hardened_file_is_unchanged(self, text: str) -> None:
         result = harden(text)
-        assert result.hardened.replace(
-            result.hardened[: result.hardened.index("FROM")], "") == text.replace(text[: text.index("FROM")], "")
+        assert result.hardened.replace(result.hardened[: result.hardened.index("FROM")], "") == text.replace(
+            text[: text.index("FROM")], ""
+        )
 
 
 def test_busybox_httpd_keeps_the_default_stop_signal() -> None:

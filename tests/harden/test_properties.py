@@ -10,19 +10,59 @@ from dockaudit.harden import BaseImage, HardenContext, harden_dockerfile_text
 from dockaudit.harden.document import Document
 from tests.harden.corpus_check import hadolint
 
-BASES = ["scratch", "alpine:3.19", "debian:12-slim", "ubuntu:24.04", "gcr.io/distroless/static-debian12",
-         "python:3.12-slim", "node:20-alpine", "golang:1.22", "eclipse-temurin:21-jre", "registry.local/app"]
+BASES = [
+    "scratch",
+    "alpine:3.19",
+    "debian:12-slim",
+    "ubuntu:24.04",
+    "gcr.io/distroless/static-debian12",
+    "python:3.12-slim",
+    "node:20-alpine",
+    "golang:1.22",
+    "eclipse-temurin:21-jre",
+    "registry.local/app",
+]
 WORDS = st.sampled_from(["app", "web", "x", "data", "srv", "main", "8080", "README.md", "src", "conf"])
-SHELL_CMDS = st.sampled_from([
-    "apt-get update", "apt-get install -y curl ca-certificates", "apt-get update && apt-get install -y gcc",
-    "apk add python3", "apk update && apk add --no-cache git", "pip install -r requirements.txt",
-    "python -m pip install flask", "npm ci", "npm install --omit=dev", "dnf install -y git", "yum install -y tar",
-    "echo hello > /tmp/x", "make -j4", "go build -o /out/app .", "chmod +x /app/run.sh", "useradd -u 1000 app",
-    "adduser -D -u 1001 -G web web", "curl -fsSL https://example.com/x -o /x", "true # trailing",
-    "echo $API_TOKEN > /dev/null", "mvn -q package",
-])
-NAMES = st.sampled_from(["DEBUG", "PORT", "API_TOKEN", "DB_PASSWORD", "NODE_VERSION", "GPG_KEY", "APP_ENV",
-                         "AWS_SECRET_ACCESS_KEY", "SECRET_KEY_BASE", "PATH", "LANG"])
+SHELL_CMDS = st.sampled_from(
+    [
+        "apt-get update",
+        "apt-get install -y curl ca-certificates",
+        "apt-get update && apt-get install -y gcc",
+        "apk add python3",
+        "apk update && apk add --no-cache git",
+        "pip install -r requirements.txt",
+        "python -m pip install flask",
+        "npm ci",
+        "npm install --omit=dev",
+        "dnf install -y git",
+        "yum install -y tar",
+        "echo hello > /tmp/x",
+        "make -j4",
+        "go build -o /out/app .",
+        "chmod +x /app/run.sh",
+        "useradd -u 1000 app",
+        "adduser -D -u 1001 -G web web",
+        "curl -fsSL https://example.com/x -o /x",
+        "true # trailing",
+        "echo $API_TOKEN > /dev/null",
+        "mvn -q package",
+    ]
+)
+NAMES = st.sampled_from(
+    [
+        "DEBUG",
+        "PORT",
+        "API_TOKEN",
+        "DB_PASSWORD",
+        "NODE_VERSION",
+        "GPG_KEY",
+        "APP_ENV",
+        "AWS_SECRET_ACCESS_KEY",
+        "SECRET_KEY_BASE",
+        "PATH",
+        "LANG",
+    ]
+)
 VALUES = st.sampled_from(["1", "8080", "production", "s3cr3t-v4lue", "/usr/local/bin:$PATH", '"a b"', "${PORT}"])
 
 
@@ -37,8 +77,29 @@ def shell_run(draw: st.DrawFn) -> str:
 
 @st.composite
 def instruction(draw: st.DrawFn, stages: list[str]) -> str:
-    kind = draw(st.sampled_from(["RUN", "RUN", "RUNJSON", "HEREDOC", "COPY", "ADD", "ENV", "ARG", "USER", "WORKDIR",
-                                 "EXPOSE", "CMD", "ENTRYPOINT", "HEALTHCHECK", "STOPSIGNAL", "LABEL", "COMMENT"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "RUN",
+                "RUN",
+                "RUNJSON",
+                "HEREDOC",
+                "COPY",
+                "ADD",
+                "ENV",
+                "ARG",
+                "USER",
+                "WORKDIR",
+                "EXPOSE",
+                "CMD",
+                "ENTRYPOINT",
+                "HEALTHCHECK",
+                "STOPSIGNAL",
+                "LABEL",
+                "COMMENT",
+            ]
+        )
+    )
     word = draw(WORDS)
     if kind == "RUN":
         return draw(shell_run())
@@ -64,11 +125,31 @@ def instruction(draw: st.DrawFn, stages: list[str]) -> str:
     if kind == "EXPOSE":
         return "EXPOSE " + draw(st.sampled_from(["80", "8080", "3000/tcp", "53/udp", "$PORT"]))
     if kind in ("CMD", "ENTRYPOINT"):
-        return kind + " " + draw(st.sampled_from(["python app.py", '["node", "server.js"]', "./run.sh && sleep 1",
-                                                   '["/bin/sh", "-c", "exec app"]', "nginx -g 'daemon off;'"]))
+        return (
+            kind
+            + " "
+            + draw(
+                st.sampled_from(
+                    [
+                        "python app.py",
+                        '["node", "server.js"]',
+                        "./run.sh && sleep 1",
+                        '["/bin/sh", "-c", "exec app"]',
+                        "nginx -g 'daemon off;'",
+                    ]
+                )
+            )
+        )
     if kind == "HEALTHCHECK":
-        return draw(st.sampled_from(["HEALTHCHECK NONE", 'HEALTHCHECK CMD ["/app", "health"]',
-                                     "HEALTHCHECK --interval=5s CMD wget -q -O- http://localhost/"]))
+        return draw(
+            st.sampled_from(
+                [
+                    "HEALTHCHECK NONE",
+                    'HEALTHCHECK CMD ["/app", "health"]',
+                    "HEALTHCHECK --interval=5s CMD wget -q -O- http://localhost/",
+                ]
+            )
+        )
     if kind == "STOPSIGNAL":
         return "STOPSIGNAL " + draw(st.sampled_from(["SIGKILL", "SIGTERM", "9"]))
     if kind == "LABEL":
@@ -152,10 +233,16 @@ def test_untouched_lines_are_byte_identical(text: str) -> None:
                 assert hardened[index] == original[origin - 1]
 
 
-ALPINE = BaseImage("alpine:3.19", files=frozenset({"/bin/sh", "/etc/passwd", "/etc/group", "/usr/sbin/adduser",
-                                                   "/usr/sbin/addgroup", "/usr/bin/wget"}))
-DEBIAN = BaseImage("debian:12-slim", files=frozenset({"/bin/sh", "/etc/passwd", "/etc/group", "/usr/sbin/useradd",
-                                                      "/usr/sbin/groupadd"}))
+ALPINE = BaseImage(
+    "alpine:3.19",
+    files=frozenset(
+        {"/bin/sh", "/etc/passwd", "/etc/group", "/usr/sbin/adduser", "/usr/sbin/addgroup", "/usr/bin/wget"}
+    ),
+)
+DEBIAN = BaseImage(
+    "debian:12-slim",
+    files=frozenset({"/bin/sh", "/etc/passwd", "/etc/group", "/usr/sbin/useradd", "/usr/sbin/groupadd"}),
+)
 WITH_BASES = HardenContext(base_lookup=lambda ref: {"alpine:3.19": ALPINE, "debian:12-slim": DEBIAN}.get(ref))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockaudit.engine.facts import Healthcheck, HistoryEntry, ImageConfig, ImageFacts, NamedValue
+from dockaudit.facts import Healthcheck, HistoryEntry, ImageConfig, ImageFacts, NamedValue
 from dockaudit.harden.diff import colour_diff, unified_diff
 from dockaudit.harden.document import Document
 from dockaudit.harden.image import harden_image
@@ -13,8 +13,16 @@ BUILDKIT = "buildkit.dockerfile.v0"
 
 def facts(history: list[HistoryEntry], config: ImageConfig | None = None, base: str | None = None) -> ImageFacts:
     return ImageFacts(
-        id="sha256:" + "ab" * 32, repo_tags=("shop/api:2.0",), repo_digests=(), size=1, created=None,
-        architecture="amd64", os="linux", config=config or ImageConfig(), history=tuple(history), layers=(),
+        id="sha256:" + "ab" * 32,
+        repo_tags=("shop/api:2.0",),
+        repo_digests=(),
+        size=1,
+        created=None,
+        architecture="amd64",
+        os="linux",
+        config=config or ImageConfig(),
+        history=tuple(history),
+        layers=(),
         base_image=base,
     )
 
@@ -22,11 +30,18 @@ def facts(history: list[HistoryEntry], config: ImageConfig | None = None, base: 
 LEGACY = [
     HistoryEntry(0, "/bin/sh -c #(nop) ADD file:0123456789abcdef0123 in / ", from_base=True),
     HistoryEntry(1, '/bin/sh -c #(nop)  CMD ["sh"]', empty_layer=True, from_base=True),
-    HistoryEntry(2, "/bin/sh -c #(nop)  ENV APP_ENV=production DB_PASSWORD=hunt…(redacted, 34 chars)",
-                 empty_layer=True, from_base=False),
+    HistoryEntry(
+        2,
+        "/bin/sh -c #(nop)  ENV APP_ENV=production DB_PASSWORD=hunt…(redacted, 34 chars)",
+        empty_layer=True,
+        from_base=False,
+    ),
     HistoryEntry(3, "/bin/sh -c #(nop) COPY dir:fedcba9876543210fedc in /app ", from_base=False),
-    HistoryEntry(4, "|1 NPM_TOKEN=npm_…(redacted, 40 chars) /bin/sh -c apt-get update && apt-get install -y curl",
-                 from_base=False),
+    HistoryEntry(
+        4,
+        "|1 NPM_TOKEN=npm_…(redacted, 40 chars) /bin/sh -c apt-get update && apt-get install -y curl",
+        from_base=False,
+    ),
     HistoryEntry(5, "/bin/sh -c #(nop)  EXPOSE 8080", empty_layer=True, from_base=False),
     HistoryEntry(6, '/bin/sh -c #(nop)  CMD ["/bin/sh" "-c" "node server.js"]', empty_layer=True, from_base=False),
 ]
@@ -53,8 +68,13 @@ def test_buildkit_history_keeps_sources_and_go_printed_lists() -> None:
         HistoryEntry(3, "RUN /bin/sh -c npm ci # buildkit", comment=BUILDKIT, from_base=False),
         HistoryEntry(4, "EXPOSE map[3000/tcp:{}]", comment=BUILDKIT, empty_layer=True, from_base=False),
         HistoryEntry(5, "VOLUME [/data]", comment=BUILDKIT, empty_layer=True, from_base=False),
-        HistoryEntry(6, 'HEALTHCHECK &{["CMD" "wget" "localhost"] "30s" "3s" "0s" \'\\x03\'}', comment=BUILDKIT,
-                     empty_layer=True, from_base=False),
+        HistoryEntry(
+            6,
+            'HEALTHCHECK &{["CMD" "wget" "localhost"] "30s" "3s" "0s" \'\\x03\'}',
+            comment=BUILDKIT,
+            empty_layer=True,
+            from_base=False,
+        ),
     ]
     check = Healthcheck(("CMD", "wget", "-q", "localhost"), interval_ns=30_000_000_000, retries=3)
     text = reconstruct_dockerfile(facts(history, ImageConfig(healthcheck=check)))

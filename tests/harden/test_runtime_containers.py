@@ -66,14 +66,18 @@ def runtime_findings(client: docker.DockerClient, name: str) -> set[str]:
 
 
 @pytest.fixture
-def fixture_containers(bad_containers: dict[str, str], created_privileged_container: str,
-                       drift_container: str) -> dict[str, str]:
+def fixture_containers(
+    bad_containers: dict[str, str], created_privileged_container: str, drift_container: str
+) -> dict[str, str]:
     return {**bad_containers, "privileged": created_privileged_container, "drift": drift_container}
 
 
 @pytest.mark.parametrize("which", ["host", "bridge", "privileged", "drift"])
 def test_hardened_run_of_a_fixture_container_starts_and_passes(
-    which: str, fixture_containers: dict[str, str], docker_client: docker.DockerClient, started: list[str],
+    which: str,
+    fixture_containers: dict[str, str],
+    docker_client: docker.DockerClient,
+    started: list[str],
     tmp_path: Path,
 ) -> None:
     facts = collect_container(docker_client, fixture_containers[which])

@@ -33,12 +33,19 @@ def dockaudit_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "dockaudit", *args]
 
 
-def run(*args: str, env: dict[str, str], timeout: float = 300, cwd: Path | None = None,
-        prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str], timeout: float = 300, cwd: Path | None = None, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     """Run dockaudit to completion; never raises on its exit code."""
     return subprocess.run(
-        [*prefix, *dockaudit_argv(*args)], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        timeout=timeout, check=False, cwd=cwd,
+        [*prefix, *dockaudit_argv(*args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
     )
 
 

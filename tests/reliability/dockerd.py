@@ -60,8 +60,9 @@ class _TestDockerd:
         self._log = (directory / "dockerd.log").open("wb")
 
     def _start(self, argv: list[str], *, timeout: float, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while not _answers(self.socket):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -127,8 +128,11 @@ class SecondEngine(_TestDockerd):
         for pid in _pids_mentioning(str(self.directory / "exec")):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
-                  if line.split()[1].startswith(str(self.directory))]
+        mounts = [
+            line.split()[1]
+            for line in Path("/proc/mounts").read_text().splitlines()
+            if line.split()[1].startswith(str(self.directory))
+        ]
         for mount in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
         self._log.close()
@@ -151,8 +155,12 @@ class RootlessEngine(_TestDockerd):
         os.chown(directory, entry.pw_uid, entry.pw_gid)
         os.chmod(directory, 0o700)
         super().__init__(directory, "docker.sock")
-        env = {"HOME": str(directory), "XDG_RUNTIME_DIR": str(directory), "USER": user,
-               "PATH": f"{Path(ROOTLESS_SCRIPT).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+        env = {
+            "HOME": str(directory),
+            "XDG_RUNTIME_DIR": str(directory),
+            "USER": user,
+            "PATH": f"{Path(ROOTLESS_SCRIPT).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        }
         self._start(
             ["setpriv", "--reuid", user, "--regid", str(entry.pw_gid), "--init-groups", "--", ROOTLESS_SCRIPT,
              "--data-root", str(directory / "data"), "--exec-root", str(directory / "exec"),

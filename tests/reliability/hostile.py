@@ -79,8 +79,9 @@ def layer_tar(members: Iterable[Member]) -> bytes:
     """A GNU-format layer tar; undecodable names go out as their raw bytes (`surrogateescape`)."""
     types = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE}
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, encoding="utf-8",
-                      errors="surrogateescape") as tar:
+    with tarfile.open(
+        fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape"
+    ) as tar:
         for m in members:
             info = tarfile.TarInfo(m.name)
             info.type = types[m.kind]
@@ -104,9 +105,23 @@ def sparse_layer_tar(name: str, real_size: int) -> bytes:
             handle.write(b"S" * 4096)
             handle.truncate(real_size)
         proc = subprocess.run(
-            ["tar", "--sparse", "--format=posix", "--pax-option=delete=atime,delete=ctime,exthdr.name=%d/PaxHeaders/%f",
-             "--owner=0", "--group=0", f"--mtime=@{_MTIME}", "-cf", "-", "-C", str(Path(tmp) / "root"), name],
-            capture_output=True, check=True, timeout=120,
+            [
+                "tar",
+                "--sparse",
+                "--format=posix",
+                "--pax-option=delete=atime,delete=ctime,exthdr.name=%d/PaxHeaders/%f",
+                "--owner=0",
+                "--group=0",
+                f"--mtime=@{_MTIME}",
+                "-cf",
+                "-",
+                "-C",
+                str(Path(tmp) / "root"),
+                name,
+            ],
+            capture_output=True,
+            check=True,
+            timeout=120,
         )
     return _fixed_sparse_names(proc.stdout)
 
@@ -137,8 +152,9 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def saved_image(blobs: Sequence[bytes], config: dict[str, Any], tags: Sequence[str],
-                extra: Sequence[tuple[str, bytes]] = ()) -> bytes:
+def saved_image(
+    blobs: Sequence[bytes], config: dict[str, Any], tags: Sequence[str], extra: Sequence[tuple[str, bytes]] = ()
+) -> bytes:
     """A `docker save` archive (classic layout) of `blobs` with `config` (diff IDs filled in)."""
     config = {**config, "rootfs": {"type": "layers", "diff_ids": [_digest(b) for b in blobs]}}
     config_blob = json.dumps(config).encode()
@@ -160,8 +176,9 @@ def saved_image(blobs: Sequence[bytes], config: dict[str, Any], tags: Sequence[s
 
 def _history(layers: int, lines: Sequence[str]) -> list[dict[str, Any]]:
     """One history line per layer (cycling through `lines`), plus empty-layer ENV/LABEL steps."""
-    out: list[dict[str, Any]] = [{"created": "2026-11-01T00:00:00Z", "created_by": f"/bin/sh -c #(nop)  LABEL x={EVIL}",
-                                  "empty_layer": True}]
+    out: list[dict[str, Any]] = [
+        {"created": "2026-11-01T00:00:00Z", "created_by": f"/bin/sh -c #(nop)  LABEL x={EVIL}", "empty_layer": True}
+    ]
     for i in range(layers):
         out.append({"created": "2026-11-01T00:00:00Z", "created_by": lines[i % len(lines)] + f" # step {i}"})
     return out

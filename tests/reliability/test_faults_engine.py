@@ -75,8 +75,21 @@ def test_daemon_killed_mid_audit_gives_a_partial_report_and_exit_3(
         out = tmp_path / "out"
         out.mkdir()
         env = cli.private_env(tmp_path, DOCKER_HOST=proxy.url)
-        run = cli.run("scan", "--all-images", "--host-checks", "--concurrency", "1", "--offline",
-                      "--trivy-cache-dir", str(trivy_db), "-f", "json", "-o", str(out / "report.json"), env=env)
+        run = cli.run(
+            "scan",
+            "--all-images",
+            "--host-checks",
+            "--concurrency",
+            "1",
+            "--offline",
+            "--trivy-cache-dir",
+            str(trivy_db),
+            "-f",
+            "json",
+            "-o",
+            str(out / "report.json"),
+            env=env,
+        )
     finally:
         proxy.close()
     assert killed.is_set()
@@ -97,8 +110,12 @@ def test_daemon_killed_mid_audit_gives_a_partial_report_and_exit_3(
 
 
 def test_container_removed_between_list_and_inspect(
-    proxy: DockerProxy, tmp_path: Path, docker_client: docker.DockerClient, container_pool: ContainerPool,
-    good_image: str, hardened_container: str,
+    proxy: DockerProxy,
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+    container_pool: ContainerPool,
+    good_image: str,
+    hardened_container: str,
 ) -> None:
     victim = container_pool.create("vanishing", good_image, start=False)
     victim_name = docker_client.api.inspect_container(victim)["Name"].lstrip("/")
@@ -114,8 +131,19 @@ def test_container_removed_between_list_and_inspect(
 
     proxy.hook = remove_before_inspect
     out = tmp_path / "report.json"
-    run = cli.run("scan", "--all-containers", "--include", victim_name, "--include", kept_name,
-                  "-f", "json", "-o", str(out), env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url))
+    run = cli.run(
+        "scan",
+        "--all-containers",
+        "--include",
+        victim_name,
+        "--include",
+        kept_name,
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url),
+    )
     assert removed.is_set()
     assert run.returncode == 3, run.stderr
     _no_traceback(run.stderr)
@@ -140,8 +168,17 @@ def test_image_stream_cut_mid_way_fails_that_image_only(
 
     proxy.hook = truncate_bad_export
     out = tmp_path / "report.json"
-    run = cli.run("scan", f"image:{bad_image}", f"image:{good_image}", "--no-trivy", "-f", "json", "-o", str(out),
-                  env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url))
+    run = cli.run(
+        "scan",
+        f"image:{bad_image}",
+        f"image:{good_image}",
+        "--no-trivy",
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url),
+    )
     assert run.returncode == 3, run.stderr
     _no_traceback(run.stderr)
     report = cli.load_report(out)
@@ -176,16 +213,30 @@ def test_connection_dropped_while_auditing_fails_that_target_only(
     # The first inspect resolves the argument; the second is the audit's.
     proxy.hook = _drop_nth(f"/containers/{host_id}/json", 2)
     out = tmp_path / "report.json"
-    run = cli.run("scan", f"container:{host_id}", f"container:{hardened_container}", "--no-trivy", "-f", "json",
-                  "-o", str(out), env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url))
+    run = cli.run(
+        "scan",
+        f"container:{host_id}",
+        f"container:{hardened_container}",
+        "--no-trivy",
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url),
+    )
     assert run.returncode == 3, run.stderr
     _no_traceback(run.stderr)
     report = cli.load_report(out)
     # The two containers, plus the images they run (targets of their own).
     assert [t["kind"] for t in report["targets"]].count("container") == 2
     (failed,) = [t for t in report["targets"] if t.get("errors")]
-    assert failed["errors"] == [{"stage": "collect", "message": f"inspecting container {host_id}: lost the connection "
-                                 "to the engine (it closed the connection mid-request)"}]
+    assert failed["errors"] == [
+        {
+            "stage": "collect",
+            "message": f"inspecting container {host_id}: lost the connection "
+            "to the engine (it closed the connection mid-request)",
+        }
+    ]
 
 
 def test_engine_error_on_one_image_fails_that_image_only(
@@ -193,17 +244,28 @@ def test_engine_error_on_one_image_fails_that_image_only(
 ) -> None:
     bad_id = str(docker_client.api.inspect_image(bad_image)["Id"])
     # FAULT INJECTION: the engine answers 500 for the bad image's history, as a daemon with a broken store does.
-    proxy.hook = lambda request, index: (Respond(500, "layer store is corrupted") if request.path ==
-                                         f"/images/{bad_id}/history" else FORWARD)
+    proxy.hook = lambda request, index: (
+        Respond(500, "layer store is corrupted") if request.path == f"/images/{bad_id}/history" else FORWARD
+    )
     out = tmp_path / "report.json"
-    run = cli.run("scan", f"image:{bad_image}", f"image:{good_image}", "--no-trivy", "-f", "json", "-o", str(out),
-                  env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url))
+    run = cli.run(
+        "scan",
+        f"image:{bad_image}",
+        f"image:{good_image}",
+        "--no-trivy",
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url),
+    )
     assert run.returncode == 3, run.stderr
     _no_traceback(run.stderr)
     report = cli.load_report(out)
     failed = [t for t in report["targets"] if t.get("errors")]
-    assert [t["errors"] for t in failed] == [[{"stage": "collect",
-                                                "message": f"reading history of {bad_id}: layer store is corrupted"}]]
+    assert [t["errors"] for t in failed] == [
+        [{"stage": "collect", "message": f"reading history of {bad_id}: layer store is corrupted"}]
+    ]
     assert len(report["targets"]) == 2
 
 
@@ -213,8 +275,15 @@ def test_connection_dropped_while_resolving_fails_the_engine_with_a_report(
     host_id = bad_containers["host"]
     proxy.hook = _drop_nth(f"/containers/{host_id}/json", 1)
     out = tmp_path / "report.json"
-    run = cli.run("scan", f"container:{host_id}", "-f", "json", "-o", str(out),
-                  env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url))
+    run = cli.run(
+        "scan",
+        f"container:{host_id}",
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        env=cli.private_env(tmp_path, DOCKER_HOST=proxy.url),
+    )
     assert run.returncode == 3, run.stderr
     _no_traceback(run.stderr)
     report = cli.load_report(out)
@@ -266,9 +335,21 @@ def test_ssh_tunnel_dropping_mid_audit_gives_a_partial_report_and_exit_3(
     proxy = DockerProxy(short_dir / "p.sock", hook=kill_tunnel_at_first_history)
     out = tmp_path / "report.json"
     env = cli.private_env(tmp_path, DOCKAUDIT_SSH_COMMAND=test_sshd.ssh_command, TMPDIR=str(short_dir))
-    argv = cli.dockaudit_argv("scan", "-H", f"{test_sshd.url}{proxy.socket_path}", f"image:{bad_image}",
-                              f"image:{good_image}", "--host-checks", "--no-trivy", "--concurrency", "1",
-                              "-f", "json", "-o", str(out))
+    argv = cli.dockaudit_argv(
+        "scan",
+        "-H",
+        f"{test_sshd.url}{proxy.socket_path}",
+        f"image:{bad_image}",
+        f"image:{good_image}",
+        "--host-checks",
+        "--no-trivy",
+        "--concurrency",
+        "1",
+        "-f",
+        "json",
+        "-o",
+        str(out),
+    )
     try:
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         owner["pid"] = proc.pid
@@ -282,8 +363,9 @@ def test_ssh_tunnel_dropping_mid_audit_gives_a_partial_report_and_exit_3(
     assert len(report["targets"]) == 3
     failures = _failures(report)
     assert failures and all("\n" not in message for _, _, message in failures), failures
-    assert any("lost the connection to the engine" in message or "not running" in message
-               for _, _, message in failures), failures
+    assert any(
+        "lost the connection to the engine" in message or "not running" in message for _, _, message in failures
+    ), failures
     # The tunnel's private directory is gone with it.
     assert not [p for p in short_dir.iterdir() if p.name.startswith("dockaudit-ssh-")]
     assert stdout == ""
@@ -295,21 +377,27 @@ def test_tui_backend_turns_a_dead_engine_into_one_line_errors(
     """The TUI's backend after the engine went away: errors it can show, never a raw transport exception."""
     dead = threading.Event()
     proxy.hook = lambda request, index: Drop() if dead.is_set() else FORWARD
-    backend = EngineBackend(EngineChoice(host=proxy.url), Settings(),
-                            EngineBackendOptions(scanners=frozenset({"checklist"}), cwd=tmp_path))
+    backend = EngineBackend(
+        EngineChoice(host=proxy.url), Settings(), EngineBackendOptions(scanners=frozenset({"checklist"}), cwd=tmp_path)
+    )
     try:
         backend.connect()
         assert backend.inventory().images
         dead.set()
         with pytest.raises(EngineError) as caught:
             backend.inventory()
-        assert str(caught.value) == ("listing images: lost the connection to the engine "
-                                     "(it closed the connection mid-request)")
+        assert str(caught.value) == (
+            "listing images: lost the connection to the engine (it closed the connection mid-request)"
+        )
         result, facts = backend.checklist(f"image:{bad_image}", bad_image, lambda progress: None, threading.Event())
         assert facts is None
         assert [(e.stage, e.message) for e in result.errors] == [
-            ("collect", f"inspecting image {bad_image}: lost the connection to the engine "
-                        "(it closed the connection mid-request)")]
+            (
+                "collect",
+                f"inspecting image {bad_image}: lost the connection to the engine "
+                "(it closed the connection mid-request)",
+            )
+        ]
         host = backend.audit_host()
         assert host.errors and "lost the connection to the engine" in host.errors[0].message
     finally:

@@ -21,8 +21,17 @@ CACHE = Path("xdg-cache") / "dockaudit" / "trivy-results.sqlite3"
 
 
 def _scan(tmp_path: Path, trivy_db: Path, image: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return cli.run("scan", f"image:{image}", "--offline", "--trivy-cache-dir", str(trivy_db), "--fail-on", "never",
-                   *args, env=cli.private_env(tmp_path))
+    return cli.run(
+        "scan",
+        f"image:{image}",
+        "--offline",
+        "--trivy-cache-dir",
+        str(trivy_db),
+        "--fail-on",
+        "never",
+        *args,
+        env=cli.private_env(tmp_path),
+    )
 
 
 def _rows(path: Path) -> int:
@@ -37,8 +46,10 @@ def test_corrupt_result_cache_is_rebuilt_with_a_warning(tmp_path: Path, trivy_db
     cache.write_bytes(b"\x00this is not a database\xff" * 400)
     run = _scan(tmp_path, trivy_db, bad_image, "-f", "json", "-o", str(tmp_path / "r.json"))
     assert run.returncode == 0, run.stderr
-    assert f"dockaudit: warning: result cache {cache} was unreadable (file is not a database); starting a new one" \
+    assert (
+        f"dockaudit: warning: result cache {cache} was unreadable (file is not a database); starting a new one"
         in run.stderr.splitlines()
+    )
     assert cli.load_report(tmp_path / "r.json")["targets"][0]["scans"]["trivy"] == "ok"
     assert _rows(cache) == 1
     assert cache.stat().st_mode & 0o777 == 0o600
@@ -70,11 +81,23 @@ def cache_lock_holder(tmp_path: Path) -> Iterator[Path]:
 def test_cache_locked_by_another_process_costs_speed_not_the_scan(
     cache_lock_holder: Path, tmp_path: Path, trivy_db: Path, bad_image: str, good_image: str
 ) -> None:
-    run = _scan(tmp_path, trivy_db, bad_image, f"image:{good_image}", "--concurrency", "1",
-                "-f", "json", "-o", str(tmp_path / "r.json"))
+    run = _scan(
+        tmp_path,
+        trivy_db,
+        bad_image,
+        f"image:{good_image}",
+        "--concurrency",
+        "1",
+        "-f",
+        "json",
+        "-o",
+        str(tmp_path / "r.json"),
+    )
     assert run.returncode == 0, run.stderr
-    warning = (f"dockaudit: warning: result cache {cache_lock_holder} is locked by another process; "
-               "scanning without it for this run")
+    warning = (
+        f"dockaudit: warning: result cache {cache_lock_holder} is locked by another process; "
+        "scanning without it for this run"
+    )
     # Said once, and waited for once: the second image does not wait for the lock again.
     assert run.stderr.splitlines().count(warning) == 1, run.stderr
     report = cli.load_report(tmp_path / "r.json")
@@ -86,10 +109,28 @@ def test_several_dockaudit_processes_share_one_cache(
     tmp_path: Path, trivy_db: Path, bad_image: str, good_image: str
 ) -> None:
     env = cli.private_env(tmp_path)
-    argv = ["scan", f"image:{bad_image}", f"image:{good_image}", "--offline", "--trivy-cache-dir", str(trivy_db),
-            "--fail-on", "never", "-f", "json"]
-    procs = [subprocess.Popen(cli.dockaudit_argv(*argv, "-o", str(tmp_path / f"r{i}.json")), env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(4)]
+    argv = [
+        "scan",
+        f"image:{bad_image}",
+        f"image:{good_image}",
+        "--offline",
+        "--trivy-cache-dir",
+        str(trivy_db),
+        "--fail-on",
+        "never",
+        "-f",
+        "json",
+    ]
+    procs = [
+        subprocess.Popen(
+            cli.dockaudit_argv(*argv, "-o", str(tmp_path / f"r{i}.json")),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
     results = [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
     for code, stderr in results:
         assert code == 0, stderr
@@ -129,8 +170,20 @@ def test_read_only_report_path_exits_2_and_other_outputs_are_written(
     mounted: Callable[..., Path], tmp_path: Path, good_image: str
 ) -> None:
     readonly = mounted("ro")
-    run = cli.run("scan", f"image:{good_image}", "--no-trivy", "-f", "json", "-o", str(readonly / "r.json"),
-                  "-f", "html", "-o", str(tmp_path / "r.html"), env=cli.private_env(tmp_path))
+    run = cli.run(
+        "scan",
+        f"image:{good_image}",
+        "--no-trivy",
+        "-f",
+        "json",
+        "-o",
+        str(readonly / "r.json"),
+        "-f",
+        "html",
+        "-o",
+        str(tmp_path / "r.html"),
+        env=cli.private_env(tmp_path),
+    )
     assert run.returncode == 2, run.stderr
     assert f"dockaudit: cannot write {readonly / 'r.json'}: Read-only file system" in run.stderr.splitlines()
     assert run.stderr.strip().splitlines()[-1].startswith("dockaudit: exit 2: ")
@@ -145,8 +198,16 @@ def test_read_only_report_path_exits_2_and_other_outputs_are_written(
 def test_report_path_under_a_regular_file_exits_2(tmp_path: Path, good_image: str) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file\n")
-    run = cli.run("scan", f"image:{good_image}", "--no-trivy", "-f", "json", "-o", str(blocker / "r.json"),
-                  env=cli.private_env(tmp_path))
+    run = cli.run(
+        "scan",
+        f"image:{good_image}",
+        "--no-trivy",
+        "-f",
+        "json",
+        "-o",
+        str(blocker / "r.json"),
+        env=cli.private_env(tmp_path),
+    )
     assert run.returncode == 2, run.stderr
     assert f"dockaudit: cannot write {blocker / 'r.json'}: Not a directory" in run.stderr.splitlines()
     assert blocker.read_text() == "a file\n"
@@ -159,8 +220,22 @@ def test_disk_full_while_writing_keeps_the_old_report_and_leaves_no_temp_file(
     old = disk / "report.html"
     old.write_text("<p>yesterday's report</p>\n")
     (disk / "filler").write_bytes(b"\0" * (40 * 1024))
-    run = cli.run("scan", f"image:{bad_image}", "--no-trivy", "--fail-on", "never", "-f", "html", "-o", str(old),
-                  "-f", "json", "-o", str(tmp_path / "r.json"), env=cli.private_env(tmp_path))
+    run = cli.run(
+        "scan",
+        f"image:{bad_image}",
+        "--no-trivy",
+        "--fail-on",
+        "never",
+        "-f",
+        "html",
+        "-o",
+        str(old),
+        "-f",
+        "json",
+        "-o",
+        str(tmp_path / "r.json"),
+        env=cli.private_env(tmp_path),
+    )
     assert run.returncode == 2, run.stderr
     assert f"dockaudit: cannot write {old}: No space left on device" in run.stderr.splitlines()
     assert old.read_text() == "<p>yesterday's report</p>\n"
@@ -178,8 +253,18 @@ def test_real_trivy_whose_cache_disk_fills_fails_the_scan_with_its_reason(
     cache_dir = mounted("tmpfs", "64k")
     trivydb.write_fixture_db(cache_dir)
     out = tmp_path / "r.json"
-    run = cli.run("scan", f"image:{bad_image}", "--offline", "--trivy-cache-dir", str(cache_dir), "-f", "json",
-                  "-o", str(out), env=cli.private_env(tmp_path))
+    run = cli.run(
+        "scan",
+        f"image:{bad_image}",
+        "--offline",
+        "--trivy-cache-dir",
+        str(cache_dir),
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        env=cli.private_env(tmp_path),
+    )
     assert run.returncode == 3, run.stderr
     (target,) = cli.load_report(out)["targets"]
     assert target["scans"]["trivy"].startswith("failed: Trivy failed: Fatal error"), target["scans"]

@@ -37,9 +37,24 @@ def test_trivy_fault_fails_the_scan_not_the_report(stand_in: str, tmp_path: Path
     out = tmp_path / "out"
     out.mkdir()
     env = cli.private_env(tmp_path, FAKE_TRIVY_PIDFILE=str(pidfile))
-    run = cli.run("scan", f"image:{bad_image}", "--trivy", str(trivy), "--scanners", "checklist,misconfig,secret",
-                  *extra, "-f", "json", "-o", str(out / "report.json"), "-f", "html", "-o", str(out / "report.html"),
-                  env=env)
+    run = cli.run(
+        "scan",
+        f"image:{bad_image}",
+        "--trivy",
+        str(trivy),
+        "--scanners",
+        "checklist,misconfig,secret",
+        *extra,
+        "-f",
+        "json",
+        "-o",
+        str(out / "report.json"),
+        "-f",
+        "html",
+        "-o",
+        str(out / "report.html"),
+        env=env,
+    )
     assert run.returncode == 3, run.stderr
     assert "Traceback" not in run.stderr
     report = cli.load_report(out / "report.json")

@@ -14,10 +14,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dockaudit.engine.collect import image_facts_from_archive
-from dockaudit.engine.facts import ImageFacts
 from dockaudit.engine.layers import ArchiveError, read_image_stream, scan_layer
 from dockaudit.engine.tarstream import BLOCK, ChunkSource
 from dockaudit.errors import DockauditError
+from dockaudit.facts import ImageFacts
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import Scope, evaluate
 from tests.fixtures.archives import SyntheticImage, chunked, classic_archive, file, oci_archive, symlink
@@ -59,13 +59,22 @@ def test_any_structured_archive_gives_facts_or_an_error(data: bytes) -> None:
         _facts_or_error(data, Path(tmp))
 
 
-_BASE_CLASSIC = classic_archive(SyntheticImage(layers=[
-    [file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"), file("etc/os-release", "ID=debian\n"),
-     symlink("bin/sh", "busybox"), file("app/.env", "TOKEN=x\n")],
-    [file("app/data", b"x" * 1500)],
-]))
-_BASE_OCI = oci_archive(SyntheticImage(layers=[[file("etc/passwd", "root:x:0:0::/:/bin/sh\n")],
-                                                [file("a/b", b"y" * 700)]]), compress=False)
+_BASE_CLASSIC = classic_archive(
+    SyntheticImage(
+        layers=[
+            [
+                file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+                file("etc/os-release", "ID=debian\n"),
+                symlink("bin/sh", "busybox"),
+                file("app/.env", "TOKEN=x\n"),
+            ],
+            [file("app/data", b"x" * 1500)],
+        ]
+    )
+)
+_BASE_OCI = oci_archive(
+    SyntheticImage(layers=[[file("etc/passwd", "root:x:0:0::/:/bin/sh\n")], [file("a/b", b"y" * 700)]]), compress=False
+)
 
 
 def _fix_checksums(data: bytearray) -> None:
@@ -104,10 +113,10 @@ def test_mutated_archives_with_valid_checksums_give_facts_or_an_error(
 
 
 @FUZZ
-@given(st.lists(member(), max_size=8), st.sampled_from([tarfile.PAX_FORMAT, tarfile.GNU_FORMAT]),
-       st.integers(1, 4096))
-def test_any_layer_tar_scans_or_fails_cleanly(members: list[tuple[tarfile.TarInfo, bytes]], fmt: int,
-                                              chunk: int) -> None:
+@given(st.lists(member(), max_size=8), st.sampled_from([tarfile.PAX_FORMAT, tarfile.GNU_FORMAT]), st.integers(1, 4096))
+def test_any_layer_tar_scans_or_fails_cleanly(
+    members: list[tuple[tarfile.TarInfo, bytes]], fmt: int, chunk: int
+) -> None:
     data = tar_bytes(members, fmt)
     try:
         scan = scan_layer(ChunkSource(chunked(data, chunk)))

@@ -11,19 +11,64 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dockaudit.config import ConfigError, apply_config, ignore_problems, load_file
-from dockaudit.engine.dockerignore import is_ignored
+from dockaudit.parse.dockerignore import is_ignored
 from dockaudit.secrets import redact_pair
 from tests.reliability.fuzzing import FUZZ
 from tests.report.sample import image_target
 
-KEYS = st.sampled_from(["rules", "allow", "thresholds", "ignore", "disable", "severity", "setuid", "secret_names",
-                        "registries", "rule", "reason", "target", "expires", "max_age_days", "max_size_mb",
-                        "db_max_age_days", "tool", "dockaudit", "DA101", "x"])
-VALUES = st.sampled_from([
-    '"DA101"', '"high"', '"nonsense"', "[]", '["*"]', '["[", "**", "a[b-"]', '["API_*", "*TOKEN*"]', "1", "-1",
-    "1.5", "inf", "nan", "true", "1979-05-27", "1979-05-27T07:32:00Z", '"2026-02-30"', '""', '"  "', "{}",
-    '{ rule = "DA101" }', '"*"', '"image *"', '"[!a]"', '"\\u001b]52;c;x\\u0007"', "99999999999999999999",
-])
+KEYS = st.sampled_from(
+    [
+        "rules",
+        "allow",
+        "thresholds",
+        "ignore",
+        "disable",
+        "severity",
+        "setuid",
+        "secret_names",
+        "registries",
+        "rule",
+        "reason",
+        "target",
+        "expires",
+        "max_age_days",
+        "max_size_mb",
+        "db_max_age_days",
+        "tool",
+        "dockaudit",
+        "DA101",
+        "x",
+    ]
+)
+VALUES = st.sampled_from(
+    [
+        '"DA101"',
+        '"high"',
+        '"nonsense"',
+        "[]",
+        '["*"]',
+        '["[", "**", "a[b-"]',
+        '["API_*", "*TOKEN*"]',
+        "1",
+        "-1",
+        "1.5",
+        "inf",
+        "nan",
+        "true",
+        "1979-05-27",
+        "1979-05-27T07:32:00Z",
+        '"2026-02-30"',
+        '""',
+        '"  "',
+        "{}",
+        '{ rule = "DA101" }',
+        '"*"',
+        '"image *"',
+        '"[!a]"',
+        '"\\u001b]52;c;x\\u0007"',
+        "99999999999999999999",
+    ]
+)
 
 
 @st.composite
@@ -77,10 +122,18 @@ def test_any_bytes_load_or_are_a_config_error(data: bytes) -> None:
 
 
 @FUZZ
-@given(st.lists(st.one_of(st.text(max_size=12), st.sampled_from(["[]", "[z-a]", "[", "]", "\\", "!", "**", "[^]",
-                                                                   "a/[]/b", "[\\]", "**/*.go", "!*.md", "*[*"])),
-                max_size=5),
-       st.sampled_from(["Dockerfile", "a/b/c.go", ".git/config", "x", ".env", "node_modules/a"]))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=12),
+            st.sampled_from(
+                ["[]", "[z-a]", "[", "]", "\\", "!", "**", "[^]", "a/[]/b", "[\\]", "**/*.go", "!*.md", "*[*"]
+            ),
+        ),
+        max_size=5,
+    ),
+    st.sampled_from(["Dockerfile", "a/b/c.go", ".git/config", "x", ".env", "node_modules/a"]),
+)
 @example(["[]"], "x")  # once crashed: an empty character class is not a valid regex
 @example(["[z-a]"], "x")  # once crashed: a reversed range
 def test_any_dockerignore_pattern_matches_or_not(patterns: list[str], path: str) -> None:

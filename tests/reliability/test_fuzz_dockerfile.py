@@ -13,28 +13,104 @@ import dockerfile
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from dockaudit.engine.dockerfile import parse_dockerfile_text
 from dockaudit.errors import DockauditError
 from dockaudit.harden import harden_dockerfile_text
 from dockaudit.harden.document import DockerfileSyntaxError
+from dockaudit.parse.dockerfile import parse_dockerfile_text
+from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
 from dockaudit.rules import load_all
-from dockaudit.rules.dockerfile_adapter import image_facts_from_dockerfile
 from dockaudit.rules.registry import Scope, evaluate
 from tests.reliability.fuzzing import FUZZ
 from tests.rules.conftest import make_ctx
 
-KEYWORDS = ("FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
-            "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL", "MAINTAINER", "from", "Run")
-FRAGMENTS = st.sampled_from([
-    "scratch", "alpine:3.19 AS build", "--platform=$BUILDPLATFORM debian:12", "${BASE:-x}", "$UNSET", "AS",
-    '["/bin/sh", "-c"', '["a", 1]', "[]", '[""]', "[", "\\", "\\\n", "<<EOF", "<<-'EOF'\nbody", "EOF", "--from=0",
-    "--from=stage9", "--chown=${U}:0", "--chmod=7777", "--mount=type=secret,id=x", "--mount=type=bind",
-    "--network=none", "--interval=0s", "--retries=-1", "NONE", "CMD", "SIGKILL", "0", "65536/tcp", "-1",
-    "a=b", "a=", "=b", '"unterminated', "'single", "${A:?err}", "${A/x/y}", "%", "#", "# escape=`", "`",
-    "AKIAZDOCKAUDITFAKE01", "ghp_DockAuditFakeGithubToken0123456789ab", "\x1b]52;c;eA==\x07", "\u202e",
-    "<script>alert(1)</script>", "\t", "\x00", "\r", "é", "..", "/", "~", "*", "**/*.go", "http://x/y.tar",
-    "curl -fsSL https://x | sh", "apt-get install -y x", "sudo su", "chmod 777 /", "useradd -u 0 x",
-])
+KEYWORDS = (
+    "FROM",
+    "RUN",
+    "CMD",
+    "LABEL",
+    "EXPOSE",
+    "ENV",
+    "ADD",
+    "COPY",
+    "ENTRYPOINT",
+    "VOLUME",
+    "USER",
+    "WORKDIR",
+    "ARG",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
+    "MAINTAINER",
+    "from",
+    "Run",
+)
+FRAGMENTS = st.sampled_from(
+    [
+        "scratch",
+        "alpine:3.19 AS build",
+        "--platform=$BUILDPLATFORM debian:12",
+        "${BASE:-x}",
+        "$UNSET",
+        "AS",
+        '["/bin/sh", "-c"',
+        '["a", 1]',
+        "[]",
+        '[""]',
+        "[",
+        "\\",
+        "\\\n",
+        "<<EOF",
+        "<<-'EOF'\nbody",
+        "EOF",
+        "--from=0",
+        "--from=stage9",
+        "--chown=${U}:0",
+        "--chmod=7777",
+        "--mount=type=secret,id=x",
+        "--mount=type=bind",
+        "--network=none",
+        "--interval=0s",
+        "--retries=-1",
+        "NONE",
+        "CMD",
+        "SIGKILL",
+        "0",
+        "65536/tcp",
+        "-1",
+        "a=b",
+        "a=",
+        "=b",
+        '"unterminated',
+        "'single",
+        "${A:?err}",
+        "${A/x/y}",
+        "%",
+        "#",
+        "# escape=`",
+        "`",
+        "AKIAZDOCKAUDITFAKE01",
+        "ghp_DockAuditFakeGithubToken0123456789ab",
+        "\x1b]52;c;eA==\x07",
+        "\u202e",
+        "<script>alert(1)</script>",
+        "\t",
+        "\x00",
+        "\r",
+        "é",
+        "..",
+        "/",
+        "~",
+        "*",
+        "**/*.go",
+        "http://x/y.tar",
+        "curl -fsSL https://x | sh",
+        "apt-get install -y x",
+        "sudo su",
+        "chmod 777 /",
+        "useradd -u 0 x",
+    ]
+)
 WORDS = st.one_of(FRAGMENTS, st.text(max_size=12))
 
 
@@ -43,8 +119,13 @@ def hostile_dockerfiles(draw: st.DrawFn) -> str:
     """Lines of keywords and fragments, sometimes without a FROM, sometimes with random text between."""
     lines: list[str] = []
     if draw(st.booleans()):
-        lines.append(draw(st.sampled_from(["# syntax=docker/dockerfile:1", "# escape=`", "# escape=\\",
-                                           "# check=skip=all", "#escape=x"])))
+        lines.append(
+            draw(
+                st.sampled_from(
+                    ["# syntax=docker/dockerfile:1", "# escape=`", "# escape=\\", "# check=skip=all", "#escape=x"]
+                )
+            )
+        )
     if draw(st.integers(0, 4)):
         lines.append("FROM " + draw(FRAGMENTS))
     for _ in range(draw(st.integers(0, 10))):
@@ -66,7 +147,7 @@ def _parses(text: str) -> bool:
 @FUZZ
 @given(hostile_dockerfiles())
 @example("FROM scratch\nRUN <<EOF\nunclosed heredoc")
-@example("FROM scratch\nCMD [\"a\", 1]\n")
+@example('FROM scratch\nCMD ["a", 1]\n')
 @example("\x00FROM scratch\n")
 @example("ARG A\nFROM ${A}\n")
 @example("FROM scratch\nHEALTHCHECK --interval=0s CMD\n")

@@ -7,22 +7,47 @@ from datetime import UTC
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from dockaudit.engine.history import Step, align, build_history, steps_from_api, steps_from_config
+from dockaudit.parse.history import Step, align, build_history, steps_from_api, steps_from_config
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import Scope, evaluate
 from tests.reliability.fuzzing import FUZZ
 from tests.rules.conftest import make_ctx, make_image_facts
 
-SECRET_NAMES = st.sampled_from(["NPM_TOKEN", "DB_PASSWORD", "API_KEY", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY",
-                                "githubToken", "PRIVATE_KEY", "SENTRY_AUTH", "CLIENT_SECRET"])
+SECRET_NAMES = st.sampled_from(
+    [
+        "NPM_TOKEN",
+        "DB_PASSWORD",
+        "API_KEY",
+        "GITHUB_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "githubToken",
+        "PRIVATE_KEY",
+        "SENTRY_AUTH",
+        "CLIENT_SECRET",
+    ]
+)
 PLAIN_NAMES = st.sampled_from(["VERSION", "BUILD_DATE", "HTTP_PROXY", "TARGETARCH", "DEBUG", "GPG_KEY", "PORT"])
 # A recognisable prefix so the value cannot turn up by chance in the rest of the line.
 SECRET_VALUES = st.from_regex(r"Zq9[A-Za-z0-9_\-./+]{6,40}", fullmatch=True)
-PLAIN_VALUES = st.one_of(st.from_regex(r"[a-z0-9.\-]{0,12}", fullmatch=True),
-                         st.sampled_from(['"a b"', "'x y'", "1", "", "a=b", "${X}", "--flag"]))
+PLAIN_VALUES = st.one_of(
+    st.from_regex(r"[a-z0-9.\-]{0,12}", fullmatch=True),
+    st.sampled_from(['"a b"', "'x y'", "1", "", "a=b", "${X}", "--flag"]),
+)
 COMMANDS = st.one_of(
-    st.sampled_from(["/bin/sh -c npm ci", "/bin/sh -c echo hi", "/bin/sh -c #(nop)  ENV A=b", "/bin/sh -c #(nop) ",
-                     'RUN /bin/sh -c make # buildkit', "", "|", "|x", "|-1 A=b", "/bin/sh -c curl -u a:b x | sh"]),
+    st.sampled_from(
+        [
+            "/bin/sh -c npm ci",
+            "/bin/sh -c echo hi",
+            "/bin/sh -c #(nop)  ENV A=b",
+            "/bin/sh -c #(nop) ",
+            "RUN /bin/sh -c make # buildkit",
+            "",
+            "|",
+            "|x",
+            "|-1 A=b",
+            "/bin/sh -c curl -u a:b x | sh",
+        ]
+    ),
     st.text(max_size=30),
 )
 
@@ -50,14 +75,16 @@ def steps(draw: st.DrawFn) -> list[Step]:
     out = []
     for _ in range(draw(st.integers(0, 8))):
         line = draw(st.one_of(build_arg_line().map(lambda p: p[0]), COMMANDS))
-        out.append(Step(
-            created_by=line,
-            comment=draw(st.sampled_from(["", "buildkit.dockerfile.v0", "imported", "\x1b[2J"])),
-            created=draw(st.one_of(st.none(), st.datetimes(timezones=st.just(UTC)))),
-            empty_layer=draw(st.one_of(st.none(), st.booleans())),
-            size=draw(st.one_of(st.none(), st.integers(0, 2**40))),
-            tags=tuple(draw(st.lists(st.sampled_from(["a:1", "<none>:<none>", ""]), max_size=2))),
-        ))
+        out.append(
+            Step(
+                created_by=line,
+                comment=draw(st.sampled_from(["", "buildkit.dockerfile.v0", "imported", "\x1b[2J"])),
+                created=draw(st.one_of(st.none(), st.datetimes(timezones=st.just(UTC)))),
+                empty_layer=draw(st.one_of(st.none(), st.booleans())),
+                size=draw(st.one_of(st.none(), st.integers(0, 2**40))),
+                tags=tuple(draw(st.lists(st.sampled_from(["a:1", "<none>:<none>", ""]), max_size=2))),
+            )
+        )
     return out
 
 
@@ -85,21 +112,53 @@ def test_secret_build_args_never_survive_redaction(line_and_secrets: tuple[str, 
     assert leaked == [], (line, entry.created_by)
 
 
-TIMESTAMPS = st.one_of(st.text(max_size=40), st.sampled_from([
-    "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.123456789+02:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:60Z",
-    "2026-13-45T99:99:99Z", "2026-01-02T03:04:05.1234567890123Z", "2026-01-02", "T", "Z",
-]))
+TIMESTAMPS = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "2026-01-02T03:04:05Z",
+            "2026-01-02T03:04:05.123456789+02:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:60Z",
+            "2026-13-45T99:99:99Z",
+            "2026-01-02T03:04:05.1234567890123Z",
+            "2026-01-02",
+            "T",
+            "Z",
+        ]
+    ),
+)
 
 
 @FUZZ
 @example([{"created": "9999-12-31T23:59:59-01:00"}], [{"Created": 253_402_300_800}])  # once crashed: past year 9999
-@given(st.lists(st.fixed_dictionaries({}, optional={
-    "created_by": st.text(max_size=30), "comment": st.text(max_size=10), "created": TIMESTAMPS,
-    "empty_layer": st.booleans()}), max_size=5),
-       st.lists(st.fixed_dictionaries({}, optional={
-           "CreatedBy": st.text(max_size=30), "Comment": st.text(max_size=10),
-           "Created": st.integers(-(2**63), 2**63 - 1), "Size": st.integers(-1, 2**62),
-           "Tags": st.one_of(st.none(), st.lists(st.text(max_size=10), max_size=3))}), max_size=5))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "created_by": st.text(max_size=30),
+                "comment": st.text(max_size=10),
+                "created": TIMESTAMPS,
+                "empty_layer": st.booleans(),
+            },
+        ),
+        max_size=5,
+    ),
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "CreatedBy": st.text(max_size=30),
+                "Comment": st.text(max_size=10),
+                "Created": st.integers(-(2**63), 2**63 - 1),
+                "Size": st.integers(-1, 2**62),
+                "Tags": st.one_of(st.none(), st.lists(st.text(max_size=10), max_size=3)),
+            },
+        ),
+        max_size=5,
+    ),
+)
 def test_history_documents_with_engine_types_and_any_values_parse(
     config_docs: list[dict[str, object]], api_docs: list[dict[str, object]]
 ) -> None:

@@ -41,8 +41,17 @@ class Outputs:
 
 def run_dockaudit(*argv: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """`dockaudit ARGV` as a separate process (stdout and stderr captured, not a terminal)."""
-    return subprocess.run([sys.executable, "-m", "dockaudit", *argv], cwd=cwd, env=_env(cwd), capture_output=True,
-                          text=True, encoding="utf-8", errors="strict", timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "dockaudit", *argv],
+        cwd=cwd,
+        env=_env(cwd),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="strict",
+        timeout=timeout,
+        check=False,
+    )
 
 
 def scan_all(root: Path, *targets: str, extra: tuple[str, ...] = ("--no-trivy",)) -> Outputs:
@@ -153,7 +162,7 @@ def test_html_payloads_do_not_run_in_chromium(archive_outputs: Outputs, tmp_path
     assert 'data-pwned="yes"' not in dom
     assert "<title>pwned</title>" not in dom
     assert len(re.findall(r"<script\b", dom)) == len(re.findall(r"<script\b", archive_outputs.files["html"])) == 1
-    assert "<img src=\"x\"" not in dom and "evil.example/" not in re.sub(r">[^<]*<", "><", dom)
+    assert '<img src="x"' not in dom and "evil.example/" not in re.sub(r">[^<]*<", "><", dom)
 
 
 def test_table_on_a_terminal_draws_no_foreign_escape_sequence(hostile_archive: Path, tmp_path: Path) -> None:
@@ -185,8 +194,9 @@ def test_engine_image_and_container_reports_are_safe(
 
 @pytest.mark.docker
 @pytest.mark.trivy
-def test_engine_image_with_trivy_stays_safe(hostile_image: str, tmp_path: Path,
-                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_engine_image_with_trivy_stays_safe(
+    hostile_image: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from tests.trivy import trivydb
 
     cache = tmp_path_factory.mktemp("hostile-trivy")

@@ -15,7 +15,9 @@ from tests.reliability.fuzzing import FUZZ
 def _unsafe(ch: str) -> bool:
     code = ord(ch)
     return (
-        (code < 0x20 and ch not in "\n\t") or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF
+        (code < 0x20 and ch not in "\n\t")
+        or 0x7F <= code <= 0x9F
+        or 0xD800 <= code <= 0xDFFF
         or unicodedata.bidirectional(ch) in ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")
     )
 

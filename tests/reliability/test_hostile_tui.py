@@ -39,8 +39,9 @@ async def _select(screen: MainScreen, pilot: object, kind: str, key: str) -> Non
 async def test_hostile_image_and_container_never_reach_the_terminal_raw(
     tmp_path: Path, hostile_image: str, hostile_container: str
 ) -> None:
-    options = EngineBackendOptions(cache_path=tmp_path / "cache.sqlite3", cwd=tmp_path,
-                                   scanners=frozenset({"checklist"}))
+    options = EngineBackendOptions(
+        cache_path=tmp_path / "cache.sqlite3", cwd=tmp_path, scanners=frozenset({"checklist"})
+    )
     settings = Settings()
     app = make_app(settings, engine_backend_factory(settings, options), watch_events=False, ascii_borders=False)
     captures: dict[str, tuple[str, str]] = {}

@@ -44,8 +44,21 @@ def _leaks(text: str) -> list[str]:
 def test_the_table_on_a_terminal_shows_no_secret(
     tmp_path: Path, trivy_db: Path, bad_image: str, bad_containers: dict[str, str]
 ) -> None:
-    argv = [sys.executable, "-m", "dockaudit", "scan", f"image:{bad_image}", f"container:{bad_containers['host']}",
-            "--offline", "--trivy-cache-dir", str(trivy_db), "--fail-on", "never", "-f", "table"]
+    argv = [
+        sys.executable,
+        "-m",
+        "dockaudit",
+        "scan",
+        f"image:{bad_image}",
+        f"container:{bad_containers['host']}",
+        "--offline",
+        "--trivy-cache-dir",
+        str(trivy_db),
+        "--fail-on",
+        "never",
+        "-f",
+        "table",
+    ]
     code, screen = pty_run(argv, tmp_path)
     assert code == 0, screen[-2000:]
     assert "\x1b[" in screen, "colours are on: this really is a terminal"
@@ -54,16 +67,38 @@ def test_the_table_on_a_terminal_shows_no_secret(
 
 
 def test_debug_logs_of_a_full_audit_hold_no_secret(
-    tmp_path: Path, trivy_db: Path, bad_image: str, bad_containers: dict[str, str],
-    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    trivy_db: Path,
+    bad_image: str,
+    bad_containers: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     caplog.set_level(logging.DEBUG)
     logging.getLogger().setLevel(logging.DEBUG)
     report = tmp_path / "report.json"
-    code = main(["scan", f"image:{bad_image}", f"container:{bad_containers['host']}", "--host-checks",
-                 "--offline", "--trivy-cache-dir", str(trivy_db), "--fail-on", "never", "--no-cache",
-                 "-f", "json", "-o", str(report), "-f", "table"])
+    code = main(
+        [
+            "scan",
+            f"image:{bad_image}",
+            f"container:{bad_containers['host']}",
+            "--host-checks",
+            "--offline",
+            "--trivy-cache-dir",
+            str(trivy_db),
+            "--fail-on",
+            "never",
+            "--no-cache",
+            "-f",
+            "json",
+            "-o",
+            str(report),
+            "-f",
+            "table",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert caplog.records, "the engine client logged its requests at DEBUG"

@@ -45,15 +45,31 @@ def test_full_audit_harden_and_export_only_read_from_the_engine(
 ) -> None:
     env = cli.private_env(tmp_path, DOCKER_HOST=proxy.url)
     bad_id, good_id = _image_id(docker_client, bad_image), _image_id(docker_client, good_image)
-    names = {cid: docker_client.api.inspect_container(cid)["Name"].lstrip("/")
-             for cid in (*bad_containers.values(), hardened_container)}
+    names = {
+        cid: docker_client.api.inspect_container(cid)["Name"].lstrip("/")
+        for cid in (*bad_containers.values(), hardened_container)
+    }
     includes = [arg for pattern in (bad_image, good_image, *names.values()) for arg in ("--include", pattern)]
-    outputs = {fmt: tmp_path / f"report.{ext}" for fmt, ext in
-               (("json", "json"), ("html", "html"), ("sarif", "sarif"), ("markdown", "md"), ("junit", "xml"))}
+    outputs = {
+        fmt: tmp_path / f"report.{ext}"
+        for fmt, ext in (("json", "json"), ("html", "html"), ("sarif", "sarif"), ("markdown", "md"), ("junit", "xml"))
+    }
     out_args = [arg for fmt, path in outputs.items() for arg in ("-f", fmt, "-o", str(path))]
 
-    scan = cli.run("scan", "--all-images", "--all-containers", "--host-checks", *includes, "--offline",
-                   "--trivy-cache-dir", str(trivy_db), "--fail-on", "never", *out_args, env=env)
+    scan = cli.run(
+        "scan",
+        "--all-images",
+        "--all-containers",
+        "--host-checks",
+        *includes,
+        "--offline",
+        "--trivy-cache-dir",
+        str(trivy_db),
+        "--fail-on",
+        "never",
+        *out_args,
+        env=env,
+    )
     assert scan.returncode == 0, scan.stderr
     report = cli.load_report(outputs["json"])
     for path in outputs.values():
@@ -78,9 +94,19 @@ def test_full_audit_harden_and_export_only_read_from_the_engine(
     requests = list(proxy.requests)
     assert _writes(requests) == []
     got = _paths(requests)
-    expected = {"/images/json", "/containers/json", "/info", "/version", "/system/df",
-                f"/images/{bad_id}/json", f"/images/{bad_id}/history", f"/images/{bad_id}/get",
-                f"/images/{good_id}/json", f"/images/{good_id}/history", f"/images/{good_id}/get"}
+    expected = {
+        "/images/json",
+        "/containers/json",
+        "/info",
+        "/version",
+        "/system/df",
+        f"/images/{bad_id}/json",
+        f"/images/{bad_id}/history",
+        f"/images/{bad_id}/get",
+        f"/images/{good_id}/json",
+        f"/images/{good_id}/history",
+        f"/images/{good_id}/get",
+    }
     for cid in names:
         expected |= {f"/containers/{cid}/json"}
     expected |= {f"/containers/{bad_containers['host']}/top", f"/containers/{bad_containers['bridge']}/top"}
@@ -93,11 +119,18 @@ def test_full_audit_harden_and_export_only_read_from_the_engine(
 
 
 def test_tui_backend_reads_through_the_guarded_client_only(
-    proxy: DockerProxy, trivy_db: Path, bad_image: str, bad_containers: dict[str, str], tmp_path: Path,
+    proxy: DockerProxy,
+    trivy_db: Path,
+    bad_image: str,
+    bad_containers: dict[str, str],
+    tmp_path: Path,
     docker_client: docker.DockerClient,
 ) -> None:
-    options = EngineBackendOptions(trivy=TrivyOptions(cache_dir=trivy_db, offline=True, timeout=120),
-                                   cache_path=tmp_path / "cache.sqlite3", cwd=tmp_path)
+    options = EngineBackendOptions(
+        trivy=TrivyOptions(cache_dir=trivy_db, offline=True, timeout=120),
+        cache_path=tmp_path / "cache.sqlite3",
+        cwd=tmp_path,
+    )
     backend = EngineBackend(EngineChoice(host=proxy.url), Settings(), options)
     try:
         info = backend.connect()
@@ -115,8 +148,9 @@ def test_tui_backend_reads_through_the_guarded_client_only(
         assert merged.scans["trivy"] == "ok"
         host = backend.audit_host()
         assert host.findings or host.passed
-        container, cfacts = backend.checklist(f"container:{bad_containers['host']}", bad_containers["host"],
-                                              events.append, cancel)
+        container, cfacts = backend.checklist(
+            f"container:{bad_containers['host']}", bad_containers["host"], events.append, cancel
+        )
         assert cfacts is not None and container.findings
         backend.harden_image(facts)  # type: ignore[arg-type]
         backend.harden_container(cfacts)  # type: ignore[arg-type]
@@ -134,6 +168,11 @@ def test_tui_backend_reads_through_the_guarded_client_only(
         backend.close()
     assert _writes(proxy.requests) == []
     got = _paths(proxy.requests)
-    assert {"/images/json", "/containers/json", f"/images/{bad_id}/json", f"/images/{bad_id}/get", "/events",
-            f"/containers/{bad_containers['host']}/top"} <= got, sorted(got)
-
+    assert {
+        "/images/json",
+        "/containers/json",
+        f"/images/{bad_id}/json",
+        f"/images/{bad_id}/get",
+        "/events",
+        f"/containers/{bad_containers['host']}/top",
+    } <= got, sorted(got)

@@ -32,6 +32,7 @@ TEST_USER = "dockaudit-test"
 
 # -- no shell ------------------------------------------------------------------------------------------------
 
+
 def _calls(tree: ast.AST) -> Iterator[ast.Call]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -49,8 +50,14 @@ def _name(func: ast.expr) -> str:
 def test_no_subprocess_ever_gets_a_shell() -> None:
     """No `shell=True`, `os.system`, `os.popen`, `*_shell` or string command line anywhere in the package."""
     problems: list[str] = []
-    spawners = {"subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call",
-                "subprocess.check_output", "asyncio.create_subprocess_exec"}
+    spawners = {
+        "subprocess.run",
+        "subprocess.Popen",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "asyncio.create_subprocess_exec",
+    }
     files = sorted(SRC.rglob("*.py"))
     assert len(files) > 50
     for path in files:
@@ -59,9 +66,19 @@ def test_no_subprocess_ever_gets_a_shell() -> None:
         for call in _calls(tree):
             name = _name(call.func)
             line = f"{where}:{call.lineno} {name}"
-            if name in ("os.system", "os.popen", "os.spawnl", "os.spawnlp", "os.execl", "os.execlp", "pty.spawn",
-                        "asyncio.create_subprocess_shell", "commands.getoutput", "subprocess.getoutput",
-                        "subprocess.getstatusoutput"):
+            if name in (
+                "os.system",
+                "os.popen",
+                "os.spawnl",
+                "os.spawnlp",
+                "os.execl",
+                "os.execlp",
+                "pty.spawn",
+                "asyncio.create_subprocess_shell",
+                "commands.getoutput",
+                "subprocess.getoutput",
+                "subprocess.getstatusoutput",
+            ):
                 problems.append(f"{line}: runs a shell or a command string")
             spawns = name in spawners or name.rsplit(".", 1)[-1] in ("run", "Popen", "call", "check_output")
             for kw in call.keywords:
@@ -73,12 +90,16 @@ def test_no_subprocess_ever_gets_a_shell() -> None:
                 problems.append(f"{line}: a command line string (argv lists only)")
     assert problems == []
     # The check itself works: it sees every spawn site the package has.
-    spawning = {p.relative_to(SRC).as_posix() for p in files
-                if any(_name(c.func) in spawners for c in _calls(ast.parse(p.read_text(encoding="utf-8"))))}
+    spawning = {
+        p.relative_to(SRC).as_posix()
+        for p in files
+        if any(_name(c.func) in spawners for c in _calls(ast.parse(p.read_text(encoding="utf-8"))))
+    }
     assert {"scanners/process.py", "engine/ssh_tunnel.py"} <= spawning, spawning
 
 
 # -- temp files and Ctrl-C -----------------------------------------------------------------------------------
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -122,12 +143,24 @@ def test_ctrl_c_kills_trivy_and_removes_the_private_temp_dir(
     tmpdir.mkdir()
     pidfile = tmp_path / "trivy.pids"
     env = cli.private_env(tmp_path, TMPDIR=str(tmpdir), FAKE_TRIVY_PIDFILE=str(pidfile))
-    argv = cli.dockaudit_argv("scan", "-H", tcp_engine, f"image:{bad_image}", "--trivy",
-                              str(cli.FAKE_TRIVY / "hanging_trivy"), "--scanners", "checklist,misconfig",
-                              "-f", "json", "-o", str(tmp_path / "r.json"))
+    argv = cli.dockaudit_argv(
+        "scan",
+        "-H",
+        tcp_engine,
+        f"image:{bad_image}",
+        "--trivy",
+        str(cli.FAKE_TRIVY / "hanging_trivy"),
+        "--scanners",
+        "checklist,misconfig",
+        "-f",
+        "json",
+        "-o",
+        str(tmp_path / "r.json"),
+    )
     # Its own process group, which gets the SIGINT as a terminal's Ctrl-C would deliver it.
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         _wait_for(lambda: pidfile.exists() and len(pidfile.read_text().split()) == 2, "the stand-in Trivy started")
         (workdir,) = list(tmpdir.iterdir())
@@ -152,13 +185,27 @@ def test_ctrl_c_kills_trivy_and_removes_the_private_temp_dir(
 
 @pytest.mark.docker
 @pytest.mark.trivy
-def test_temp_dir_is_removed_after_a_normal_run(tcp_engine: str, tmp_path: Path, trivy_db: Path,
-                                                good_image: str) -> None:
+def test_temp_dir_is_removed_after_a_normal_run(
+    tcp_engine: str, tmp_path: Path, trivy_db: Path, good_image: str
+) -> None:
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    run = cli.run("scan", "-H", tcp_engine, f"image:{good_image}", "--offline", "--trivy-cache-dir", str(trivy_db),
-                  "--fail-on", "never", "-f", "json", "-o", str(tmp_path / "r.json"),
-                  env=cli.private_env(tmp_path, TMPDIR=str(tmpdir)))
+    run = cli.run(
+        "scan",
+        "-H",
+        tcp_engine,
+        f"image:{good_image}",
+        "--offline",
+        "--trivy-cache-dir",
+        str(trivy_db),
+        "--fail-on",
+        "never",
+        "-f",
+        "json",
+        "-o",
+        str(tmp_path / "r.json"),
+        env=cli.private_env(tmp_path, TMPDIR=str(tmpdir)),
+    )
     assert run.returncode == 0, run.stderr
     (target,) = cli.load_report(tmp_path / "r.json")["targets"]
     assert target["scans"]["trivy"].startswith(("ok", "degraded")), target["scans"]
@@ -166,6 +213,7 @@ def test_temp_dir_is_removed_after_a_normal_run(tcp_engine: str, tmp_path: Path,
 
 
 # -- ssh tunnel ----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sshd() -> Iterator[sshd_harness.SshdInfo]:
@@ -206,6 +254,7 @@ def test_ssh_tunnel_socket_is_private_and_removed(sshd: sshd_harness.SshdInfo, t
 
 # -- a non-root user in the docker group ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def test_user() -> str:
     """`dockaudit-test`, a non-root member of the docker group (created here when missing; needs root)."""
@@ -214,8 +263,19 @@ def test_user() -> str:
     except KeyError:
         if os.geteuid() != 0:
             pytest.fail(f"user {TEST_USER} is missing and only root can create it", pytrace=False)
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        "--groups", "docker", TEST_USER], check=True)
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                "--groups",
+                "docker",
+                TEST_USER,
+            ],
+            check=True,
+        )
         entry = pwd.getpwnam(TEST_USER)
     if TEST_USER not in grp.getgrnam("docker").gr_mem:
         subprocess.run(["usermod", "-aG", "docker", TEST_USER], check=True)
@@ -239,9 +299,23 @@ def test_non_root_user_in_the_docker_group_runs_a_full_audit(
         os.chown(path, entry.pw_uid, entry.pw_gid)
     as_user = ("setpriv", "--reuid", test_user, "--regid", str(entry.pw_gid), "--init-groups", "--")
     out = home / "report.json"
-    run = cli.run("scan", f"image:{bad_image}", f"container:{bad_containers['host']}", "--host-checks",
-                  "--offline", "--trivy-cache-dir", str(home / "trivy-cache"), "--fail-on", "never",
-                  "-f", "json", "-o", str(out), env=env, prefix=as_user)
+    run = cli.run(
+        "scan",
+        f"image:{bad_image}",
+        f"container:{bad_containers['host']}",
+        "--host-checks",
+        "--offline",
+        "--trivy-cache-dir",
+        str(home / "trivy-cache"),
+        "--fail-on",
+        "never",
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        env=env,
+        prefix=as_user,
+    )
     assert run.returncode == 0, run.stderr
     report = cli.load_report(out)
     assert sorted(t["kind"] for t in report["targets"]) == ["container", "host", "image"]
@@ -260,6 +334,7 @@ def test_non_root_user_in_the_docker_group_runs_a_full_audit(
 
 
 # -- a rootless engine ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def rootless_engine(test_user: str, short_dir: Path, bad_image: str) -> Iterator[RootlessEngine]:
@@ -295,9 +370,24 @@ def test_non_root_user_audits_a_rootless_engine(
         os.chown(path, entry.pw_uid, entry.pw_gid)
     as_user = ("setpriv", "--reuid", test_user, "--regid", str(entry.pw_gid), "--init-groups", "--")
     out = home / "report.json"
-    run = cli.run("scan", "-H", rootless_engine.url, "--all-images", "--host-checks", "--offline",
-                  "--trivy-cache-dir", str(home / "trivy-cache"), "--fail-on", "never", "-f", "json", "-o", str(out),
-                  env=env, prefix=as_user)
+    run = cli.run(
+        "scan",
+        "-H",
+        rootless_engine.url,
+        "--all-images",
+        "--host-checks",
+        "--offline",
+        "--trivy-cache-dir",
+        str(home / "trivy-cache"),
+        "--fail-on",
+        "never",
+        "-f",
+        "json",
+        "-o",
+        str(out),
+        env=env,
+        prefix=as_user,
+    )
     assert run.returncode == 0, run.stderr
     report = cli.load_report(out)
     (engine,) = report["engines"]
@@ -315,20 +405,34 @@ def test_ctrl_c_over_ssh_closes_the_tunnel_and_removes_every_temp_dir(
     sshd: sshd_harness.SshdInfo, short_dir: Path, tmp_path: Path, bad_image: str
 ) -> None:
     pidfile = tmp_path / "trivy.pids"
-    env = cli.private_env(tmp_path, TMPDIR=str(short_dir), FAKE_TRIVY_PIDFILE=str(pidfile),
-                          DOCKAUDIT_SSH_COMMAND=sshd.ssh_command)
-    argv = cli.dockaudit_argv("scan", "-H", sshd.url, f"image:{bad_image}", "--trivy",
-                              str(cli.FAKE_TRIVY / "hanging_trivy"), "--scanners", "checklist,misconfig",
-                              "-f", "json", "-o", str(tmp_path / "r.json"))
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    env = cli.private_env(
+        tmp_path, TMPDIR=str(short_dir), FAKE_TRIVY_PIDFILE=str(pidfile), DOCKAUDIT_SSH_COMMAND=sshd.ssh_command
+    )
+    argv = cli.dockaudit_argv(
+        "scan",
+        "-H",
+        sshd.url,
+        f"image:{bad_image}",
+        "--trivy",
+        str(cli.FAKE_TRIVY / "hanging_trivy"),
+        "--scanners",
+        "checklist,misconfig",
+        "-f",
+        "json",
+        "-o",
+        str(tmp_path / "r.json"),
+    )
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         _wait_for(lambda: pidfile.exists() and len(pidfile.read_text().split()) == 2, "the stand-in Trivy started")
         dirs = sorted(p.name.rsplit("-", 1)[0] for p in short_dir.iterdir())
         assert dirs == ["dockaudit-ssh", "dockaudit-trivy"]
         assert all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in short_dir.iterdir())
-        ssh_pids = [int(e.name) for e in Path("/proc").iterdir()
-                    if e.name.isdigit() and _child_ssh(int(e.name), proc.pid)]
+        ssh_pids = [
+            int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and _child_ssh(int(e.name), proc.pid)
+        ]
         assert ssh_pids
         os.killpg(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)

@@ -44,8 +44,21 @@ def test_no_secret_in_any_report_format_stream_or_hardened_file(
     env = cli.private_env(tmp_path)
     outputs = {"json": "r.json", "sarif": "r.sarif", "html": "r.html", "markdown": "r.md", "junit": "r.xml"}
     args = [a for fmt, name in outputs.items() for a in ("-f", fmt, "-o", str(tmp_path / name))]
-    run = cli.run("scan", f"image:{bad_image}", f"container:{bad_containers['host']}", "--host-checks", "--offline",
-                  "--trivy-cache-dir", str(trivy_db), "--fail-on", "never", *args, "-f", "table", env=env)
+    run = cli.run(
+        "scan",
+        f"image:{bad_image}",
+        f"container:{bad_containers['host']}",
+        "--host-checks",
+        "--offline",
+        "--trivy-cache-dir",
+        str(trivy_db),
+        "--fail-on",
+        "never",
+        *args,
+        "-f",
+        "table",
+        env=env,
+    )
     assert run.returncode == 0, run.stderr
     report = cli.load_report(tmp_path / "r.json")
     evidence = " ".join(f["evidence"] for t in report["targets"] for f in t["findings"])
@@ -72,8 +85,11 @@ def _screen_text(app: DockauditApp) -> str:
 async def test_no_secret_on_any_tui_screen(
     tmp_path: Path, trivy_db: Path, bad_image: str, bad_containers: dict[str, str]
 ) -> None:
-    options = EngineBackendOptions(trivy=TrivyOptions(cache_dir=trivy_db, offline=True, timeout=180),
-                                   cache_path=tmp_path / "cache.sqlite3", cwd=tmp_path)
+    options = EngineBackendOptions(
+        trivy=TrivyOptions(cache_dir=trivy_db, offline=True, timeout=180),
+        cache_path=tmp_path / "cache.sqlite3",
+        cwd=tmp_path,
+    )
     settings = Settings()
     app = make_app(settings, engine_backend_factory(settings, options), watch_events=False, ascii_borders=False)
     captures: dict[str, str] = {}

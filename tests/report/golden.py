@@ -24,5 +24,6 @@ def check_golden(name: str, actual: str) -> None:
     if actual != expected:
         diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), f"golden/{name}", "actual", lineterm="")
         shown = "\n".join(list(diff)[:60])
-        pytest.fail(f"{name} differs from its golden file (DOCKAUDIT_UPDATE_GOLDEN=1 if intended):\n{shown}",
-                    pytrace=False)
+        pytest.fail(
+            f"{name} differs from its golden file (DOCKAUDIT_UPDATE_GOLDEN=1 if intended):\n{shown}", pytrace=False
+        )

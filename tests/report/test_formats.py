@@ -53,8 +53,11 @@ def test_junit_has_one_testcase_per_rule_and_target() -> None:
     assert set(names) == {f.rule_id for f in findings} | set(image_target().passed)
     failed = {c.get("name", "").split()[0] for c in suite.findall("testcase") if c.find("failure") is not None}
     assert failed == {"DA101", "DA102", "DA105", "DA301", "CVE-2023-9999", "CVE-2024-0727"}
-    skipped = {c.get("name", "").split()[0]: c.find("skipped").get("message") for c in suite.findall("testcase")
-               if c.find("skipped") is not None}
+    skipped = {
+        c.get("name", "").split()[0]: c.find("skipped").get("message")
+        for c in suite.findall("testcase")
+        if c.find("skipped") is not None
+    }
     assert skipped["DA106"].startswith("suppressed:") and skipped["DA103"].startswith("skipped:")
     assert suite.get("failures") == "6" and suite.get("skipped") == "2"
     assert root.get("tests") == str(len(names))

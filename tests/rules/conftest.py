@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dockaudit.config import Settings
-from dockaudit.engine.facts import (
+from dockaudit.facts import (
     ContainerFacts,
     ContainerState,
     FileFact,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dockaudit.engine.facts import ContainerFacts, ContainerState, Healthcheck, Mount, PortBinding, Process
+from dockaudit.facts import ContainerFacts, ContainerState, Healthcheck, Mount, PortBinding, Process
 from dockaudit.model import Severity, Status
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import RULES

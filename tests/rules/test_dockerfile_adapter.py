@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dockaudit.config import Settings
-from dockaudit.engine.dockerfile import parse_dockerfile_text
-from dockaudit.engine.facts import Healthcheck, OsRelease
+from dockaudit.facts import Healthcheck, OsRelease
 from dockaudit.model import Finding, Status
+from dockaudit.parse.dockerfile import parse_dockerfile_text
+from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile, os_from_base
 from dockaudit.rules import load_all
-from dockaudit.rules.dockerfile_adapter import image_facts_from_dockerfile, os_from_base
 from dockaudit.rules.registry import RuleContext, Scope, evaluate
 from tests.fixtures import recipes
 from tests.rules.conftest import NOW

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.engine.dockerfile import parse_dockerfile, parse_dockerfile_text
 from dockaudit.errors import UsageError
+from dockaudit.parse.dockerfile import parse_dockerfile, parse_dockerfile_text
 
 GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5" * 3 + "f6G7h8"
 

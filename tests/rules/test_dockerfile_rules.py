@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from dockaudit.config import Settings
-from dockaudit.engine.dockerfile import parse_dockerfile, parse_dockerfile_text
-from dockaudit.engine.dockerignore import is_ignored
-from dockaudit.engine.facts import DockerfileFacts
+from dockaudit.facts import DockerfileFacts
 from dockaudit.model import Finding, Severity, Status
+from dockaudit.parse.dockerfile import parse_dockerfile, parse_dockerfile_text
+from dockaudit.parse.dockerignore import is_ignored
 from dockaudit.rules import load_all
 from dockaudit.rules.dockerfile import guess_os
 from dockaudit.rules.registry import RULES, Scope, evaluate

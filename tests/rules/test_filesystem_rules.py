@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from dockaudit.config import Settings, Thresholds
-from dockaudit.engine.facts import FileFact, FilesystemFacts, FileType, ImageFacts, LayerInfo
+from dockaudit.facts import FileFact, FilesystemFacts, FileType, ImageFacts, LayerInfo
 from dockaudit.model import Origin, Status
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import RULES

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from dockaudit.engine.facts import FileType, HistoryEntry, ImageFacts
+from dockaudit.facts import FileType, HistoryEntry, ImageFacts
 from dockaudit.model import Origin, Severity, Status
-from dockaudit.rules.steps import history_origins, parse_step
 from tests.rules.conftest import (
     file_fact,
     history_entry,
@@ -343,14 +342,14 @@ def test_legacy_boundary_heuristic_without_collector_origins() -> None:
         '/bin/sh -c #(nop)  CMD ["/app"]',
     ]
     history = tuple(history_entry(text, index=i, from_base=None) for i, text in enumerate(lines))
-    origins = history_origins(make_image_facts(history=history))
+    origins = [step.origin for step in make_image_facts(history=history).steps]
     assert origins == [Origin.BASE, Origin.BASE, Origin.USER, Origin.USER]
 
 
 def test_step_parsing_reads_both_builders() -> None:
-    legacy = parse_step(history_entry("|1 A=b /bin/sh -c apt-get update"))
-    buildkit = parse_step(history_entry("RUN |1 A=b /bin/sh -c apt-get update # buildkit"))
-    nop = parse_step(history_entry("/bin/sh -c #(nop)  ENV A=b"))
+    legacy = history_entry("|1 A=b /bin/sh -c apt-get update")
+    buildkit = history_entry("RUN |1 A=b /bin/sh -c apt-get update # buildkit")
+    nop = history_entry("/bin/sh -c #(nop)  ENV A=b")
     assert (legacy.instruction, legacy.body) == ("RUN", "apt-get update")
     assert (buildkit.instruction, buildkit.body) == ("RUN", "apt-get update")
     assert (nop.instruction, nop.body) == ("ENV", "A=b")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from dockaudit.config import Settings
-from dockaudit.engine.facts import HostFacts, RegistryAuth
+from dockaudit.facts import HostFacts, RegistryAuth
 from dockaudit.model import Severity, Status
 from dockaudit.rules import load_all
 from dockaudit.rules.host import engine_end_of_life, parse_engine_version

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dockaudit.config import Settings, Thresholds
-from dockaudit.engine.facts import Healthcheck, OsRelease
+from dockaudit.facts import Healthcheck, OsRelease
 from dockaudit.model import Origin, Severity, Status
 from dockaudit.rules.image import end_of_life
 from tests.rules.conftest import (

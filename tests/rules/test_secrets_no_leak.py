@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from dockaudit.engine.dockerfile import parse_dockerfile_text
-from dockaudit.engine.facts import NamedValue
+from dockaudit.facts import NamedValue
 from dockaudit.model import Finding
+from dockaudit.parse.dockerfile import parse_dockerfile_text
+from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
 from dockaudit.rules import load_all
-from dockaudit.rules.dockerfile_adapter import image_facts_from_dockerfile
 from dockaudit.rules.registry import Scope, evaluate
 from dockaudit.secrets import classify_file
 from tests.rules.conftest import (

@@ -18,8 +18,8 @@ import docker
 
 from dockaudit.engine import api
 from dockaudit.engine.collect import BaseIndex
-from dockaudit.engine.facts import ContainerFacts
 from dockaudit.errors import DockauditError, EngineError, ReportWriteError, UsageError
+from dockaudit.facts import ContainerFacts
 from dockaudit.harden.context import BaseImage, HardenContext, base_from_facts
 from dockaudit.harden.diff import colour_diff
 from dockaudit.harden.dockerfile import harden_dockerfile_text
@@ -41,8 +41,11 @@ def add_parser(sub: Any) -> None:
         "goes to stdout; -o FILE writes the hardened file (with --diff, the diff). Exit 0 when written, "
         "2 usage error, 3 engine error.",
     )
-    p.add_argument("target", metavar="IMAGE|CONTAINER|Dockerfile|PROJECT_DIR",
-                   help="prefix with container:, image: or path: to force one")
+    p.add_argument(
+        "target",
+        metavar="IMAGE|CONTAINER|Dockerfile|PROJECT_DIR",
+        help="prefix with container:, image: or path: to force one",
+    )
     p.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile the image was built from (else reconstructed)")
     p.add_argument("--diff", action="store_true", help="with -o, write the unified diff instead of the hardened file")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of printing the diff")
@@ -61,7 +64,7 @@ def _read_text(path: Path) -> str:
 def _dockerfile_path(text: str) -> Path | None:
     path = Path(text)
     if path.is_dir():
-        from dockaudit.engine.dockerfile import find_dockerfile
+        from dockaudit.parse.dockerfile import find_dockerfile
 
         return find_dockerfile(path)
     return path if path.is_file() else None

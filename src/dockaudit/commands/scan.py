@@ -31,8 +31,16 @@ if TYPE_CHECKING:
     from dockaudit.engine.client import Engine
     from dockaudit.targets import Selection, TargetSpec
 
-EXTENSIONS = {".json": "json", ".sarif": "sarif", ".html": "html", ".htm": "html", ".md": "markdown",
-              ".markdown": "markdown", ".xml": "junit", ".txt": "table"}
+EXTENSIONS = {
+    ".json": "json",
+    ".sarif": "sarif",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".xml": "junit",
+    ".txt": "table",
+}
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,13 @@ def add_parser(sub: Any) -> None:
         description="Audit targets headlessly. Exit 0 clean, 1 findings at or above --fail-on, "
         "2 usage or config error, 3 engine, scanner or DB failure.",
     )
-    p.add_argument("targets", nargs="*", metavar="TARGET",
-                   help="image ref or ID, container name or ID, image tarball, Dockerfile or project directory; "
-                   "prefix with container:, image: or path: to force one")
+    p.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="image ref or ID, container name or ID, image tarball, Dockerfile or project directory; "
+        "prefix with container:, image: or path: to force one",
+    )
     sel = p.add_argument_group("selection")
     sel.add_argument("--all-images", action="store_true", help="every image of each engine")
     sel.add_argument("--all-containers", action="store_true", help="every container of each engine")
@@ -69,16 +81,37 @@ def add_parser(sub: Any) -> None:
     scanners.add_argument("--no-cache", action="store_true", help="rescan instead of reusing cached Trivy results")
     scanners.add_argument("--timeout", type=float, metavar="SECONDS", help="Trivy's time limit per image")
     out = p.add_argument_group("output")
-    out.add_argument("-f", "--format", action="append", default=[], choices=FORMATS,
-                     help="report format (repeatable, paired in order with -o); default table")
-    out.add_argument("-o", "--output", action="append", default=[], metavar="FILE",
-                     help="write the report to FILE (mode 0600) instead of stdout; '-' is stdout")
+    out.add_argument(
+        "-f",
+        "--format",
+        action="append",
+        default=[],
+        choices=FORMATS,
+        help="report format (repeatable, paired in order with -o); default table",
+    )
+    out.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="write the report to FILE (mode 0600) instead of stdout; '-' is stdout",
+    )
     out.add_argument("--quiet", "-q", action="store_true", help="no progress and no notes on stderr")
     gate = p.add_argument_group("gate")
-    gate.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="high",
-                      help="exit 1 when a finding is at or above this severity (inclusive; default high)")
-    gate.add_argument("--min-grade", type=str.upper, choices=GRADES, metavar="A..F",
-                      help="exit 1 when a target's grade is worse than this")
+    gate.add_argument(
+        "--fail-on",
+        choices=FAIL_ON_CHOICES,
+        default="high",
+        help="exit 1 when a finding is at or above this severity (inclusive; default high)",
+    )
+    gate.add_argument(
+        "--min-grade",
+        type=str.upper,
+        choices=GRADES,
+        metavar="A..F",
+        help="exit 1 when a target's grade is worse than this",
+    )
     gate.add_argument("--config", metavar="FILE", help="settings file (default: .dockaudit.toml upwards from here)")
     gate.add_argument("--concurrency", type=int, default=4, metavar="N", help="targets audited at once (default 4)")
     engines = p.add_argument_group("engines")
@@ -105,7 +138,6 @@ def plan_outputs(formats: Sequence[str], outputs: Sequence[str]) -> list[Output]
     if sum(1 for o in plan if o.path is None) > 1:
         raise UsageError("only one report can go to stdout; give -o FILE to the others")
     return plan
-
 
 
 def _color(stream: TextIO) -> bool:
@@ -193,8 +225,15 @@ def _progress(enabled: bool, stream: TextIO | None = None) -> Iterator[ProgressV
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(file=stream or sys.stderr, no_color="NO_COLOR" in os.environ)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         yield ProgressView(progress)
 
 
@@ -216,9 +255,15 @@ def _options(args: argparse.Namespace, settings: Settings) -> AuditOptions:
     )
     if args.timeout is not None:
         trivy = replace(trivy, timeout=args.timeout)
-    return AuditOptions(settings=settings, scanners=parse_scanners(args.no_trivy, args.scanners), trivy=trivy,
-                        trivy_path=args.trivy, use_cache=not args.no_cache, concurrency=args.concurrency,
-                        host_checks=args.host_checks)
+    return AuditOptions(
+        settings=settings,
+        scanners=parse_scanners(args.no_trivy, args.scanners),
+        trivy=trivy,
+        trivy_path=args.trivy,
+        use_cache=not args.no_cache,
+        concurrency=args.concurrency,
+        host_checks=args.host_checks,
+    )
 
 
 def _only_files(specs: Sequence[TargetSpec], selection: Selection) -> bool:
@@ -276,8 +321,14 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings(Path.cwd(), Path(args.config) if args.config else None)
     options = _options(args, settings)
     specs = [parse_target(t) for t in args.targets]
-    selection = Selection(all_images=args.all_images, all_containers=args.all_containers, running=args.running,
-                          host_checks=args.host_checks, include=tuple(args.include), exclude=tuple(args.exclude))
+    selection = Selection(
+        all_images=args.all_images,
+        all_containers=args.all_containers,
+        running=args.running,
+        host_checks=args.host_checks,
+        include=tuple(args.include),
+        exclude=tuple(args.exclude),
+    )
     if not needs_engine(specs, selection) and not specs:
         raise UsageError("nothing to scan: give a TARGET, --all-images, --all-containers, --running or --host-checks")
     quiet: bool = args.quiet
@@ -289,8 +340,9 @@ def _run(args: argparse.Namespace) -> int:
         engines, failures = connect_all(wanted, concurrency=args.concurrency)
     try:
         with _progress(sys.stderr.isatty() and not quiet) as on_progress:
-            resolution = resolve(specs, {k: e.client for k, e in engines.items()}, selection,
-                                 unreachable=[f.spec.id for f in failures])
+            resolution = resolve(
+                specs, {k: e.client for k, e in engines.items()}, selection, unreachable=[f.spec.id for f in failures]
+            )
             only_files = _only_files(specs, selection)
             counted = [f for f in failures if f.spec.explicit or not only_files]
             for failure in failures:
@@ -303,8 +355,14 @@ def _run(args: argparse.Namespace) -> int:
             auditors = {eid: Auditor(e, options, on_progress=on_progress, cancel=cancel) for eid, e in engines.items()}
             files = Auditor(None, options, on_progress=on_progress, cancel=cancel)
             report = run_audit(
-                auditors, resolution.targets, options, file_auditor=files, cancel=cancel,
-                on_progress=on_progress, engine_infos=[f.info for f in counted], errors=errors,
+                auditors,
+                resolution.targets,
+                options,
+                file_auditor=files,
+                cancel=cancel,
+                on_progress=on_progress,
+                engine_infos=[f.info for f in counted],
+                errors=errors,
             )
     finally:
         for engine in engines.values():

@@ -23,7 +23,6 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--demo", action="store_true", help="browse fixed demo data instead of an engine")
 
 
-
 def run(args: argparse.Namespace) -> int:
     """Start the TUI, or explain why not (stdout is not a terminal: exit 2)."""
     if not (sys.stdout.isatty() and sys.stdin.isatty()):

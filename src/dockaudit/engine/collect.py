@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 import docker
 
 from dockaudit.engine import api, convert
-from dockaudit.engine.facts import (
+from dockaudit.engine.layers import SavedImage, read_image_archive, read_image_stream
+from dockaudit.errors import CancelledError, DockauditError, EngineError
+from dockaudit.facts import (
     ContainerFacts,
     ContainerSummary,
     FilesystemFacts,
@@ -29,10 +31,8 @@ from dockaudit.engine.facts import (
     Process,
     RegistryAuth,
 )
-from dockaudit.engine.history import Step, base_from_api_tags, build_history, steps_from_api, steps_from_config
-from dockaudit.engine.layers import SavedImage, read_image_archive, read_image_stream
-from dockaudit.engine.timestamps import parse_timestamp
-from dockaudit.errors import CancelledError, DockauditError, EngineError
+from dockaudit.parse.history import RawStep, base_from_api_tags, build_history, steps_from_api, steps_from_config
+from dockaudit.parse.timestamps import parse_timestamp
 from dockaudit.secrets import redact_command
 
 DEFAULT_CONCURRENCY = 8
@@ -163,7 +163,7 @@ def _facts_from_parts(
     *,
     meta: api.Json,
     config: api.Json | None,
-    steps: list[Step],
+    steps: list[RawStep],
     diff_ids: Sequence[str],
     base: tuple[str, int] | None,
     saved: SavedImage | None,
@@ -342,7 +342,13 @@ def collect_images(
         if isinstance(meta, DockauditError):
             raise meta
         return _collect_image(
-            client, ref, meta, read_layers=read_layers, engine_id=engine_id, cancel=cancel, base_index=index,
+            client,
+            ref,
+            meta,
+            read_layers=read_layers,
+            engine_id=engine_id,
+            cancel=cancel,
+            base_index=index,
             allow=allow,
         )
 

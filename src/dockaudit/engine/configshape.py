@@ -40,11 +40,16 @@ _CONFIG_FIELDS: dict[str, Any] = {
     "Volumes": _set_of,
     "WorkingDir": lambda v: v is None or isinstance(v, str),
     "StopSignal": lambda v: v is None or isinstance(v, str),
-    "Healthcheck": lambda v: v is None or (
-        isinstance(v, dict)
-        and _str_or_list(v.get("Test"))
-        and all(isinstance(v.get(k), int | None) and not isinstance(v.get(k), bool)
-                for k in ("Interval", "Timeout", "StartPeriod", "Retries"))
+    "Healthcheck": lambda v: (
+        v is None
+        or (
+            isinstance(v, dict)
+            and _str_or_list(v.get("Test"))
+            and all(
+                isinstance(v.get(k), int | None) and not isinstance(v.get(k), bool)
+                for k in ("Interval", "Timeout", "StartPeriod", "Retries")
+            )
+        )
     ),
 }
 _HISTORY_FIELDS: dict[str, Any] = {
@@ -80,6 +85,7 @@ def check_image_config(doc: dict[str, Any]) -> None:
                 if not ok(step.get(key)):
                     raise ShapeError(f"`history[{i}].{key}` has the wrong type")
     rootfs = doc.get("rootfs")
-    if rootfs is not None and not (isinstance(rootfs, dict) and (rootfs.get("diff_ids") is None
-                                                                 or _is_str_list(rootfs.get("diff_ids")))):
+    if rootfs is not None and not (
+        isinstance(rootfs, dict) and (rootfs.get("diff_ids") is None or _is_str_list(rootfs.get("diff_ids")))
+    ):
         raise ShapeError("`rootfs.diff_ids` is not a list of strings")

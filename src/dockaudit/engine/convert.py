@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from dockaudit.engine.facts import (
+from dockaudit.facts import (
     ContainerState,
     Healthcheck,
     HostConfig,
@@ -15,7 +15,7 @@ from dockaudit.engine.facts import (
     PortBinding,
     Process,
 )
-from dockaudit.engine.timestamps import parse_timestamp
+from dockaudit.parse.timestamps import parse_timestamp
 from dockaudit.secrets import redact_command, redact_pair
 
 Json = Mapping[str, Any]

@@ -274,4 +274,3 @@ def iter_tar(src: Reader, first_block: bytes | None = None) -> Iterator[tuple[He
         member.finish()
         src.skip(_padding(data_size))
         block = src.read(BLOCK)
-

@@ -157,8 +157,7 @@ def secrets_pass(doc: Document, ctx: HardenContext) -> PassOutput:
             raw = f"{match.group(1)} {flags} {doc.escape}\n{ins.indent}    {exports}{rest}"
             text = why(ins.indent, "secret mounted for this step only, never stored in a layer", RULES) + raw
             edits.append(Edit(ins.index, replace=text))
-            changes.append(Change(RULES, f"RUN reads {', '.join(names)} from a BuildKit secret mount",
-                                  doc.origin(ins)))
+            changes.append(Change(RULES, f"RUN reads {', '.join(names)} from a BuildKit secret mount", doc.origin(ins)))
             used.update(names)
         mounted_all.extend(n for n in dict.fromkeys(removed) if n in used and n not in mounted_all)
         runtime.extend(n for n in dict.fromkeys(removed) if n not in used and n not in runtime)

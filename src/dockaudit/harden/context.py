@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dockaudit.engine.facts import ImageFacts, OsRelease
+from dockaudit.facts import ImageFacts, OsRelease
 from dockaudit.rules.fixes import Family, distro_family
 
 _BIN_DIRS = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/local/bin/", "/usr/local/sbin/")

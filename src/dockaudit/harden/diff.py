@@ -19,9 +19,7 @@ def unified_diff(before: str | None, after: str, path: str) -> str:
     """A `git apply`-compatible unified diff; `before=None` means the file is new."""
     old = _lines(before or "")
     new = _lines(after)
-    lines = list(
-        difflib.unified_diff(old, new, "/dev/null" if before is None else f"a/{path}", f"b/{path}", n=3)
-    )
+    lines = list(difflib.unified_diff(old, new, "/dev/null" if before is None else f"a/{path}", f"b/{path}", n=3))
     out: list[str] = []
     for line in lines:
         if line.endswith("\n"):

@@ -6,10 +6,10 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockaudit.engine.dockerignore import is_ignored
 from dockaudit.harden.document import Document
 from dockaudit.harden.passes import MARK
 from dockaudit.harden.result import Change
+from dockaudit.parse.dockerignore import is_ignored
 
 BASELINE = (".git", ".env*", "*.pem", "*.key")
 """Always excluded: VCS history, env files and private keys are the usual leaks through `COPY . .`."""

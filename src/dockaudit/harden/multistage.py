@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from dockaudit.config import Settings
-from dockaudit.engine.dockerfile import parse_dockerfile_text
 from dockaudit.harden.context import HardenContext
 from dockaudit.harden.document import Document, Edit
 from dockaudit.harden.passes import PassOutput, has_mark, why
 from dockaudit.harden.result import Change
+from dockaudit.parse.dockerfile import parse_dockerfile_text
 from dockaudit.rules import dockerfile as _dockerfile_rules
 from dockaudit.rules.registry import RuleContext, Skip
 
@@ -55,14 +55,16 @@ def multistage_pass(doc: Document, ctx: HardenContext) -> PassOutput:
     for ins in doc.instructions:
         if ins.line not in lines or has_mark(doc, ins, PHRASE):
             continue
-        text = why(ins.indent, f"{PHRASE}: build in a `FROM ... AS build` stage, COPY --from=build the artefacts",
-                   RULE_IDS)
+        text = why(
+            ins.indent, f"{PHRASE}: build in a `FROM ... AS build` stage, COPY --from=build the artefacts", RULE_IDS
+        )
         edits.append(Edit(ins.index, before=text))
         changes.append(Change(RULE_IDS, "suggested a multi-stage split (comment)", doc.origin(ins)))
     artefacts = _artefacts(doc)
-    copy = "; ".join(
-        f"COPY --from=build {a} {a if a.startswith('/') and '*' not in a else '/app/'}" for a in artefacts
-    ) or "COPY --from=build <artefacts> /app/"
+    copy = (
+        "; ".join(f"COPY --from=build {a} {a if a.startswith('/') and '*' not in a else '/app/'}" for a in artefacts)
+        or "COPY --from=build <artefacts> /app/"
+    )
     notes = (
         "Build tools are installed in the only stage (DA604): the split into a build stage and a minimal runtime "
         "stage was not made automatically, because which installed files the app needs at run time (shared "

@@ -119,8 +119,11 @@ def packages_pass(doc: Document, ctx: HardenContext) -> PassOutput:
     changes: list[Change] = []
     for stage in doc.stages:
         # A RUN whose script is one heredoc is edited inside the script; other heredoc uses are left alone.
-        runs = [i for i in stage.instructions if i.cmd == "RUN" and not i.json
-                and (not i.heredoc or (len(i.value) == 1 and i.value[0].startswith("<<")))]
+        runs = [
+            i
+            for i in stage.instructions
+            if i.cmd == "RUN" and not i.json and (not i.heredoc or (len(i.value) == 1 and i.value[0].startswith("<<")))
+        ]
         prefixes: dict[int, str] = {}
         for pos, ins in enumerate(runs):
             match = _UPDATE_ONLY.match(_shell_command(ins))
@@ -128,12 +131,14 @@ def packages_pass(doc: Document, ctx: HardenContext) -> PassOutput:
                 continue
             tool = match.group(1)
             family = "apk" if tool == "apk" else _APT
-            following = next((r for r in runs[pos + 1 :] if _syntax(doc.escape).manager(family, "add|install")
-                              .search(r.raw)), None)
+            following = next(
+                (r for r in runs[pos + 1 :] if _syntax(doc.escape).manager(family, "add|install").search(r.raw)), None
+            )
             if following is None or "update" in following.original or following.index in prefixes:
                 continue
-            text = why(ins.indent, f"`{tool} update` merged into the install below: a layer of its own goes stale",
-                       ("DA205",))
+            text = why(
+                ins.indent, f"`{tool} update` merged into the install below: a layer of its own goes stale", ("DA205",)
+            )
             edits.append(Edit(ins.index, replace=text))
             changes.append(Change(("DA205",), f"removed the separate `{tool} update` layer", doc.origin(ins)))
             if tool != "apk":

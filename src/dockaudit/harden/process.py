@@ -40,6 +40,7 @@ def needs_shell(command: str) -> bool:
         previous = char
     return bool(quote)
 
+
 # Servers whose graceful shutdown signal is not SIGTERM.
 _STOP_SIGNALS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(^|/)nginx$"), "SIGQUIT"),

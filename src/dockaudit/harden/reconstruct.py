@@ -6,9 +6,8 @@ import json
 import re
 import shlex
 
-from dockaudit.engine.facts import Healthcheck, ImageFacts
+from dockaudit.facts import Healthcheck, HistoryEntry, ImageFacts
 from dockaudit.model import Origin
-from dockaudit.rules.steps import Step, history_origins, parse_step
 
 _LEGACY_SOURCE = re.compile(r"^(?P<kind>file|dir|multi):(?P<hash>[0-9a-f]+) in (?P<dest>.+)$")
 _GO_MAP = re.compile(r"^map\[(?P<body>.*)\]$")
@@ -90,12 +89,12 @@ def _pairs(body: str) -> list[str]:
     return words
 
 
-def _instruction(step: Step, facts: ImageFacts) -> list[str]:
+def _instruction(step: HistoryEntry, facts: ImageFacts) -> list[str]:
     """Dockerfile lines for one user step; comments explain what could not be recovered."""
     kind, body = step.instruction, step.body
     flags = "".join(f"{f} " for f in step.flags)
     if not kind:
-        return [f"# history step {step.entry.index}: made by `docker commit`; its changes cannot be reproduced"]
+        return [f"# history step {step.index}: made by `docker commit`; its changes cannot be reproduced"]
     if kind == "RUN":
         return [f"RUN {flags}{_script(body)}"]
     if kind in ("CMD", "ENTRYPOINT"):
@@ -124,8 +123,7 @@ def _instruction(step: Step, facts: ImageFacts) -> list[str]:
 
 def reconstruct_dockerfile(facts: ImageFacts) -> str:
     """A Dockerfile equivalent to the image's own steps, under a header saying it is a reconstruction."""
-    origins = history_origins(facts)
-    steps = [parse_step(entry, origin) for entry, origin in zip(facts.history, origins, strict=True)]
+    steps = facts.steps
     base_steps = [s for s in steps if s.origin is Origin.BASE]
     own = [s for s in steps if s.origin is not Origin.BASE]
     if facts.base_image:

@@ -6,7 +6,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from dockaudit.engine.facts import ContainerFacts, Healthcheck, ImageFacts
+from dockaudit.facts import ContainerFacts, Healthcheck, ImageFacts
 from dockaudit.rules.fixes import compose_service
 
 MiB = 1024 * 1024
@@ -112,8 +112,11 @@ def spec_from_facts(facts: ContainerFacts, image: ImageFacts | None) -> RunSpec:
         for lab in facts.labels
         if not lab.name.startswith("com.docker.compose.") and image_labels.get(lab.name) != lab.value
     )
-    cpus = hc.nano_cpus / 1e9 if hc.nano_cpus else (hc.cpu_quota / hc.cpu_period if hc.cpu_quota and hc.cpu_period
-                                                    else 0.0)
+    cpus = (
+        hc.nano_cpus / 1e9
+        if hc.nano_cpus
+        else (hc.cpu_quota / hc.cpu_period if hc.cpu_quota and hc.cpu_period else 0.0)
+    )
     restart = hc.restart_policy if hc.restart_policy not in ("", "no") else ""
     if restart == "on-failure" and hc.restart_max_retries:
         restart = f"on-failure:{hc.restart_max_retries}"
@@ -179,8 +182,13 @@ def run_groups(spec: RunSpec) -> list[list[str]]:
         add("--workdir", spec.workdir)
     if spec.hostname:
         add("--hostname", spec.hostname)
-    for flag, value in (("--network", spec.network), ("--pid", spec.pid), ("--ipc", spec.ipc),
-                        ("--uts", spec.uts), ("--userns", spec.userns)):
+    for flag, value in (
+        ("--network", spec.network),
+        ("--pid", spec.pid),
+        ("--ipc", spec.ipc),
+        ("--uts", spec.uts),
+        ("--userns", spec.userns),
+    ):
         if value:
             add(flag, value)
     if spec.privileged:
@@ -292,8 +300,12 @@ def compose_settings(spec: RunSpec) -> dict[str, object]:
             out[key] = list(values)
     if spec.read_only:
         out["read_only"] = True
-    for key, values in (("cap_drop", spec.cap_drop), ("cap_add", spec.cap_add),
-                        ("security_opt", spec.security_opt), ("devices", spec.devices)):
+    for key, values in (
+        ("cap_drop", spec.cap_drop),
+        ("cap_add", spec.cap_add),
+        ("security_opt", spec.security_opt),
+        ("devices", spec.devices),
+    ):
         if values:
             out[key] = list(values)
     if spec.memory:
@@ -320,8 +332,11 @@ def compose_settings(spec: RunSpec) -> dict[str, object]:
             out["healthcheck"] = {"disable": True}
         else:
             check: dict[str, object] = {"test": list(spec.health.test)}
-            for key, ns in (("interval", spec.health.interval_ns), ("timeout", spec.health.timeout_ns),
-                            ("start_period", spec.health.start_period_ns)):
+            for key, ns in (
+                ("interval", spec.health.interval_ns),
+                ("timeout", spec.health.timeout_ns),
+                ("start_period", spec.health.start_period_ns),
+            ):
                 if ns:
                     check[key] = _seconds(ns)
             if spec.health.retries:

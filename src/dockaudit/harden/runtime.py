@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 
-from dockaudit.engine.facts import ContainerFacts, FileType, Healthcheck, ImageFacts
+from dockaudit.facts import ContainerFacts, FileType, Healthcheck, ImageFacts
 from dockaudit.harden.context import base_from_facts, stage_env
 from dockaudit.harden.diff import unified_diff
 from dockaudit.harden.healthcheck import exposed_port, probe
@@ -18,8 +18,9 @@ DEFAULT_MEMORY = 512 * MiB
 DEFAULT_CPUS = 1.0
 DEFAULT_PIDS = 256
 TMPFS_OPTIONS = "rw,noexec,nosuid,size=64m"
-DANGEROUS_CAPS = frozenset({"ALL", "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "NET_ADMIN", "DAC_READ_SEARCH",
-                            "SYS_RAWIO", "BPF", "PERFMON"})
+DANGEROUS_CAPS = frozenset(
+    {"ALL", "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "NET_ADMIN", "DAC_READ_SEARCH", "SYS_RAWIO", "BPF", "PERFMON"}
+)
 _SOCKET = re.compile(r"(^|/)(docker|containerd|podman)[^/]*\.sock$|^/(var/)?run/docker\.sock$")
 _SENSITIVE = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/root", "/var/run", "/var/lib/docker")
 _INITS = ("tini", "dumb-init", "docker-init", "s6-svscan")
@@ -96,11 +97,15 @@ def harden_container(facts: ContainerFacts, image: ImageFacts | None = None) -> 
     _process_logs_health(plan, facts, image)
     _image_reference(plan, facts, image)
     if any(not p.startswith(("127.", "[::1]")) and p.count(":") >= 1 for p in plan.spec.ports):
-        plan.notes.append("Published ports listen on every interface: bind them to 127.0.0.1 "
-                          "(-p 127.0.0.1:HOST:PORT) when only local clients or a reverse proxy need them (DA427)")
+        plan.notes.append(
+            "Published ports listen on every interface: bind them to 127.0.0.1 "
+            "(-p 127.0.0.1:HOST:PORT) when only local clients or a reverse proxy need them (DA427)"
+        )
     if any(e.secret is not None for e in facts.env):
-        plan.notes.append("The environment holds secrets (DA423): keep the --env-file out of version control, or "
-                          "use Compose `secrets:` / a secret manager")
+        plan.notes.append(
+            "The environment holds secrets (DA423): keep the --env-file out of version control, or "
+            "use Compose `secrets:` / a secret manager"
+        )
     env_names = tuple(e.name for e in facts.env)
     return RuntimeHardening(
         current_run=render_run(current, env_names),
@@ -123,8 +128,10 @@ def _drop_host_access(plan: _Plan, image: ImageFacts | None) -> None:
         source, _, rest = volume.partition(":")
         if _SOCKET.search(source):
             plan.change(("DA402",), f"removed the engine socket mount {source}")
-            plan.notes.append(f"{source} was mounted: the app had root on the host. If it really needs the engine, "
-                              "give it a socket proxy that allows only the API calls it makes")
+            plan.notes.append(
+                f"{source} was mounted: the app had root on the host. If it really needs the engine, "
+                "give it a socket proxy that allows only the API calls it makes"
+            )
             continue
         if source in _SENSITIVE and ":ro" not in rest:
             volume = f"{source}:{rest.split(':')[0]}:ro"
@@ -134,17 +141,24 @@ def _drop_host_access(plan: _Plan, image: ImageFacts | None) -> None:
             plan.change(("DA426",), f"mount propagation of {source} back to private")
         kept.append(volume)
     plan.spec = replace(plan.spec, volumes=tuple(kept))
-    namespaces = (("network", "DA404", "--network"), ("pid", "DA405", "--pid"), ("ipc", "DA406", "--ipc"),
-                  ("uts", "DA407", "--uts"), ("userns", "DA407", "--userns"))
+    namespaces = (
+        ("network", "DA404", "--network"),
+        ("pid", "DA405", "--pid"),
+        ("ipc", "DA406", "--ipc"),
+        ("uts", "DA407", "--uts"),
+        ("userns", "DA407", "--userns"),
+    )
     for attr, rule, flag in namespaces:
         if getattr(plan.spec, attr) == "host":
             plan.spec = _without_namespace(plan.spec, attr)
             plan.change((rule,), f"dropped {flag} host")
             if attr == "network":
                 ports = image.config.exposed_ports if image is not None else ()
-                plan.notes.append("The host network is gone: publish the ports the app listens on with -p "
-                                  f"({', '.join(ports) or 'see its EXPOSE'}), bound to 127.0.0.1 where only local "
-                                  "clients need it")
+                plan.notes.append(
+                    "The host network is gone: publish the ports the app listens on with -p "
+                    f"({', '.join(ports) or 'see its EXPOSE'}), bound to 127.0.0.1 where only local "
+                    "clients need it"
+                )
     if plan.spec.devices:
         plan.change(("DA425",), f"removed --device {', '.join(plan.spec.devices)}")
         plan.notes.append("Host devices were removed; add back only the device the app needs, read-only where it can")
@@ -161,14 +175,18 @@ def _user_and_filesystem(plan: _Plan, facts: ContainerFacts, image: ImageFacts |
     if _root(effective_user):
         if app:
             stays_root = True
-            plan.notes.append(f"{app} starts as root and drops privileges itself, so --user was not set (DA408); "
-                              "use its unprivileged image variant or configure it to run as a non-root user")
+            plan.notes.append(
+                f"{app} starts as root and drops privileges itself, so --user was not set (DA408); "
+                "use its unprivileged image variant or configure it to run as a non-root user"
+            )
         else:
             plan.spec = replace(plan.spec, user=f"{APP_UID}:{APP_UID}")
             plan.change(("DA408",), f"--user {APP_UID}:{APP_UID}")
-            plan.notes.append(f"--user {APP_UID}:{APP_UID}: the app now runs without root; if it has to write to "
-                              "files the image owns, give them to that user in the Dockerfile "
-                              "(see `dockaudit harden IMAGE`)")
+            plan.notes.append(
+                f"--user {APP_UID}:{APP_UID}: the app now runs without root; if it has to write to "
+                "files the image owns, give them to that user in the Dockerfile "
+                "(see `dockaudit harden IMAGE`)"
+            )
     if not plan.spec.read_only:
         tmpfs = list(plan.spec.tmpfs)
         mounted = {t.split(":", 1)[0] for t in tmpfs}
@@ -180,8 +198,9 @@ def _user_and_filesystem(plan: _Plan, facts: ContainerFacts, image: ImageFacts |
         plan.spec = replace(plan.spec, read_only=True, tmpfs=tuple(tmpfs))
         paths = ", ".join(t.split(":", 1)[0] for t in tmpfs)
         plan.change(("DA409",), f"--read-only with tmpfs for {paths}")
-        plan.notes.append(f"--read-only: if the app writes anywhere besides {paths} and its volumes, add a --tmpfs "
-                          "or a volume there")
+        plan.notes.append(
+            f"--read-only: if the app writes anywhere besides {paths} and its volumes, add a --tmpfs or a volume there"
+        )
     return stays_root
 
 
@@ -252,8 +271,9 @@ def _limits(plan: _Plan, facts: ContainerFacts) -> None:
             plan.change(("DA416",), f"--pids-limit {pids} (default: no usage was observed)")
         plan.spec = replace(plan.spec, pids_limit=pids)
     if defaults:
-        plan.notes.append(f"{', '.join(defaults)} are defaults, not measurements: check them against "
-                          "`docker stats` under real load")
+        plan.notes.append(
+            f"{', '.join(defaults)} are defaults, not measurements: check them against `docker stats` under real load"
+        )
 
 
 def _process_logs_health(plan: _Plan, facts: ContainerFacts, image: ImageFacts | None) -> None:
@@ -268,8 +288,10 @@ def _process_logs_health(plan: _Plan, facts: ContainerFacts, image: ImageFacts |
         plan.spec = replace(plan.spec, restart="on-failure:5")
         plan.change(("DA418",), "--restart on-failure:5")
     elif restart in ("always", "unless-stopped") and facts.state.restart_count > 5:
-        plan.notes.append(f"The container restarted {facts.state.restart_count} times: find the crash before "
-                          "relying on --restart; on-failure:5 would stop the loop")
+        plan.notes.append(
+            f"The container restarted {facts.state.restart_count} times: find the crash before "
+            "relying on --restart; on-failure:5 would stop the loop"
+        )
     options = dict(plan.spec.log_options)
     if plan.spec.log_driver in ("", "json-file", "local", "none") and "max-size" not in options:
         driver = "json-file" if plan.spec.log_driver in ("", "none") else plan.spec.log_driver
@@ -281,11 +303,15 @@ def _process_logs_health(plan: _Plan, facts: ContainerFacts, image: ImageFacts |
         if health is not None:
             plan.spec = replace(plan.spec, health=health)
             plan.change(("DA417",), f"--health-cmd {' '.join(health.test[1:])}")
-            plan.notes.append(f"The health probe assumes the app answers HTTP at {health.test[-1]}: point it at "
-                              "the app's health endpoint")
+            plan.notes.append(
+                f"The health probe assumes the app answers HTTP at {health.test[-1]}: point it at "
+                "the app's health endpoint"
+            )
         else:
-            plan.notes.append("No healthcheck could be derived (no exposed HTTP port with curl or wget in the "
-                              "image): add --health-cmd with the app's own probe (DA417)")
+            plan.notes.append(
+                "No healthcheck could be derived (no exposed HTTP port with curl or wget in the "
+                "image): add --health-cmd with the app's own probe (DA417)"
+            )
 
 
 def _image_reference(plan: _Plan, facts: ContainerFacts, image: ImageFacts | None) -> None:
@@ -298,8 +324,10 @@ def _image_reference(plan: _Plan, facts: ContainerFacts, image: ImageFacts | Non
         # The tag now names another image: only the ID still runs what this container runs.
         plan.spec = replace(plan.spec, image=facts.image_id)
         plan.change(("DA424",), f"image by ID: {ref} now points to another image")
-        plan.notes.append(f"{ref} has moved since this container started; the hardened command runs the image "
-                          f"the container runs ({facts.image_id[:19]}…); push it and refer to it by digest (DA424)")
+        plan.notes.append(
+            f"{ref} has moved since this container started; the hardened command runs the image "
+            f"the container runs ({facts.image_id[:19]}…); push it and refer to it by digest (DA424)"
+        )
     elif "@sha256:" not in ref:
         plan.notes.append(f"{ref} is a tag: in production refer to the image by digest (DA424)")
 

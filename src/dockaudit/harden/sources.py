@@ -41,7 +41,7 @@ def add_to_copy_pass(doc: Document, ctx: HardenContext) -> PassOutput:
         match = _KEYWORD.match(ins.raw)
         if match is None:
             continue
-        raw = f"{match.group(1)}COPY{ins.raw[match.end():]}"
+        raw = f"{match.group(1)}COPY{ins.raw[match.end() :]}"
         text = why(ins.indent, "COPY only copies; ADD also unpacks archives and fetches URLs", ("DA203",)) + raw
         edits.append(Edit(ins.index, replace=text))
         changes.append(Change(("DA203",), f"ADD -> COPY for {' '.join(sources)}", doc.origin(ins)))
@@ -112,8 +112,13 @@ def pin_base_pass(doc: Document, ctx: HardenContext) -> PassOutput:
     for stage in doc.stages:
         ins = doc.instructions[stage.from_index]
         ref = stage.base
-        external = (ref.lower() != "scratch" and ref.lower() not in earlier and "$" not in ref and "@" not in ref
-                    and ref != UNKNOWN_BASE)
+        external = (
+            ref.lower() != "scratch"
+            and ref.lower() not in earlier
+            and "$" not in ref
+            and "@" not in ref
+            and ref != UNKNOWN_BASE
+        )
         if stage.name:
             earlier.add(stage.name.lower())
         if not external:

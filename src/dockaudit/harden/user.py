@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from dockaudit.engine.facts import OsRelease
+from dockaudit.facts import OsRelease
 from dockaudit.harden.context import HardenContext, StageEnv
 from dockaudit.harden.document import Document, Edit, Instruction
 from dockaudit.harden.passes import PassOutput, env_for, why
@@ -58,8 +58,25 @@ def _group_id(group: str | None, name: str) -> int | None:
 
 
 _VALUE_OPTIONS = {
-    "useradd": {"-u", "-g", "-G", "-s", "-d", "-c", "-k", "-e", "-f", "-K", "-p", "--uid", "--gid", "--groups",
-                "--shell", "--home-dir", "--comment"},
+    "useradd": {
+        "-u",
+        "-g",
+        "-G",
+        "-s",
+        "-d",
+        "-c",
+        "-k",
+        "-e",
+        "-f",
+        "-K",
+        "-p",
+        "--uid",
+        "--gid",
+        "--groups",
+        "--shell",
+        "--home-dir",
+        "--comment",
+    },
     # busybox adduser: -G is the primary group and -g the GECOS; Debian's adduser uses long options.
     "adduser": {"-u", "-G", "-g", "-h", "-s", "-k", "--uid", "--gid", "--ingroup", "--home", "--shell", "--gecos"},
     "groupadd": {"-g", "--gid", "-K", "-p"},
@@ -201,8 +218,10 @@ def _numeric(doc: Document, env: StageEnv, last: Instruction) -> PassOutput:
         ids = resolve_ids(doc, env, spec)
     if ids is None:
         return PassOutput(
-            notes=(f"USER {spec} (line {doc.origin(last)}): give it as a numeric UID:GID so runAsNonRoot can "
-                   "verify it (DA116); its IDs could not be found in the Dockerfile or the base image",),
+            notes=(
+                f"USER {spec} (line {doc.origin(last)}): give it as a numeric UID:GID so runAsNonRoot can "
+                "verify it (DA116); its IDs could not be found in the Dockerfile or the base image",
+            ),
         )
     text = why(last.indent, f"numeric UID:GID for user {spec}, which runAsNonRoot can verify", ("DA116",))
     text += f"{last.indent}USER {ids[0]}:{ids[1]}\n"
@@ -244,7 +263,7 @@ def chown_pass(doc: Document, ctx: HardenContext) -> PassOutput:
         match = _KEYWORD.match(ins.raw)
         if match is None:
             continue
-        raw = f"{ins.raw[: match.end()]}--chown={spec} {ins.raw[match.end():]}"
+        raw = f"{ins.raw[: match.end()]}--chown={spec} {ins.raw[match.end() :]}"
         text = why(ins.indent, "app files owned by the runtime user, not root", ("DA101",)) + raw
         edits.append(Edit(ins.index, replace=text))
         changes.append(Change(("DA101",), f"{ins.cmd} --chown={spec} for {dest}", doc.origin(ins)))

@@ -43,8 +43,14 @@ def _shown(value: Any) -> Any:
 def _environment() -> jinja2.Environment:
     loader = jinja2.PackageLoader("dockaudit.report", "templates")
     # Autoescape everything: labels, env names and file names can carry markup (and control characters).
-    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, finalize=_shown)
+    return jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_shown,
+    )
 
 
 def _diff_lines(diff: str) -> list[tuple[str, str]]:

@@ -47,9 +47,14 @@ def _suite(report: Report, target: TargetResult, catalog: Catalog) -> ET.Element
     suite = ET.Element("testsuite")
     classname = f"dockaudit.{target.kind.value}.{target.name}" + (f"@{target.engine}" if target.engine else "")
     props = ET.SubElement(suite, "properties")
-    for name, value in (("kind", target.kind.value), ("engine", target.engine or ""), ("id", target.id),
-                        ("grade", target.grade), ("score", str(target.score)),
-                        *((f"scan.{k}", v) for k, v in sorted(target.scans.items()))):
+    for name, value in (
+        ("kind", target.kind.value),
+        ("engine", target.engine or ""),
+        ("id", target.id),
+        ("grade", target.grade),
+        ("score", str(target.score)),
+        *((f"scan.{k}", v) for k, v in sorted(target.scans.items())),
+    ):
         _set(ET.SubElement(props, "property"), name=name, value=value)
     by_rule: dict[str, list[Finding]] = {}
     for finding in target.findings:
@@ -82,8 +87,16 @@ def _suite(report: Report, target: TargetResult, catalog: Catalog) -> ET.Element
         case = ET.SubElement(suite, "testcase")
         _set(case, classname=classname, name=f"stage {error.stage}", time="0")
         _set(ET.SubElement(case, "error"), type=error.stage, message=error.message)
-    _set(suite, name=target_label(target, report), tests=len(rule_ids) + len(target.errors), failures=failures,
-         errors=len(target.errors), skipped=skipped, time="0", timestamp=timestamp(report.generated_at) or "")
+    _set(
+        suite,
+        name=target_label(target, report),
+        tests=len(rule_ids) + len(target.errors),
+        failures=failures,
+        errors=len(target.errors),
+        skipped=skipped,
+        time="0",
+        timestamp=timestamp(report.generated_at) or "",
+    )
     return suite
 
 
@@ -98,8 +111,16 @@ def render_junit(report: Report, *, catalog: Catalog | None = None) -> str:
             case = ET.SubElement(suite, "testcase")
             _set(case, classname="dockaudit.run", name=error.stage, time="0")
             _set(ET.SubElement(case, "error"), type=error.stage, message=error.message)
-        _set(suite, name="dockaudit run", tests=len(report.errors), failures=0, errors=len(report.errors),
-             skipped=0, time="0", timestamp=timestamp(report.generated_at) or "")
+        _set(
+            suite,
+            name="dockaudit run",
+            tests=len(report.errors),
+            failures=0,
+            errors=len(report.errors),
+            skipped=0,
+            time="0",
+            timestamp=timestamp(report.generated_at) or "",
+        )
         suites.insert(0, suite)
     root.extend(suites)
     totals = {key: sum(int(s.get(key, "0")) for s in suites) for key in ("tests", "failures", "errors", "skipped")}

@@ -148,8 +148,14 @@ def _target(report: Report, target: TargetResult) -> list[str]:
     if target.passed:
         lines += [f"Passed: {', '.join(f'`{_code(p)}`' for p in sorted(set(target.passed)))}", ""]
     if target.hardened_dockerfile_diff:
-        lines += ["<details><summary>Hardened Dockerfile (diff)</summary>", "",
-                  fenced(target.hardened_dockerfile_diff, "diff"), "", "</details>", ""]
+        lines += [
+            "<details><summary>Hardened Dockerfile (diff)</summary>",
+            "",
+            fenced(target.hardened_dockerfile_diff, "diff"),
+            "",
+            "</details>",
+            "",
+        ]
     return lines
 
 

@@ -77,8 +77,11 @@ def _fix_text(finding: Finding | None) -> tuple[str, str]:
     fix = finding.fix
     text = [f"Fix: {fix.summary}"]
     md = [f"**Fix:** {fix.summary}"]
-    for label, body, lang in (("Dockerfile", fix.dockerfile, "dockerfile"), ("Compose", fix.compose, "yaml"),
-                              ("docker run", fix.run, "shell")):
+    for label, body, lang in (
+        ("Dockerfile", fix.dockerfile, "dockerfile"),
+        ("Compose", fix.compose, "yaml"),
+        ("docker run", fix.run, "shell"),
+    ):
         if body:
             text.append(f"{label}:\n{body}")
             md.append(f"{label}:\n\n```{lang}\n{body}\n```")
@@ -162,8 +165,9 @@ def _result(target: TargetResult, finding: Finding, rule_index: int) -> dict[str
         },
     }
     if finding.suppressed is not None:
-        result["suppressions"] = [{"kind": "external", "status": "accepted",
-                                   "justification": finding.suppressed.reason}]
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": finding.suppressed.reason}
+        ]
     return result
 
 
@@ -184,15 +188,20 @@ def sarif_log(report: Report, *, catalog: Catalog | None = None) -> dict[str, An
     for target in targets:
         for finding in sorted(target.findings, key=Finding.sort_key):
             if finding.status is Status.SKIPPED:
-                notifications.append(_notification(
-                    f"{finding.rule_id} skipped on {target.kind.value} {target.name}: {finding.evidence}",
-                    "note", finding.rule_id))
+                notifications.append(
+                    _notification(
+                        f"{finding.rule_id} skipped on {target.kind.value} {target.name}: {finding.evidence}",
+                        "note",
+                        finding.rule_id,
+                    )
+                )
                 continue
             by_rule.setdefault(finding.rule_id, []).append(finding)
             pairs.append((target, finding))
         for error in target.errors:
-            notifications.append(_notification(
-                f"{target.kind.value} {target.name}: {error.stage} failed: {error.message}", "error"))
+            notifications.append(
+                _notification(f"{target.kind.value} {target.name}: {error.stage} failed: {error.message}", "error")
+            )
     for error in report.errors:
         notifications.append(_notification(f"{error.stage}: {error.message}", "error"))
     rule_ids = sorted(by_rule)

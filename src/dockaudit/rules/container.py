@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from dockaudit.engine.facts import ContainerFacts, Process
+from dockaudit.facts import ContainerFacts, Process
 from dockaudit.model import Fix, Location, Severity
 from dockaudit.rules.fixes import compose_service, non_root_user_fix, runtime_fix
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule

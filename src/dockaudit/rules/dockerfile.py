@@ -8,9 +8,9 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from dockaudit.engine.dockerignore import is_ignored
-from dockaudit.engine.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, OsRelease
+from dockaudit.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, OsRelease
 from dockaudit.model import Fix, Location, Severity
+from dockaudit.parse.dockerignore import is_ignored
 from dockaudit.rules.fixes import (
     compose_service,
     create_user_dockerfile,

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from dockaudit.engine.facts import FileFact, FilesystemFacts, FileType, ImageFacts
+from dockaudit.facts import FileFact, FilesystemFacts, FileType, ImageFacts
 from dockaudit.model import Fix, Location, Origin, Severity
 from dockaudit.rules.fixes import Family, distro_family, dockerfile_fix, image_os
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule

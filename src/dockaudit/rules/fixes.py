@@ -6,7 +6,7 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 
-from dockaudit.engine.facts import ImageFacts, OsRelease
+from dockaudit.facts import ImageFacts, OsRelease
 from dockaudit.model import Fix
 
 APP_USER = "app"

@@ -6,12 +6,11 @@ import itertools
 import re
 from collections.abc import Callable
 
-from dockaudit.engine.facts import FileType, ImageFacts, NamedValue
+from dockaudit.facts import FileType, HistoryEntry, ImageFacts, NamedValue
 from dockaudit.model import Fix, Origin, Severity
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
 from dockaudit.rules.shell import SHELLS, Command, commands, pipelines
-from dockaudit.rules.steps import Step, steps
 from dockaudit.secrets import classify_pair, has_redaction, is_allowlisted, is_secret_name
 
 _BUILDER_COMMENTS = frozenset({"buildkit.dockerfile.v0", "buildkit.exporter.image.v0"})
@@ -19,11 +18,11 @@ _ARCHIVE = re.compile(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst
 _URL = re.compile(r"^(?:https?|ftp)://", re.I)
 
 
-def _run_steps(facts: ImageFacts) -> list[Step]:
-    return [s for s in steps(facts) if s.instruction == "RUN"]
+def _run_steps(facts: ImageFacts) -> list[HistoryEntry]:
+    return [s for s in list(facts.steps) if s.instruction == "RUN"]
 
 
-def _hits_per_command(facts: ImageFacts, judge: Callable[[Step, Command], str | None]) -> list[Hit]:
+def _hits_per_command(facts: ImageFacts, judge: Callable[[HistoryEntry, Command], str | None]) -> list[Hit]:
     """One hit per RUN step in which `judge` reports a problem for some command (first reason wins)."""
     hits: list[Hit] = []
     for step in _run_steps(facts):
@@ -123,9 +122,9 @@ def _secret_arg(arg: NamedValue, allow: tuple[str, ...]) -> bool:
 def secret_in_build_arg(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """A history line carries a build arg with a secret-like name and a non-empty value."""
     allow = tuple(ctx.settings.allow_secret_names)
-    seen: dict[str, tuple[Step, NamedValue, int]] = {}
-    for step in steps(facts):
-        for arg in step.entry.build_args:
+    seen: dict[str, tuple[HistoryEntry, NamedValue, int]] = {}
+    for step in list(facts.steps):
+        for arg in step.build_args:
             if not _secret_arg(arg, allow):
                 continue
             if arg.name in seen:
@@ -186,13 +185,13 @@ def secret_in_run(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     allow = tuple(ctx.settings.allow_secret_names)
     hits: list[Hit] = []
     for step in _run_steps(facts):
-        found = [m.detail for m in step.entry.secrets]
+        found = [m.detail for m in step.secrets]
         if not found and has_redaction(step.body):
             found = ["a redacted credential"]
         # A Dockerfile's `ARG TOKEN` has no value until build time, yet expanding it is the same leak.
         secret_args = {
             a.name
-            for a in step.entry.build_args
+            for a in step.build_args
             if _secret_arg(a, allow) or (is_secret_name(a.name) and not is_allowlisted(a.name, a.value, allow))
         }
         used = sorted({name for m in _ARG_REF.finditer(step.body) if (name := m.group(1) or m.group(2)) in secret_args})
@@ -218,7 +217,7 @@ def _fix_add(facts: ImageFacts, ctx: RuleContext) -> Fix:
     )
 
 
-def _copy_fix(step: Step) -> Fix:
+def _copy_fix(step: HistoryEntry) -> Fix:
     legacy = _LEGACY_ADD.match(step.body)
     if legacy is not None:
         line = f"COPY <the same source> {legacy.group(3)}"
@@ -228,7 +227,7 @@ def _copy_fix(step: Step) -> Fix:
     return Fix(summary="Use COPY for local files; keep ADD for tar archives to extract.", dockerfile=line)
 
 
-def _add_local(step: Step, facts: ImageFacts) -> str | bool | None:
+def _add_local(step: HistoryEntry, facts: ImageFacts) -> str | bool | None:
     """Evidence when the ADD copies a local non-archive; True when undecidable without layers; else None."""
     m = _LEGACY_ADD.match(step.body)
     if m is not None:
@@ -236,9 +235,9 @@ def _add_local(step: Step, facts: ImageFacts) -> str | bool | None:
         if kind in ("dir", "multi"):
             return f"ADD of a local {'directory' if kind == 'dir' else 'file set'} into {dest}"
         fs = facts.filesystem
-        if fs is None or step.entry.layer_index is None:
+        if fs is None or step.layer_index is None:
             return True
-        layer_files = [f for f in fs.files if f.layer_index == step.entry.layer_index]
+        layer_files = [f for f in fs.files if f.layer_index == step.layer_index]
         regular = [f for f in layer_files if f.type is FileType.FILE]
         dest_path = "/" + dest.strip("/")
         # An extracted archive writes a tree; a plain ADD writes one file at (or directly under) the destination.
@@ -272,8 +271,8 @@ def _add_local(step: Step, facts: ImageFacts) -> str | bool | None:
 def add_instead_of_copy(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """An ADD of a local file or directory that is not a tar archive, in the user's layers."""
     hits: list[Hit] = []
-    undecided: list[Step] = []
-    all_steps = steps(facts)
+    undecided: list[HistoryEntry] = []
+    all_steps = list(facts.steps)
     for i, step in enumerate(all_steps):
         if step.instruction != "ADD" or step.origin is Origin.BASE:
             continue
@@ -316,7 +315,7 @@ def _fix_add_url(facts: ImageFacts, ctx: RuleContext) -> Fix:
 def add_remote_url(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """`ADD http(s)://...` without a checksum."""
     hits: list[Hit] = []
-    for step in steps(facts):
+    for step in list(facts.steps):
         if step.instruction != "ADD" or any(f.startswith("--checksum") for f in step.flags):
             continue
         urls = [w for w in step.body.split() if _URL.match(w.strip('"[],'))]
@@ -372,7 +371,7 @@ def _fix_upgrade(facts: ImageFacts, ctx: RuleContext) -> Fix:
     )
 
 
-def _upgrade(step: Step, command: Command) -> str | None:
+def _upgrade(step: HistoryEntry, command: Command) -> str | None:
     sub = _subcommand(command)
     if command.name in ("apt-get", "apt", "aptitude") and sub in ("upgrade", "dist-upgrade", "full-upgrade"):
         return f"`{command.name} {sub}`"
@@ -412,11 +411,11 @@ def _fix_cache(facts: ImageFacts, ctx: RuleContext) -> Fix:
     )
 
 
-def _cache_mount(step: Step, target: str) -> bool:
+def _cache_mount(step: HistoryEntry, target: str) -> bool:
     return any(f.startswith("--mount=") and "type=cache" in f and target in f for f in step.flags)
 
 
-def _cache_reasons(step: Step) -> list[str]:
+def _cache_reasons(step: HistoryEntry) -> list[str]:
     body = step.body
     cmds = commands(body)
     reasons: list[str] = []
@@ -482,7 +481,7 @@ def _fix_recommends(facts: ImageFacts, ctx: RuleContext) -> Fix:
     )
 
 
-def _recommends(step: Step, command: Command) -> str | None:
+def _recommends(step: HistoryEntry, command: Command) -> str | None:
     if command.name not in ("apt-get", "apt") or _apt(command) != "install":
         return None
     joined = " ".join(command.args)
@@ -622,8 +621,8 @@ def _fix_commit(facts: ImageFacts, ctx: RuleContext) -> Fix:
 def committed_layer(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """An entry with an empty `created_by` and a layer, or a comment that is not a builder's own."""
     hits: list[Hit] = []
-    for step in steps(facts):
-        entry = step.entry
+    for step in list(facts.steps):
+        entry = step
         comment = entry.comment.strip()
         if comment.startswith("Imported from"):
             continue  # `docker import` of a root filesystem tarball: a base, not a commit
@@ -664,7 +663,7 @@ def _unpinned(command: Command) -> list[str]:
     return []
 
 
-def _pin(step: Step, command: Command) -> str | None:
+def _pin(step: HistoryEntry, command: Command) -> str | None:
     names = _unpinned(command)
     if not names:
         return None
@@ -705,7 +704,7 @@ def _world_writable_mode(mode: str) -> bool:
     return bool(_SYMBOLIC_WW.search(mode)) and "+t" not in mode
 
 
-def _chmod(step: Step, command: Command) -> str | None:
+def _chmod(step: HistoryEntry, command: Command) -> str | None:
     if command.name != "chmod":
         return None
     args = [a for a in command.args if a not in ("-R", "-r", "--recursive", "-v", "-f", "-c")]

@@ -6,7 +6,7 @@ import fnmatch
 import re
 from datetime import date, datetime, timedelta
 
-from dockaudit.engine.facts import HostFacts
+from dockaudit.facts import HostFacts
 from dockaudit.model import Fix, Location, Severity
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
 

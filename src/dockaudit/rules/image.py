@@ -8,11 +8,11 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
-from dockaudit.engine.facts import ImageFacts, NamedValue, OsRelease
+from dockaudit.facts import HistoryEntry, ImageFacts, NamedValue, OsRelease
 from dockaudit.model import Fix, Location, Origin, Severity
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
-from dockaudit.rules.steps import Step, anchor, last_step, steps
+from dockaudit.rules.steps import anchor, last_step
 from dockaudit.secrets import classify_pair, is_allowlisted, redact_command
 
 _SHELLS = ("/bin/sh", "sh", "/bin/bash", "bash", "/bin/ash", "ash", "/bin/dash", "dash")
@@ -25,7 +25,7 @@ def is_root_user(user: str) -> bool:
     return name in ("", "root", "0")
 
 
-def _origin_of(all_steps: list[Step], instruction: str, contains: str = "") -> tuple[Origin, Location]:
+def _origin_of(all_steps: list[HistoryEntry], instruction: str, contains: str = "") -> tuple[Origin, Location]:
     """Origin and location of the newest step that set a config value; the user's when none is seen."""
     step = last_step(all_steps, instruction, contains)
     if step is None:
@@ -63,7 +63,7 @@ def root_user(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     user = facts.config.user.strip()
     if not is_root_user(user):
         return []
-    all_steps = steps(facts)
+    all_steps = list(facts.steps)
     if not user:
         step = last_step(all_steps, "USER")
         # An empty user with no USER step anywhere: the user's Dockerfile should add one.
@@ -113,9 +113,9 @@ def no_healthcheck(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """No `Config.Healthcheck`, or `HEALTHCHECK NONE`."""
     hc = facts.config.healthcheck
     if hc is None:
-        return [Hit("Config.Healthcheck is not set", anchor(steps(facts), "HEALTHCHECK"), Origin.USER)]
+        return [Hit("Config.Healthcheck is not set", anchor(list(facts.steps), "HEALTHCHECK"), Origin.USER)]
     if hc.disabled:
-        origin, location = _origin_of(steps(facts), "HEALTHCHECK")
+        origin, location = _origin_of(list(facts.steps), "HEALTHCHECK")
         return [Hit("HEALTHCHECK NONE disables the healthcheck", location, origin)]
     return []
 
@@ -158,7 +158,7 @@ def shell_form_command(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
         return []
     shown = redact_command(" ".join(command))
     instruction = "ENTRYPOINT" if facts.config.entrypoint else "CMD"
-    origin, location = _origin_of(steps(facts), instruction)
+    origin, location = _origin_of(list(facts.steps), instruction)
     return [Hit(f"the command is {shown!r}: the shell is PID 1", location, origin)]
 
 
@@ -169,7 +169,7 @@ def _secret_hits(
     facts: ImageFacts, ctx: RuleContext, values: Sequence[NamedValue], instruction: str, what: str
 ) -> list[Hit]:
     allow = _allow(ctx)
-    all_steps = steps(facts)
+    all_steps = list(facts.steps)
     hits: list[Hit] = []
     for item in values:
         if is_allowlisted(item.name, item.value, allow):
@@ -373,7 +373,7 @@ def no_provenance_labels(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     names = {label.name for label in facts.config.labels if label.value.strip()}
     if any(name in names for name in _PROVENANCE):
         return []
-    return [Hit(f"none of {', '.join(_PROVENANCE)} is set", anchor(steps(facts), "LABEL"), Origin.USER)]
+    return [Hit(f"none of {', '.join(_PROVENANCE)} is set", anchor(list(facts.steps), "LABEL"), Origin.USER)]
 
 
 # --------------------------------------------------------------------------------------------- DA109/110
@@ -409,7 +409,7 @@ def ssh_port_exposed(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """`ExposedPorts` contains 22/tcp."""
     if "22/tcp" not in facts.config.exposed_ports and "22" not in facts.config.exposed_ports:
         return []
-    origin, location = _origin_of(steps(facts), "EXPOSE", "22")
+    origin, location = _origin_of(list(facts.steps), "EXPOSE", "22")
     return [Hit("ExposedPorts contains 22/tcp", location, origin)]
 
 
@@ -443,7 +443,7 @@ def privileged_port_exposed(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     low = [p for p in facts.config.exposed_ports if (n := _port_number(p)) is not None and n < 1024]
     if not low:
         return []
-    origin, location = _origin_of(steps(facts), "EXPOSE", low[0].split("/", 1)[0])
+    origin, location = _origin_of(list(facts.steps), "EXPOSE", low[0].split("/", 1)[0])
     return [Hit(f"ExposedPorts has {', '.join(low)} while User is {facts.config.user!r}", location, origin)]
 
 
@@ -477,7 +477,7 @@ def stop_signal_kill(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """`StopSignal` is SIGKILL or 9."""
     if facts.config.stop_signal.strip().upper() not in ("SIGKILL", "KILL", "9"):
         return []
-    origin, location = _origin_of(steps(facts), "STOPSIGNAL")
+    origin, location = _origin_of(list(facts.steps), "STOPSIGNAL")
     return [Hit(f"StopSignal is {facts.config.stop_signal}", location, origin)]
 
 
@@ -547,7 +547,7 @@ def heavy_base(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     eol = end_of_life(os_release)
     name = os_release.pretty_name or f"{os_release.id} {os_release.version_id}".strip()
     if eol is not None and eol < ctx.now.date():
-        where = anchor(steps(facts), "FROM") if facts.dockerfile else Location(path="/etc/os-release")
+        where = anchor(list(facts.steps), "FROM") if facts.dockerfile else Location(path="/etc/os-release")
         hits.append(Hit(f"{name} is end of life since {eol.isoformat()}", where, origin))
     limit_mb = ctx.settings.thresholds.heavy_base_mb
     full = os_release.id.lower() in _FULL_DISTROS and not _is_slim(facts)
@@ -623,7 +623,7 @@ def _fix_volume(facts: ImageFacts, ctx: RuleContext) -> Fix:
 def sensitive_volume(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """A VOLUME on `/sys`, `/proc`, `/dev` or `/`."""
     hits: list[Hit] = []
-    all_steps = steps(facts)
+    all_steps = list(facts.steps)
     for volume in facts.config.volumes:
         path = "/" + volume.strip().strip("/")
         if path == "/" or any(path == p or path.startswith(p + "/") for p in _SENSITIVE_VOLUMES):
@@ -699,5 +699,5 @@ def non_numeric_user(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     name = user.split(":", 1)[0]
     if is_root_user(user) or name.isdigit():
         return []
-    origin, location = _origin_of(steps(facts), "USER")
+    origin, location = _origin_of(list(facts.steps), "USER")
     return [Hit(f'Config.User is "{user}", a name', location, origin)]

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from dockaudit.config import Settings
-from dockaudit.engine.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory
+from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory
 from dockaudit.model import EngineInfo, Report, TargetResult, TrivyInfo
 
 __all__ = ["ContainerSummary", "ImageSummary", "Inventory"]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from dockaudit import __version__
 from dockaudit.config import Settings
-from dockaudit.engine.facts import (
+from dockaudit.errors import EngineError
+from dockaudit.facts import (
     ContainerFacts,
     ContainerState,
     FilesystemFacts,
@@ -26,7 +27,6 @@ from dockaudit.engine.facts import (
     OsRelease,
     PortBinding,
 )
-from dockaudit.errors import EngineError
 from dockaudit.model import (
     DbStatus,
     EngineInfo,

@@ -15,8 +15,8 @@ from dockaudit.audit import AuditOptions, Auditor, ProgressEvent, trivy_info
 from dockaudit.config import Settings, add_ignore, default_config_path, load_settings
 from dockaudit.engine.client import Endpoint, Engine, connect, list_contexts, resolve_endpoint
 from dockaudit.engine.endpoint import alternative_sockets
-from dockaudit.engine.facts import ContainerFacts, ImageFacts
 from dockaudit.errors import DockauditError, EngineError
+from dockaudit.facts import ContainerFacts, ImageFacts
 from dockaudit.model import DbStatus, EngineInfo, Report, TargetResult, TrivyInfo
 from dockaudit.tui.backend import (
     BackendFactory,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from dockaudit.engine.facts import ContainerFacts, ImageFacts
+from dockaudit.facts import ContainerFacts, ImageFacts
 from dockaudit.model import EngineInfo, TargetResult, TrivyInfo
 from dockaudit.tui.backend import EngineProblem, Hardening, Inventory, Progress, TuiBackend
 

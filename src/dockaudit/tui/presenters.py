@@ -10,7 +10,7 @@ from datetime import datetime
 import humanize
 from rich.text import Text
 
-from dockaudit.engine.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, NamedValue, short_id
+from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, NamedValue, short_id
 from dockaudit.model import DbStatus, EngineInfo, Finding, Severity, Source, Status, TargetResult, TrivyInfo
 from dockaudit.text import is_printable, printable
 from dockaudit.tui.backend import ScanState

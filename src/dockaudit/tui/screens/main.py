@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from dockaudit.engine.facts import ContainerFacts, ImageFacts, short_id
+from dockaudit.facts import ContainerFacts, ImageFacts, short_id
 from dockaudit.model import EngineInfo, Finding, Suppression, TargetResult, TrivyInfo
 from dockaudit.report.write import write_atomic
 from dockaudit.tui import presenters as p

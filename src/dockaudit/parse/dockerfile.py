@@ -13,8 +13,8 @@ from pathlib import Path
 
 import dockerfile
 
-from dockaudit.engine.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, NamedValue
 from dockaudit.errors import UsageError
+from dockaudit.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, NamedValue
 from dockaudit.secrets import redact, redact_command, redact_pair, redact_text
 
 DOCKERFILE_NAMES = ("Dockerfile", "dockerfile", "Containerfile")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from dockaudit.engine.facts import (
+from dockaudit.facts import (
     DockerfileFacts,
     DockerfileInstruction,
     Healthcheck,

@@ -6,11 +6,19 @@ classification (`SecretMatch`) so rules can decide without ever seeing the raw v
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import functools
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from dockaudit.model import Location, Origin
+from dockaudit.parse.steps import base_step_count, parse_created_by
 from dockaudit.secrets import SecretMatch
+
+_LONG_DIGEST = re.compile(r"\b(file|dir|multi|sha256):([0-9a-f]{12})[0-9a-f]{20,}")
+_MAX_SHOWN = 160
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,48 @@ class HistoryEntry:
     """What redaction found in `created_by` outside the build-arg prefix (`secrets.redact_history_line`)."""
     line: int | None = None
     """Dockerfile line of the instruction, when the entry was derived from a parsed Dockerfile."""
+    instruction: str = ""
+    """Upper-case Dockerfile instruction (`RUN`, `ADD`...), parsed from `created_by` when the entry is made;
+    `""` when the entry names none (a `docker commit`)."""
+    body: str = ""
+    """The instruction's arguments; for RUN the shell command without build args or `/bin/sh -c`."""
+    flags: tuple[str, ...] = ()
+    """Leading `--flag=value` options (`--mount=type=secret,id=x`, `--checksum=...`)."""
+
+    def __post_init__(self) -> None:
+        if not self.instruction and self.created_by.strip():
+            instruction, body, flags = parse_created_by(self.created_by)
+            # Frozen: the parse is part of making the entry, so it is set once here.
+            object.__setattr__(self, "instruction", instruction)
+            object.__setattr__(self, "body", body)
+            object.__setattr__(self, "flags", flags)
+
+    @property
+    def origin(self) -> Origin:
+        """Whether the step is the base image's or the user's own."""
+        if self.from_base is None:
+            return Origin.UNKNOWN
+        return Origin.BASE if self.from_base else Origin.USER
+
+    @property
+    def shown(self) -> str:
+        """The step as a short, already-redacted Dockerfile-like line."""
+        text = f"{self.instruction} {self.body}".strip() if self.instruction else self.created_by.strip()
+        # The legacy builder names sources by a 64-hex digest; 12 digits identify it well enough to read.
+        text = _LONG_DIGEST.sub(r"\1:\2…", " ".join(text.split()))
+        return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+    @property
+    def location(self) -> Location:
+        """Where the step is: its layer, its (shortened) text and its Dockerfile line when known."""
+        return Location(layer=self.layer_index, instruction=self.shown, line=self.line)
+
+    @property
+    def where(self) -> str:
+        """`history step 5` or `Dockerfile line 12`, for evidence text."""
+        if self.line is not None:
+            return f"Dockerfile line {self.line}"
+        return f"history step {self.index}"
 
 
 class FileType(enum.StrEnum):
@@ -202,6 +252,16 @@ class ImageFacts:
     """The reference the user typed, in short form, when one was typed."""
     dockerfile: str | None = None
     """Path of the Dockerfile these facts were derived from (`rules.dockerfile_adapter`); None for a real image."""
+
+    @functools.cached_property
+    def steps(self) -> tuple[HistoryEntry, ...]:
+        """The history with every step's origin: the collector's, else the boundary heuristic's (made once)."""
+        if any(entry.from_base is not None for entry in self.history):
+            return self.history
+        count = base_step_count(self.history)
+        if count is None:
+            return self.history
+        return tuple(dataclasses.replace(e, from_base=i < count) for i, e in enumerate(self.history))
 
     @property
     def name(self) -> str:

@@ -1,31 +1,25 @@
-"""Build history entries: align steps with layers, redact them, and tell base-image steps from the user's."""
+"""Build history entries from the engine's answers: align steps with layers, redact them, tell base from user."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from dockaudit.engine.facts import HistoryEntry, NamedValue
-from dockaudit.engine.timestamps import parse_timestamp
+from dockaudit.facts import HistoryEntry, NamedValue
+from dockaudit.parse.steps import METADATA, base_step_count, parse_created_by
+from dockaudit.parse.timestamps import parse_timestamp
 from dockaudit.secrets import redact_history_line, redact_text
 
-BUILDKIT_COMMENT = "buildkit.dockerfile.v0"
 _NOP = re.compile(r"#\(nop\)\s+([A-Za-z]+)")
-# Instructions that only change the config, in BuildKit's `INSTRUCTION args` history spelling.
-_METADATA = frozenset(
-    {"ENV", "LABEL", "CMD", "ENTRYPOINT", "EXPOSE", "USER", "ARG", "HEALTHCHECK", "STOPSIGNAL", "VOLUME", "SHELL",
-     "ONBUILD", "MAINTAINER"}
-)
-_BUILDKIT_GAP = timedelta(hours=1)
-"""Steps of one BuildKit build are made minutes apart; a longer gap going back means the base image."""
 
 
 @dataclass(frozen=True)
-class Step:
-    """One history step, oldest first, before redaction; `empty_layer` is None when only guessed from the API."""
+class RawStep:
+    """One history step as the engine gave it, oldest first, before redaction; `empty_layer` is None when only
+    guessed from the API."""
 
     created_by: str
     comment: str = ""
@@ -35,10 +29,10 @@ class Step:
     tags: tuple[str, ...] = ()
 
 
-def steps_from_config(history: Iterable[dict[str, Any]]) -> list[Step]:
+def steps_from_config(history: Iterable[dict[str, Any]]) -> list[RawStep]:
     """Steps of the image config's `history` (exact `empty_layer` flags), oldest first."""
     return [
-        Step(
+        RawStep(
             created_by=str(h.get("created_by") or ""),
             comment=str(h.get("comment") or ""),
             created=parse_timestamp(h.get("created")),
@@ -48,10 +42,10 @@ def steps_from_config(history: Iterable[dict[str, Any]]) -> list[Step]:
     ]
 
 
-def steps_from_api(history: Iterable[dict[str, Any]]) -> list[Step]:
+def steps_from_api(history: Iterable[dict[str, Any]]) -> list[RawStep]:
     """Steps of `GET /images/{name}/history` (newest first there), oldest first here."""
     steps = [
-        Step(
+        RawStep(
             created_by=str(h.get("CreatedBy") or ""),
             comment=str(h.get("Comment") or ""),
             created=parse_timestamp(h.get("Created")),
@@ -64,18 +58,12 @@ def steps_from_api(history: Iterable[dict[str, Any]]) -> list[Step]:
     return steps
 
 
-def instruction(step: Step) -> str:
+def instruction(step: RawStep) -> str:
     """The Dockerfile instruction a step came from (`RUN`, `COPY`, `CMD`...), `RUN` when it is a command."""
-    nop = _NOP.search(step.created_by)
-    if nop:
-        return nop.group(1).upper()
-    first = step.created_by.split(" ", 1)[0]
-    if step.comment == BUILDKIT_COMMENT and first.isupper() and first.isalpha():
-        return first
-    return "RUN"
+    return parse_created_by(step.created_by)[0] or "RUN"
 
 
-def _guess_layers(steps: Sequence[Step]) -> tuple[list[bool], list[bool]]:
+def _guess_layers(steps: Sequence[RawStep]) -> tuple[list[bool], list[bool]]:
     """Which steps made a layer, and whether each guess is certain (the API has no `empty_layer`)."""
     made: list[bool] = []
     certain: list[bool] = []
@@ -88,7 +76,7 @@ def _guess_layers(steps: Sequence[Step]) -> tuple[list[bool], list[bool]]:
         if step.size:
             made.append(True)
             certain.append(True)
-        elif name in _METADATA:
+        elif name in METADATA:
             made.append(False)
             certain.append(True)
         else:
@@ -97,7 +85,7 @@ def _guess_layers(steps: Sequence[Step]) -> tuple[list[bool], list[bool]]:
     return made, certain
 
 
-def align(steps: Sequence[Step], n_layers: int) -> list[int | None] | None:
+def align(steps: Sequence[RawStep], n_layers: int) -> list[int | None] | None:
     """The layer index each step made (None for empty steps); None when steps and layers cannot be matched."""
     made, certain = _guess_layers(steps)
     excess = sum(made) - n_layers
@@ -118,33 +106,7 @@ def align(steps: Sequence[Step], n_layers: int) -> list[int | None] | None:
     return out
 
 
-def boundary_heuristic(steps: Sequence[Step], layer_of: Sequence[int | None] | None) -> int | None:
-    """How many leading steps belong to the base image, guessed from the history alone; None when unknown."""
-    if not steps:
-        return None
-    if steps[-1].comment == BUILDKIT_COMMENT:
-        start = len(steps) - 1
-        while start > 0:
-            prev, cur = steps[start - 1], steps[start]
-            if prev.comment != BUILDKIT_COMMENT:
-                break
-            if prev.created and cur.created and cur.created - prev.created > _BUILDKIT_GAP:
-                break
-            start -= 1
-        return start
-    makes_layer = [
-        (layer_of[i] is not None) if layer_of is not None else instruction(s) not in _METADATA
-        for i, s in enumerate(steps)
-    ]
-    # The legacy builder: the base image ends at its last CMD/ENTRYPOINT that the user's layers follow.
-    boundary: int | None = None
-    for i, step in enumerate(steps):
-        if _NOP.search(step.created_by) and instruction(step) in ("CMD", "ENTRYPOINT") and any(makes_layer[i + 1 :]):
-            boundary = i + 1
-    return boundary
-
-
-def base_from_api_tags(steps: Sequence[Step]) -> tuple[str, int] | None:
+def base_from_api_tags(steps: Sequence[RawStep]) -> tuple[str, int] | None:
     """The nearest tagged ancestor in a local build chain (the API names parents it still has) and its step count."""
     for i in range(len(steps) - 2, -1, -1):
         if steps[i].tags:
@@ -153,7 +115,7 @@ def base_from_api_tags(steps: Sequence[Step]) -> tuple[str, int] | None:
 
 
 def build_history(
-    steps: Sequence[Step],
+    steps: Sequence[RawStep],
     n_layers: int,
     *,
     base_steps: int | None = None,
@@ -163,7 +125,10 @@ def build_history(
     allow = tuple(allow)
     layer_of = align(steps, n_layers)
     if base_steps is None:
-        base_steps = boundary_heuristic(steps, layer_of)
+        base_steps = base_step_count(
+            [_Parsed(step) for step in steps],
+            [layer_of[i] is not None for i in range(len(steps))] if layer_of is not None else None,
+        )
     made, _ = _guess_layers(steps)
     entries: list[HistoryEntry] = []
     for i, step in enumerate(steps):
@@ -185,7 +150,17 @@ def build_history(
     return tuple(entries)
 
 
-def _is_empty(step: Step, i: int, made: Sequence[bool], layer_of: Sequence[int | None] | None) -> bool:
+class _Parsed:
+    """A raw step as the boundary heuristic reads it."""
+
+    def __init__(self, step: RawStep) -> None:
+        self.created_by = step.created_by
+        self.comment = step.comment
+        self.created = step.created
+        self.instruction = instruction(step)
+
+
+def _is_empty(step: RawStep, i: int, made: Sequence[bool], layer_of: Sequence[int | None] | None) -> bool:
     if step.empty_layer is not None:
         return step.empty_layer
     return layer_of[i] is None if layer_of is not None else not made[i]
