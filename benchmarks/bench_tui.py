@@ -45,21 +45,21 @@ async def child(mode: str) -> None:
     """Start the app, report when the list is painted, then time list operations."""
     # Time the work, not cosmetic animations (the tab underline slides for 300 ms after a label change).
     os.environ["TEXTUAL_ANIMATIONS"] = "none"
+    from dockaudit.audit import AuditOptions
     from dockaudit.config import Settings
     from dockaudit.tui.app import make_app
+    from dockaudit.tui.backend import Connector, EngineConnector
     from dockaudit.tui.screens.main import MainScreen
     from dockaudit.tui.settle import settle
 
-    settings = Settings()
+    connector: Connector
     if mode == "demo":
-        from dockaudit.tui.demo import DemoBackend
+        from dockaudit.tui.demo import DemoConnector
 
-        demo = DemoBackend(extra_images=N_IMAGES - 6, extra_containers=N_CONTAINERS - 4)
-        app = make_app(settings, lambda _c: demo, watch_events=False, ascii_borders=False)
+        connector = DemoConnector(extra_images=N_IMAGES - 6, extra_containers=N_CONTAINERS - 4)
     else:
-        from dockaudit.tui.engine_backend import engine_backend_factory
-
-        app = make_app(settings, engine_backend_factory(settings), watch_events=False, ascii_borders=False)
+        connector = EngineConnector(AuditOptions(settings=Settings()))
+    app = make_app(connector, watch_events=False, ascii_borders=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         while not (isinstance(screen, MainScreen) and screen.inventory.images):

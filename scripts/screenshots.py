@@ -16,9 +16,8 @@ from pathlib import Path
 # Pictures must not depend on animation timing (the indeterminate progress bar moves with the clock).
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
-from dockaudit.config import Settings
 from dockaudit.tui.app import make_app
-from dockaudit.tui.demo import DemoBackend
+from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.scenes import SCENES, Scene
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +41,8 @@ WANTED = (
 
 async def shoot(scene: Scene, path: Path) -> None:
     """Run the demo app to a scene and save its SVG."""
-    demo = DemoBackend(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy)
-    app = make_app(Settings(), lambda _choice: demo, watch_events=False, theme="dark", ascii_borders=False)
+    demo = DemoConnector(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy)
+    app = make_app(demo, watch_events=False, theme="dark", ascii_borders=False)
     async with app.run_test(size=SIZE) as pilot:
         await scene.steps(pilot)
         app.save_screenshot(filename=path.name, path=str(path.parent))

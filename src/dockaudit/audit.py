@@ -1,7 +1,9 @@
-"""The audit orchestrator both the CLI and the TUI use: targets → collect → rules → Trivy → `Report`.
+"""The audit session: one per engine (or none, for files), shared by `dockaudit scan`, `harden` and the TUI.
 
-Every failure is a value on its target (`TargetResult.errors`, `scans`); targets run concurrently in a
-bounded thread pool; `cancel` stops new work and reaches the Trivy subprocess.
+A session owns what every audit of its engine shares: the fact source (the engine connection), the settings
+(overrides, ignores, thresholds), the Trivy probe (once) and result cache, and the concurrency bound. Targets
+go collect → rules → Trivy → settings and score; every failure is a value on its target, and a cancel event
+reaches the Trivy subprocess.
 """
 
 from __future__ import annotations
@@ -11,33 +13,27 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockaudit import __version__
-from dockaudit.config import Ignore, Settings, apply_config
-from dockaudit.errors import DockauditError
-from dockaudit.model import (
-    EngineInfo,
-    Finding,
-    ImageRef,
-    Report,
-    ScanError,
-    TargetKind,
-    TargetResult,
-    TrivyInfo,
-)
+from dockaudit.config import Ignore, Settings, add_ignore, apply_config, default_config_path, load_settings
+from dockaudit.errors import CancelledError, DockauditError, EngineProblem
+from dockaudit.facts import ImageFacts
+from dockaudit.model import EngineInfo, Finding, ImageRef, Report, ScanError, TargetKind, TargetResult, TrivyInfo
 from dockaudit.rules.registry import RuleContext, Scope
 from dockaudit.scanners.trivy_options import ALL_SCANNERS as TRIVY_SCANNER_NAMES
 from dockaudit.score import score
 from dockaudit.targets import ResolvedTarget, short_ref
 
 if TYPE_CHECKING:
-    from dockaudit.cache import ScanCache
-    from dockaudit.engine.client import Engine
-    from dockaudit.facts import ContainerFacts, DockerfileFacts, ImageFacts
-    from dockaudit.scanners.trivy import TrivyBinary, TrivyOptions, TrivyScan
+    from dockaudit.engine.fleet import EngineFailure, EngineSpec
+    from dockaudit.facts import ContainerFacts, DockerfileFacts, Inventory
+    from dockaudit.harden.result import HardenResult
+    from dockaudit.harden.runtime import RuntimeHardening
+    from dockaudit.scanners.trivy import TrivyOptions, TrivyScan
+    from dockaudit.source import EventStream, FactSource, ImageScanner
 
 TRIVY_SCANNERS = TRIVY_SCANNER_NAMES
 SCANNER_NAMES = ("checklist", *TRIVY_SCANNERS)
@@ -64,13 +60,18 @@ class AuditOptions:
     """False (`--no-cache`) rescans every image; fresh results are still recorded."""
     read_layers: bool = True
     concurrency: int = 4
-    host_checks: bool = False
+    """Targets audited at once by `audit_many` and `run_audit`."""
     clock: Callable[[], datetime] = field(default=_utcnow)
     """The report's `generated_at` and the rules' notion of now (fixed in golden tests)."""
     cache_path: Path | None = None
     """The Trivy result cache file; None: the per-user default."""
     harden: bool = True
     """Attach the hardened Dockerfile diff to Dockerfile targets when the harden module can make one."""
+    config_dir: Path | None = None
+    """Where the settings were looked up (`.dockaudit.toml` upwards); ignores are written here when no file
+    was found. None: the settings are fixed (tests, the demo) and `reload_settings` keeps them."""
+    config_file: Path | None = None
+    """`--config FILE`, when given."""
 
     @property
     def trivy_scanners(self) -> tuple[str, ...]:
@@ -89,70 +90,189 @@ class ProgressEvent:
     fraction: float | None = None
     engine: str | None = None
     """The engine the target lives on (None for files), so equal names on two engines stay apart."""
+    key: str = ""
+    """The target's key (`image:<id>`, `container:<id>`, `host`, a path), for callers that track state by it."""
 
 
-def _skipped_trivy(reason: str) -> TrivyScan:
-    from dockaudit.scanners.trivy import TrivyScan
-
-    return TrivyScan("skipped", reason)
+ProgressCallback = Callable[[ProgressEvent], None]
 
 
-class Auditor:
-    """Audits targets on one engine (or none, for files); thread-safe, one instance per engine and run."""
+class AuditSession:
+    """Audits the targets of one engine (`source` None: files only); thread-safe, one per engine."""
 
     def __init__(
         self,
-        engine: Engine | None,
+        source: FactSource | None,
         options: AuditOptions,
         *,
-        on_progress: Callable[[ProgressEvent], None] | None = None,
+        scanner: ImageScanner | None = None,
+        on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> None:
-        self.engine = engine
+        self.source = source
         self.options = options
         self.on_progress = on_progress
+        """Default progress callback of every audit (the CLI's progress bar)."""
         self.cancel = cancel if cancel is not None else threading.Event()
+        """Default cancel event of every audit; set it to stop queued targets and running Trivy processes."""
         self._lock = threading.Lock()
-        self._binary: TrivyBinary | None = None
-        self._binary_error: str | None = None
-        self._binary_checked = False
-        self._cache: ScanCache | None = None
-        self._cache_checked = False
+        self._scanner: ImageScanner | None = scanner
+        self._raw: dict[tuple[TargetKind, str | None, str], TargetResult] = {}
+        self._scanned = False
         self.matched_ignores: set[Ignore] = set()
         """Ignores that matched some finding so far (the rest are reported as stale)."""
 
-    # -- plumbing -----------------------------------------------------------------------------------
+    # ---- what the session is ----------------------------------------------------------------------
 
     @property
     def engine_id(self) -> str | None:
-        """The id targets of this auditor record."""
-        return self.engine.info.id if self.engine is not None else None
+        """The id targets of this session record; None for files."""
+        return self.source.info.id if self.source is not None else None
 
-    def _progress(self, target: str, stage: str, message: str, fraction: float | None = None) -> None:
-        if self.on_progress is None:
+    @property
+    def info(self) -> EngineInfo | None:
+        """The engine this session reads; None for files."""
+        return self.source.info if self.source is not None else None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings every audit applies."""
+        return self.options.settings
+
+    def reload_settings(self) -> Settings:
+        """Read the configuration file again (after it changed); fixed settings stay as they are."""
+        if self.options.config_dir is not None:
+            settings = load_settings(self.options.config_dir, self.options.config_file)
+            with self._lock:
+                self.options = replace(self.options, settings=settings)
+        return self.settings
+
+    def add_ignore(self, rule: str, reason: str, target: str, expires: date | None) -> Path:
+        """Write an ignore to the configuration file in use (else `.dockaudit.toml` where settings were looked
+        up), and apply it from now on; `rescore` shows its effect on results already made."""
+        if self.settings.path:
+            path = Path(self.settings.path)
+        elif self.options.config_dir is not None:
+            path = default_config_path(self.options.config_dir)
+        else:
+            raise DockauditError("these settings are not read from a file, so an ignore cannot be saved")
+        written = add_ignore(path, rule, reason, target, expires)
+        if self.options.config_dir is None:
+            # A session with fixed settings (the demo) still honours the file it wrote.
+            with self._lock:
+                self.options = replace(self.options, settings=load_settings(path.parent, path))
+        else:
+            self.reload_settings()
+        return written
+
+    @property
+    def scanner(self) -> ImageScanner:
+        """Trivy for this session, with options derived from the settings (built on first use)."""
+        with self._lock:
+            if self._scanner is None:
+                from dockaudit.scanners.trivy import TrivyScanner
+
+                self._scanner = TrivyScanner(
+                    self.trivy_options(),
+                    trivy_path=self.options.trivy_path,
+                    cache_path=self.options.cache_path,
+                    clock=self.options.clock,
+                )
+            return self._scanner
+
+    def trivy_options(self) -> TrivyOptions:
+        """Trivy's options: the caller's, with the selected scanners and the DB age threshold of the settings."""
+        from dockaudit.scanners.trivy import TrivyOptions
+
+        base = self.options.trivy if self.options.trivy is not None else TrivyOptions()
+        return replace(
+            base,
+            scanners=self.options.trivy_scanners,
+            db_max_age_days=self.settings.thresholds.db_max_age_days,
+        )
+
+    def trivy_info(self) -> TrivyInfo | None:
+        """Which Trivy runs and its DB's state (probed once); None when no Trivy scanner is selected."""
+        if not self.options.trivy_scanners:
+            return None
+        return self.scanner.info()
+
+    # ---- reading the engine (for the TUI's lists and panes) --------------------------------------------
+
+    def _source(self) -> FactSource:
+        if self.source is None:
+            raise DockauditError("no engine to read from")
+        return self.source
+
+    def inventory(self) -> Inventory:
+        """Every image and container of the engine."""
+        return self._source().inventory()
+
+    def image_overview(self, image_id: str) -> ImageFacts:
+        """An image's inspect and history, without reading its layers (fast)."""
+        return self._source().image_facts(
+            image_id, read_layers=False, allow_secret_names=self.settings.allow_secret_names
+        )
+
+    def container_overview(self, container_id: str) -> ContainerFacts:
+        """A container's inspect and processes."""
+        return self._source().container_facts(container_id, allow_secret_names=self.settings.allow_secret_names)
+
+    def events(self) -> EventStream:
+        """Engine events that change the inventory."""
+        return self._source().events()
+
+    # ---- plumbing -----------------------------------------------------------------------------------
+
+    def _progress(
+        self,
+        callback: ProgressCallback | None,
+        key: str,
+        target: str,
+        stage: str,
+        message: str,
+        fraction: float | None = None,
+    ) -> None:
+        callback = callback if callback is not None else self.on_progress
+        if callback is None:
             return
         # A display callback must never fail an audit.
         with contextlib.suppress(Exception):
-            self.on_progress(ProgressEvent(target, stage, message, fraction, self.engine_id))
+            callback(ProgressEvent(target, stage, message, fraction, self.engine_id, key))
 
     def _context(self, extra: Mapping[str, Any] | None = None) -> RuleContext:
-        return RuleContext(settings=self.options.settings, now=self.options.clock(), extra=dict(extra or {}))
+        return RuleContext(settings=self.settings, now=self.options.clock(), extra=dict(extra or {}))
 
-    def _finish(self, result: TargetResult) -> TargetResult:
-        """Apply the settings (overrides, suppressions, disabled rules) and score."""
-        settings = self.options.settings
-        applied = apply_config(list(result.findings), result.name, settings, self.options.clock().date())
+    def _finish(self, raw: TargetResult) -> TargetResult:
+        """Apply the settings (overrides, suppressions, disabled rules) and score; keep the raw result for
+        `rescore`."""
+        with self._lock:
+            self._raw[(raw.kind, raw.engine, raw.id)] = raw
+        return self._settle(raw)
+
+    def _settle(self, raw: TargetResult) -> TargetResult:
+        settings = self.settings
+        applied = apply_config(list(raw.findings), raw.name, settings, self.options.clock().date())
         with self._lock:
             self.matched_ignores |= applied.matched
-        findings = applied.findings
-        passed = tuple(sorted(p for p in set(result.passed) if p not in settings.disabled_rules))
-        findings = sorted((f for f in findings if f.rule_id not in settings.disabled_rules), key=Finding.sort_key)
+        passed = tuple(sorted(p for p in set(raw.passed) if p not in settings.disabled_rules))
+        findings = sorted(
+            (f for f in applied.findings if f.rule_id not in settings.disabled_rules), key=Finding.sort_key
+        )
         value, grade = score(findings)
-        return replace(result, findings=tuple(findings), passed=passed, score=value, grade=grade)
+        return replace(raw, findings=tuple(findings), passed=passed, score=value, grade=grade)
 
-    def _failed(self, result: TargetResult, stage: str, exc: BaseException) -> TargetResult:
+    def rescore(self, result: TargetResult) -> TargetResult:
+        """The result again under the current settings (after an ignore was added or removed)."""
+        with self._lock:
+            raw = self._raw.get((result.kind, result.engine, result.id))
+        return self._settle(raw) if raw is not None else result
+
+    def _failed(
+        self, result: TargetResult, stage: str, exc: BaseException, callback: ProgressCallback | None = None
+    ) -> TargetResult:
         message = str(exc) if isinstance(exc, DockauditError) else f"{type(exc).__name__}: {exc}"
-        self._progress(result.name, "error", f"{stage} failed: {message}")
+        self._progress(callback, result.id, result.name, "error", f"{stage} failed: {message}")
         scans = dict(result.scans)
         scans[stage if stage in ("checklist", "trivy") else "checklist"] = f"failed: {message}"
         return replace(result, scans=scans, errors=(*result.errors, ScanError(stage, message)))
@@ -167,7 +287,49 @@ class Auditor:
         findings, passed = evaluate(scopes, facts, self._context(extra))
         return findings, passed
 
-    # -- images -------------------------------------------------------------------------------------
+    # ---- one target, in two steps (the TUI shows the checklist before Trivy finishes) -------------------
+
+    def checklist(
+        self,
+        target: ResolvedTarget,
+        *,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[TargetResult, ImageFacts | ContainerFacts | None]:
+        """Collect a target's facts and run the checklist (no Trivy); the facts let `scan` follow."""
+        cancel = cancel if cancel is not None else self.cancel
+        if target.kind is TargetKind.IMAGE:
+            return self._checklist_image(target, on_progress, cancel)
+        if target.kind is TargetKind.CONTAINER:
+            return self._checklist_container(target, on_progress)
+        if target.kind is TargetKind.HOST:
+            return self._audit_host(on_progress), None
+        return self._audit_path(Path(target.ref), on_progress, cancel), None
+
+    def _checklist_image(
+        self, target: ResolvedTarget, on_progress: ProgressCallback | None, cancel: threading.Event
+    ) -> tuple[TargetResult, ImageFacts | None]:
+        ref = target.ref
+        name = short_ref(ref)
+        placeholder = TargetResult(
+            kind=TargetKind.IMAGE,
+            engine=self.engine_id,
+            id=target.id or ref,
+            name=target.name or name,
+            scans={"checklist": "failed"},
+        )
+        self._progress(on_progress, target.key, name, "collect", "reading image")
+        try:
+            facts = self._source().image_facts(
+                ref,
+                read_layers=self.options.read_layers,
+                cancel=cancel,
+                allow_secret_names=self.settings.allow_secret_names,
+            )
+        except Exception as exc:
+            return self._failed(placeholder, "collect", exc, on_progress), None
+        self._progress(on_progress, target.key, name, "checklist", "running the checklist")
+        return self._image_result(facts, TargetKind.IMAGE, facts.name), facts
 
     def _image_result(self, facts: ImageFacts, kind: TargetKind, name: str) -> TargetResult:
         scans = {"checklist": "ok"}
@@ -197,147 +359,23 @@ class Auditor:
             return self._failed(result, "checklist", exc)
         return self._finish(replace(result, findings=tuple(findings), passed=tuple(passed)))
 
-    def checklist_image(self, ref: str) -> tuple[TargetResult, ImageFacts | None]:
-        """The fast part of an image audit: collect its facts and run the checklist (no Trivy)."""
-        from dockaudit.engine.collect import collect_image
-
-        name = short_ref(ref)
-        placeholder = TargetResult(
-            kind=TargetKind.IMAGE, engine=self.engine_id, id=ref, name=name, scans={"checklist": "failed"}
-        )
-        if self.engine is None:
-            return self._failed(placeholder, "collect", DockauditError("no engine to read the image from")), None
-        self._progress(name, "collect", "reading image")
-        try:
-            facts = collect_image(
-                self.engine.client,
-                ref,
-                read_layers=self.options.read_layers,
-                engine_id=self.engine_id,
-                cancel=self.cancel,
-                allow_secret_names=self.options.settings.allow_secret_names,
-            )
-        except Exception as exc:
-            return self._failed(placeholder, "collect", exc), None
-        self._progress(name, "checklist", "running the checklist")
-        return self._image_result(facts, TargetKind.IMAGE, facts.name), facts
-
-    def _trivy_binary(self) -> TrivyBinary | None:
-        with self._lock:
-            if not self._binary_checked:
-                from dockaudit.scanners.trivy import find_trivy
-
-                self._binary_checked = True
-                try:
-                    self._binary = find_trivy(self.options.trivy_path)
-                except DockauditError as exc:
-                    self._binary_error = str(exc)
-            return self._binary
-
-    def _scan_cache(self) -> ScanCache | None:
-        with self._lock:
-            if not self._cache_checked:
-                from dockaudit.cache import ScanCache
-
-                self._cache_checked = True
-                try:
-                    self._cache = ScanCache(self.options.cache_path)
-                except Exception:  # an unusable cache only costs speed
-                    self._cache = None
-            return self._cache
-
-    def trivy_options(self) -> TrivyOptions:
-        """The Trivy options with the scanners this audit selected."""
-        from dockaudit.scanners.trivy import TrivyOptions
-
-        base = self.options.trivy if self.options.trivy is not None else TrivyOptions()
-        return replace(base, scanners=self.options.trivy_scanners)
-
-    def _scan(self, name: str, source_kwargs: dict[str, Any], export: Callable[[Path], None] | None) -> TrivyScan:
-        from dockaudit.scanners.trivy import ImageSource, TrivyScan, scan_image
-
-        if not self.options.trivy_scanners:
-            return _skipped_trivy("")
-        if self.cancel.is_set():
-            return TrivyScan("skipped", "cancelled")
-        binary = self._trivy_binary()
-        if binary is None:
-            return TrivyScan("failed", self._binary_error or "Trivy is not available")
-        self._progress(name, "trivy", "scanning with Trivy")
-        try:
-            return scan_image(
-                binary,
-                ImageSource(**source_kwargs),
-                self.trivy_options(),
-                cancel=self.cancel,
-                on_progress=lambda message: self._progress(name, "trivy", message),
-                cache=self._scan_cache(),
-                export=export,
-                read_cache=self.options.use_cache,
-            )
-        except Exception as exc:  # scan_image reports failures as values; this is a safety net
-            return TrivyScan("failed", f"{type(exc).__name__}: {exc}")
-
-    def trivy_image(self, facts: ImageFacts) -> TrivyScan:
-        """The slow part of an image audit: Trivy over the image (or its cached result)."""
-        if self.engine is None:
-            return _skipped_trivy("no engine")
-        from dockaudit.scanners.trivy import saved_image_exporter
-
-        engine = self.engine
-        export = None if engine.trivy_docker_host else saved_image_exporter(engine.client, facts.id)
-        source = {
-            "ref": facts.name if not facts.name.startswith("<none>@") else facts.id,
-            "image_id": facts.id,
-            "docker_host": engine.trivy_docker_host,
-            "podman": engine.info.podman,
-        }
-        return self._scan(facts.name, source, export)
-
-    def merge(self, result: TargetResult, scan: TrivyScan) -> TargetResult:
-        """Add Trivy's findings to a checklist result: one finding per problem, settings applied, rescored."""
-        from dockaudit.scanners.trivy import merge_findings
-
-        scans = {**result.scans, "trivy": scan.summary}
-        errors = result.errors
-        if scan.status == "failed":
-            errors = (*errors, ScanError("trivy", scan.reason))
-        merged = merge_findings(list(result.findings), list(scan.findings))
-        return self._finish(replace(result, findings=tuple(merged), scans=scans, errors=errors))
-
-    def audit_image(self, ref: str) -> TargetResult:
-        """Checklist and Trivy over one image of this engine."""
-        result, facts = self.checklist_image(ref)
-        if facts is None:
-            return result
-        if self.options.trivy_scanners:
-            result = self.merge(result, self.trivy_image(facts))
-        else:
-            result = replace(result, scans={**result.scans, "trivy": "skipped"})
-        self._progress(result.name, "done", f"grade {result.grade}", 1.0)
-        return result
-
-    # -- containers and the host ------------------------------------------------------------------------
-
-    def audit_container(self, ref: str) -> tuple[TargetResult, ContainerFacts | None]:
+    def _checklist_container(
+        self, target: ResolvedTarget, on_progress: ProgressCallback | None
+    ) -> tuple[TargetResult, ContainerFacts | None]:
         """The runtime checklist (DA4xx) over one container; its image's findings belong to the image."""
-        from dockaudit.engine.collect import collect_container
-
+        ref = target.ref
         placeholder = TargetResult(
-            kind=TargetKind.CONTAINER, engine=self.engine_id, id=ref, name=ref, scans={"checklist": "failed"}
+            kind=TargetKind.CONTAINER,
+            engine=self.engine_id,
+            id=target.id or ref,
+            name=target.name or ref,
+            scans={"checklist": "failed"},
         )
-        if self.engine is None:
-            return self._failed(placeholder, "collect", DockauditError("no engine to read the container from")), None
-        self._progress(ref, "collect", "inspecting container")
+        self._progress(on_progress, target.key, placeholder.name, "collect", "inspecting container")
         try:
-            facts = collect_container(
-                self.engine.client,
-                ref,
-                engine_id=self.engine_id,
-                allow_secret_names=self.options.settings.allow_secret_names,
-            )
+            facts = self._source().container_facts(ref, allow_secret_names=self.settings.allow_secret_names)
         except Exception as exc:
-            return self._failed(placeholder, "collect", exc), None
+            return self._failed(placeholder, "collect", exc, on_progress), None
         result = TargetResult(
             kind=TargetKind.CONTAINER,
             engine=self.engine_id,
@@ -351,47 +389,31 @@ class Auditor:
         try:
             findings, passed = self._rules((Scope.CONTAINER,), facts)
         except Exception as exc:
-            return self._failed(result, "checklist", exc), facts
-        result = self._finish(replace(result, findings=tuple(findings), passed=tuple(passed)))
-        self._progress(result.name, "done", f"grade {result.grade}", 1.0)
-        return result, facts
+            return self._failed(result, "checklist", exc, on_progress), facts
+        return self._finish(replace(result, findings=tuple(findings), passed=tuple(passed))), facts
 
     def _scan_ages(self) -> dict[str, datetime | None] | None:
-        """Last scan time of each running container's image, for DA510; None without a cache."""
-        cache = self._scan_cache()
-        if cache is None or self.engine is None:
+        """Last scan time of each running container's image, for DA510; None when that cannot be known."""
+        if self.source is None:
             return None
         try:
-            running = self.engine.client.api.containers(all=False)
-        except Exception:
+            running = self.source.running_image_ids()
+        except DockauditError:
             return None
-        ages: dict[str, datetime | None] = {}
-        for container in running:
-            image_id = str(container.get("ImageID") or "")
-            if image_id:
-                ages[image_id] = cache.last_scanned(image_id)
-        return ages
+        scanner = self.scanner
+        return {image_id: scanner.last_scanned(image_id) for image_id in running}
 
-    def audit_host(self) -> TargetResult:
+    def _audit_host(self, on_progress: ProgressCallback | None) -> TargetResult:
         """The daemon and client checks (DA5xx) of this engine."""
-        from dockaudit.engine.collect import collect_host
-
         ident = self.engine_id or "local"
         result = TargetResult(
             kind=TargetKind.HOST, engine=self.engine_id, id=ident, name=ident, scans={"checklist": "ok"}
         )
-        if self.engine is None:
-            return self._failed(result, "collect", DockauditError("no engine"))
-        self._progress(ident, "collect", "reading the daemon's settings")
+        self._progress(on_progress, "host", ident, "collect", "reading the daemon's settings")
         try:
-            facts = collect_host(
-                self.engine.client,
-                engine_id=ident,
-                endpoint=self.engine.endpoint.url,
-                tls=self.engine.endpoint.tls is not None,
-            )
+            facts = self._source().host_facts()
         except Exception as exc:
-            return self._failed(result, "collect", exc)
+            return self._failed(result, "collect", exc, on_progress)
         extra: dict[str, Any] = {}
         ages = self._scan_ages()
         if ages is not None:
@@ -399,12 +421,64 @@ class Auditor:
         try:
             findings, passed = self._rules((Scope.HOST,), facts, extra)
         except Exception as exc:
-            return self._failed(result, "checklist", exc)
+            return self._failed(result, "checklist", exc, on_progress)
         return self._finish(replace(result, findings=tuple(findings), passed=tuple(passed)))
 
-    # -- files ----------------------------------------------------------------------------------------
+    def scan(
+        self,
+        result: TargetResult,
+        facts: ImageFacts,
+        *,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        use_cache: bool | None = None,
+        archive: Path | None = None,
+    ) -> TargetResult:
+        """Trivy over an image whose checklist is done, merged into its result: one finding per problem."""
+        from dockaudit.scanners.trivy import TrivyScan
 
-    def audit_path(self, path: Path) -> TargetResult:
+        cancel = cancel if cancel is not None else self.cancel
+        if not self.options.trivy_scanners:
+            return self._merge(result, TrivyScan("skipped", ""))
+        key = result.id
+
+        def progress(message: str) -> None:
+            self._progress(on_progress, key, result.name, "trivy", message)
+
+        progress("scanning with Trivy")
+        if archive is not None:
+            where = None
+        elif self.source is not None:
+            where = self.source.trivy_input(facts.id, cancel)
+        else:
+            return self._merge(result, TrivyScan("skipped", "no engine"))
+        with self._lock:
+            self._scanned = True
+        outcome = self.scanner.scan(
+            facts,
+            where,
+            archive=archive,
+            cancel=cancel,
+            on_progress=progress,
+            use_cache=self.options.use_cache if use_cache is None else use_cache,
+        )
+        return self._merge(result, outcome)
+
+    def _merge(self, result: TargetResult, outcome: TrivyScan) -> TargetResult:
+        from dockaudit.scanners.trivy import merge_findings
+
+        with self._lock:
+            raw = self._raw.get((result.kind, result.engine, result.id), result)
+        scans = {**raw.scans, "trivy": outcome.summary}
+        errors = raw.errors
+        if outcome.status == "failed":
+            errors = (*errors, ScanError("trivy", outcome.reason))
+        merged = merge_findings(list(raw.findings), list(outcome.findings))
+        return self._finish(replace(raw, findings=tuple(merged), scans=scans, errors=errors))
+
+    # ---- files -----------------------------------------------------------------------------------------
+
+    def _audit_path(self, path: Path, on_progress: ProgressCallback | None, cancel: threading.Event) -> TargetResult:
         """A saved image tarball, a Dockerfile, or a project directory (its Dockerfile and build context)."""
         from dockaudit.targets import resolve_path
 
@@ -412,68 +486,58 @@ class Auditor:
             target = resolve_path(str(path))
         except DockauditError as exc:
             result = TargetResult(kind=TargetKind.DOCKERFILE, engine=None, id=str(path), name=str(path))
-            return self._failed(result, "collect", exc)
+            return self._failed(result, "collect", exc, on_progress)
         if target is None:
             result = TargetResult(kind=TargetKind.DOCKERFILE, engine=None, id=str(path), name=str(path))
-            return self._failed(result, "collect", DockauditError(f"{path}: no such file or directory"))
+            return self._failed(result, "collect", DockauditError(f"{path}: no such file or directory"), on_progress)
         if target.kind is TargetKind.IMAGE_ARCHIVE:
-            return self._audit_archive(Path(target.ref), str(path))
-        return self._audit_dockerfile(Path(target.ref), target.name)
+            return self._audit_archive(Path(target.ref), str(path), on_progress, cancel)
+        return self._audit_dockerfile(Path(target.ref), target.name, on_progress)
 
-    def _audit_archive(self, path: Path, name: str) -> TargetResult:
+    def _audit_archive(
+        self, path: Path, name: str, on_progress: ProgressCallback | None, cancel: threading.Event
+    ) -> TargetResult:
         from dockaudit.engine.collect import image_facts_from_archive
 
         placeholder = TargetResult(
             kind=TargetKind.IMAGE_ARCHIVE, engine=None, id=name, name=name, scans={"checklist": "failed"}
         )
-        self._progress(name, "collect", "reading the image archive")
+        self._progress(on_progress, name, name, "collect", "reading the image archive")
         try:
-            facts = image_facts_from_archive(
-                path, cancel=self.cancel, allow_secret_names=self.options.settings.allow_secret_names
-            )
+            facts = image_facts_from_archive(path, cancel=cancel, allow_secret_names=self.settings.allow_secret_names)
         except Exception as exc:
-            return self._failed(placeholder, "collect", exc)
+            return self._failed(placeholder, "collect", exc, on_progress)
         result = self._image_result(facts, TargetKind.IMAGE_ARCHIVE, name)
-        if self.options.trivy_scanners:
-            source = {"ref": name, "image_id": facts.id, "archive": path}
-            result = self.merge(result, self._scan(name, source, None))
-        else:
-            result = replace(result, scans={**result.scans, "trivy": "skipped"})
-        self._progress(name, "done", f"grade {result.grade}", 1.0)
-        return result
+        return self.scan(result, facts, on_progress=on_progress, cancel=cancel, archive=path)
 
-    def _audit_dockerfile(self, path: Path, name: str) -> TargetResult:
+    def _audit_dockerfile(self, path: Path, name: str, on_progress: ProgressCallback | None) -> TargetResult:
         from dockaudit.parse.dockerfile import parse_dockerfile
 
         result = TargetResult(kind=TargetKind.DOCKERFILE, engine=None, id=name, name=name, scans={"checklist": "ok"})
-        self._progress(name, "collect", "parsing the Dockerfile")
+        self._progress(on_progress, name, name, "collect", "parsing the Dockerfile")
         try:
-            facts = parse_dockerfile(path)
+            facts = parse_dockerfile(path, self.settings.allow_secret_names)
         except Exception as exc:
-            return self._failed(result, "collect", exc)
+            return self._failed(result, "collect", exc, on_progress)
         if "checklist" not in self.options.scanners:
             return self._finish(replace(result, scans={"checklist": "skipped"}))
         try:
             findings, passed = self._dockerfile_rules(facts)
         except Exception as exc:
-            return self._failed(result, "checklist", exc)
+            return self._failed(result, "checklist", exc, on_progress)
         result = replace(
             result,
             findings=tuple(findings),
             passed=tuple(passed),
             hardened_dockerfile_diff=self._hardened_diff(path, name),
         )
-        result = self._finish(result)
-        self._progress(name, "done", f"grade {result.grade}", 1.0)
-        return result
+        return self._finish(result)
 
     def _dockerfile_rules(self, facts: DockerfileFacts) -> tuple[list[Finding], list[str]]:
         """DA6xx over the Dockerfile, plus DA1xx/DA2xx over the image it describes, without duplicates."""
+        from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
+
         findings, passed = self._rules((Scope.DOCKERFILE,), facts)
-        try:
-            from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
-        except ImportError:
-            return findings, passed
         image_findings, image_passed = self._rules(DOCKERFILE_IMAGE_SCOPES, image_facts_from_dockerfile(facts))
         seen = {(f.rule_id, f.location.line, f.evidence) for f in findings}
         for finding in image_findings:
@@ -489,90 +553,217 @@ class Auditor:
         """The hardened Dockerfile as a unified diff; None when nothing changes or hardening fails."""
         if not self.options.harden:
             return None
-        from dockaudit.harden.context import HardenContext
-        from dockaudit.harden.dockerfile import harden_dockerfile_text
-
         try:
-            text = path.read_text(encoding="utf-8")
-            context = HardenContext(
-                project_dir=str(path.parent), allow_secret_names=tuple(self.options.settings.allow_secret_names)
-            )
-            result = harden_dockerfile_text(text, context=context)
+            result = self.harden_dockerfile(path)
         except Exception:  # the report is still worth having without the diff
             return None
         return result.diff(name) if result.changed else None
 
-    # -- whole runs -------------------------------------------------------------------------------------
+    # ---- whole targets -----------------------------------------------------------------------------------
 
-    def audit(self, target: ResolvedTarget) -> TargetResult:
-        """Audit one resolved target of this auditor's engine."""
-        if target.kind is TargetKind.IMAGE:
-            result = self.audit_image(target.ref)
-        elif target.kind is TargetKind.CONTAINER:
-            result = self.audit_container(target.ref)[0]
-            if result.errors and result.name == target.ref and target.name:
-                # It vanished before it could be inspected: keep the name it was listed under.
-                result = replace(result, name=target.name)
-        elif target.kind is TargetKind.HOST:
-            result = self.audit_host()
-        else:
-            result = self.audit_path(Path(target.ref))
-        self._progress(result.name, "done", f"grade {result.grade}", 1.0)
+    def audit(
+        self,
+        target: ResolvedTarget,
+        *,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        use_cache: bool | None = None,
+    ) -> TargetResult:
+        """Audit one target of this session's engine (or a file): checklist, then Trivy for images."""
+        result, facts = self.checklist(target, on_progress=on_progress, cancel=cancel)
+        if isinstance(facts, ImageFacts):
+            result = self.scan(result, facts, on_progress=on_progress, cancel=cancel, use_cache=use_cache)
+        if target.kind is TargetKind.CONTAINER and result.errors and result.name == target.ref and target.name:
+            # It vanished before it could be inspected: keep the name it was listed under.
+            result = replace(result, name=target.name)
+        self._progress(on_progress, target.key, result.name, "done", f"grade {result.grade}", 1.0)
         return result
 
-    def run(self, targets: Sequence[ResolvedTarget]) -> Report:
-        """Audit every target (bounded concurrency) into one report."""
-        engines = {self.engine.info.id: self} if self.engine is not None else {}
-        return run_audit(
-            engines, targets, self.options, file_auditor=self, cancel=self.cancel, on_progress=self.on_progress
+    def audit_many(
+        self,
+        targets: Sequence[ResolvedTarget],
+        *,
+        on_result: Callable[[TargetResult], None] | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[TargetResult]:
+        """Audit targets of this engine at once (at most `options.concurrency` in flight), streaming each
+        result to `on_result` as it finishes; targets not started before a cancel are left out."""
+        return _audit_all(
+            lambda target: self,
+            targets,
+            self.options.concurrency,
+            cancel if cancel is not None else self.cancel,
+            on_progress,
+            on_result,
         )
 
+    def report(self, results: Sequence[TargetResult], errors: Sequence[ScanError] = ()) -> Report:
+        """A report of results of this session, exactly as `dockaudit scan` writes it."""
+        return build_report([self], results, self.options, errors=errors)
 
-def trivy_info(auditor: Auditor) -> TrivyInfo | None:
-    """Which Trivy ran and the state of its DB; None when no Trivy scanner was selected."""
-    if not auditor.options.trivy_scanners:
-        return None
-    from dockaudit.model import DbStatus
-    from dockaudit.scanners.trivy import db_status
+    def export(self, results: Sequence[TargetResult], fmt: str, path: Path) -> Path:
+        """Write the report of `results` in `fmt` atomically (mode 0600), exactly as `dockaudit scan` would."""
+        from dockaudit.report import render
+        from dockaudit.report.write import write_atomic
 
-    binary = auditor._trivy_binary()
-    if binary is None:
-        return TrivyInfo(version="", db=DbStatus(status="failed", message=auditor._binary_error or ""))
-    try:
-        status = db_status(binary, auditor.trivy_options(), now=auditor.options.clock())
-    except Exception as exc:
-        status = DbStatus(status="failed", message=str(exc))
-    return TrivyInfo(version=binary.version, db=status)
+        target = path.expanduser()
+        write_atomic(target, render(self.report(results), fmt))
+        return target
+
+    # ---- harden -------------------------------------------------------------------------------------
+
+    def _base_lookup(self) -> Callable[[str], Any]:
+        from dockaudit.harden.context import base_from_facts
+
+        source = self.source
+
+        def lookup(ref: str) -> Any:
+            facts = source.base_image(ref) if source is not None else None
+            return base_from_facts(facts, ref) if facts is not None else None
+
+        return lookup
+
+    def harden_dockerfile(self, path: Path) -> HardenResult:
+        """The hardened Dockerfile of a file (base images read from the engine when it has them)."""
+        from dockaudit.harden.context import HardenContext
+        from dockaudit.harden.dockerfile import harden_dockerfile_text
+
+        text = path.read_bytes().decode("utf-8-sig")
+        context = HardenContext(
+            base_lookup=self._base_lookup(),
+            project_dir=str(path.parent),
+            allow_secret_names=tuple(self.settings.allow_secret_names),
+        )
+        return harden_dockerfile_text(text, context=context)
+
+    def harden_image(
+        self, facts: ImageFacts, dockerfile_text: str | None = None, project_dir: str | None = None
+    ) -> HardenResult:
+        """The hardened Dockerfile of an image: its own Dockerfile when given, else one rebuilt from history."""
+        from dockaudit.harden.image import harden_image
+
+        return harden_image(facts, dockerfile_text, base_lookup=self._base_lookup(), project_dir=project_dir)
+
+    def image_for_harden(self, ref: str, cancel: threading.Event | None = None) -> ImageFacts:
+        """An image's facts with its layers and its local base named, as hardening wants them."""
+        return self._source().image_facts(
+            ref, cancel=cancel, allow_secret_names=self.settings.allow_secret_names, name_base=True
+        )
+
+    def harden_container(self, facts: ContainerFacts) -> RuntimeHardening:
+        """The hardened `docker run` and Compose service of a container, limits from its observed usage."""
+        from dockaudit.harden.runtime import harden_container
+
+        source = self._source()
+        facts = source.with_usage(facts)
+        try:
+            image: ImageFacts | None = source.image_facts(
+                facts.image_id, allow_secret_names=self.settings.allow_secret_names
+            )
+        except DockauditError:
+            image = None  # the image may be gone (a dangling container): harden from the container alone
+        return harden_container(facts, image)
+
+    def close(self) -> None:
+        """Release the engine connection (and any ssh tunnel)."""
+        if self.source is not None:
+            self.source.close()
 
 
-def run_audit(
-    auditors: Mapping[str, Auditor],
-    targets: Sequence[ResolvedTarget],
+# ---- opening sessions -----------------------------------------------------------------------------------
+
+
+def open_session(
+    options: AuditOptions, *, host: str | None = None, context: str | None = None, timeout: float = 10.0
+) -> AuditSession:
+    """Connect to the engine the Docker CLI would use (or `-H`/`--context`); raises `EngineError` with a
+    one-line reason, or `UsageError` for conflicting flags."""
+    from dockaudit.engine.client import connect, resolve_endpoint
+    from dockaudit.engine.source import EngineSource
+
+    engine = connect(resolve_endpoint(host, context), timeout=timeout)
+    return AuditSession(EngineSource(engine), options)
+
+
+def connect_sessions(
+    specs: Sequence[EngineSpec],
     options: AuditOptions,
     *,
-    file_auditor: Auditor | None = None,
-    engine_infos: Sequence[EngineInfo] = (),
-    errors: Sequence[ScanError] = (),
+    on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-    on_progress: Callable[[ProgressEvent], None] | None = None,
-    on_result: Callable[[TargetResult], None] | None = None,
-) -> Report:
-    """Audit targets across engines at once (at most `options.concurrency` in flight) into one report.
+) -> tuple[dict[str, AuditSession], list[EngineFailure]]:
+    """A session per reachable engine of a fleet (connected at once); unreachable engines are values."""
+    from dockaudit.engine.fleet import connect_all
+    from dockaudit.engine.source import EngineSource
 
-    `engine_infos` adds engines that have no auditor (unreachable ones); `errors` are run-level errors
-    (engine failures) to carry into the report.
-    """
-    cancel = cancel if cancel is not None else threading.Event()
-    files = file_auditor if file_auditor is not None else Auditor(None, options, on_progress=on_progress, cancel=cancel)
+    engines, failures = connect_all(specs, concurrency=options.concurrency)
+    sessions = {
+        eid: AuditSession(EngineSource(engine), options, on_progress=on_progress, cancel=cancel)
+        for eid, engine in engines.items()
+    }
+    return sessions, failures
+
+
+def engine_contexts() -> list[tuple[str, str]]:
+    """Docker CLI contexts as (name, endpoint URL), for picking another engine."""
+    from dockaudit.engine.client import list_contexts
+
+    return [(name, endpoint.url) for name, endpoint in list_contexts()]
+
+
+def connection_problem(host: str | None, context: str | None, error: Exception) -> EngineProblem:
+    """What was tried when `open_session` failed, and the fixes that apply to that kind of endpoint."""
+    import os
+
+    from dockaudit.engine.client import alternative_sockets, resolve_endpoint
+
+    tried: list[str] = []
+    hints: list[str] = []
+    try:
+        endpoint = resolve_endpoint(host, context)
+    except DockauditError:
+        endpoint = None
+    if endpoint is not None:
+        tried.append(endpoint.describe())
+        if endpoint.scheme == "unix":
+            hints.append("Is the engine running? sudo systemctl start docker (or start Docker Desktop / Podman)")
+            hints.append("Permission denied? add yourself to the docker group, or use rootless Docker")
+            others = [s for s in alternative_sockets() if Path(s).exists() and f"unix://{s}" != endpoint.url]
+            hints.extend(f"Another engine socket exists: dockaudit -H unix://{s}" for s in others)
+        elif endpoint.scheme == "ssh":
+            hints.append(f"Check ssh works on its own: ssh {endpoint.url.removeprefix('ssh://')} docker version")
+            hints.append("Keys and jump hosts come from ~/.ssh/config and your ssh agent")
+        else:
+            hints.append("For tcp:// endpoints check the port, the firewall and the TLS files (DOCKER_CERT_PATH)")
+    else:
+        hints.append("Check the -H/--host URL or the --context name (docker context ls lists them)")
+    if os.environ.get("DOCKER_HOST"):
+        hints.append(f"DOCKER_HOST is set to {os.environ['DOCKER_HOST']}: unset it to use the current context")
+    hints.append("Pick another engine: E, or dockaudit -H URL / --context NAME (docker context ls)")
+    return EngineProblem(str(error), tuple(tried), tuple(hints))
+
+
+# ---- several engines at once ----------------------------------------------------------------------------
+
+
+def _audit_all(
+    session_of: Callable[[ResolvedTarget], AuditSession | None],
+    targets: Sequence[ResolvedTarget],
+    concurrency: int,
+    cancel: threading.Event,
+    on_progress: ProgressCallback | None,
+    on_result: Callable[[TargetResult], None] | None,
+) -> list[TargetResult]:
+    """Audit every target with its session, bounded, in finishing order; errors stay on their targets."""
     results: list[TargetResult] = []
-    run_errors = list(errors)
     lock = threading.Lock()
 
     def one(target: ResolvedTarget) -> None:
         if cancel.is_set():
             return
-        auditor = auditors.get(target.engine) if target.engine is not None else files
-        if auditor is None:
+        session = session_of(target)
+        if session is None:
             result = TargetResult(
                 kind=target.kind,
                 engine=target.engine,
@@ -582,7 +773,9 @@ def run_audit(
             )
         else:
             try:
-                result = auditor.audit(target)
+                result = session.audit(target, on_progress=on_progress, cancel=cancel)
+            except CancelledError:
+                return
             except Exception as exc:  # a bug in one target's audit must not lose the others
                 result = TargetResult(
                     kind=target.kind,
@@ -597,7 +790,7 @@ def run_audit(
             with contextlib.suppress(Exception):
                 on_result(result)
 
-    workers = max(1, min(options.concurrency, len(targets) or 1))
+    workers = max(1, min(concurrency, len(targets) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") as pool:
         futures = [pool.submit(one, t) for t in targets]
         try:
@@ -609,15 +802,25 @@ def run_audit(
             for future in futures:
                 future.cancel()
             raise
-    if cancel.is_set():
-        run_errors.append(ScanError("audit", "cancelled before every target was audited"))
-    any_auditor = next(iter(auditors.values()), files)
-    trivy = (
-        trivy_info(any_auditor)
-        if results and any(r.kind in (TargetKind.IMAGE, TargetKind.IMAGE_ARCHIVE) for r in results)
-        else None
-    )
-    infos = {a.engine.info.id: a.engine.info for a in auditors.values() if a.engine is not None}
+    return results
+
+
+def build_report(
+    sessions: Sequence[AuditSession],
+    results: Sequence[TargetResult],
+    options: AuditOptions,
+    *,
+    engine_infos: Sequence[EngineInfo] = (),
+    errors: Sequence[ScanError] = (),
+) -> Report:
+    """One report over results of several sessions: engines, Trivy, targets in report order."""
+    trivy: TrivyInfo | None = None
+    if any(r.kind in (TargetKind.IMAGE, TargetKind.IMAGE_ARCHIVE) for r in results) and sessions:
+        scanning = next((s for s in sessions if s._scanned), sessions[0])
+        if scanning.options.trivy_scanners:
+            # Scans may have refreshed the DB since the first probe.
+            trivy = scanning.scanner.info(refresh=scanning._scanned)
+    infos = {s.info.id: s.info for s in sessions if s.info is not None}
     for info in engine_infos:
         infos.setdefault(info.id, info)
     return Report(
@@ -626,5 +829,35 @@ def run_audit(
         engines=tuple(sorted(infos.values(), key=lambda e: e.id)),
         targets=tuple(sorted(results, key=TargetResult.sort_key)),
         trivy=trivy,
-        errors=tuple(run_errors),
+        errors=tuple(errors),
     )
+
+
+def run_audit(
+    sessions: Mapping[str, AuditSession],
+    targets: Sequence[ResolvedTarget],
+    options: AuditOptions,
+    *,
+    files: AuditSession | None = None,
+    engine_infos: Sequence[EngineInfo] = (),
+    errors: Sequence[ScanError] = (),
+    cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_result: Callable[[TargetResult], None] | None = None,
+) -> Report:
+    """Audit targets across engines at once (at most `options.concurrency` in flight) into one report.
+
+    `engine_infos` adds engines that have no session (unreachable ones); `errors` are run-level errors
+    (engine failures) to carry into the report.
+    """
+    cancel = cancel if cancel is not None else threading.Event()
+    files = files if files is not None else AuditSession(None, options, cancel=cancel)
+
+    def session_of(target: ResolvedTarget) -> AuditSession | None:
+        return sessions.get(target.engine) if target.engine is not None else files
+
+    results = _audit_all(session_of, targets, options.concurrency, cancel, on_progress, on_result)
+    run_errors = list(errors)
+    if cancel.is_set():
+        run_errors.append(ScanError("audit", "cancelled before every target was audited"))
+    return build_report([*sessions.values(), files], results, options, engine_infos=engine_infos, errors=run_errors)

@@ -14,10 +14,14 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType, ModuleType
+from typing import TYPE_CHECKING, Any
 
 from dockaudit import __version__
 from dockaudit.errors import DockauditError, UsageError
 from dockaudit.text import printable
+
+if TYPE_CHECKING:
+    from dockaudit.audit import AuditOptions
 
 COMMANDS = ("scan", "harden", "rules", "doctor", "tui")
 
@@ -66,6 +70,32 @@ def parse_scanners(no_trivy: bool, text: str | None) -> frozenset[str]:
             f"--scanners: unknown scanner {', '.join(unknown) or '(none given)'}; choose from {','.join(SCANNER_NAMES)}"
         )
     return frozenset(names)
+
+
+def audit_options(args: argparse.Namespace, **extra: Any) -> AuditOptions:
+    """The audit options of the shared scanner flags and the configuration file, as `scan` and the TUI use them;
+    `extra` sets the options only `scan` has (concurrency, cache use...)."""
+    from pathlib import Path
+
+    from dockaudit.audit import AuditOptions
+    from dockaudit.config import load_settings
+    from dockaudit.scanners.trivy import TrivyOptions
+
+    config_file = Path(args.config) if args.config else None
+    trivy = TrivyOptions(
+        cache_dir=Path(args.trivy_cache_dir) if args.trivy_cache_dir else None,
+        offline=args.offline,
+        **extra.pop("trivy", {}),
+    )
+    return AuditOptions(
+        settings=load_settings(Path.cwd(), config_file),
+        scanners=parse_scanners(args.no_trivy, args.scanners),
+        trivy=trivy,
+        trivy_path=args.trivy,
+        config_dir=Path.cwd(),
+        config_file=config_file,
+        **extra,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class DockauditError(Exception):
     """A failure the user can act on; `str()` is the one line shown."""
@@ -50,3 +52,12 @@ class CancelledError(DockauditError):
 
     exit_code = 130
     title = "Cancelled"
+
+
+@dataclass(frozen=True)
+class EngineProblem:
+    """Why an engine could not be reached, what was tried and what to try next (for the TUI's error screen)."""
+
+    message: str
+    tried: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()

@@ -11,16 +11,14 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import docker
-import docker.errors
-import requests
-
-from dockaudit.engine.api import transport_reason
-from dockaudit.engine.collect import short_reference
-from dockaudit.errors import EngineError, UsageError
+from dockaudit.errors import DockauditError, UsageError
+from dockaudit.facts import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import TargetKind
+
+if TYPE_CHECKING:
+    from dockaudit.source import FactSource
 
 PREFIXES = ("container", "image", "path")
 DOCKERFILE_NAMES = ("Dockerfile", "dockerfile", "Containerfile")
@@ -55,6 +53,15 @@ class ResolvedTarget:
     """For a container, the image it runs: its findings belong on that image's own target."""
 
     @property
+    def key(self) -> str:
+        """`image:<id>`, `container:<id>`, `host`, or the path: what progress and the TUI track a target by."""
+        if self.kind is TargetKind.HOST:
+            return "host"
+        if self.kind in (TargetKind.IMAGE, TargetKind.CONTAINER):
+            return f"{self.kind.value}:{self.id or self.ref}"
+        return self.ref
+
+    @property
     def label(self) -> str:
         """`image nginx:1.27 @ local`."""
         where = f" @ {self.engine}" if self.engine else ""
@@ -86,52 +93,27 @@ def parse_target(text: str) -> TargetSpec:
 
 
 def short_ref(ref: str) -> str:
-    """`docker.io/library/nginx:1` → `nginx:1`; other registries are kept."""
-    return short_reference(ref)
+    """`docker.io/library/nginx:1` → `nginx:1`, as the Docker CLI shows it; other registries are kept."""
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
 
 
-def _nameable(ref: str) -> bool:
-    """Whether `ref` can name an engine object: the SDK keeps `/` in the URL, and the engine's router cleans
-    `.`, `..` and empty segments, so `.` would ask `GET /containers/json` (the list) instead of one object."""
-    return bool(ref) and not any(segment in ("", ".", "..") for segment in ref.split("/"))
+def container_target(row: ContainerSummary, engine: str) -> ResolvedTarget:
+    """A container as a target, answering to its name and ID."""
+    name = row.name or row.id[:12]
+    return ResolvedTarget(TargetKind.CONTAINER, row.id, engine, name, row.id, (name,), row.image_id)
 
 
-def _lookup(fn: Any, ref: str) -> dict[str, Any] | None:
-    """Inspect by name; None when the engine has no such object (or the name cannot be one)."""
-    if not _nameable(ref):
-        return None
-    try:
-        result = fn(ref)
-        return result if isinstance(result, dict) else None
-    except docker.errors.NotFound:
-        return None
-    except docker.errors.APIError as exc:
-        # 400 "invalid reference format": `Dockerfile` or `./app` cannot name an image.
-        if exc.status_code in (400, 404):
-            return None
-        raise EngineError(f"looking up {ref!r}: {exc.explanation or exc}") from exc
-    except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
-        raise EngineError(f"looking up {ref!r}: {transport_reason(exc)}") from exc
-
-
-def find_container(client: docker.DockerClient, ref: str, engine: str) -> ResolvedTarget | None:
-    """The container named (or with the ID) `ref`, if the engine has one."""
-    data = _lookup(client.api.inspect_container, ref)
-    if data is None:
-        return None
-    name = str(data.get("Name") or "").lstrip("/") or str(data["Id"])[:12]
-    image_id = str(data.get("Image") or "")
-    return ResolvedTarget(TargetKind.CONTAINER, str(data["Id"]), engine, name, str(data["Id"]), (name,), image_id)
-
-
-def find_image(client: docker.DockerClient, ref: str, engine: str) -> ResolvedTarget | None:
-    """The image with reference or ID `ref`, if the engine has one."""
-    data = _lookup(client.api.inspect_image, ref)
-    if data is None:
-        return None
-    image_id = str(data["Id"])
-    tags = tuple(short_ref(t) for t in data.get("RepoTags") or ())
-    return ResolvedTarget(TargetKind.IMAGE, ref, engine, short_ref(ref), image_id, tags)
+def image_target(row: ImageSummary, engine: str, ref: str | None = None) -> ResolvedTarget:
+    """An image as a target: addressed by `ref` when the user typed one, else by its first tag (so the report
+    names it as users do), else by its ID; it answers to every tag."""
+    tags = tuple(short_ref(t) for t in row.repo_tags)
+    if ref is not None:
+        return ResolvedTarget(TargetKind.IMAGE, ref, engine, short_ref(ref), row.id, tags)
+    first = tags[0] if tags else None
+    return ResolvedTarget(TargetKind.IMAGE, first or row.id, engine, first or f"<none>@{row.id}", row.id, tags)
 
 
 def resolve_path(text: str) -> ResolvedTarget | None:
@@ -152,49 +134,23 @@ def resolve_path(text: str) -> ResolvedTarget | None:
     return ResolvedTarget(kind, text, None, text, text)
 
 
-def _inventory(client: docker.DockerClient, engine: str, selection: Selection) -> list[ResolvedTarget]:
+def _listed(inventory: Inventory, engine: str, selection: Selection) -> list[ResolvedTarget]:
     found: list[ResolvedTarget] = []
-    try:
-        if selection.all_images:
-            for image in client.api.images(all=False):
-                image_id = str(image["Id"])
-                tags = tuple(short_ref(t) for t in image.get("RepoTags") or () if t != "<none>:<none>")
-                found.append(_image_target(image_id, tags, engine))
-        if selection.all_containers or selection.running:
-            for container in client.api.containers(all=not selection.running):
-                names = [str(n).lstrip("/") for n in container.get("Names") or ()]
-                cid = str(container["Id"])
-                name = names[0] if names else cid[:12]
-                image_id = str(container.get("ImageID") or "")
-                found.append(ResolvedTarget(TargetKind.CONTAINER, cid, engine, name, cid, tuple(names), image_id))
-    except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
-        raise EngineError(f"listing images and containers on engine {engine}: {transport_reason(exc)}") from exc
+    if selection.all_images:
+        found += [image_target(row, engine) for row in inventory.images]
+    if selection.all_containers or selection.running:
+        found += [container_target(row, engine) for row in inventory.containers if row.running or not selection.running]
     return found
 
 
-def _image_target(image_id: str, tags: Sequence[str], engine: str) -> ResolvedTarget:
-    """An image addressed by its first tag (so the report names it as users do), else by its ID."""
-    ref = tags[0] if tags else image_id
-    name = tags[0] if tags else f"<none>@{image_id}"
-    return ResolvedTarget(TargetKind.IMAGE, ref, engine, name, image_id, tuple(tags))
-
-
-def images_of_containers(
-    client: docker.DockerClient, engine: str, targets: Sequence[ResolvedTarget]
-) -> list[ResolvedTarget]:
-    """The images the given containers run, as targets of their own (one list call, not one per container)."""
+def images_of_containers(inventory: Inventory, engine: str, targets: Sequence[ResolvedTarget]) -> list[ResolvedTarget]:
+    """The images the given containers run, as targets of their own."""
     wanted = {t.image_id for t in targets if t.kind is TargetKind.CONTAINER and t.engine == engine and t.image_id}
-    if not wanted:
-        return []
-    try:
-        listed = client.api.images(all=True)
-    except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
-        raise EngineError(f"listing images on engine {engine}: {transport_reason(exc)}") from exc
-    tags_by_id = {
-        str(image["Id"]): [short_ref(t) for t in image.get("RepoTags") or () if t != "<none>:<none>"]
-        for image in listed
-    }
-    return [_image_target(image_id, tags_by_id.get(image_id, []), engine) for image_id in sorted(wanted)]
+    rows = {row.id: row for row in inventory.images}
+    return [
+        image_target(rows.get(image_id) or ImageSummary(image_id, (), (), 0, None), engine)
+        for image_id in sorted(wanted)
+    ]
 
 
 def _matches(target: ResolvedTarget, patterns: Sequence[str]) -> bool:
@@ -242,7 +198,7 @@ class Resolution:
 
 def resolve(
     specs: Sequence[TargetSpec],
-    clients: Mapping[str, docker.DockerClient],
+    sources: Mapping[str, FactSource],
     selection: Selection,
     *,
     unreachable: Sequence[str] = (),
@@ -255,27 +211,31 @@ def resolve(
     targets: list[ResolvedTarget] = []
     errors: list[tuple[str, str]] = []
     failed = set(unreachable)
-    for engine, client in clients.items():
+    inventories: dict[str, Inventory] = {}
+
+    def inventory_of(engine: str) -> Inventory:
+        if engine not in inventories:
+            inventories[engine] = sources[engine].inventory()
+        return inventories[engine]
+
+    for engine in sources:
         try:
-            targets += _inventory(client, engine, selection)
+            if selection.all_images or selection.all_containers or selection.running:
+                targets += _listed(inventory_of(engine), engine, selection)
             if selection.host_checks:
                 targets.append(ResolvedTarget(TargetKind.HOST, engine, engine, engine, engine))
-        except EngineError as exc:
-            errors.append((engine, str(exc)))
+        except DockauditError as exc:
+            errors.append((engine, f"listing images and containers on engine {engine}: {exc}"))
             failed.add(engine)
     for spec in specs:
         found: list[ResolvedTarget] = []
         if spec.kind != "path":
-            for engine, client in clients.items():
+            for engine, source in sources.items():
                 if engine in failed:
                     continue
                 try:
-                    hit = None
-                    if spec.kind in ("auto", "container"):
-                        hit = find_container(client, spec.value, engine)
-                    if hit is None and spec.kind in ("auto", "image"):
-                        hit = find_image(client, spec.value, engine)
-                except EngineError as exc:
+                    hit = _find(source, spec, engine)
+                except DockauditError as exc:
                     errors.append((engine, str(exc)))
                     failed.add(engine)
                     continue
@@ -288,16 +248,29 @@ def resolve(
         if not found:
             if failed and spec.kind != "path":
                 continue
-            raise UsageError(_nothing(spec, list(clients)))
+            raise UsageError(_nothing(spec, list(sources)))
         targets += found
-    for engine, client in clients.items():
-        if engine in failed:
+    for engine in sources:
+        if engine in failed or not any(t.kind is TargetKind.CONTAINER and t.engine == engine for t in targets):
             continue
         try:
-            targets += images_of_containers(client, engine, targets)
-        except EngineError as exc:
-            errors.append((engine, str(exc)))
+            targets += images_of_containers(inventory_of(engine), engine, targets)
+        except DockauditError as exc:
+            errors.append((engine, f"listing images on engine {engine}: {exc}"))
     return Resolution(tuple(apply_filters(_dedupe(targets), selection)), tuple(errors))
+
+
+def _find(source: FactSource, spec: TargetSpec, engine: str) -> ResolvedTarget | None:
+    """The container (first) or image a TARGET names on one engine."""
+    if spec.kind in ("auto", "container"):
+        container = source.find_container(spec.value)
+        if container is not None:
+            return container_target(container, engine)
+    if spec.kind in ("auto", "image"):
+        image = source.find_image(spec.value)
+        if image is not None:
+            return image_target(image, engine, spec.value)
+    return None
 
 
 def _nothing(spec: TargetSpec, engines: Sequence[str]) -> str:

@@ -10,8 +10,8 @@ import pytest
 from dockaudit.cli import parse_scanners
 from dockaudit.commands.scan import Output, _color, plan_outputs
 from dockaudit.engine.endpoint import Endpoint
+from dockaudit.engine.fleet import EngineSpec, connect_all, engine_id, engine_specs
 from dockaudit.errors import UsageError
-from dockaudit.fleet import EngineSpec, connect_all, engine_id, engine_specs
 from dockaudit.model import TargetKind
 from dockaudit.targets import ResolvedTarget, Selection, apply_filters, parse_target, resolve, short_ref
 

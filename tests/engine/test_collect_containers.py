@@ -5,8 +5,10 @@ from __future__ import annotations
 import docker
 import pytest
 
-from dockaudit.engine.collect import collect_container, collect_containers
-from dockaudit.errors import DockauditError, EngineError
+from dockaudit.engine.client import connect, resolve_endpoint
+from dockaudit.engine.collect import collect_container
+from dockaudit.engine.source import EngineSource
+from dockaudit.errors import EngineError
 from dockaudit.facts import ContainerFacts, Mount
 from tests.fixtures import planted
 
@@ -128,11 +130,14 @@ def test_missing_container_is_an_engine_error(docker_client: docker.DockerClient
         collect_container(docker_client, "dockaudit-test-no-such-container")
 
 
-def test_bulk_collection_keeps_order_and_returns_errors_as_values(
-    docker_client: docker.DockerClient, bad_containers: dict[str, str], hardened_container: str
-) -> None:
-    refs = [bad_containers["host"], "dockaudit-test-no-such-container", hardened_container]
-    results = collect_containers(docker_client, refs)
-    assert isinstance(results[0], ContainerFacts) and results[0].id == bad_containers["host"]
-    assert isinstance(results[1], DockauditError)
-    assert isinstance(results[2], ContainerFacts) and results[2].id == hardened_container
+def test_the_source_finds_containers_by_name_and_id(bad_containers: dict[str, str], hardened_container: str) -> None:
+    with connect(resolve_endpoint(host="unix:///var/run/docker.sock")) as engine:
+        source = EngineSource(engine)
+        by_id = source.find_container(bad_containers["host"])
+        assert by_id is not None and by_id.id == bad_containers["host"]
+        by_name = source.find_container(by_id.name)
+        assert by_name is not None and by_name.id == by_id.id and by_name.image_id
+        assert source.find_container("dockaudit-test-no-such-container") is None
+        assert source.find_container(".") is None  # would name the list endpoint, not a container
+        facts = source.container_facts(hardened_container)
+        assert facts.id == hardened_container and facts.engine == "local"

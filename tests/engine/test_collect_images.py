@@ -11,16 +11,11 @@ import docker
 import pytest
 
 from dockaudit.engine import api
-from dockaudit.engine.collect import (
-    BaseIndex,
-    ImageSummary,
-    collect_image,
-    collect_images,
-    image_facts_from_archive,
-    inventory,
-)
+from dockaudit.engine.client import connect, resolve_endpoint
+from dockaudit.engine.collect import ImageSummary, collect_image, image_facts_from_archive, inventory
 from dockaudit.engine.layers import read_image_stream
-from dockaudit.errors import CancelledError, DockauditError, EngineError
+from dockaudit.engine.source import EngineSource
+from dockaudit.errors import CancelledError, EngineError
 from dockaudit.facts import FileType, ImageFacts
 from tests.fixtures import planted
 
@@ -189,19 +184,18 @@ def test_missing_image_is_an_engine_error(docker_client: docker.DockerClient) ->
         collect_image(docker_client, "dockaudit-test/does-not-exist:0")
 
 
-def test_bulk_collection_keeps_order_and_returns_errors_as_values(
-    docker_client: docker.DockerClient, bad_image: str, good_image: str
-) -> None:
-    seen: list[str] = []
-    results = collect_images(
-        docker_client,
-        [good_image, "dockaudit-test/does-not-exist:0", bad_image],
-        on_result=lambda ref, _r: seen.append(ref),
-    )
-    assert isinstance(results[0], ImageFacts) and results[0].reference == good_image
-    assert isinstance(results[1], DockauditError) and "does-not-exist" in str(results[1])
-    assert isinstance(results[2], ImageFacts) and results[2].filesystem is not None
-    assert sorted(seen) == sorted([good_image, "dockaudit-test/does-not-exist:0", bad_image])
+def test_the_source_reads_images_by_reference_and_fails_one_at_a_time(bad_image: str, good_image: str) -> None:
+    with connect(resolve_endpoint(host="unix:///var/run/docker.sock")) as engine:
+        source = EngineSource(engine)
+        good = source.image_facts(good_image)
+        assert good.reference == good_image and good.engine == "local"
+        with pytest.raises(EngineError, match="does-not-exist"):
+            source.image_facts("dockaudit-test/does-not-exist:0")
+        bad = source.image_facts(bad_image)
+        assert bad.filesystem is not None
+        assert source.find_image("dockaudit-test/does-not-exist:0") is None
+        found = source.find_image(bad_image)
+        assert found is not None and found.id == bad.id and bad_image in found.repo_tags
 
 
 def test_inventory_lists_images_with_container_counts(
@@ -267,13 +261,11 @@ def test_a_60_mb_image_streams_in_bounded_memory(docker_client: docker.DockerCli
     assert saved.filesystem.wasted_bytes >= 30 * 1024 * 1024
 
 
-def test_cancel_stops_a_layer_read_and_the_batch(docker_client: docker.DockerClient, big_image: str) -> None:
+def test_cancel_stops_a_layer_read(docker_client: docker.DockerClient, big_image: str) -> None:
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CancelledError):
         collect_image(docker_client, big_image, cancel=cancel)
-    results = collect_images(docker_client, [big_image, big_image], cancel=cancel)
-    assert all(isinstance(r, CancelledError) for r in results)
     # The engine is still usable: the abandoned stream was closed, not drained.
     assert collect_image(docker_client, big_image, read_layers=False).id
 
@@ -296,11 +288,9 @@ def test_buildkit_history_aligns_and_the_base_ends_where_buildkit_starts(
     assert full.config.user == "10001"
 
 
-def test_base_index_of_the_engine_names_the_base_of_a_buildkit_image(
-    docker_client: docker.DockerClient, buildkit_image: str, base_image: str
-) -> None:
-    index = BaseIndex.from_engine(docker_client)
-    facts = collect_image(docker_client, buildkit_image, read_layers=False, base_index=index)
+def test_the_source_names_the_local_base_of_a_buildkit_image(buildkit_image: str, base_image: str) -> None:
+    with connect(resolve_endpoint(host="unix:///var/run/docker.sock")) as engine:
+        facts = EngineSource(engine).image_facts(buildkit_image, read_layers=False, name_base=True)
     assert facts.base_image == base_image
     # The base's own history length decides the origin, the same answer the heuristic gave.
     assert [h.from_base for h in facts.history] == [h.comment != "buildkit.dockerfile.v0" for h in facts.history]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dockaudit.parse.history import (
-    Step,
+    RawStep,
     align,
     base_from_api_tags,
-    boundary_heuristic,
     build_history,
     steps_from_api,
     steps_from_config,
@@ -42,7 +41,7 @@ def test_build_args_are_parsed_and_redacted() -> None:
 
 
 def test_credentials_in_commands_are_redacted_and_recorded() -> None:
-    steps = [Step(f"/bin/sh -c export AWS_ACCESS_KEY_ID={planted.AWS_ACCESS_KEY_ID} && deploy", empty_layer=False)]
+    steps = [RawStep(f"/bin/sh -c export AWS_ACCESS_KEY_ID={planted.AWS_ACCESS_KEY_ID} && deploy", empty_layer=False)]
     (entry,) = build_history(steps, 1)
     assert planted.AWS_ACCESS_KEY_ID not in entry.created_by
     assert entry.secrets and entry.secrets[0].kind == "aws-access-key-id"
@@ -68,19 +67,19 @@ def test_buildkit_boundary_is_the_time_gap_before_the_users_steps() -> None:
     t1 = t0 + timedelta(days=30)
     bk = "buildkit.dockerfile.v0"
     steps = [
-        Step("/bin/sh -c #(nop) ADD file:abc in / ", created=t0, empty_layer=False),
-        Step('/bin/sh -c #(nop)  CMD ["bash"]', created=t0, empty_layer=True),
-        Step("WORKDIR /app", comment=bk, created=t1, empty_layer=False),
-        Step("COPY . /app # buildkit", comment=bk, created=t1 + timedelta(seconds=5), empty_layer=False),
-        Step('CMD ["app"]', comment=bk, created=t1 + timedelta(seconds=5), empty_layer=True),
+        RawStep("/bin/sh -c #(nop) ADD file:abc in / ", created=t0, empty_layer=False),
+        RawStep('/bin/sh -c #(nop)  CMD ["bash"]', created=t0, empty_layer=True),
+        RawStep("WORKDIR /app", comment=bk, created=t1, empty_layer=False),
+        RawStep("COPY . /app # buildkit", comment=bk, created=t1 + timedelta(seconds=5), empty_layer=False),
+        RawStep('CMD ["app"]', comment=bk, created=t1 + timedelta(seconds=5), empty_layer=True),
     ]
-    assert boundary_heuristic(steps, None) == 2
+    assert [e.from_base for e in build_history(steps, 3)] == [True, True, False, False, False]
     # A BuildKit-built base: same comment, but made a month earlier.
     based = [dataclass_copy(s, comment=bk) for s in steps[:2]] + steps[2:]
-    assert boundary_heuristic(based, None) == 2
+    assert [e.from_base for e in build_history(based, 3)] == [True, True, False, False, False]
 
 
-def dataclass_copy(step: Step, **changes: object) -> Step:
+def dataclass_copy(step: RawStep, **changes: object) -> RawStep:
     import dataclasses
 
     return dataclasses.replace(step, **changes)  # type: ignore[arg-type]

@@ -18,10 +18,11 @@ import docker
 import docker.errors
 import pytest
 
+from dockaudit.audit import AuditOptions, open_session
 from dockaudit.config import Settings
 from dockaudit.errors import EngineError
-from dockaudit.tui.backend import EngineChoice
-from dockaudit.tui.engine_backend import EngineBackend, EngineBackendOptions
+from dockaudit.model import TargetKind
+from dockaudit.targets import ResolvedTarget
 from tests.fixtures.containers import ContainerPool
 from tests.harness import sshd as sshd_harness
 from tests.reliability import cli
@@ -371,25 +372,24 @@ def test_ssh_tunnel_dropping_mid_audit_gives_a_partial_report_and_exit_3(
     assert stdout == ""
 
 
-def test_tui_backend_turns_a_dead_engine_into_one_line_errors(
+def test_the_session_turns_a_dead_engine_into_one_line_errors(
     proxy: DockerProxy, tmp_path: Path, bad_image: str
 ) -> None:
-    """The TUI's backend after the engine went away: errors it can show, never a raw transport exception."""
+    """The audit session the TUI uses, after the engine went away: errors it can show, never a raw transport
+    exception."""
     dead = threading.Event()
     proxy.hook = lambda request, index: Drop() if dead.is_set() else FORWARD
-    backend = EngineBackend(
-        EngineChoice(host=proxy.url), Settings(), EngineBackendOptions(scanners=frozenset({"checklist"}), cwd=tmp_path)
-    )
+    options = AuditOptions(settings=Settings(), scanners=frozenset({"checklist"}), config_dir=tmp_path)
+    session = open_session(options, host=proxy.url)
     try:
-        backend.connect()
-        assert backend.inventory().images
+        assert session.inventory().images
         dead.set()
         with pytest.raises(EngineError) as caught:
-            backend.inventory()
+            session.inventory()
         assert str(caught.value) == (
             "listing images: lost the connection to the engine (it closed the connection mid-request)"
         )
-        result, facts = backend.checklist(f"image:{bad_image}", bad_image, lambda progress: None, threading.Event())
+        result, facts = session.checklist(ResolvedTarget(TargetKind.IMAGE, bad_image, "local", bad_image))
         assert facts is None
         assert [(e.stage, e.message) for e in result.errors] == [
             (
@@ -398,7 +398,7 @@ def test_tui_backend_turns_a_dead_engine_into_one_line_errors(
                 "(it closed the connection mid-request)",
             )
         ]
-        host = backend.audit_host()
+        host, _ = session.checklist(ResolvedTarget(TargetKind.HOST, "local", "local", "local"))
         assert host.errors and "lost the connection to the engine" in host.errors[0].message
     finally:
-        backend.close()
+        session.close()

@@ -7,7 +7,7 @@ from datetime import UTC
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from dockaudit.parse.history import Step, align, build_history, steps_from_api, steps_from_config
+from dockaudit.parse.history import RawStep, align, build_history, steps_from_api, steps_from_config
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import Scope, evaluate
 from tests.reliability.fuzzing import FUZZ
@@ -71,12 +71,12 @@ def build_arg_line(draw: st.DrawFn) -> tuple[str, list[str]]:
 
 
 @st.composite
-def steps(draw: st.DrawFn) -> list[Step]:
+def steps(draw: st.DrawFn) -> list[RawStep]:
     out = []
     for _ in range(draw(st.integers(0, 8))):
         line = draw(st.one_of(build_arg_line().map(lambda p: p[0]), COMMANDS))
         out.append(
-            Step(
+            RawStep(
                 created_by=line,
                 comment=draw(st.sampled_from(["", "buildkit.dockerfile.v0", "imported", "\x1b[2J"])),
                 created=draw(st.one_of(st.none(), st.datetimes(timezones=st.just(UTC)))),
@@ -90,7 +90,7 @@ def steps(draw: st.DrawFn) -> list[Step]:
 
 @FUZZ
 @given(steps(), st.integers(0, 10), st.one_of(st.none(), st.integers(-2, 10)))
-def test_any_history_builds_entries_and_rules_run(history: list[Step], n_layers: int, base: int | None) -> None:
+def test_any_history_builds_entries_and_rules_run(history: list[RawStep], n_layers: int, base: int | None) -> None:
     entries = build_history(history, n_layers, base_steps=base)
     assert len(entries) == len(history)
     layer_of = align(history, n_layers)
@@ -107,7 +107,7 @@ def test_any_history_builds_entries_and_rules_run(history: list[Step], n_layers:
 @example(("|3 DB_PASSWORD=Zq9abcdefgh /bin/sh -c x", ["Zq9abcdefgh"]))
 def test_secret_build_args_never_survive_redaction(line_and_secrets: tuple[str, list[str]]) -> None:
     line, secrets = line_and_secrets
-    (entry,) = build_history([Step(created_by=line)], 1)
+    (entry,) = build_history([RawStep(created_by=line)], 1)
     leaked = [s for s in secrets if s in entry.created_by or any(s in a.value for a in entry.build_args)]
     assert leaked == [], (line, entry.created_by)
 

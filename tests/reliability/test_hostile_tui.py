@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from dockaudit.audit import AuditOptions
 from dockaudit.config import Settings
 from dockaudit.tui.app import DockauditApp, make_app
-from dockaudit.tui.engine_backend import EngineBackendOptions, engine_backend_factory
+from dockaudit.tui.backend import EngineConnector
 from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.settle import settle
 from tests.reliability import hostile
-from tests.tui.conftest import sync
+from tests.tui.conftest import image_row_refs, sync
 
 pytestmark = [pytest.mark.docker]
 
@@ -39,18 +40,20 @@ async def _select(screen: MainScreen, pilot: object, kind: str, key: str) -> Non
 async def test_hostile_image_and_container_never_reach_the_terminal_raw(
     tmp_path: Path, hostile_image: str, hostile_container: str
 ) -> None:
-    options = EngineBackendOptions(
-        cache_path=tmp_path / "cache.sqlite3", cwd=tmp_path, scanners=frozenset({"checklist"})
+    options = AuditOptions(
+        settings=Settings(),
+        cache_path=tmp_path / "cache.sqlite3",
+        config_dir=tmp_path,
+        scanners=frozenset({"checklist"}),
     )
-    settings = Settings()
-    app = make_app(settings, engine_backend_factory(settings, options), watch_events=False, ascii_borders=False)
+    app = make_app(EngineConnector(options), watch_events=False, ascii_borders=False)
     captures: dict[str, tuple[str, str]] = {}
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, MainScreen)
         table = screen.browser("image").table
-        keys = [screen._ref(str(table.coordinate_to_cell_key((i, 0)).row_key.value)) for i in range(table.row_count)]
+        keys = image_row_refs(screen)
         table.move_cursor(row=keys.index(hostile_image))
         await pilot.pause()
         await pilot.press("a")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import docker
 import pytest
 
+from dockaudit.audit import AuditOptions, ProgressEvent, open_session
 from dockaudit.config import Settings
 from dockaudit.engine.readonly import ReadOnlyDockerClient, ReadOnlyError
+from dockaudit.engine.source import EngineSource
+from dockaudit.facts import ContainerFacts, ImageFacts
+from dockaudit.model import TargetKind
 from dockaudit.scanners.trivy import TrivyOptions
-from dockaudit.tui.backend import EngineChoice, Progress
-from dockaudit.tui.engine_backend import EngineBackend, EngineBackendOptions
+from dockaudit.targets import ResolvedTarget
 from tests.reliability import cli
 from tests.reliability.proxy import DockerProxy, Request
 
@@ -118,7 +120,7 @@ def test_full_audit_harden_and_export_only_read_from_the_engine(
     assert any(r.path == "/images/get" or r.path.endswith("/get") for r in trivy), sorted({r.path for r in trivy})
 
 
-def test_tui_backend_reads_through_the_guarded_client_only(
+def test_the_tui_session_reads_through_the_guarded_client_only(
     proxy: DockerProxy,
     trivy_db: Path,
     bad_image: str,
@@ -126,46 +128,48 @@ def test_tui_backend_reads_through_the_guarded_client_only(
     tmp_path: Path,
     docker_client: docker.DockerClient,
 ) -> None:
-    options = EngineBackendOptions(
+    """Everything the TUI does goes through the session, and the session only through the read-only client."""
+    options = AuditOptions(
+        settings=Settings(),
         trivy=TrivyOptions(cache_dir=trivy_db, offline=True, timeout=120),
         cache_path=tmp_path / "cache.sqlite3",
-        cwd=tmp_path,
+        use_cache=False,
+        config_dir=tmp_path,
     )
-    backend = EngineBackend(EngineChoice(host=proxy.url), Settings(), options)
+    session = open_session(options, host=proxy.url)
     try:
-        info = backend.connect()
-        assert info.endpoint == proxy.url
-        assert backend.engine is not None
-        assert isinstance(backend.engine.client, ReadOnlyDockerClient)
-        inventory = backend.inventory()
+        assert session.info is not None and session.info.endpoint == proxy.url
+        assert isinstance(session.source, EngineSource)
+        client = session.source.engine.client
+        assert isinstance(client, ReadOnlyDockerClient)
+        inventory = session.inventory()
         bad_id = _image_id(docker_client, bad_image)
         assert any(row.id == bad_id for row in inventory.images)
-        events: list[Progress] = []
-        cancel = threading.Event()
-        result, facts = backend.checklist(f"image:{bad_id}", bad_id, events.append, cancel)
-        assert facts is not None and result.findings
-        merged = backend.trivy(f"image:{bad_id}", result, facts, events.append, cancel, use_cache=False)  # type: ignore[arg-type]
+        events: list[ProgressEvent] = []
+        target = ResolvedTarget(TargetKind.IMAGE, bad_id, "local", bad_image, bad_id)
+        result, facts = session.checklist(target, on_progress=events.append)
+        assert isinstance(facts, ImageFacts) and result.findings
+        merged = session.scan(result, facts, on_progress=events.append)
         assert merged.scans["trivy"] == "ok"
-        host = backend.audit_host()
+        host, _ = session.checklist(ResolvedTarget(TargetKind.HOST, "local", "local", "local"))
         assert host.findings or host.passed
-        container, cfacts = backend.checklist(
-            f"container:{bad_containers['host']}", bad_containers["host"], events.append, cancel
-        )
-        assert cfacts is not None and container.findings
-        backend.harden_image(facts)  # type: ignore[arg-type]
-        backend.harden_container(cfacts)  # type: ignore[arg-type]
-        stream = backend.events()
+        cid = bad_containers["host"]
+        container, cfacts = session.checklist(ResolvedTarget(TargetKind.CONTAINER, cid, "local", cid, cid))
+        assert isinstance(cfacts, ContainerFacts) and container.findings
+        session.harden_image(facts)
+        session.harden_container(cfacts)
+        stream = session.events()
         stream.close()
-        backend.export(backend.report((merged, host, container)), "json", str(tmp_path / "tui.json"))
+        session.export((merged, host, container), "json", tmp_path / "tui.json")
         # The guard refuses a write before anything reaches the engine.
         before = len(proxy.requests)
         with pytest.raises(ReadOnlyError):
-            backend.engine.client.api.create_container(bad_id, command=["true"], labels={"dockaudit.test": "1"})
+            client.api.create_container(bad_id, command=["true"], labels={"dockaudit.test": "1"})
         with pytest.raises(ReadOnlyError):
-            backend.engine.client.api.remove_image(bad_id)
+            client.api.remove_image(bad_id)
         assert len(proxy.requests) == before
     finally:
-        backend.close()
+        session.close()
     assert _writes(proxy.requests) == []
     got = _paths(proxy.requests)
     assert {

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from dockaudit.audit import AuditOptions
 from dockaudit.config import Settings
 from dockaudit.scanners.trivy import TrivyOptions
 from dockaudit.tui.app import DockauditApp, make_app
-from dockaudit.tui.engine_backend import EngineBackendOptions, engine_backend_factory
+from dockaudit.tui.backend import EngineConnector
 from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.settle import settle
 from tests.fixtures import planted
 from tests.reliability import cli
-from tests.tui.conftest import sync
+from tests.tui.conftest import image_row_refs, sync
 
 pytestmark = [pytest.mark.docker, pytest.mark.trivy]
 
@@ -85,20 +86,20 @@ def _screen_text(app: DockauditApp) -> str:
 async def test_no_secret_on_any_tui_screen(
     tmp_path: Path, trivy_db: Path, bad_image: str, bad_containers: dict[str, str]
 ) -> None:
-    options = EngineBackendOptions(
+    options = AuditOptions(
+        settings=Settings(),
         trivy=TrivyOptions(cache_dir=trivy_db, offline=True, timeout=180),
         cache_path=tmp_path / "cache.sqlite3",
-        cwd=tmp_path,
+        config_dir=tmp_path,
     )
-    settings = Settings()
-    app = make_app(settings, engine_backend_factory(settings, options), watch_events=False, ascii_borders=False)
+    app = make_app(EngineConnector(options), watch_events=False, ascii_borders=False)
     captures: dict[str, str] = {}
     async with app.run_test(size=(200, 60)) as pilot:
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, MainScreen)
         table = screen.browser("image").table
-        keys = [screen._ref(str(table.coordinate_to_cell_key((i, 0)).row_key.value)) for i in range(table.row_count)]
+        keys = image_row_refs(screen)
         table.move_cursor(row=keys.index(bad_image))
         await pilot.pause()
         await pilot.press("a")

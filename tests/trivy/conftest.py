@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -82,3 +83,28 @@ def copy_cache(src: Path, dst: Path) -> Path:
     """Copy a cache dir's DB (not Trivy's layer cache)."""
     shutil.copytree(src / "db", dst / "db")
     return dst
+
+
+def scan_in_parallel(
+    binary: TrivyBinary,
+    sources: list[ImageSource],
+    options: TrivyOptions,
+    *,
+    concurrency: int,
+    on_result: Callable[[ImageSource, TrivyScan], None] | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> dict[str, TrivyScan]:
+    """Scans run at once, as the audit session's bounded pool runs them: results keyed by image ID."""
+    unique = {s.image_id: s for s in sources}
+    results: dict[str, TrivyScan] = {}
+
+    def one(src: ImageSource) -> None:
+        scan = scan_image(binary, src, options, on_progress=on_progress)
+        results[src.image_id] = scan
+        if on_result is not None:
+            on_result(src, scan)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for future in [pool.submit(one, s) for s in unique.values()]:
+            future.result()
+    return results

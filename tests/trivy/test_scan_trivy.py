@@ -12,6 +12,8 @@ import docker
 import pytest
 
 from dockaudit.cache import ScanCache
+from dockaudit.engine.client import connect, resolve_endpoint
+from dockaudit.engine.source import EngineSource
 from dockaudit.model import Source
 from dockaudit.scanners.trivy import (
     ImageSource,
@@ -19,12 +21,10 @@ from dockaudit.scanners.trivy import (
     TrivyOptions,
     TrivyScan,
     db_status,
-    saved_image_exporter,
     scan_image,
-    scan_images,
 )
 from tests.trivy import images, trivydb
-from tests.trivy.conftest import FAKES, source
+from tests.trivy.conftest import FAKES, scan_in_parallel, source
 
 pytestmark = [pytest.mark.trivy, pytest.mark.docker]
 
@@ -223,25 +223,28 @@ def test_cache_misses_when_the_db_changes(
 
 
 def test_remote_engine_scan_exports_the_image_for_input(
-    trivy: TrivyBinary, offline: TrivyOptions, fixture_images: dict[str, str], docker_client: docker.DockerClient
+    trivy: TrivyBinary, offline: TrivyOptions, fixture_images: dict[str, str]
 ) -> None:
     image_id = fixture_images["python"]
     exported: list[Path] = []
-    save = saved_image_exporter(docker_client, image_id)
+    with connect(resolve_endpoint(host="unix:///var/run/docker.sock")) as engine:
+        engine.trivy_docker_host = None  # as for an ssh or tcp engine: Trivy gets an exported tarball
+        save = EngineSource(engine).trivy_input(image_id).export
+        assert save is not None
 
-    def export(path: Path) -> None:
-        exported.append(path)
-        save(path)
-        assert path.stat().st_mode & 0o077 == 0  # private
+        def export(path: Path) -> None:
+            exported.append(path)
+            save(path)
+            assert path.stat().st_mode & 0o077 == 0  # private
 
-    remote = ImageSource(ref="remote/python", image_id=image_id)
-    scan = scan_image(trivy, remote, replace(offline, scanners=("vuln",)), export=export)
+        remote = ImageSource(ref="remote/python", image_id=image_id)
+        scan = scan_image(trivy, remote, replace(offline, scanners=("vuln",)), export=export)
     assert scan.status == "ok", scan.reason
     assert vulns(scan) == images.EXPECTED["python"]
     assert exported and not exported[0].exists()  # the temp tar is gone afterwards
 
 
-def test_scan_images_scans_each_image_once_and_streams_results(
+def test_parallel_scans_stream_their_results_as_each_finishes(
     trivy: TrivyBinary, offline: TrivyOptions, fixture_images: dict[str, str]
 ) -> None:
     names = ["alpine", "debian", "python"]
@@ -254,7 +257,7 @@ def test_scan_images_scans_each_image_once_and_streams_results(
             seen.append(src.image_id)
 
     progress: list[str] = []
-    results = scan_images(trivy, sources, offline, concurrency=3, on_result=on_result, on_progress=progress.append)
+    results = scan_in_parallel(trivy, sources, offline, concurrency=3, on_result=on_result, on_progress=progress.append)
     assert set(results) == {fixture_images[n] for n in names}
     assert sorted(seen) == sorted(results)
     for n in names:
@@ -287,7 +290,7 @@ def test_a_slow_image_does_not_hold_back_the_others(
                 gate.touch()  # the slow scan may finish only once the other two are in
 
     names = ["python", "alpine", "debian"]
-    results = scan_images(
+    results = scan_in_parallel(
         stand_in, [source(fixture_images[n]) for n in names], offline, concurrency=2, on_result=on_result
     )
     assert order[-1] == slow  # both others finished while the slow one was still running (not after it)
@@ -327,7 +330,7 @@ def test_online_scans_refresh_the_db_once_then_skip_updates(
     stand_in = TrivyBinary(str(FAKES / "slow_trivy"), trivy.version)
     options = TrivyOptions(cache_dir=fresh_cache, timeout=120)
     names = ("alpine", "debian", "python")
-    results = scan_images(stand_in, [source(fixture_images[n]) for n in names], options, concurrency=2)
+    results = scan_in_parallel(stand_in, [source(fixture_images[n]) for n in names], options, concurrency=2)
     assert [r.status for r in results.values()] == ["ok"] * 3
     runs = argv_log.read_text().splitlines()
     assert sum("--download-db-only" in r for r in runs) == 1
@@ -339,7 +342,7 @@ def test_parallel_scans_report_a_missing_db_for_every_image(
     trivy: TrivyBinary, tmp_path: Path, fixture_images: dict[str, str]
 ) -> None:
     options = TrivyOptions(cache_dir=tmp_path / "none", offline=True, timeout=120, scanners=("vuln",))
-    results = scan_images(trivy, [source(fixture_images[n]) for n in ("alpine", "debian")], options, concurrency=2)
+    results = scan_in_parallel(trivy, [source(fixture_images[n]) for n in ("alpine", "debian")], options, concurrency=2)
     assert all(r.status == "failed" and r.db_error for r in results.values())
 
 
@@ -351,7 +354,9 @@ def test_saved_tarball_is_scanned_with_input(
     tmp_path: Path,
 ) -> None:
     tarball = tmp_path / "debian.tar"
-    saved_image_exporter(docker_client, fixture_images["debian"])(tarball)
+    with tarball.open("wb") as out:
+        for chunk in docker_client.images.get(fixture_images["debian"]).save():
+            out.write(chunk)
     scan = scan_image(trivy, ImageSource(ref=str(tarball), image_id="", archive=tarball), vuln_only)
     assert scan.status == "ok", scan.reason
     assert vulns(scan) == images.EXPECTED["debian"]

@@ -11,18 +11,15 @@ from typing import Any
 # Snapshots must not depend on animation timing (the indeterminate progress bar moves with the clock).
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
-from dockaudit.config import Settings
 from dockaudit.tui.app import DockauditApp, make_app
-from dockaudit.tui.backend import EngineChoice
-from dockaudit.tui.demo import DemoBackend
+from dockaudit.tui.demo import DemoConnector
 
 
-def demo_app(backend: DemoBackend | None = None, **kwargs: object) -> tuple[DockauditApp, DemoBackend]:
-    """An app on a (given or fresh) demo backend, with event following off and dark UTF-8 defaults."""
-    demo = backend or DemoBackend()
-    factory: Callable[[EngineChoice], DemoBackend] = lambda _choice: demo  # noqa: E731
+def demo_app(connector: DemoConnector | None = None, **kwargs: object) -> tuple[DockauditApp, DemoConnector]:
+    """An app on a (given or fresh) demo engine, with event following off and dark UTF-8 defaults."""
+    demo = connector or DemoConnector()
     options = {"watch_events": False, "theme": "dark", "ascii_borders": False, **kwargs}
-    return make_app(Settings(), factory, **options), demo  # type: ignore[arg-type]
+    return make_app(demo, **options), demo  # type: ignore[arg-type]
 
 
 def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -33,3 +30,10 @@ def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
         asyncio.run(test(*args, **kwargs))
 
     return run
+
+
+def image_row_refs(screen: Any) -> list[str]:
+    """What each row of the image list audits by (first tag, else ID), top to bottom."""
+    table = screen.browser("image").table
+    keys = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    return [screen._target(key).ref for key in keys]

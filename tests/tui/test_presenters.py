@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
-from dockaudit.model import EngineInfo, Severity, Status, TargetKind, TargetResult
-from dockaudit.tui.backend import ScanState
-from dockaudit.tui.demo import NOW, DemoBackend
+from dockaudit.demo import NOW, DemoScanner, DemoSource
+from dockaudit.model import DbStatus, EngineInfo, Severity, Status, TargetKind, TargetResult, TrivyInfo
+from dockaudit.targets import image_target
+from dockaudit.tui.backend import EngineChoice, ScanState
+from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.presenters import (
     Grouping,
     VulnFilter,
@@ -23,11 +24,9 @@ from dockaudit.tui.presenters import (
 
 
 def web_result() -> TargetResult:
-    demo = DemoBackend()
-    image = next(i for i in demo.inventory().images if i.name == "shop/web:latest")
-    result, facts = demo.checklist(f"image:{image.id}", image.name, lambda _p: None, threading.Event())
-    assert facts is not None
-    return demo.trivy("k", result, facts, lambda _p: None, threading.Event(), True)  # type: ignore[arg-type]
+    session = DemoConnector().open(EngineChoice())
+    image = next(i for i in session.inventory().images if i.name == "shop/web:latest")
+    return session.audit(image_target(image, "demo"))
 
 
 def test_sizes_and_ages_read_like_the_docker_cli() -> None:
@@ -46,7 +45,7 @@ def test_long_names_keep_their_tag_visible() -> None:
 
 def test_severity_counts_carry_letters_not_only_colour() -> None:
     text = severity_counts(web_result())
-    assert text.plain == "3C 4H 7M 5L"
+    assert text.plain == "4C 3H 7M 8L"
     assert severity_counts(None).plain == ""
 
 
@@ -66,16 +65,18 @@ def test_findings_group_by_severity_with_skipped_last() -> None:
 
 def test_vulnerability_filters_combine() -> None:
     result = web_result()
-    assert len(vulnerabilities(result, VulnFilter())) == 11
+    assert len(vulnerabilities(result, VulnFilter())) == 8
     fixable_high = vulnerabilities(result, VulnFilter(fixable_only=True, min_severity=Severity.HIGH))
-    assert {f.rule_id for f in fixable_high} == {"CVE-2024-6387", "CVE-2023-52425", "CVE-2024-28757", "CVE-2024-45490"}
+    assert {f.rule_id for f in fixable_high} == {"CVE-2024-6387", "CVE-2023-52425", "CVE-2024-45490"}
     assert [f.rule_id for f in vulnerabilities(result, VulnFilter(text="zlib"))] == ["CVE-2023-45853"]
 
 
 def test_header_names_context_rootless_podman_and_db_age() -> None:
     engine = EngineInfo("e", "ssh://ops@box", context="prod", server_version="4.9", podman=True, rootless=True)
-    trivy = DemoBackend().trivy_info()
+    trivy = DemoScanner(DemoSource()).info()
     text = header_text(engine, trivy, NOW).plain
     assert text.startswith("dockaudit prod: ssh://ops@box | Podman 4.9")
     assert "rootless" in text and "Trivy 0.76.0 DB 2 days old" in text
-    assert "Trivy not found" in header_text(engine, None, datetime.now(UTC)).plain
+    assert "Trivy off" in header_text(engine, None, datetime.now(UTC)).plain
+    missing = TrivyInfo("", DbStatus("failed", message="no trivy on PATH"))
+    assert "Trivy not found" in header_text(engine, missing, datetime.now(UTC)).plain

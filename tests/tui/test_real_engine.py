@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from dockaudit.audit import AuditOptions
 from dockaudit.config import Settings
 from dockaudit.model import Source
 from dockaudit.scanners.trivy import TrivyOptions
 from dockaudit.tui.app import DockauditApp, make_app
-from dockaudit.tui.backend import Hardening
-from dockaudit.tui.engine_backend import EngineBackendOptions, engine_backend_factory
+from dockaudit.tui.backend import EngineConnector, Hardening
 from dockaudit.tui.screens.dialogs import ExportScreen, IgnoreScreen
 from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.settle import settle
 from dockaudit.tui.widgets.fields import Field
 from tests.fixtures.planted import assert_no_planted_secret
 from tests.trivy import trivydb
-from tests.tui.conftest import sync
+from tests.tui.conftest import image_row_refs, sync
 
 pytestmark = [pytest.mark.docker, pytest.mark.trivy]
 
@@ -43,18 +43,22 @@ def engine_app(
     trivy_path: str | None = None,
     scanners: frozenset[str] | None = None,
 ) -> DockauditApp:
-    options = EngineBackendOptions(
-        trivy=trivy, trivy_path=trivy_path, cache_path=tmp_path / "scan-cache.json", cwd=tmp_path, scanners=scanners
+    options = AuditOptions(
+        settings=Settings(),
+        trivy=trivy,
+        trivy_path=trivy_path,
+        cache_path=tmp_path / "scan-cache.json",
+        config_dir=tmp_path,
+        **({"scanners": scanners} if scanners is not None else {}),
     )
-    settings = Settings()
-    return make_app(settings, engine_backend_factory(settings, options), watch_events=False, ascii_borders=False)
+    return make_app(EngineConnector(options), watch_events=False, ascii_borders=False)
 
 
 async def select_image(app: DockauditApp, pilot: object, tag: str) -> MainScreen:
     screen = app.screen
     assert isinstance(screen, MainScreen), type(screen).__name__
     table = screen.browser("image").table
-    keys = [screen._ref(str(table.coordinate_to_cell_key((i, 0)).row_key.value)) for i in range(table.row_count)]
+    keys = image_row_refs(screen)
     assert tag in keys, f"{tag} is not listed"
     table.move_cursor(row=keys.index(tag))
     await pilot.pause()  # type: ignore[attr-defined]
@@ -196,9 +200,8 @@ async def test_container_audit_shows_runtime_findings_and_hardened_run(
 async def test_a_new_container_appears_through_docker_events(
     tmp_path: Path, container_pool: object, good_image: str
 ) -> None:
-    settings = Settings()
-    options = EngineBackendOptions(scanners=frozenset({"checklist"}), cwd=tmp_path)
-    app = make_app(settings, engine_backend_factory(settings, options), watch_events=True, ascii_borders=False)
+    options = AuditOptions(settings=Settings(), scanners=frozenset({"checklist"}), config_dir=tmp_path)
+    app = make_app(EngineConnector(options), watch_events=True, ascii_borders=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = app.screen

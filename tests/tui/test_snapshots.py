@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dockaudit.tui.demo import DemoBackend
+from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.scenes import SCENES, Scene
 from tests.tui.conftest import demo_app
 
@@ -25,7 +25,7 @@ STILL_SCENES = [scene for scene in SCENES if not scene.hang_trivy]
 @pytest.mark.parametrize("scene", STILL_SCENES, ids=lambda s: s.name)
 def test_view(snap_compare: Any, scene: Scene, size: tuple[int, int]) -> None:
     """Each scene's picture: see `Scene.description`."""
-    app, _ = demo_app(DemoBackend(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy))
+    app, _ = demo_app(DemoConnector(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy))
     assert snap_compare(app, terminal_size=size, run_before=scene.steps)
 
 

@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docker
-
-from dockaudit.engine import api
-from dockaudit.engine.collect import BaseIndex
-from dockaudit.errors import DockauditError, EngineError, ReportWriteError, UsageError
-from dockaudit.facts import ContainerFacts
-from dockaudit.harden.context import BaseImage, HardenContext, base_from_facts
+from dockaudit.errors import EngineError, ReportWriteError, UsageError
 from dockaudit.harden.diff import colour_diff
-from dockaudit.harden.dockerfile import harden_dockerfile_text
 from dockaudit.harden.document import DockerfileSyntaxError
-from dockaudit.harden.image import harden_image
 from dockaudit.harden.result import Change, HardenResult
-from dockaudit.harden.runtime import RuntimeHardening, harden_container
+from dockaudit.harden.runtime import RuntimeHardening
 from dockaudit.text import printable
+
+if TYPE_CHECKING:
+    from dockaudit.audit import AuditSession
 
 
 def add_parser(sub: Any) -> None:
@@ -68,93 +61,6 @@ def _dockerfile_path(text: str) -> Path | None:
 
         return find_dockerfile(path)
     return path if path.is_file() else None
-
-
-def _base_lookup(client: docker.DockerClient | None) -> Callable[[str], BaseImage | None]:
-    """Look up bases on the engine (reading their files), caching each; None when absent or unreachable."""
-    cache: dict[str, BaseImage | None] = {}
-
-    def lookup(ref: str) -> BaseImage | None:
-        if client is None:
-            return None
-        if ref not in cache:
-            from dockaudit.engine.collect import collect_image
-
-            try:
-                cache[ref] = base_from_facts(collect_image(client, ref), ref)
-            except DockauditError:
-                cache[ref] = None
-        return cache[ref]
-
-    return lookup
-
-
-def _connect(args: argparse.Namespace, stack: ExitStack, *, required: bool) -> docker.DockerClient | None:
-    """The engine's client; None (with a note) when it is unreachable and a Dockerfile does without it."""
-    from dockaudit.engine.client import connect, resolve_endpoint
-
-    try:
-        engine = connect(resolve_endpoint(args.host, args.context))
-    except EngineError as exc:
-        if required:
-            raise
-        # A Dockerfile hardens without an engine; only the base images' own files go unseen.
-        sys.stderr.write(f"dockaudit: base images not inspected ({exc}); guessing their distribution by name\n")
-        return None
-    stack.callback(engine.close)
-    return engine.client
-
-
-def _find(client: docker.DockerClient, kind: str, ref: str) -> str | None:
-    from dockaudit.targets import find_container, find_image
-
-    if kind in ("auto", "container") and find_container(client, ref, "local") is not None:
-        return "container"
-    if kind in ("auto", "image") and find_image(client, ref, "local") is not None:
-        return "image"
-    return None
-
-
-def _base_index(client: docker.DockerClient) -> BaseIndex:
-    """Every local image by its layers, so an image's base can be named in a reconstructed FROM."""
-    index = BaseIndex()
-    try:
-        rows = api.list_images(client)
-    except DockauditError:
-        return index
-    for row in rows:
-        try:
-            index.add(api.inspect_image(client, str(row["Id"])))
-        except DockauditError:
-            continue
-    return index
-
-
-def _with_stats(client: docker.DockerClient, facts: ContainerFacts) -> ContainerFacts:
-    """Facts with one `docker stats` sample (memory, CPU, PIDs), so limits come from observed usage."""
-    if not facts.state.running:
-        return facts
-    try:
-        sample: dict[str, Any] = client.api.stats(facts.id, stream=False)
-    except Exception as exc:
-        sys.stderr.write(f"dockaudit: no usage sample for {facts.name} ({exc}); limits are defaults\n")
-        return facts
-    memory = sample.get("memory_stats") or {}
-    detail = memory.get("stats") or {}
-    # Like `docker stats`: page cache the kernel can drop does not count as usage.
-    used = int(memory.get("usage") or 0) - int(detail.get("inactive_file") or detail.get("cache") or 0)
-    cpu, pre = sample.get("cpu_stats") or {}, sample.get("precpu_stats") or {}
-    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (pre.get("cpu_usage") or {}).get("total_usage", 0)
-    system_delta = int(cpu.get("system_cpu_usage") or 0) - int(pre.get("system_cpu_usage") or 0)
-    online = int(cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or ()) or 1)
-    percent = cpu_delta / system_delta * online * 100 if system_delta > 0 and cpu_delta >= 0 else None
-    pids = (sample.get("pids_stats") or {}).get("current")
-    return replace(
-        facts,
-        stats_memory_bytes=used if used > 0 else None,
-        stats_cpu_percent=percent,
-        stats_pids=int(pids) if pids else None,
-    )
 
 
 def _report(changes: tuple[Change, ...], notes: tuple[str, ...]) -> None:
@@ -211,19 +117,46 @@ def _output_runtime(args: argparse.Namespace, result: RuntimeHardening) -> None:
     _write(args.output, text)
 
 
-def _harden_path(args: argparse.Namespace, path: Path, client: docker.DockerClient | None) -> None:
-    text = _read_text(path)
-    context = HardenContext(base_lookup=_base_lookup(client), project_dir=str(path.parent))
+def _harden_path(args: argparse.Namespace, path: Path, session: AuditSession) -> None:
+    _read_text(path)  # a clear one-line error for unreadable or binary files, before parsing
     try:
-        result = harden_dockerfile_text(text, context=context)
+        result = session.harden_dockerfile(path)
     except DockerfileSyntaxError as exc:
         raise UsageError(f"{path}: cannot parse Dockerfile: {str(exc).splitlines()[0]}") from None
     _output_dockerfile(args, result, path.name)
 
 
+def _session(args: argparse.Namespace, stack: ExitStack, *, required: bool) -> AuditSession:
+    """A session on the engine; without one (unreachable, and a Dockerfile does without it) a file-only one."""
+    from dockaudit.audit import AuditOptions, AuditSession, open_session
+    from dockaudit.config import load_settings
+
+    options = AuditOptions(settings=load_settings(Path.cwd()), config_dir=Path.cwd())
+    try:
+        session = open_session(options, host=args.host, context=args.context)
+    except EngineError as exc:
+        if required:
+            raise
+        # A Dockerfile hardens without an engine; only the base images' own files go unseen.
+        sys.stderr.write(f"dockaudit: base images not inspected ({exc}); guessing their distribution by name\n")
+        return AuditSession(None, options)
+    stack.callback(session.close)
+    return session
+
+
+def _find(session: AuditSession, kind: str, ref: str) -> str | None:
+    source = session.source
+    if source is None:
+        return None
+    if kind in ("auto", "container") and source.find_container(ref) is not None:
+        return "container"
+    if kind in ("auto", "image") and source.find_image(ref) is not None:
+        return "image"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Harden one target and write the result; raises `DockauditError` for exit codes 2 and 3."""
-    from dockaudit.engine.collect import collect_container, collect_image
     from dockaudit.targets import parse_target
 
     spec = parse_target(args.target)
@@ -235,29 +168,23 @@ def run(args: argparse.Namespace) -> int:
         if spec.kind == "path":
             if local is None:
                 raise UsageError(f"TARGET {args.target!r} names nothing: no file or directory by that name")
-            _harden_path(args, local, _connect(args, stack, required=False))
+            _harden_path(args, local, _session(args, stack, required=False))
             return 0
-        client = _connect(args, stack, required=local is None)
-        kind = _find(client, spec.kind, spec.value) if client is not None else None
+        session = _session(args, stack, required=local is None)
+        kind = _find(session, spec.kind, spec.value)
         if kind is None:
             if local is None:
                 raise UsageError(f"TARGET {args.target!r} names nothing: no container, image or file by that name")
-            _harden_path(args, local, client)
+            _harden_path(args, local, session)
             return 0
-        assert client is not None
         if kind == "container":
-            facts = _with_stats(client, collect_container(client, spec.value))
-            try:
-                image = collect_image(client, facts.image_id)
-            except EngineError:
-                image = None
-            _output_runtime(args, harden_container(facts, image))
+            _output_runtime(args, session.harden_container(session.container_overview(spec.value)))
             return 0
-        image_facts = collect_image(client, spec.value, base_index=_base_index(client))
+        image_facts = session.image_for_harden(spec.value)
         text = _read_text(dockerfile) if dockerfile is not None else None
         project = str(dockerfile.parent) if dockerfile is not None else None
         try:
-            result = harden_image(image_facts, text, base_lookup=_base_lookup(client), project_dir=project)
+            result = session.harden_image(image_facts, text, project_dir=project)
         except DockerfileSyntaxError as exc:
             raise UsageError(f"{dockerfile}: cannot parse Dockerfile: {str(exc).splitlines()[0]}") from None
         _output_dockerfile(args, result, dockerfile.name if dockerfile is not None else "Dockerfile")

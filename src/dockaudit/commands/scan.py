@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from dockaudit.audit import AuditOptions, ProgressEvent
-    from dockaudit.config import Settings
-    from dockaudit.engine.client import Engine
     from dockaudit.targets import Selection, TargetSpec
 
 EXTENSIONS = {
@@ -237,33 +235,18 @@ def _progress(enabled: bool, stream: TextIO | None = None) -> Iterator[ProgressV
         yield ProgressView(progress)
 
 
-def _options(args: argparse.Namespace, settings: Settings) -> AuditOptions:
-    """The audit options the flags ask for."""
-    from dockaudit.audit import AuditOptions
-    from dockaudit.cli import parse_scanners
-    from dockaudit.scanners.trivy import TrivyOptions
+def _options(args: argparse.Namespace) -> AuditOptions:
+    """The audit options the flags and the configuration file ask for."""
+    from dockaudit.cli import audit_options
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
-    trivy = TrivyOptions(
-        cache_dir=Path(args.trivy_cache_dir) if args.trivy_cache_dir else None,
-        db_repository=args.db_repository,
-        offline=args.offline,
-        db_max_age_days=settings.thresholds.db_max_age_days,
-    )
+    trivy: dict[str, Any] = {"db_repository": args.db_repository}
     if args.timeout is not None:
-        trivy = replace(trivy, timeout=args.timeout)
-    return AuditOptions(
-        settings=settings,
-        scanners=parse_scanners(args.no_trivy, args.scanners),
-        trivy=trivy,
-        trivy_path=args.trivy,
-        use_cache=not args.no_cache,
-        concurrency=args.concurrency,
-        host_checks=args.host_checks,
-    )
+        trivy["timeout"] = args.timeout
+    return audit_options(args, trivy=trivy, use_cache=not args.no_cache, concurrency=args.concurrency)
 
 
 def _only_files(specs: Sequence[TargetSpec], selection: Selection) -> bool:
@@ -311,15 +294,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dockaudit.audit import Auditor, run_audit
-    from dockaudit.config import ignore_problems, load_settings
-    from dockaudit.fleet import EngineFailure, connect_all, engine_specs, failure_message
+    from dockaudit.audit import AuditSession, connect_sessions, run_audit
+    from dockaudit.config import ignore_problems
+    from dockaudit.engine.fleet import EngineFailure, engine_specs, failure_message
     from dockaudit.gate import failures as failure_lines
     from dockaudit.targets import Selection, needs_engine, parse_target, resolve
 
     plan = plan_outputs(args.format, args.output)
-    settings = load_settings(Path.cwd(), Path(args.config) if args.config else None)
-    options = _options(args, settings)
+    options = _options(args)
+    settings = options.settings
     specs = [parse_target(t) for t in args.targets]
     selection = Selection(
         all_images=args.all_images,
@@ -333,15 +316,18 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("nothing to scan: give a TARGET, --all-images, --all-containers, --running or --host-checks")
     quiet: bool = args.quiet
     cancel = threading.Event()
-    engines: dict[str, Engine] = {}
+    sessions: dict[str, AuditSession] = {}
     failures: list[EngineFailure] = []
-    if needs_engine(specs, selection):
-        wanted = engine_specs(args.host or (), args.context or (), all_contexts=args.all_contexts)
-        engines, failures = connect_all(wanted, concurrency=args.concurrency)
     try:
         with _progress(sys.stderr.isatty() and not quiet) as on_progress:
+            if needs_engine(specs, selection):
+                wanted = engine_specs(args.host or (), args.context or (), all_contexts=args.all_contexts)
+                sessions, failures = connect_sessions(wanted, options, on_progress=on_progress, cancel=cancel)
             resolution = resolve(
-                specs, {k: e.client for k, e in engines.items()}, selection, unreachable=[f.spec.id for f in failures]
+                specs,
+                {eid: s.source for eid, s in sessions.items() if s.source is not None},
+                selection,
+                unreachable=[f.spec.id for f in failures],
             )
             only_files = _only_files(specs, selection)
             counted = [f for f in failures if f.spec.explicit or not only_files]
@@ -352,28 +338,27 @@ def _run(args: argparse.Namespace) -> int:
             errors += [ScanError("engine", f"engine {eid}: {msg}") for eid, msg in resolution.errors]
             if on_progress is not None:
                 on_progress.start(len(resolution.targets))
-            auditors = {eid: Auditor(e, options, on_progress=on_progress, cancel=cancel) for eid, e in engines.items()}
-            files = Auditor(None, options, on_progress=on_progress, cancel=cancel)
+            files = AuditSession(None, options, on_progress=on_progress, cancel=cancel)
             report = run_audit(
-                auditors,
+                sessions,
                 resolution.targets,
                 options,
-                file_auditor=files,
+                files=files,
                 cancel=cancel,
                 on_progress=on_progress,
                 engine_infos=[f.info for f in counted],
                 errors=errors,
             )
     finally:
-        for engine in engines.values():
-            engine.close()
+        for session in sessions.values():
+            session.close()
     problems = write_outputs(report, plan, sys.stdout)
     for problem in problems:
         sys.stderr.write(f"dockaudit: {printable(problem)}\n")
     for line in failure_lines(report):
         _note(quiet, line)
     if settings.ignores:
-        matched = set().union(*(a.matched_ignores for a in (*auditors.values(), files)))
+        matched = set().union(*(s.matched_ignores for s in (*sessions.values(), files)))
         for line in ignore_problems(settings, matched, options.clock().date()):
             _note(quiet, f"warning: {line}")
     result = verdict(report, fail_on=args.fail_on, min_grade=args.min_grade, usage_errors=problems)

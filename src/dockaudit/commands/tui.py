@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from dockaudit.cli import add_engine_options, add_scanner_options, parse_scanners
+from dockaudit.cli import add_engine_options, add_scanner_options
 from dockaudit.errors import UsageError
 
 NOT_A_TTY_HINT = "dockaudit: the terminal UI needs a terminal; for scripts and CI use 'dockaudit scan' (see --help)\n"
@@ -30,31 +29,24 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.host and args.context:
         raise UsageError("conflicting options: either specify -H/--host or --context, not both")
-    scanners = parse_scanners(args.no_trivy, args.scanners)
-    # Textual and the engine modules load only here, so `dockaudit scan` never pays for them.
-    from dockaudit.scanners.trivy import TrivyOptions
+    # Textual loads only here, so `dockaudit scan` never pays for it.
+    from dockaudit.cli import audit_options
     from dockaudit.tui.app import make_app
-    from dockaudit.tui.backend import EngineChoice
-    from dockaudit.tui.engine_backend import EngineBackendOptions, engine_backend_factory, load_settings_for
+    from dockaudit.tui.backend import Connector, EngineChoice, EngineConnector
 
-    settings = load_settings_for(Path.cwd(), args.config)
-    choice = EngineChoice(host=args.host, context=args.context, config=args.config)
+    options = audit_options(args)
+    choice = EngineChoice(host=args.host, context=args.context)
+    connector: Connector
     if args.demo:
-        from dockaudit.tui.demo import DemoBackend
+        from dockaudit.tui.demo import DemoConnector
 
-        demo = DemoBackend(settings=settings)
-        app = make_app(settings, lambda _choice: demo, choice, theme=args.theme)
+        connector = DemoConnector()
     else:
-        trivy = TrivyOptions(
-            offline=args.offline,
-            cache_dir=Path(args.trivy_cache_dir) if args.trivy_cache_dir else None,
-        )
-        options = EngineBackendOptions(trivy_path=args.trivy, trivy=trivy, scanners=scanners)
-        app = make_app(settings, engine_backend_factory(settings, options), choice, theme=args.theme)
+        connector = EngineConnector(options)
     # The engine connects in a worker thread, where signal handlers cannot be set: SIGTERM/SIGHUP must
     # still close an ssh tunnel.
     from dockaudit.engine.client import install_signal_handlers
 
     install_signal_handlers()
-    app.run()
+    make_app(connector, choice, theme=args.theme).run()
     return 0

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -137,17 +137,6 @@ class BaseIndex:
             # A later image with the same layers (a retag, a `docker commit` with no changes) is a copy.
             if current is None or (created is not None and (current[2] is None or created < current[2])):
                 self._by_layers[layers] = entry
-
-    @classmethod
-    def from_engine(cls, client: docker.DockerClient, *, concurrency: int = DEFAULT_CONCURRENCY) -> BaseIndex:
-        """Every local image indexed (one inspect each, in parallel); images that fail are left out."""
-        index = cls()
-        rows = api.list_images(client)
-        ids = [str(r.get("Id")) for r in rows if r.get("Id")]
-        for meta in _bounded(ids, lambda i: api.inspect_image(client, i), concurrency, None):
-            if not isinstance(meta, DockauditError):
-                index.add(meta)
-        return index
 
     def find(self, layers: Sequence[str], image_id: str) -> tuple[str, str] | None:
         """The (ref, id) of the indexed image with the longest strict prefix of `layers`."""
@@ -296,76 +285,6 @@ def collect_image(
     )
 
 
-def _bounded(
-    items: Sequence[_T], work: Callable[[_T], _R], concurrency: int, cancel: threading.Event | None
-) -> list[_R | DockauditError]:
-    """Run `work` over `items` with at most `concurrency` in flight; errors become values, order is kept."""
-
-    def guarded(item: _T) -> _R | DockauditError:
-        if cancel is not None and cancel.is_set():
-            return CancelledError("cancelled before it started")
-        try:
-            return work(item)
-        except DockauditError as exc:
-            return exc
-
-    if not items:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(items)))) as pool:
-        return list(pool.map(guarded, items))
-
-
-def collect_images(
-    client: docker.DockerClient,
-    refs: Sequence[str],
-    *,
-    read_layers: bool = True,
-    engine_id: str | None = None,
-    cancel: threading.Event | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    allow_secret_names: Iterable[str] = (),
-    on_result: Callable[[str, ImageFacts | DockauditError], None] | None = None,
-) -> list[ImageFacts | DockauditError]:
-    """Facts of many images, in the order of `refs`; a failing image is an error value, the others go on.
-
-    `on_result` is called from the worker threads as each image completes, for progress.
-    """
-    allow = tuple(allow_secret_names)
-    index = BaseIndex()
-    metas = _bounded(refs, lambda r: api.inspect_image(client, r), concurrency, cancel)
-    for meta in metas:
-        if not isinstance(meta, DockauditError):
-            index.add(meta)
-
-    def one(pair: tuple[str, api.Json | DockauditError]) -> ImageFacts:
-        ref, meta = pair
-        if isinstance(meta, DockauditError):
-            raise meta
-        return _collect_image(
-            client,
-            ref,
-            meta,
-            read_layers=read_layers,
-            engine_id=engine_id,
-            cancel=cancel,
-            base_index=index,
-            allow=allow,
-        )
-
-    def reporting(pair: tuple[str, api.Json | DockauditError]) -> ImageFacts:
-        try:
-            facts = one(pair)
-        except DockauditError as exc:
-            if on_result is not None:
-                on_result(pair[0], exc)
-            raise
-        if on_result is not None:
-            on_result(pair[0], facts)
-        return facts
-
-    return _bounded(list(zip(refs, metas, strict=True)), reporting, concurrency, cancel)
-
-
 def image_facts_from_archive(
     path: Path, *, cancel: threading.Event | None = None, allow_secret_names: Iterable[str] = ()
 ) -> ImageFacts:
@@ -506,37 +425,6 @@ def collect_container(
 ) -> ContainerFacts:
     """Facts of one container: inspect, `docker top` when running, its image's defaults, tag drift."""
     return _collect_container(client, ref, _ImageCache(client), engine_id, tuple(allow_secret_names))
-
-
-def collect_containers(
-    client: docker.DockerClient,
-    refs: Sequence[str],
-    *,
-    engine_id: str | None = None,
-    cancel: threading.Event | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    allow_secret_names: Iterable[str] = (),
-    on_result: Callable[[str, ContainerFacts | DockauditError], None] | None = None,
-) -> list[ContainerFacts | DockauditError]:
-    """Facts of many containers, in the order of `refs`, sharing image lookups; failures are error values.
-
-    `on_result` is called from the worker threads as each container completes, for progress.
-    """
-    images = _ImageCache(client)
-    allow = tuple(allow_secret_names)
-
-    def one(ref: str) -> ContainerFacts:
-        try:
-            facts = _collect_container(client, ref, images, engine_id, allow)
-        except DockauditError as exc:
-            if on_result is not None:
-                on_result(ref, exc)
-            raise
-        if on_result is not None:
-            on_result(ref, facts)
-        return facts
-
-    return _bounded(refs, one, concurrency, cancel)
 
 
 # ------------------------------------------------------------------------------------------------ host

@@ -9,20 +9,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from dockaudit.cache import ScanCache, ScanKey
-from dockaudit.model import DbStatus
+from dockaudit.errors import DockauditError
+from dockaudit.facts import ImageFacts
+from dockaudit.model import DbStatus, TrivyInfo
 from dockaudit.scanners.process import run_process
 from dockaudit.scanners.trivy_binary import MIN_VERSION, TrivyBinary, find_trivy
 from dockaudit.scanners.trivy_db import check_db_file, classify_db_error, parse_version_json, query_version
@@ -30,6 +29,7 @@ from dockaudit.scanners.trivy_merge import merge_findings
 from dockaudit.scanners.trivy_options import ImageSource, TrivyOptions
 from dockaudit.scanners.trivy_outcome import TrivyScan, failure_reason, interpret
 from dockaudit.scanners.trivy_runner import build_argv, build_update_argv
+from dockaudit.source import TrivyInput
 
 __all__ = [
     "MIN_VERSION",
@@ -37,12 +37,11 @@ __all__ = [
     "TrivyBinary",
     "TrivyOptions",
     "TrivyScan",
+    "TrivyScanner",
     "db_status",
     "find_trivy",
     "merge_findings",
-    "saved_image_exporter",
     "scan_image",
-    "scan_images",
     "update_db",
 ]
 
@@ -145,18 +144,6 @@ def _layer_cache_slot(options: TrivyOptions) -> Iterator[TrivyOptions]:
                 _layer_cache_in_use.discard(key)
 
 
-def saved_image_exporter(client: Any, image: str) -> Callable[[Path], None]:
-    """An `export` callback that streams `docker save` of `image` (via a docker SDK client) into a new private file."""
-
-    def export(path: Path) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            for chunk in client.images.get(image).save(chunk_size=1024 * 1024):
-                out.write(chunk)
-
-    return export
-
-
 def scan_image(
     binary: TrivyBinary,
     source: ImageSource,
@@ -250,47 +237,130 @@ def update_db(binary: TrivyBinary, options: TrivyOptions, *, cancel: threading.E
     return TrivyScan("ok")
 
 
-def scan_images(
-    binary: TrivyBinary,
-    sources: Sequence[ImageSource],
-    options: TrivyOptions,
-    *,
-    concurrency: int | None = None,
-    cancel: threading.Event | None = None,
-    on_progress: Progress | None = None,
-    cache: ScanCache | None = None,
-    on_result: Callable[[ImageSource, TrivyScan], None] | None = None,
-    exporters: dict[str, Callable[[Path], None]] | None = None,
-    read_cache: bool = True,
-) -> dict[str, TrivyScan]:
-    """Scan several images at once (bounded); results keyed by image ID (else ref), each image scanned once.
+class TrivyScanner:
+    """Trivy for one audit session: the binary is found once, the DB probed once (again after a refresh),
+    every scan cached by image ID, Trivy version, DB and options."""
 
-    Each scan finishes independently, so `on_result` sees small images while a big one still runs.
-    """
-    unique: dict[str, ImageSource] = {}
-    for source in sources:
-        unique.setdefault(source.image_id or source.ref, source)
-    workers = max(1, concurrency if concurrency is not None else min(4, os.cpu_count() or 1))
-    results: dict[str, TrivyScan] = {}
+    def __init__(
+        self,
+        options: TrivyOptions,
+        *,
+        trivy_path: str | None = None,
+        cache_path: Path | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.options = options
+        self._trivy_path = trivy_path
+        self._cache_path = cache_path
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._binary: TrivyBinary | None = None
+        self._binary_error = ""
+        self._binary_checked = False
+        self._cache: ScanCache | None = None
+        self._cache_checked = False
+        self._info: TrivyInfo | None = None
+        self._info_checked = False
 
-    def one(key: str, source: ImageSource) -> None:
-        scan = scan_image(
-            binary,
-            source,
-            options,
-            cancel=cancel,
-            on_progress=on_progress,
-            cache=cache,
-            export=(exporters or {}).get(key),
-            read_cache=read_cache,
+    @property
+    def selected(self) -> tuple[str, ...]:
+        """The Trivy scanners this session runs (empty: Trivy is off)."""
+        return self.options.scanners
+
+    def binary(self) -> TrivyBinary | None:
+        """The Trivy binary, found and version-checked once; None when missing (see `info`)."""
+        with self._lock:
+            if not self._binary_checked:
+                self._binary_checked = True
+                try:
+                    self._binary = find_trivy(self._trivy_path)
+                except DockauditError as exc:
+                    self._binary_error = str(exc)
+            return self._binary
+
+    def _result_cache(self) -> ScanCache | None:
+        with self._lock:
+            if not self._cache_checked:
+                self._cache_checked = True
+                try:
+                    self._cache = ScanCache(self._cache_path)
+                except Exception:  # an unusable cache only costs speed
+                    self._cache = None
+            return self._cache
+
+    def last_scanned(self, image_id: str) -> datetime | None:
+        """When the image was last scanned, from the result cache (None: never, or no cache)."""
+        cache = self._result_cache()
+        return cache.last_scanned(image_id) if cache is not None else None
+
+    def info(self, *, refresh: bool = False) -> TrivyInfo | None:
+        """Which Trivy runs and the state of its DB (probed once; `refresh` asks the DB again); None when off."""
+        if not self.selected:
+            return None
+        with self._lock:
+            if self._info_checked and not refresh:
+                return self._info
+        binary = self.binary()
+        if binary is None:
+            info = TrivyInfo(version="", db=DbStatus(status="failed", message=self._binary_error or ""))
+        else:
+            try:
+                status = db_status(binary, self.options, now=self._clock())
+            except Exception as exc:
+                status = DbStatus(status="failed", message=str(exc))
+            info = TrivyInfo(version=binary.version, db=status)
+        with self._lock:
+            self._info, self._info_checked = info, True
+        return info
+
+    def scan(
+        self,
+        image: ImageFacts,
+        where: TrivyInput | None,
+        *,
+        archive: Path | None = None,
+        cancel: threading.Event | None = None,
+        on_progress: Progress | None = None,
+        use_cache: bool = True,
+    ) -> TrivyScan:
+        """Scan one image (from its engine or a saved archive); failures come back as values."""
+        if not self.selected:
+            return TrivyScan("skipped", "")
+        if cancel is not None and cancel.is_set():
+            return TrivyScan("skipped", "cancelled")
+        binary = self.binary()
+        if binary is None:
+            return TrivyScan("failed", self._binary_error or "Trivy is not available")
+        source = ImageSource(
+            ref=image.name if not image.name.startswith("<none>@") else image.id,
+            image_id=image.id,
+            docker_host=where.docker_host if where is not None else None,
+            archive=archive,
+            podman=where.podman if where is not None else False,
+            base_layers=base_layers(image),
         )
-        results[key] = scan
-        if on_result is not None:
-            with contextlib.suppress(Exception):  # a UI callback must not lose the scan
-                on_result(source, scan)
+        try:
+            return scan_image(
+                binary,
+                source,
+                self.options,
+                cancel=cancel,
+                on_progress=on_progress,
+                cache=self._result_cache(),
+                export=where.export if where is not None else None,
+                read_cache=use_cache,
+            )
+        except Exception as exc:  # scan_image reports failures as values; this is a safety net
+            return TrivyScan("failed", f"{type(exc).__name__}: {exc}")
 
-    with ThreadPoolExecutor(max_workers=min(workers, max(1, len(unique))), thread_name_prefix="trivy") as pool:
-        futures = [pool.submit(one, key, source) for key, source in unique.items()]
-        for future in futures:
-            future.result()
-    return results
+
+def base_layers(image: ImageFacts) -> frozenset[str] | None:
+    """Diff IDs of the layers the image's base made, when the history tells; findings there are the base's."""
+    steps = image.steps
+    if not image.layers or all(step.from_base is None for step in steps):
+        return None
+    return frozenset(
+        image.layers[step.layer_index]
+        for step in steps
+        if step.from_base and step.layer_index is not None and step.layer_index < len(image.layers)
+    )

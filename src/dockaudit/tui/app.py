@@ -1,4 +1,4 @@
-"""The Textual application: connects through a backend, then shows the main screen or the engine error."""
+"""The Textual application: opens an audit session through a connector, then shows the main screen or the error."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBarRender
 from textual.widgets import Footer, Static
 
-from dockaudit.config import Settings
+from dockaudit.audit import AuditSession
+from dockaudit.errors import EngineProblem
 from dockaudit.text import printable
-from dockaudit.tui.backend import BackendFactory, EngineChoice, EngineProblem, TuiBackend
+from dockaudit.tui.backend import Connector, EngineChoice
 from dockaudit.tui.messages import Connected, ConnectFailed
 from dockaudit.tui.screens.engines import EngineScreen
 from dockaudit.tui.screens.error import EngineErrorScreen
@@ -100,24 +101,22 @@ class DockauditApp(App[int]):
 
     def __init__(
         self,
-        factory: BackendFactory,
+        connector: Connector,
         choice: EngineChoice | None = None,
         *,
-        settings: Settings | None = None,
         watch_events: bool = True,
         theme: str | None = None,
         ascii_borders: bool = False,
     ) -> None:
         super().__init__()
-        self.factory = factory
-        """Builds a backend for an engine choice."""
+        self.connector = connector
+        """Opens an audit session on the chosen engine."""
         self.choice = choice or EngineChoice()
         """The engine asked for."""
-        self.settings = settings or Settings()
         self.watch_events = watch_events
         """Follow Docker events (off in tests, whose worker waits must end)."""
-        self.backend: TuiBackend | None = None
-        self._pending: TuiBackend | None = None
+        self.session: AuditSession | None = None
+        """The session of the engine shown."""
         self.ascii_borders = ascii_borders
         """Whether box-drawing borders were replaced by ASCII ones (see `make_app`)."""
         wanted = theme or os.environ.get("DOCKAUDIT_THEME", "")
@@ -163,28 +162,30 @@ class DockauditApp(App[int]):
 
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def connect(self) -> None:
-        """Build a backend and reach its engine."""
+        """Open a session on the chosen engine."""
+        choice = self.choice
         try:
-            backend = self.factory(self.choice)
+            session = self.connector.open(choice)
         except Exception as exc:
-            self.post_message(ConnectFailed(EngineProblem(str(exc), hints=_generic_hints())))
+            try:
+                problem = self.connector.problem(choice, exc)
+            except Exception:
+                problem = EngineProblem(str(exc), hints=_generic_hints())
+            self.post_message(ConnectFailed(problem))
             return
-        self._pending = backend
-        try:
-            info = backend.connect()
-        except Exception as exc:
-            self.post_message(ConnectFailed(backend.problem(exc)))
+        if session.info is None:
+            self.post_message(ConnectFailed(EngineProblem("the session has no engine", hints=_generic_hints())))
             return
-        self.post_message(Connected(backend, info))
+        self.post_message(Connected(session, session.info))
 
     @on(Connected)
     def _connected(self, message: Connected) -> None:
-        old = self.backend
-        self.backend = message.backend
+        old = self.session
+        self.session = message.session
         self._clear_screens()
-        self.push_screen(MainScreen(message.backend, message.engine, watch_events=self.watch_events))
-        if old is not None and old is not message.backend:
-            self._close_backend(old)
+        self.push_screen(MainScreen(message.session, message.engine, watch_events=self.watch_events))
+        if old is not None and old is not message.session:
+            self._close_session(old)
 
     @on(ConnectFailed)
     def _connect_failed(self, message: ConnectFailed) -> None:
@@ -202,8 +203,8 @@ class DockauditApp(App[int]):
             self.start_connect()
 
     @work(thread=True, group="close", exit_on_error=False)
-    def _close_backend(self, backend: TuiBackend) -> None:
-        backend.close()
+    def _close_session(self, session: AuditSession) -> None:
+        session.close()
 
     def action_help(self) -> None:
         """Keys and the rule catalog."""
@@ -212,22 +213,19 @@ class DockauditApp(App[int]):
 
     def action_switch_engine(self) -> None:
         """Pick another context or host."""
-        backend = self.backend or self._pending
-        contexts: list[tuple[str, str]] = []
-        if backend is not None:
-            try:
-                contexts = backend.contexts()
-            except Exception:
-                contexts = []
+        try:
+            contexts = self.connector.contexts()
+        except Exception:
+            contexts = []
         self.push_screen(EngineScreen(contexts, self.choice.host or ""), self._engine_chosen)
 
     def _engine_chosen(self, choice: EngineChoice | None) -> None:
         if choice is None:
-            if self.backend is None:
+            if self.session is None:
                 # Came from the error screen: try again rather than leave a blank screen.
                 self.start_connect()
             return
-        self.choice = EngineChoice(host=choice.host, context=choice.context, config=self.choice.config)
+        self.choice = EngineChoice(host=choice.host, context=choice.context)
         self.start_connect()
 
     def action_toggle_theme(self) -> None:
@@ -258,10 +256,10 @@ class DockauditApp(App[int]):
 
     def on_unmount(self) -> None:
         """Release the engine."""
-        for backend in {id(b): b for b in (self.backend, self._pending) if b is not None}.values():
+        if self.session is not None:
             # Closing on exit must never raise over the user's terminal.
             with contextlib.suppress(Exception):
-                backend.close()
+                self.session.close()
 
 
 def _generic_hints() -> tuple[str, ...]:
@@ -303,15 +301,14 @@ class AsciiDockauditApp(DockauditApp):
 
 
 def make_app(
-    settings: Settings | None,
-    factory: BackendFactory,
+    connector: Connector,
     choice: EngineChoice | None = None,
     *,
     watch_events: bool = True,
     theme: str | None = None,
     ascii_borders: bool | None = None,
 ) -> DockauditApp:
-    """Build the app around a backend factory; tests, screenshots and the CLI all come through here."""
+    """Build the app around a connector; tests, screenshots and the CLI all come through here."""
     use_ascii = (not unicode_terminal()) if ascii_borders is None else ascii_borders
     cls = AsciiDockauditApp if use_ascii else DockauditApp
-    return cls(factory, choice, settings=settings, watch_events=watch_events, theme=theme, ascii_borders=use_ascii)
+    return cls(connector, choice, watch_events=watch_events, theme=theme, ascii_borders=use_ascii)

@@ -1,19 +1,14 @@
-"""The data source the TUI talks to: a protocol with the engine-backed and fixed-data implementations."""
+"""How the TUI reaches an engine: a connector opens an audit session (the same one `dockaudit scan` uses)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Protocol
 
-from dockaudit.config import Settings
-from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory
-from dockaudit.model import EngineInfo, Report, TargetResult, TrivyInfo
-
-__all__ = ["ContainerSummary", "ImageSummary", "Inventory"]
-"""The inventory rows are the collector's own summaries (re-exported for the backends)."""
+from dockaudit.audit import AuditOptions, AuditSession, connection_problem, engine_contexts, open_session
+from dockaudit.errors import EngineProblem
+from dockaudit.harden.result import HardenResult
+from dockaudit.harden.runtime import RuntimeHardening
 
 
 @dataclass(frozen=True)
@@ -22,19 +17,43 @@ class EngineChoice:
 
     host: str | None = None
     context: str | None = None
-    config: str | None = None
-    """The `--config` file, if one was given."""
+
+
+class Connector(Protocol):
+    """Opens audit sessions for the engines the user picks; calls block and run in worker threads."""
+
+    def open(self, choice: EngineChoice) -> AuditSession:
+        """A session on the chosen engine; raises `DockauditError` with a one-line reason."""
+        ...
+
+    def problem(self, choice: EngineChoice, error: Exception) -> EngineProblem:
+        """Describe a failed `open` for the error screen."""
+        ...
+
+    def contexts(self) -> list[tuple[str, str]]:
+        """Engines to pick from: Docker CLI contexts as (name, endpoint URL)."""
+        ...
 
 
 @dataclass(frozen=True)
-class Progress:
-    """A step of one target's audit."""
+class EngineConnector:
+    """Real engines, with the audit options the command line asked for."""
 
-    key: str
-    """The target key (`image:<id>`, `container:<id>`, `host`)."""
-    stage: str
-    message: str
-    fraction: float | None = None
+    options: AuditOptions
+    timeout: float = 10.0
+    """Connect timeout in seconds."""
+
+    def open(self, choice: EngineChoice) -> AuditSession:
+        """Resolve and connect, as `dockaudit scan` does."""
+        return open_session(self.options, host=choice.host, context=choice.context, timeout=self.timeout)
+
+    def problem(self, choice: EngineChoice, error: Exception) -> EngineProblem:
+        """What was tried, and the fixes that apply to that kind of endpoint."""
+        return connection_problem(choice.host, choice.context, error)
+
+    def contexts(self) -> list[tuple[str, str]]:
+        """Docker CLI contexts."""
+        return engine_contexts()
 
 
 @dataclass(frozen=True)
@@ -45,128 +64,22 @@ class Hardening:
     hardened: str
     filename: str
     """Default file name when saving (`Dockerfile.hardened`, `compose.hardened.yaml`)."""
-    extra: str = ""
-    """A second artefact shown under the diff (the Compose service of a container)."""
     note: str = ""
 
+    @classmethod
+    def of_image(cls, result: HardenResult) -> Hardening:
+        """The hardened Dockerfile of an image, saying when it was rebuilt from history."""
+        notes = "\n".join(result.notes)
+        if result.source == "reconstructed":
+            notes = ("Reconstructed from the image history: compare with your own Dockerfile.\n" + notes).strip()
+        return cls(diff=result.diff("Dockerfile"), hardened=result.hardened, filename="Dockerfile.hardened", note=notes)
 
-@dataclass(frozen=True)
-class EngineProblem:
-    """Why the engine could not be reached, and what was tried."""
-
-    message: str
-    tried: tuple[str, ...] = ()
-    hints: tuple[str, ...] = ()
-
-
-class EventStream(Protocol):
-    """Docker events as a blocking iterator that another thread can close."""
-
-    def __iter__(self) -> Iterator[str]:
-        """Yield one short description per event, until closed."""
-        ...
-
-    def close(self) -> None:
-        """Stop the iteration (unblocks a reader in another thread)."""
-        ...
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-class TuiBackend(Protocol):
-    """Everything the TUI reads or writes goes through here; calls block and run in worker threads."""
-
-    settings: Settings
-
-    def connect(self) -> EngineInfo:
-        """Reach the engine; raises `EngineError` with a one-line reason."""
-        ...
-
-    def problem(self, error: Exception) -> EngineProblem:
-        """Describe a failed `connect` for the error screen."""
-        ...
-
-    def now(self) -> datetime:
-        """The clock used for ages (fixed in snapshots)."""
-        ...
-
-    def trivy_info(self) -> TrivyInfo | None:
-        """Trivy version and DB state; None when Trivy is not installed."""
-        ...
-
-    def inventory(self) -> Inventory:
-        """List images and containers (cheap: no inspect)."""
-        ...
-
-    def image_facts(self, image_id: str) -> ImageFacts:
-        """Inspect one image (no layer stream) for the Overview pane."""
-        ...
-
-    def container_facts(self, container_id: str) -> ContainerFacts:
-        """Inspect one container for the Overview pane."""
-        ...
-
-    def checklist(
-        self, key: str, ref: str, on_progress: ProgressCallback, cancel: threading.Event
-    ) -> tuple[TargetResult, ImageFacts | ContainerFacts | None]:
-        """Run the checklist on an image or container (`key` says which)."""
-        ...
-
-    def trivy(
-        self,
-        key: str,
-        result: TargetResult,
-        facts: ImageFacts,
-        on_progress: ProgressCallback,
-        cancel: threading.Event,
-        use_cache: bool,
-    ) -> TargetResult:
-        """Scan an image with Trivy and merge the scan into its result."""
-        ...
-
-    def audit_host(self) -> TargetResult:
-        """Host and daemon checks."""
-        ...
-
-    def harden_image(self, facts: ImageFacts) -> Hardening:
-        """The hardened Dockerfile for an image."""
-        ...
-
-    def harden_container(self, facts: ContainerFacts) -> Hardening:
-        """The hardened `docker run` and Compose service for a container."""
-        ...
-
-    def events(self) -> EventStream:
-        """Engine events that change the inventory."""
-        ...
-
-    def export(self, report: Report, fmt: str, path: str) -> str:
-        """Write `report` atomically; returns the path written."""
-        ...
-
-    def add_ignore(self, rule: str, reason: str, target: str, expires: date | None) -> str:
-        """Record an ignore in `.dockaudit.toml`; returns the file written."""
-        ...
-
-    def reload_settings(self) -> Settings:
-        """Re-read the configuration (after an ignore was added)."""
-        ...
-
-    def contexts(self) -> list[tuple[str, str]]:
-        """Docker CLI contexts as (name, endpoint URL)."""
-        ...
-
-    def report(self, targets: tuple[TargetResult, ...]) -> Report:
-        """A report over the given results, with this engine and Trivy."""
-        ...
-
-    def close(self) -> None:
-        """Release the engine connection and any child process."""
-        ...
-
-
-BackendFactory = Callable[[EngineChoice], TuiBackend]
+    @classmethod
+    def of_container(cls, result: RuntimeHardening) -> Hardening:
+        """The hardened `docker run` and Compose service as one diff; the Compose service is what `w` saves."""
+        return cls(
+            diff=result.diff(), hardened=result.compose, filename="compose.hardened.yaml", note="\n".join(result.notes)
+        )
 
 
 @dataclass

@@ -6,16 +6,18 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from dockaudit.facts import ContainerFacts, ImageFacts
+from dockaudit.audit import AuditSession, ProgressEvent
+from dockaudit.errors import EngineProblem
+from dockaudit.facts import ContainerFacts, ImageFacts, Inventory
 from dockaudit.model import EngineInfo, TargetResult, TrivyInfo
-from dockaudit.tui.backend import EngineProblem, Hardening, Inventory, Progress, TuiBackend
+from dockaudit.tui.backend import Hardening
 
 
 @dataclass
 class Connected(Message):
     """The engine answered."""
 
-    backend: TuiBackend
+    session: AuditSession
     engine: EngineInfo
 
 
@@ -62,7 +64,7 @@ class EngineEvent(Message):
 class ScanProgress(Message):
     """A step of one target's audit."""
 
-    progress: Progress
+    progress: ProgressEvent
 
     def can_replace(self, message: Message) -> bool:
         """Only the latest progress of a target matters."""

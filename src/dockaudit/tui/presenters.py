@@ -131,11 +131,11 @@ def sort_containers(
     return sorted(items, key=lambda r: (r.name, r.id))
 
 
-def _grade_rank(result: TargetResult | None) -> int:
-    # Worst first; unaudited targets go last.
+def _grade_rank(result: TargetResult | None) -> tuple[int, int]:
+    # Worst first (grade, then score within a grade); unaudited targets go last.
     if result is None:
-        return 99
-    return -GRADE_ORDER.get(result.grade, 0)
+        return (99, 0)
+    return (-GRADE_ORDER.get(result.grade, 0), result.score)
 
 
 NAME_WIDTH = 32
@@ -254,9 +254,9 @@ def header_text(
     if not trivy_loaded:
         text.append("Trivy …", style="dim")
     elif trivy is None:
-        text.append("Trivy not found", style="yellow")
-    elif not trivy.version:
         text.append("Trivy off", style="dim")
+    elif not trivy.version:
+        text.append("Trivy not found", style="yellow")
     else:
         text.append(f"Trivy {trivy.version} ")
         text.append_text(db_text(trivy.db, now))

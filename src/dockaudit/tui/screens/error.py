@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
-from dockaudit.tui.backend import EngineProblem
+from dockaudit.errors import EngineProblem
 
 
 def problem_text(problem: EngineProblem) -> Text:

@@ -18,11 +18,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from dockaudit.facts import ContainerFacts, ImageFacts, short_id
-from dockaudit.model import EngineInfo, Finding, Suppression, TargetResult, TrivyInfo
+from dockaudit.audit import AuditSession, ProgressEvent
+from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory, short_id
+from dockaudit.model import EngineInfo, Finding, TargetKind, TargetResult, TrivyInfo
 from dockaudit.report.write import write_atomic
+from dockaudit.targets import ResolvedTarget, container_target, image_target
 from dockaudit.tui import presenters as p
-from dockaudit.tui.backend import ContainerSummary, Hardening, ImageSummary, Inventory, Progress, ScanState, TuiBackend
+from dockaudit.tui.backend import Hardening, ScanState
 from dockaudit.tui.messages import (
     AuditFailed,
     ChecklistDone,
@@ -100,14 +102,14 @@ class MainScreen(Screen[None]):
         Binding("o", "vulns('sort')", "Vuln sort", show=False),
     ]
 
-    def __init__(self, backend: TuiBackend, engine: EngineInfo, *, watch_events: bool = True) -> None:
+    def __init__(self, session: AuditSession, engine: EngineInfo, *, watch_events: bool = True) -> None:
         super().__init__()
-        self.backend = backend
-        """Where data comes from."""
+        self.session = session
+        """The audit session of this engine: every read and audit goes through it."""
         self.engine = engine
         """The connected engine."""
         self.watch_events = watch_events
-        self.now = backend.now()
+        self.now = session.options.clock()
         """Ages are relative to this (fixed per screen, so rows do not churn)."""
         self.inventory = Inventory()
         self.results: dict[str, TargetResult] = {}
@@ -123,7 +125,7 @@ class MainScreen(Screen[None]):
         """Lists whose rows are out of date with the inventory (built when their tab is shown)."""
         self.trivy: TrivyInfo | None = None
         self.trivy_known = False
-        self.queue: deque[tuple[str, str, bool]] = deque()
+        self.queue: deque[tuple[str, bool]] = deque()
         self.active: set[str] = set()
         self._refresh_timer_pending = False
         self._events_stream: object | None = None
@@ -353,7 +355,7 @@ class MainScreen(Screen[None]):
     def refresh_inventory(self) -> None:
         """List images and containers."""
         try:
-            inventory = self.backend.inventory()
+            inventory = self.session.inventory()
         except Exception as exc:
             self.post_message(InventoryFailed(str(exc)))
             return
@@ -362,7 +364,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="trivy-info", exit_on_error=False)
     def _load_trivy(self) -> None:
         try:
-            info = self.backend.trivy_info()
+            info = self.session.trivy_info()
         except Exception:
             info = None
         self.post_message(TrivyLoaded(info))
@@ -372,7 +374,7 @@ class MainScreen(Screen[None]):
         # Blocks on the engine's event stream (no polling); on_unmount closes it to end the loop.
         worker = get_current_worker()
         try:
-            stream = self.backend.events()
+            stream = self.session.events()
         except Exception:
             return
         self._events_stream = stream
@@ -389,7 +391,7 @@ class MainScreen(Screen[None]):
         kind, _, ident = key.partition(":")
         try:
             facts: ImageFacts | ContainerFacts = (
-                self.backend.image_facts(ident) if kind == "image" else self.backend.container_facts(ident)
+                self.session.image_overview(ident) if kind == "image" else self.session.container_overview(ident)
             )
         except Exception as exc:
             self.app.call_from_thread(self._facts_failed, key, str(exc))
@@ -407,24 +409,38 @@ class MainScreen(Screen[None]):
         try:
             facts = self.facts.get(key)
             if facts is None:
-                facts = self.backend.image_facts(ident) if kind == "image" else self.backend.container_facts(ident)
+                facts = (
+                    self.session.image_overview(ident) if kind == "image" else self.session.container_overview(ident)
+                )
             if isinstance(facts, ImageFacts):
-                hardening = self.backend.harden_image(facts)
+                hardening = Hardening.of_image(self.session.harden_image(facts))
             else:
-                hardening = self.backend.harden_container(facts)
+                hardening = Hardening.of_container(self.session.harden_container(facts))
         except Exception as exc:
             self.post_message(HardeningLoaded(key, None, str(exc)))
             return
         self.post_message(HardeningLoaded(key, hardening))
 
-    def _audit_worker(self, key: str, ref: str, use_cache: bool) -> None:
+    def _target(self, key: str) -> ResolvedTarget | None:
+        """The audit target of a list key, built from the inventory row (so it is named as the list names it)."""
+        engine = self.engine.id
+        if key == "host":
+            return ResolvedTarget(TargetKind.HOST, engine, engine, engine, engine)
+        kind, _, ident = key.partition(":")
+        if kind == "image":
+            image = next((r for r in self.inventory.images if r.id == ident), None)
+            return image_target(image, engine) if image is not None else None
+        container = next((r for r in self.inventory.containers if r.id == ident), None)
+        return container_target(container, engine) if container is not None else None
+
+    def _audit_worker(self, key: str, use_cache: bool) -> None:
         """Checklist first (posted at once), then Trivy for images; checks the cancel event between steps."""
         worker = get_current_worker()
         cancel = worker.cancelled_event
 
-        def progress(step: Progress) -> None:
+        def progress(step: ProgressEvent) -> None:
             if not worker.is_cancelled:
-                self.post_message(ScanProgress(step))
+                self.post_message(ScanProgress(replace(step, key=key)))
 
         def post(message: Message) -> None:
             # A cancelled worker's thread runs on until Trivy is killed; its results must not
@@ -432,19 +448,18 @@ class MainScreen(Screen[None]):
             if not worker.is_cancelled:
                 self.post_message(message)
 
+        target = self._target(key)
+        if target is None:
+            post(AuditFailed(key, "it is no longer listed: refresh the inventory (r)"))
+            return
         try:
-            if key == "host":
-                progress(Progress(key, "host", "checking the host and daemon", None))
-                result = self.backend.audit_host()
-                post(ChecklistDone(key, result, None, False))
-                return
-            result, facts = self.backend.checklist(key, ref, progress, cancel)
-            # The header's Trivy probe may not have answered yet; the backend caches its answer.
-            trivy = self.trivy if self.trivy_known else self.backend.trivy_info()
-            want_trivy = isinstance(facts, ImageFacts) and bool(trivy and trivy.version) and not cancel.is_set()
+            result, facts = self.session.checklist(target, on_progress=progress, cancel=cancel)
+            want_trivy = (
+                isinstance(facts, ImageFacts) and bool(self.session.options.trivy_scanners) and not cancel.is_set()
+            )
             post(ChecklistDone(key, result, facts, want_trivy))
             if want_trivy and isinstance(facts, ImageFacts):
-                merged = self.backend.trivy(key, result, facts, progress, cancel, use_cache)
+                merged = self.session.scan(result, facts, on_progress=progress, cancel=cancel, use_cache=use_cache)
                 if cancel.is_set():
                     post(AuditFailed(key, "cancelled", cancelled=True))
                     return
@@ -452,13 +467,13 @@ class MainScreen(Screen[None]):
         except Exception as exc:
             post(AuditFailed(key, str(exc) or type(exc).__name__, cancelled=cancel.is_set()))
 
-    def enqueue(self, keys: list[tuple[str, str]], *, use_cache: bool = True) -> None:
-        """Queue audits of (key, ref) pairs and start as many as the limit allows."""
-        queued = {k for k, _, _ in self.queue}
-        for key, ref in keys:
+    def enqueue(self, keys: list[str], *, use_cache: bool = True) -> None:
+        """Queue audits of targets by key and start as many as the limit allows."""
+        queued = {k for k, _ in self.queue}
+        for key in keys:
             if key in queued:
                 continue
-            self.queue.append((key, ref, use_cache))
+            self.queue.append((key, use_cache))
             self.scans[key] = ScanState(stage="queued", message="waiting for a free slot", fraction=0.0)
             self.patch_row(key)
         self._pump()
@@ -466,12 +481,12 @@ class MainScreen(Screen[None]):
 
     def _pump(self) -> None:
         while self.queue and len(self.active) < MAX_PARALLEL_AUDITS:
-            key, ref, use_cache = self.queue.popleft()
+            key, use_cache = self.queue.popleft()
             self.active.add(key)
             self.scans[key] = ScanState(stage="checklist", message="starting", fraction=0.0)
             self.patch_row(key)
             self.run_worker(
-                partial(self._audit_worker, key, ref, use_cache),
+                partial(self._audit_worker, key, use_cache),
                 name=key,
                 group=f"audit:{key}",
                 exclusive=True,
@@ -610,25 +625,16 @@ class MainScreen(Screen[None]):
 
     # ---- actions ------------------------------------------------------------------------------------
 
-    def _targets(self) -> list[tuple[str, str]]:
-        """(key, ref) for the selection of the shown list, else the highlighted row."""
+    def _targets(self) -> list[str]:
+        """Keys of the selection of the shown list, else of the highlighted row."""
         if self.kind == "host":
-            return [("host", "host")]
+            return ["host"]
         prefix = f"{self.kind}:"
         chosen = [k for k in self.selected if k.startswith(prefix)]
         if not chosen:
             current = self.current_key()
             chosen = [current] if current else []
-        return [(k, self._ref(k)) for k in sorted(chosen)]
-
-    def _ref(self, key: str) -> str:
-        """What to audit a key by: an image's first tag (so results carry its name), else the ID."""
-        kind, _, ident = key.partition(":")
-        if kind == "image":
-            row = next((r for r in self.inventory.images if r.id == ident), None)
-            if row is not None and row.repo_tags:
-                return row.repo_tags[0]
-        return ident
+        return sorted(chosen)
 
     def action_audit(self) -> None:
         """Audit the selection (or the highlighted row)."""
@@ -641,11 +647,11 @@ class MainScreen(Screen[None]):
     def action_audit_all(self) -> None:
         """Audit every target listed in the shown tab."""
         if self.kind == "image":
-            keys = [(image_key(r.id), self._ref(image_key(r.id))) for r in self._visible_images()]
+            keys = [image_key(r.id) for r in self._visible_images()]
         elif self.kind == "container":
-            keys = [(container_key(r.id), r.id) for r in self._visible_containers()]
+            keys = [container_key(r.id) for r in self._visible_containers()]
         else:
-            keys = [("host", "host")]
+            keys = ["host"]
         self.enqueue(keys)
         self.notify(f"Auditing {len(keys)} targets ({MAX_PARALLEL_AUDITS} at a time)")
 
@@ -661,7 +667,7 @@ class MainScreen(Screen[None]):
             return
         waiting = list(self.queue)
         self.queue.clear()
-        for key, _ref, _cache in waiting:
+        for key, _cache in waiting:
             self.scans.pop(key, None)
             self.patch_row(key)
         running = [w for w in self.app.workers if w.node is self and w.group.startswith("audit:") and w.is_running]
@@ -818,9 +824,9 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="export", exit_on_error=False)
     async def _export(self, request: ExportRequest) -> None:
-        report = self.backend.report(tuple(self.results.values()))
+        results = tuple(self.results.values())
         try:
-            path = await asyncio.to_thread(self.backend.export, report, request.fmt, request.path)
+            path = await asyncio.to_thread(self.session.export, results, request.fmt, Path(request.path))
         except Exception as exc:
             self.notify(str(exc), title="Export failed", severity="error")
             return
@@ -845,23 +851,17 @@ class MainScreen(Screen[None]):
     async def _ignore(self, request: IgnoreRequest) -> None:
         try:
             path = await asyncio.to_thread(
-                self.backend.add_ignore, request.rule, request.reason, request.target, request.expires
+                self.session.add_ignore, request.rule, request.reason, request.target, request.expires
             )
-            self.backend.settings = await asyncio.to_thread(self.backend.reload_settings)
         except Exception as exc:
             self.notify(str(exc), title="Could not write the ignore", severity="error")
             return
-        expires = request.expires.isoformat() if request.expires else None
-        suppression = Suppression(reason=request.reason, by=path, expires=expires)
+        # The session applies the new settings; every result is settled again (suppressed, rescored).
         for key, result in list(self.results.items()):
-            if not _glob(request.target, result.name):
-                continue
-            findings = tuple(
-                replace(f, suppressed=suppression) if f.rule_id == request.rule and f.suppressed is None else f
-                for f in result.findings
-            )
-            self.results[key] = replace(result, findings=findings)
-            self._after_scan_change(key, result_changed=True)
+            rescored = self.session.rescore(result)
+            if rescored != result:
+                self.results[key] = rescored
+                self._after_scan_change(key, result_changed=True)
         self.notify(f"{request.rule} ignored in {path}")
 
     def action_save(self) -> None:
@@ -887,12 +887,6 @@ class MainScreen(Screen[None]):
             self.notify(str(exc), title="Could not save", severity="error")
             return
         self.notify(f"Saved {path}")
-
-
-def _glob(pattern: str, name: str) -> bool:
-    from fnmatch import fnmatchcase
-
-    return fnmatchcase(name, pattern)
 
 
 def _history_sizes(facts: ImageFacts) -> list[int] | None:

@@ -31,15 +31,12 @@ class TextPane(VerticalScroll):
 
 
 def diff_renderable(hardening: Hardening, *, theme: str) -> RenderableType:
-    """The diff with diff highlighting, then any second artefact (Compose) as YAML."""
+    """The diff with diff highlighting, under its notes, over the file name `w` saves to."""
     parts: list[RenderableType] = []
     if hardening.note:
         parts.append(Text(printable(hardening.note) + "\n", style="italic"))
     # The diff quotes the image's history, so its control characters are shown, never sent to the terminal.
     diff = printable(hardening.diff.rstrip("\n")) or "(no changes)"
     parts.append(Syntax(diff, "diff", theme=theme, background_color="default"))
-    if hardening.extra:
-        parts.append(Text("\nCompose service (hardened)", style="bold underline"))
-        parts.append(Syntax(printable(hardening.extra.rstrip("\n")), "yaml", theme=theme, background_color="default"))
     parts.append(Text(f"\nw: save as {hardening.filename}", style="dim"))
     return Group(*parts)

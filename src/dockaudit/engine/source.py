@@ -1,0 +1,255 @@
+"""A connected engine as the audit session reads it: every Docker SDK call outside connecting lives behind here."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import requests
+
+from dockaudit.engine import api
+from dockaudit.engine.client import Engine
+from dockaudit.engine.collect import (
+    BaseIndex,
+    collect_container,
+    collect_host,
+    collect_image,
+    inventory,
+    short_reference,
+)
+from dockaudit.errors import DockauditError, EngineError
+from dockaudit.facts import (
+    ContainerFacts,
+    ContainerSummary,
+    HostFacts,
+    ImageFacts,
+    ImageSummary,
+    Inventory,
+)
+from dockaudit.model import EngineInfo
+from dockaudit.parse.timestamps import parse_timestamp
+from dockaudit.source import TrivyInput
+
+EVENT_TYPES = ("image", "container")
+"""Docker event types that change what the lists show."""
+
+
+class EngineEvents:
+    """Docker's `/events` stream (a blocking HTTP response), closable from another thread."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[str]:
+        for event in self._stream:
+            if isinstance(event, dict):
+                yield f"{event.get('Type', '?')} {event.get('Action', '?')}"
+
+    def close(self) -> None:
+        """Unblock a reader in another thread."""
+        self._stream.close()
+
+
+class EngineSource:
+    """Facts from one connected engine; thread-safe, read-only, one per audit session."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._bases: dict[str, ImageFacts | None] = {}
+        self._base_index: BaseIndex | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def info(self) -> EngineInfo:
+        """Which engine this is."""
+        return self.engine.info
+
+    @property
+    def _client(self) -> docker.DockerClient:
+        return self.engine.client
+
+    # ---- lists and lookups ------------------------------------------------------------------------
+
+    def inventory(self) -> Inventory:
+        """Every image and container: two list calls."""
+        return inventory(self._client)
+
+    def find_container(self, ref: str) -> ContainerSummary | None:
+        """The container named (or with the ID) `ref`; None when the engine has none."""
+        data = self._lookup(api.inspect_container, ref)
+        if data is None:
+            return None
+        cid = str(data.get("Id") or "")
+        state = data.get("State") or {}
+        return ContainerSummary(
+            id=cid,
+            name=str(data.get("Name") or "").lstrip("/") or cid[:12],
+            image=str((data.get("Config") or {}).get("Image") or ""),
+            image_id=str(data.get("Image") or ""),
+            state=str(state.get("Status") or ""),
+            status=str(state.get("Status") or ""),
+            created=parse_timestamp(data.get("Created")),
+        )
+
+    def find_image(self, ref: str) -> ImageSummary | None:
+        """The image with reference or ID `ref`; None when the engine has none."""
+        data = self._lookup(api.inspect_image, ref)
+        if data is None:
+            return None
+        return ImageSummary(
+            id=str(data.get("Id") or ""),
+            repo_tags=tuple(short_reference(t) for t in data.get("RepoTags") or () if t != "<none>:<none>"),
+            repo_digests=tuple(data.get("RepoDigests") or ()),
+            size=int(data.get("Size") or 0),
+            created=parse_timestamp(data.get("Created")),
+        )
+
+    def _lookup(self, fn: Callable[[docker.DockerClient, str], api.Json], ref: str) -> api.Json | None:
+        # The SDK keeps `/` in the URL and the engine's router cleans `.`, `..` and empty segments, so `.`
+        # would ask `GET /containers/json` (the list) instead of one object.
+        if not ref or any(segment in ("", ".", "..") for segment in ref.split("/")):
+            return None
+        try:
+            return fn(self._client, ref)
+        except api.NotFoundError:
+            return None
+        except EngineError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, docker.errors.APIError):
+                # 400 "invalid reference format": `Dockerfile` or `./app` cannot name an image.
+                if cause.status_code in (400, 404):
+                    return None
+                raise EngineError(f"looking up {ref!r}: {cause.explanation or cause}") from exc
+            raise EngineError(f"looking up {ref!r}: {api.transport_reason(cause or exc)}") from exc
+
+    def running_image_ids(self) -> list[str]:
+        """The image of each running container (for DA510)."""
+        return sorted({c.image_id for c in self.inventory().containers if c.running and c.image_id})
+
+    # ---- facts --------------------------------------------------------------------------------------
+
+    def image_facts(
+        self,
+        ref: str,
+        *,
+        read_layers: bool = True,
+        cancel: threading.Event | None = None,
+        allow_secret_names: Iterable[str] = (),
+        name_base: bool = False,
+    ) -> ImageFacts:
+        """Inspect, history and (unless `read_layers` is off) one pass over the layers; `name_base` also looks
+        through every local image for the one this image is built on (one inspect each, cached)."""
+        return collect_image(
+            self._client,
+            ref,
+            read_layers=read_layers,
+            engine_id=self.info.id,
+            cancel=cancel,
+            base_index=self._index() if name_base else None,
+            allow_secret_names=allow_secret_names,
+        )
+
+    def container_facts(self, ref: str, *, allow_secret_names: Iterable[str] = ()) -> ContainerFacts:
+        """Inspect, `docker top` when running, its image's defaults, tag drift."""
+        return collect_container(self._client, ref, engine_id=self.info.id, allow_secret_names=allow_secret_names)
+
+    def host_facts(self) -> HostFacts:
+        """The daemon's settings and the client's config."""
+        endpoint = self.engine.endpoint
+        return collect_host(self._client, engine_id=self.info.id, endpoint=endpoint.url, tls=endpoint.tls is not None)
+
+    def base_image(self, ref: str) -> ImageFacts | None:
+        """A base image named in a Dockerfile, with its files, when the engine has it (cached per reference)."""
+        with self._lock:
+            if ref in self._bases:
+                return self._bases[ref]
+        try:
+            facts: ImageFacts | None = collect_image(self._client, ref, engine_id=self.info.id)
+        except DockauditError:
+            facts = None
+        with self._lock:
+            self._bases[ref] = facts
+        return facts
+
+    def _index(self) -> BaseIndex:
+        with self._lock:
+            if self._base_index is not None:
+                return self._base_index
+        index = BaseIndex()
+        try:
+            rows = api.list_images(self._client)
+        except DockauditError:
+            rows = []
+        for row in rows:
+            try:
+                index.add(api.inspect_image(self._client, str(row["Id"])))
+            except DockauditError:
+                continue
+        with self._lock:
+            self._base_index = index
+        return index
+
+    def with_usage(self, container: ContainerFacts) -> ContainerFacts:
+        """The container with one `docker stats` sample, so hardened limits come from observed usage."""
+        if not container.state.running:
+            return container
+        try:
+            sample: dict[str, Any] = api.call(
+                f"sampling {container.name}", lambda: self._client.api.stats(container.id, stream=False)
+            )
+        except EngineError:
+            return container
+        return with_stats(container, sample)
+
+    # ---- Trivy and events ------------------------------------------------------------------------------
+
+    def trivy_input(self, image_id: str, cancel: threading.Event | None = None) -> TrivyInput:
+        """Trivy reads a local engine itself; a remote one's image is exported through the same stream the
+        checklist reads, cancellable."""
+        if self.engine.trivy_docker_host:
+            return TrivyInput(self.engine.trivy_docker_host, self.info.podman, None)
+
+        def export(path: Path) -> None:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                for chunk in api.export_image(self._client, image_id, cancel=cancel):
+                    out.write(chunk)
+
+        return TrivyInput(None, self.info.podman, export)
+
+    def events(self) -> EngineEvents:
+        """Image and container events, as one long-lived GET (no polling)."""
+        try:
+            stream = self._client.events(decode=True, filters={"type": list(EVENT_TYPES)})
+        except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+            raise EngineError(f"following engine events: {api.transport_reason(exc)}") from exc
+        return EngineEvents(stream)
+
+    def close(self) -> None:
+        """Close the client and any ssh tunnel."""
+        self.engine.close()
+
+
+def with_stats(container: ContainerFacts, sample: dict[str, Any]) -> ContainerFacts:
+    """Memory, CPU and PIDs of one `docker stats` sample, counted as `docker stats` counts them."""
+    memory = sample.get("memory_stats") or {}
+    detail = memory.get("stats") or {}
+    # Page cache the kernel can drop does not count as usage.
+    used = int(memory.get("usage") or 0) - int(detail.get("inactive_file") or detail.get("cache") or 0)
+    cpu, pre = sample.get("cpu_stats") or {}, sample.get("precpu_stats") or {}
+    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (pre.get("cpu_usage") or {}).get("total_usage", 0)
+    system_delta = int(cpu.get("system_cpu_usage") or 0) - int(pre.get("system_cpu_usage") or 0)
+    online = int(cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or ()) or 1)
+    percent = cpu_delta / system_delta * online * 100 if system_delta > 0 and cpu_delta >= 0 else None
+    pids = (sample.get("pids_stats") or {}).get("current")
+    return dataclasses.replace(
+        container,
+        stats_memory_bytes=used if used > 0 else None,
+        stats_cpu_percent=percent,
+        stats_pids=int(pids) if pids else None,
+    )
