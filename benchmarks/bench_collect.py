@@ -1,4 +1,4 @@
-"""Benchmark: inventory plus facts of 200 images and 100 containers, dockaudit vs the bare SDK calls.
+"""Benchmark: the checklist audit of 200 images and 100 containers through the audit session, vs the bare SDK calls.
 
 Run from the repo root with the Docker engine up: `.venv/bin/python benchmarks/bench_collect.py`.
 It loads 200 small distinct images with one `docker load` (tags `dockaudit-bench/collect:N`), creates 100
@@ -6,10 +6,11 @@ containers from them (20 running, 80 created), all labelled `dockaudit.test=1`, 
 interleaved, removes what it created and writes its table into benchmarks/RESULTS.md between the
 bench:collect markers.
 
-The bare side makes the same requests dockaudit needs for the same data (list images, list containers,
-inspect + history per image, [the saved image per image], inspect + top per container, one inspect per
-distinct image and per distinct tag the containers use), with the same 8-way concurrency, and parses
-nothing beyond the JSON.
+The dockaudit side is the production path: `AuditSession.audit_many` over targets made from the inventory
+(collect, then every checklist rule), as `dockaudit scan --no-trivy` runs it. The bare side makes the same
+requests dockaudit needs for the same data (list images, list containers, inspect + history per image, [the
+saved image per image], inspect + top per container, one inspect per distinct image and per distinct tag the
+containers use), with the same 8-way concurrency, and parses nothing beyond the JSON.
 """
 
 from __future__ import annotations
@@ -41,18 +42,18 @@ sys.path.insert(0, str(ROOT / "src"))
 from results import write_block  # noqa: E402 (benchmarks/ is on sys.path when a script runs)
 from tests.fixtures import recipes  # noqa: E402
 
-from dockaudit.engine.collect import (  # noqa: E402
-    DEFAULT_CONCURRENCY,
-    collect_containers,
-    collect_images,
-    inventory,
-)
-from dockaudit.errors import DockauditError  # noqa: E402
+from dockaudit.audit import AuditOptions, AuditSession  # noqa: E402
+from dockaudit.config import Settings  # noqa: E402
+from dockaudit.engine.client import Engine, connect, resolve_endpoint  # noqa: E402
+from dockaudit.engine.collect import inventory  # noqa: E402
+from dockaudit.engine.source import EngineSource  # noqa: E402
+from dockaudit.targets import container_target, image_target  # noqa: E402
 
 START, END = "<!-- bench:collect:start -->", "<!-- bench:collect:end -->"
 TARGET_RATIO = 1.3
 REPO = "dockaudit-bench/collect"
 LABELS = {"dockaudit.test": "1", "dockaudit.bench": "collect"}
+CONCURRENCY = 8
 
 
 def _tar_bytes(members: dict[str, bytes]) -> bytes:
@@ -103,7 +104,7 @@ def image_archive(count: int) -> bytes:
 
 
 def parallel(items: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
-    with ThreadPoolExecutor(max_workers=DEFAULT_CONCURRENCY) as pool:
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
         return list(pool.map(fn, items))
 
 
@@ -132,14 +133,23 @@ def bare(client: docker.DockerClient, refs: list[str], layers: bool) -> None:
     parallel(sorted({c["Image"] for c in inspects} | {c["Config"]["Image"] for c in inspects}), api.inspect_image)
 
 
-def ours(client: docker.DockerClient, refs: list[str], layers: bool) -> None:
-    inv = inventory(client)
-    ids = [c.id for c in inv.containers if ("dockaudit.bench", "collect") in {(lb.name, lb.value) for lb in c.labels}]
-    results: list[Any] = collect_images(client, refs, read_layers=layers)
-    results += collect_containers(client, ids)
-    errors = [r for r in results if isinstance(r, DockauditError)]
-    if errors:
-        raise RuntimeError(f"{len(errors)} targets failed, first: {errors[0]}")
+def ours(engine: Engine, refs: list[str], layers: bool) -> None:
+    """The session `dockaudit scan --no-trivy` runs: targets from the inventory, then collect + checklist."""
+    options = AuditOptions(
+        settings=Settings(), scanners=frozenset({"checklist"}), read_layers=layers, concurrency=CONCURRENCY
+    )
+    session = AuditSession(EngineSource(engine), options)
+    inv = session.inventory()
+    wanted = set(refs)
+    targets = [image_target(row, "local") for row in inv.images if wanted & set(row.repo_tags)]
+    targets += [
+        container_target(row, "local")
+        for row in inv.containers
+        if ("dockaudit.bench", "collect") in {(lb.name, lb.value) for lb in row.labels}
+    ]
+    failed = [r for r in session.audit_many(targets) if r.errors]
+    if failed:
+        raise RuntimeError(f"{len(failed)} targets failed, first: {failed[0].errors[0].message}")
 
 
 def write_section(text: str) -> None:
@@ -190,7 +200,8 @@ def main() -> int:
         parallel(list(range(args.containers)), make)
         setup_s = time.perf_counter() - t0
         print(f"{args.images} images and {args.containers} containers ready in {setup_s:.1f} s", flush=True)
-        ours(client, refs[:5], False)  # warm connection pools and imports
+        engine = connect(resolve_endpoint(host="unix:///var/run/docker.sock"), timeout=300)
+        ours(engine, refs[:5], False)  # warm connection pools and imports
         bare(client, refs[:5], False)
         rows: dict[str, dict[str, list[float]]] = {
             "config": {"bare": [], "ours": []},
@@ -200,7 +211,7 @@ def main() -> int:
         for run in range(args.runs):
             for mode, layers in (("config", False), ("layers", True)):
                 rows[mode]["bare"].append(timed(lambda layers=layers: bare(client, refs, layers)))
-                rows[mode]["ours"].append(timed(lambda layers=layers: ours(client, refs, layers)))
+                rows[mode]["ours"].append(timed(lambda layers=layers: ours(engine, refs, layers)))
             inv_times.append(timed(lambda: inventory(client)))
             print(
                 f"  run {run + 1}: "
@@ -222,13 +233,13 @@ def main() -> int:
     table = f"""### Collection (benchmarks/bench_collect.py, {stamp})
 
 {args.images} images (two layers each, loaded with one `docker load`) and {args.containers} containers \
-({args.running} running, the rest created); both sides use {DEFAULT_CONCURRENCY}-way concurrency; median of \
+({args.running} running, the rest created); both sides use {CONCURRENCY}-way concurrency; median of \
 {args.runs} interleaved runs; {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} (a shared \
 machine), CPython {platform.python_version()}, Docker Engine {client.version()["Version"]}.
 
 | measurement | bare SDK | dockaudit | ratio (target <= {TARGET_RATIO}) |
 | --- | --- | --- | --- |
-| inventory + image config/history + container inspect/top/image/drift | {med["config"]["bare"]:.2f} s | \
+| inventory + image config/history + container inspect/top/image/drift, checklist | {med["config"]["bare"]:.2f} s | \
 {med["config"]["ours"]:.2f} s | {ratios["config"]:.2f} {"pass" if ratios["config"] <= TARGET_RATIO else "FAIL"} |
 | the same plus every image's layer stream (`GET /images/{{name}}/get`) | {med["layers"]["bare"]:.2f} s | \
 {med["layers"]["ours"]:.2f} s | {ratios["layers"]:.2f} {"pass" if ratios["layers"] <= TARGET_RATIO else "FAIL"} |

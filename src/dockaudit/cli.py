@@ -98,12 +98,13 @@ def audit_options(args: argparse.Namespace, **extra: Any) -> AuditOptions:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser; each command module adds its own subparser."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; each command module adds its own subparser. `only` registers that command alone, so a run
+    imports just the module it needs (`dockaudit scan` never loads the harden or TUI code)."""
     parser = _Parser(prog="dockaudit", description="Audit Docker images and containers for production readiness.")
     parser.add_argument("--version", action="version", version=f"dockaudit {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         _command(name).add_parser(sub)
     return parser
 
@@ -126,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
         args_list = ["tui", *args_list]
-    parser = build_parser()
+    parser = build_parser(args_list[0] if args_list[0] in COMMANDS else None)
     args = _parse_scan(parser, args_list[1:]) if args_list[0] == "scan" else parser.parse_args(args_list)
     try:
         # The TUI leaves signals to Textual; the headless commands clean up on SIGTERM as on Ctrl-C.

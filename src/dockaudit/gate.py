@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from dockaudit.model import Report, Severity
 from dockaudit.score import GRADES as SCORE_GRADES
+from dockaudit.score import grade_at_least
 
 GRADES = (*(letter for _, letter in SCORE_GRADES), "F")
 """Best first, as `dockaudit.score` assigns them."""
@@ -70,8 +71,7 @@ def verdict(
             code = EXIT_FINDINGS
             reasons.append(f"{counted} finding{'s' if counted != 1 else ''} at or above {limit.label}")
     if min_grade is not None:
-        floor = GRADES.index(min_grade.upper())
-        below = [t for t in report.sorted_targets() if t.grade in GRADES and GRADES.index(t.grade) > floor]
+        below = [t for t in report.sorted_targets() if t.grade in GRADES and not grade_at_least(t.grade, min_grade)]
         if below:
             code = max(code, EXIT_FINDINGS)
             names = ", ".join(f"{t.name} ({t.grade})" for t in below[:3]) + (" ..." if len(below) > 3 else "")

@@ -143,14 +143,14 @@ def _listed(inventory: Inventory, engine: str, selection: Selection) -> list[Res
     return found
 
 
-def images_of_containers(inventory: Inventory, engine: str, targets: Sequence[ResolvedTarget]) -> list[ResolvedTarget]:
-    """The images the given containers run, as targets of their own."""
+def images_of_containers(source: FactSource, engine: str, targets: Sequence[ResolvedTarget]) -> list[ResolvedTarget]:
+    """The images the given containers run, as targets of their own (one inspect per distinct image)."""
     wanted = {t.image_id for t in targets if t.kind is TargetKind.CONTAINER and t.engine == engine and t.image_id}
-    rows = {row.id: row for row in inventory.images}
-    return [
-        image_target(rows.get(image_id) or ImageSummary(image_id, (), (), 0, None), engine)
-        for image_id in sorted(wanted)
-    ]
+    found: list[ResolvedTarget] = []
+    for image_id in sorted(wanted):
+        row = source.find_image(image_id)
+        found.append(image_target(row or ImageSummary(image_id, (), (), 0, None), engine))
+    return found
 
 
 def _matches(target: ResolvedTarget, patterns: Sequence[str]) -> bool:
@@ -254,7 +254,7 @@ def resolve(
         if engine in failed or not any(t.kind is TargetKind.CONTAINER and t.engine == engine for t in targets):
             continue
         try:
-            targets += images_of_containers(inventory_of(engine), engine, targets)
+            targets += images_of_containers(sources[engine], engine, targets)
         except DockauditError as exc:
             errors.append((engine, f"listing images on engine {engine}: {exc}"))
     return Resolution(tuple(apply_filters(_dedupe(targets), selection)), tuple(errors))

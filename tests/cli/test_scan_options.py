@@ -140,4 +140,4 @@ def test_progress_is_off_unless_asked_and_counts_each_target_once() -> None:
             update(ProgressEvent("app:1", "collect", "reading image", engine=engine))
             update(ProgressEvent("app:1", "done", "grade A", 1.0, engine=engine))
             update(ProgressEvent("app:1", "done", "grade A", 1.0, engine=engine))
-        assert update.completed == 2
+        assert update.progress.tasks[0].completed == 2

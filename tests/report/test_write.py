@@ -61,3 +61,32 @@ def test_readers_never_see_a_half_written_file(tmp_path: Path) -> None:
     stop.set()
     thread.join()
     assert seen <= {"a2000000", "b2000000"}
+
+
+def test_a_device_is_written_in_place_never_replaced(tmp_path: Path) -> None:
+    before = os.stat("/dev/null")
+    write_atomic(Path("/dev/null"), '{"report": 1}')
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+    assert not [p for p in Path("/dev").iterdir() if p.name.startswith(".null.")]
+
+
+def test_a_named_pipe_receives_the_report(tmp_path: Path) -> None:
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    write_atomic(fifo, "<html>")
+    reader.join(timeout=10)
+    assert got == ["<html>"] and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_symlinked_report_path_is_followed_not_replaced(tmp_path: Path) -> None:
+    real = tmp_path / "reports" / "audit.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "latest.json"
+    link.symlink_to(real)
+    write_atomic(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"

@@ -105,8 +105,6 @@ def test_hanging_trivy_is_killed_at_the_timeout_with_its_process_group(
     pids = _pids(pidfile)
     assert len(pids) == 2  # the stand-in and its child
     assert _gone(pids)
-    error = scan.as_error()
-    assert error is not None and error.exit_code == 3
 
 
 def test_cancel_kills_a_running_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from dockaudit.audit import AuditOptions, ProgressEvent
+    from dockaudit.engine.fleet import EngineFailure
     from dockaudit.targets import Selection, TargetSpec
 
 EXTENSIONS = {
@@ -191,11 +192,6 @@ class ProgressView:
         self._lock = threading.Lock()
         self._done: set[tuple[str | None, str]] = set()
 
-    @property
-    def completed(self) -> int:
-        """Targets finished so far."""
-        return len(self._done)
-
     def start(self, total: int) -> None:
         """Targets are resolved: show how many will be audited."""
         self.progress.update(self.task, total=total, description="auditing")
@@ -296,7 +292,6 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from dockaudit.audit import AuditSession, connect_sessions, run_audit
     from dockaudit.config import ignore_problems
-    from dockaudit.engine.fleet import EngineFailure, engine_specs, failure_message
     from dockaudit.gate import failures as failure_lines
     from dockaudit.targets import Selection, needs_engine, parse_target, resolve
 
@@ -321,6 +316,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with _progress(sys.stderr.isatty() and not quiet) as on_progress:
             if needs_engine(specs, selection):
+                # Only runs that need an engine load the Docker SDK.
+                from dockaudit.engine.fleet import engine_specs
+
                 wanted = engine_specs(args.host or (), args.context or (), all_contexts=args.all_contexts)
                 sessions, failures = connect_sessions(wanted, options, on_progress=on_progress, cancel=cancel)
             resolution = resolve(
@@ -333,8 +331,8 @@ def _run(args: argparse.Namespace) -> int:
             counted = [f for f in failures if f.spec.explicit or not only_files]
             for failure in failures:
                 if failure not in counted:
-                    _note(quiet, f"note: {failure_message(failure)} (not needed for these targets)")
-            errors = [ScanError("engine", failure_message(f)) for f in counted]
+                    _note(quiet, f"note: {failure.line} (not needed for these targets)")
+            errors = [ScanError("engine", f.line) for f in counted]
             errors += [ScanError("engine", f"engine {eid}: {msg}") for eid, msg in resolution.errors]
             if on_progress is not None:
                 on_progress.start(len(resolution.targets))

@@ -35,8 +35,6 @@ from dockaudit.parse.history import RawStep, base_from_api_tags, build_history, 
 from dockaudit.parse.timestamps import parse_timestamp
 from dockaudit.secrets import redact_command
 
-DEFAULT_CONCURRENCY = 8
-"""Parallel API requests in bulk collection: enough to hide latency, few enough for a busy engine."""
 PS_ARGS = "-o pid,ppid,uid,stat,args"
 """`docker top` columns: numeric UIDs and process states (`Z` for zombies) besides the default's."""
 _T = TypeVar("_T")

@@ -40,6 +40,11 @@ class EngineFailure:
     message: str
 
     @property
+    def line(self) -> str:
+        """`engine prod (ssh://ops@box): cannot connect ...` for the report's errors."""
+        return f"engine {self.spec.id} ({self.spec.endpoint.url}): {self.message}"
+
+    @property
     def info(self) -> EngineInfo:
         """An engine entry for the report, without versions."""
         return EngineInfo(
@@ -137,8 +142,3 @@ def connect_all(
             else:
                 engines[spec.id] = outcome
     return engines, failures
-
-
-def failure_message(failure: EngineFailure) -> str:
-    """`engine prod (ssh://ops@box): cannot connect ...` for the report's errors."""
-    return f"engine {failure.spec.id} ({failure.spec.endpoint.url}): {failure.message}"

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -320,9 +320,3 @@ def _register(tunnel: SshTunnel) -> None:
     if first:
         atexit.register(close_all)
     install_signal_handlers()
-
-
-def live_tunnels() -> Sequence[SshTunnel]:
-    """Tunnels currently open (for tests and `doctor`)."""
-    with _live_lock:
-        return tuple(_live)

@@ -163,8 +163,3 @@ def classify_db_error(stderr: str, returncode: int, cache_dir: Path, *, offline:
 def query_version(binary_path: str, cache_dir: Path, timeout: float = 30.0) -> ProcessResult:
     """Run `trivy version -f json --cache-dir DIR`; a hung Trivy is killed with its whole process group."""
     return run_process([binary_path, "version", "-f", "json", "--cache-dir", str(cache_dir)], timeout=timeout)
-
-
-def now_utc() -> datetime:
-    """The current time, timezone-aware."""
-    return datetime.now(UTC)

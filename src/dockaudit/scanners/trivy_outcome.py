@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dockaudit.errors import ScannerError
 from dockaudit.model import Finding
 from dockaudit.scanners.process import ProcessResult
 from dockaudit.scanners.trivy_db import classify_db_error
@@ -36,13 +35,6 @@ class TrivyScan:
     raw_schema_version: int | None = None
     cached: bool = False
     scanned_at: datetime | None = None
-
-    def as_error(self) -> ScannerError | None:
-        """The failure as an error carrying exit code 3 (CI), or None when the scan did not fail."""
-        if self.status != "failed":
-            return None
-        prefix = "vulnerability DB error" if self.db_error else "Trivy scan failed"
-        return ScannerError(f"{prefix}: {self.reason}")
 
     @property
     def summary(self) -> str:
