@@ -180,6 +180,11 @@ class EngineInfo:
     rootless: bool = False
     podman: bool = False
 
+    @property
+    def kind(self) -> str:
+        """`Podman` or `Docker`: which engine answered, as doctor, the TUI header and reports name it."""
+        return "Podman" if self.podman else "Docker"
+
 
 @dataclass(frozen=True)
 class ImageRef:

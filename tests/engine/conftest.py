@@ -1,4 +1,5 @@
-"""Fixtures for the engine-connection and doctor tests: the test sshd, a TCP forwarder, a fresh Docker config."""
+"""Fixtures for the engine tests: each engine under test (Docker, Podman), the test sshd, a TCP forwarder, a fresh
+Docker config."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import docker
+import docker.errors
 import pytest
 
+from tests.fixtures import containers, recipes
+from tests.fixtures.podman_images import PodmanBuilder
+from tests.harness import podman as podman_harness
 from tests.harness import sshd as sshd_harness
 from tests.harness.servers import ENGINE_SOCKET, TcpForwarder
 
@@ -83,3 +90,134 @@ def run_cli(clean_env: dict[str, str]) -> RunCli:
         )
 
     return run
+
+
+# ------------------------------------------------------------------------------------------ engines under test
+
+
+@pytest.fixture(scope="session")
+def podman_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Podman API socket scripts/test started (DOCKAUDIT_TEST_PODMAN), else one started here; never skips."""
+    for sock in podman_harness.provide(tmp_path_factory):
+        yield str(sock)
+
+
+@dataclass(frozen=True)
+class EngineUnderTest:
+    """One engine the engine tests run against, with a writable SDK client for the fixtures and its builder."""
+
+    kind: str
+    """`docker` or `podman`."""
+    socket: str
+    client: docker.DockerClient
+    builder: recipes.Builder
+    """The Docker SDK client (legacy builder) or `podman build`."""
+
+    @property
+    def url(self) -> str:
+        """`unix://` URL of the engine's socket."""
+        return f"unix://{self.socket}"
+
+    @property
+    def podman(self) -> bool:
+        """Whether this is Podman (its Docker-compatible API service)."""
+        return self.kind == "podman"
+
+    @property
+    def starts_containers(self) -> bool:
+        """Podman here can create but not start containers (runc cannot set the process rlimits in the sandbox)."""
+        return not self.podman
+
+
+@pytest.fixture(scope="session")
+def docker_engine(docker_client: docker.DockerClient, engine_socket: str) -> EngineUnderTest:
+    """Docker on the default socket; the SDK client builds with the legacy builder."""
+    return EngineUnderTest("docker", engine_socket, docker_client, docker_client)
+
+
+@pytest.fixture(scope="session")
+def podman_engine(podman_socket: str) -> Iterator[EngineUnderTest]:
+    """Podman's Docker-compatible service; images are built with `podman build`."""
+    client = docker.DockerClient(base_url=f"unix://{podman_socket}", version="auto", timeout=60)
+    try:
+        client.ping()
+    except (docker.errors.DockerException, OSError) as exc:
+        pytest.fail(f"the Podman service at {podman_socket} does not answer: {exc}", pytrace=False)
+    yield EngineUnderTest("podman", podman_socket, client, PodmanBuilder())
+    client.close()
+
+
+@pytest.fixture(scope="session", params=["docker", pytest.param("podman", marks=pytest.mark.podman)])
+def engine(request: pytest.FixtureRequest) -> EngineUnderTest:
+    """Each engine the README says dockaudit is tested on: Docker on the default socket, Podman on its service."""
+    chosen: EngineUnderTest = request.getfixturevalue(f"{request.param}_engine")
+    return chosen
+
+
+@dataclass(frozen=True)
+class EngineImages:
+    """Tags of the fixture images (tests/fixtures/recipes.py) built by one engine's builder."""
+
+    base: str
+    bad: str
+    good: str
+
+
+def images_on(engine: EngineUnderTest) -> EngineImages:
+    """Build (or reuse) the base, bad and good images with `engine`'s builder."""
+    base = recipes.build_base(engine.builder)
+    return EngineImages(base, recipes.build_bad(engine.builder, base), recipes.build_good(engine.builder, base))
+
+
+@pytest.fixture(scope="session")
+def engine_images(engine: EngineUnderTest) -> EngineImages:
+    """The base, bad and good images on `engine` (the same tags as `base_image`... on Docker)."""
+    return images_on(engine)
+
+
+@pytest.fixture(scope="session")
+def engine_big_image(engine: EngineUnderTest, engine_images: EngineImages) -> str:
+    """Tag of the 60 MB image on `engine`."""
+    return recipes.build_big(engine.builder, engine_images.base)
+
+
+@dataclass(frozen=True)
+class EngineContainers:
+    """Ids of the fixture containers on one engine: running on Docker, created only on Podman."""
+
+    host: str
+    bridge: str
+    hardened: str
+    privileged: str
+    drift: str
+
+
+@pytest.fixture(scope="session")
+def docker_containers(
+    bad_containers: dict[str, str], hardened_container: str, created_privileged_container: str, drift_container: str
+) -> EngineContainers:
+    """The session's fixture containers on Docker (tests/conftest.py), running but the privileged and drift ones."""
+    host, bridge = bad_containers["host"], bad_containers["bridge"]
+    return EngineContainers(host, bridge, hardened_container, created_privileged_container, drift_container)
+
+
+@pytest.fixture(scope="session")
+def podman_containers(podman_engine: EngineUnderTest) -> Iterator[EngineContainers]:
+    """The same fixture containers on Podman, created only; removed (and only they) at the end."""
+    images = images_on(podman_engine)
+    with containers.container_pool(podman_engine.client, startable=False) as pool:
+        yield EngineContainers(
+            containers.bad_host_container(pool, images.bad),
+            containers.bad_bridge_container(pool, images.bad),
+            containers.hardened_container(pool, images.good),
+            containers.privileged_container(pool, images.bad),
+            # Podman gives every name a digest; under `localhost/` it reads as never pushed, as on Docker.
+            containers.drift_container(pool, images.base, images.good, "localhost/dockaudit-test/drift"),
+        )
+
+
+@pytest.fixture(scope="session")
+def engine_containers(request: pytest.FixtureRequest, engine: EngineUnderTest) -> EngineContainers:
+    """The fixture containers of tests/fixtures/containers.py on `engine`."""
+    found: EngineContainers = request.getfixturevalue(f"{engine.kind}_containers")
+    return found

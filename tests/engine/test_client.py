@@ -14,25 +14,35 @@ import pytest
 from dockaudit.engine.client import MIN_API_VERSION, Engine, ReadOnlyError, connect, engine_info, resolve_endpoint
 from dockaudit.engine.endpoint import Endpoint, TlsSettings
 from dockaudit.errors import EngineError
+from tests.engine.conftest import EngineUnderTest
 from tests.harness.servers import FakeEngine, FakeEngineState, TcpForwarder, make_tls_material, silent_listener
 
 pytestmark = pytest.mark.docker
 
 
-def test_default_socket_engine_identifies_itself(engine_socket: str) -> None:
-    with connect(resolve_endpoint(host=f"unix://{engine_socket}"), engine_id="e1") as engine:
-        assert isinstance(engine, Engine)
-        assert engine.info.id == "e1"
-        assert engine.info.endpoint == f"unix://{engine_socket}"
-        assert engine.info.api_version == engine.version["ApiVersion"]
-        assert engine.info.server_version == engine.version["Version"]
-        assert engine.trivy_docker_host == f"unix://{engine_socket}"
-        assert engine.client.ping()
+def test_engine_identifies_itself_and_its_kind(engine: EngineUnderTest) -> None:
+    with connect(resolve_endpoint(host=engine.url), engine_id="e1") as connected:
+        assert isinstance(connected, Engine)
+        assert connected.info.id == "e1"
+        assert connected.info.endpoint == engine.url
+        assert connected.info.api_version == connected.version["ApiVersion"]
+        assert connected.info.server_version == connected.version["Version"]
+        assert connected.info.podman is engine.podman and connected.info.rootless is False
+        assert connected.info.kind == ("Podman" if engine.podman else "Docker")
+        assert connected.trivy_docker_host == engine.url
+        assert connected.client.ping()
 
 
-def test_api_version_is_negotiated_not_pinned(engine_socket: str) -> None:
-    with connect(resolve_endpoint(host=f"unix://{engine_socket}")) as engine:
-        assert engine.client.api.api_version == engine.version["ApiVersion"]
+def test_podman_speaks_the_docker_api_version_of_docker_20_10(podman_socket: str) -> None:
+    with connect(resolve_endpoint(host=f"unix://{podman_socket}")) as connected:
+        # Podman 4.3 names itself in Components and answers /version with Docker's API 1.41.
+        assert connected.version["Version"].startswith("4.") and connected.version["ApiVersion"] == "1.41"
+        assert any(c["Name"] == "Podman Engine" for c in connected.version["Components"])
+
+
+def test_api_version_is_negotiated_not_pinned(engine: EngineUnderTest) -> None:
+    with connect(resolve_endpoint(host=engine.url)) as connected:
+        assert connected.client.api.api_version == connected.version["ApiVersion"]
 
 
 def test_a_write_is_refused_before_it_reaches_the_engine(tmp_path: Path) -> None:
@@ -50,12 +60,12 @@ def test_a_write_is_refused_before_it_reaches_the_engine(tmp_path: Path) -> None
         fake.close()
 
 
-def test_a_write_on_the_real_engine_changes_nothing(engine_socket: str) -> None:
-    with connect(resolve_endpoint(host=f"unix://{engine_socket}")) as engine:
-        count = len(engine.client.api.containers(all=True))
+def test_a_write_on_the_real_engine_changes_nothing(engine: EngineUnderTest) -> None:
+    with connect(resolve_endpoint(host=engine.url)) as connected:
+        count = len(connected.client.api.containers(all=True))
         with pytest.raises(ReadOnlyError):
-            engine.client.containers.create("scratch", "true", labels={"dockaudit.test": "1"})
-        assert len(engine.client.api.containers(all=True)) == count
+            connected.client.containers.create("scratch", "true", labels={"dockaudit.test": "1"})
+        assert len(connected.client.api.containers(all=True)) == count
 
 
 def test_an_old_engine_is_refused_with_its_version(tmp_path: Path) -> None:
@@ -105,10 +115,14 @@ def test_a_silent_tcp_engine_times_out() -> None:
         connect(resolve_endpoint(host=f"tcp://127.0.0.1:{port}"), timeout=0.5)
 
 
-def test_tcp_engine_through_a_forwarder(tcp_forwarder: TcpForwarder) -> None:
-    with connect(resolve_endpoint(host=tcp_forwarder.url)) as engine:
-        assert engine.info.api_version
-        assert engine.trivy_docker_host is None
+def test_tcp_engine_through_a_forwarder(engine: EngineUnderTest) -> None:
+    forwarder = TcpForwarder(engine.socket)
+    try:
+        with connect(resolve_endpoint(host=forwarder.url)) as connected:
+            assert connected.info.api_version and connected.info.podman is engine.podman
+            assert connected.trivy_docker_host is None
+    finally:
+        forwarder.close()
 
 
 def test_tls_engine_with_the_right_ca_and_client_cert(
@@ -167,14 +181,15 @@ def test_incomplete_tls_material_is_named(tmp_path: Path) -> None:
         connect(ep, timeout=1)
 
 
-def test_permission_denied_suggests_the_docker_group(engine_socket: str, tmp_path: Path) -> None:
-    # Root bypasses socket permissions, so the check runs as `nobody` against the real root:docker 0660 socket.
+def test_permission_denied_suggests_the_docker_group_or_rootless_podman(engine: EngineUnderTest) -> None:
+    # Root bypasses socket permissions, so the check runs as `nobody` against the real root:docker 0660 socket
+    # (Docker) or the root-only socket of the Podman service.
     script = textwrap.dedent(
         f"""
         from dockaudit.engine.client import connect, resolve_endpoint
         from dockaudit.errors import EngineError
         try:
-            connect(resolve_endpoint(host="unix://{engine_socket}", env={{"HOME": "/nonexistent"}}))
+            connect(resolve_endpoint(host="{engine.url}", env={{"HOME": "/nonexistent"}}))
         except EngineError as exc:
             print(exc)
         """
@@ -187,8 +202,13 @@ def test_permission_denied_suggests_the_docker_group(engine_socket: str, tmp_pat
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert f"permission denied on {engine_socket}" in proc.stdout
-    assert "'docker' group" in proc.stdout and "rootless" in proc.stdout
+    assert f"permission denied on {engine.socket}" in proc.stdout
+    if engine.podman:
+        assert "rootful Podman's socket is root's" in proc.stdout
+        assert "systemctl --user start podman.socket" in proc.stdout
+        assert "'docker' group" not in proc.stdout
+    else:
+        assert "'docker' group" in proc.stdout and "rootless" in proc.stdout
 
 
 def test_docker_sdk_still_talks_to_the_engine_directly(engine_socket: str) -> None:

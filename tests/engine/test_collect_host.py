@@ -10,6 +10,7 @@ import pytest
 
 from dockaudit.engine.collect import collect_host
 from dockaudit.facts import RegistryAuth
+from tests.engine.conftest import EngineUnderTest
 
 pytestmark = pytest.mark.docker
 
@@ -31,24 +32,24 @@ def docker_config(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_engine_and_client_facts(docker_client: docker.DockerClient, docker_config: Path, tmp_path: Path) -> None:
+def test_engine_and_client_facts(engine: EngineUnderTest, docker_config: Path, tmp_path: Path) -> None:
     daemon = tmp_path / "daemon.json"
     daemon_config = {"hosts": ["unix:///var/run/docker.sock", "tcp://0.0.0.0:2375"], "live-restore": False}
     daemon.write_text(json.dumps(daemon_config))
     facts = collect_host(
-        docker_client,
+        engine.client,
         engine_id="e1",
-        endpoint="unix:///var/run/docker.sock",
+        endpoint=engine.url,
         tls=False,
         docker_config_dir=docker_config,
         daemon_json_path=daemon,
     )
-    version = docker_client.api.version()
-    info = docker_client.api.info()
-    assert facts.engine == "e1" and facts.endpoint == "unix:///var/run/docker.sock" and not facts.tls
+    version = engine.client.api.version()
+    info = engine.client.api.info()
+    assert facts.engine == "e1" and facts.endpoint == engine.url and not facts.tls
     assert facts.server_version == version["Version"] and facts.api_version == version["ApiVersion"]
     assert facts.kernel == info["KernelVersion"] and facts.os == info["OperatingSystem"]
-    assert not facts.rootless and not facts.podman
+    assert not facts.rootless and facts.podman is engine.podman
     assert any(opt.startswith("name=seccomp") for opt in facts.security_options)
     assert facts.logging_driver == info["LoggingDriver"]
     assert facts.live_restore == info["LiveRestoreEnabled"]
@@ -65,6 +66,17 @@ def test_engine_and_client_facts(docker_client: docker.DockerClient, docker_conf
     )
     assert facts.creds_store is None
     assert AUTH_SECRET not in repr(facts) and TOKEN_SECRET not in repr(facts)
+
+
+def test_podman_info_differs_from_dockers_where_it_has_no_daemon(engine: EngineUnderTest, tmp_path: Path) -> None:
+    facts = collect_host(engine.client, engine_id="e1", endpoint=engine.url, tls=False, docker_config_dir=tmp_path)
+    if engine.podman:
+        # No daemon: no logging driver or live-restore in /info, only the seccomp profile in SecurityOptions.
+        assert (facts.logging_driver, facts.live_restore) == ("", False)
+        assert facts.security_options == ("name=seccomp,profile=default",)
+    else:
+        assert facts.logging_driver == "json-file"
+        assert "name=seccomp,profile=default" in facts.security_options
 
 
 def test_remote_endpoint_never_reads_local_daemon_json(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
+import tarfile
 import threading
 import tracemalloc
+import uuid
 from pathlib import Path
 
 import docker
@@ -17,31 +21,40 @@ from dockaudit.engine.layers import read_image_stream
 from dockaudit.engine.source import EngineSource
 from dockaudit.errors import CancelledError, EngineError
 from dockaudit.facts import FileType, ImageFacts
+from tests.engine.conftest import EngineContainers, EngineImages, EngineUnderTest
 from tests.fixtures import planted
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def bad(docker_client: docker.DockerClient, bad_image: str) -> ImageFacts:
-    return collect_image(docker_client, bad_image, engine_id="test-engine")
+def bad(engine: EngineUnderTest, engine_images: EngineImages) -> ImageFacts:
+    return collect_image(engine.client, engine_images.bad, engine_id="test-engine")
 
 
 @pytest.fixture(scope="module")
-def good(docker_client: docker.DockerClient, good_image: str) -> ImageFacts:
-    return collect_image(docker_client, good_image)
+def good(engine: EngineUnderTest, engine_images: EngineImages) -> ImageFacts:
+    return collect_image(engine.client, engine_images.good)
+
+
+BUILDAH_RUN_FILES = {"/dev", "/proc", "/sys", "/run", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
+"""What buildah leaves in a RUN step's layer: its mount points and the empty files it bind-mounted over."""
 
 
 def env_of(facts: ImageFacts) -> dict[str, str]:
     return {e.name: e.value for e in facts.config.env}
 
 
-def test_bad_image_identity(bad: ImageFacts, bad_image: str, docker_client: docker.DockerClient) -> None:
-    inspect = docker_client.api.inspect_image(bad_image)
+def test_bad_image_identity(bad: ImageFacts, engine: EngineUnderTest, engine_images: EngineImages) -> None:
+    bad_image = engine_images.bad
+    inspect = engine.client.api.inspect_image(bad_image)
     assert bad.id == inspect["Id"]
     assert bad_image in bad.repo_tags
     assert bad.reference == bad_image and bad.name == bad_image
+    # Never pushed: no registry digest. Podman records one under its `localhost/` pseudo-registry; it is dropped.
     assert bad.repo_digests == ()
+    if engine.podman:
+        assert bad_image.startswith("localhost/") and inspect["RepoDigests"][0].startswith("localhost/")
     assert (bad.architecture, bad.os) == ("amd64", "linux")
     assert bad.created is not None and bad.created.tzinfo is not None
     assert bad.size == inspect["Size"]
@@ -49,7 +62,24 @@ def test_bad_image_identity(bad: ImageFacts, bad_image: str, docker_client: dock
     assert bad.engine == "test-engine"
 
 
-def test_bad_image_config(bad: ImageFacts) -> None:
+def test_a_name_given_through_the_docker_api_has_a_digest_on_podman_only(
+    engine: EngineUnderTest, engine_images: EngineImages
+) -> None:
+    repository = f"dockaudit-test/named-{uuid.uuid4().hex[:8]}"
+    engine.client.api.tag(engine_images.base, repository, "1")
+    try:
+        facts = collect_image(engine.client, f"{repository}:1", read_layers=False)
+    finally:
+        engine.client.api.remove_image(f"{repository}:1", noprune=True)
+    if engine.podman:
+        # Podman digests every name an image has, pushed or not: DA107 cannot tell this one was never pushed.
+        (digest,) = facts.repo_digests
+        assert digest.startswith(f"docker.io/{repository}@sha256:")
+    else:
+        assert facts.repo_digests == ()
+
+
+def test_bad_image_config(bad: ImageFacts, engine: EngineUnderTest) -> None:
     cfg = bad.config
     assert cfg.user == ""
     assert cfg.healthcheck is None
@@ -67,10 +97,15 @@ def test_bad_image_config(bad: ImageFacts) -> None:
     assert labels["com.example.slack-token"].secret is not None
     assert labels["maintainer"].value == "ops@example.com"
     assert labels["dockaudit.test"].value == "1"
+    # buildah labels what it builds with its own version.
+    assert ("io.buildah.version" in labels) is engine.podman
 
 
-def test_bad_image_history_is_aligned_and_redacted(bad: ImageFacts, base_image: str) -> None:
-    assert bad.base_image == base_image
+def test_bad_image_history_is_aligned_and_redacted(
+    bad: ImageFacts, engine: EngineUnderTest, engine_images: EngineImages
+) -> None:
+    # Docker's history API tags the base's top step; Podman's tags none, so the origin comes from the heuristic.
+    assert bad.base_image == (None if engine.podman else engine_images.base)
     layered = [h for h in bad.history if not h.empty_layer]
     assert [h.layer_index for h in layered] == list(range(len(bad.layers)))
     assert all(h.layer_index is None for h in bad.history if h.empty_layer)
@@ -87,13 +122,21 @@ def test_bad_image_history_is_aligned_and_redacted(bad: ImageFacts, base_image: 
         assert run.created_by.startswith("|1 NPM_TOKEN=npm_…(redacted, 40 chars) /bin/sh -c ")
     env_step = next(h for h in bad.history if "ENV APP_ENV" in h.created_by)
     assert {s.kind for s in env_step.secrets} >= {"aws-access-key-id"}
+    if engine.podman:
+        # buildah comments every step after the first with the image it started from: the base by name for the
+        # first step of this build, the previous step's image id after that.
+        first = next(h for h in bad.history if "ARG NPM_TOKEN" in h.created_by)
+        assert first.comment == f"FROM {engine_images.base}"
+        assert all(re.fullmatch(r"FROM [0-9a-f]{12}", h.comment) for h in bad.history[first.index + 1 :])
+    else:
+        assert all(h.comment == "" for h in bad.history)
 
 
 def test_no_planted_secret_reaches_the_facts(bad: ImageFacts) -> None:
     planted.assert_no_planted_secret(repr(bad))
 
 
-def test_bad_image_filesystem(bad: ImageFacts) -> None:
+def test_bad_image_filesystem(bad: ImageFacts, engine: EngineUnderTest) -> None:
     fs = bad.filesystem
     assert fs is not None and bad.filesystem_skip_reason is None
     assert fs.layout == "classic"
@@ -139,8 +182,17 @@ def test_bad_image_filesystem(bad: ImageFacts) -> None:
     assert fs.wasted_bytes >= 65536 + creds.size + id_rsa.size
     assert fs.total_size == sum(layer.size for layer in fs.layers)
 
+    run_layers = {h.layer_index for h in bad.history if h.instruction == "RUN"}
+    leftovers = {f.path for f in fs.files if f.layer_index in run_layers and f.path in BUILDAH_RUN_FILES}
+    if engine.podman:
+        assert leftovers == BUILDAH_RUN_FILES
+        hosts = fs.get("/etc/hosts")
+        assert hosts is not None and hosts.size == 0 and hosts.secret is None
+    else:
+        assert leftovers == set()
 
-def test_good_image(good: ImageFacts, good_image: str, base_image: str) -> None:
+
+def test_good_image(good: ImageFacts, engine: EngineUnderTest, engine_images: EngineImages) -> None:
     cfg = good.config
     assert cfg.user == "10001:10001"
     assert cfg.entrypoint == ("/bin/busybox", "sleep") and cfg.cmd == ("3600",)
@@ -154,7 +206,7 @@ def test_good_image(good: ImageFacts, good_image: str, base_image: str) -> None:
     assert labels["org.opencontainers.image.source"] == "https://example.com/dockaudit/good"
     assert labels["org.opencontainers.image.revision"] == "0123456789abcdef0123456789abcdef01234567"
     assert all(e.secret is None for e in cfg.env) and all(label.secret is None for label in cfg.labels)
-    assert good.base_image == base_image
+    assert good.base_image == (None if engine.podman else engine_images.base)
     assert all(h.build_args == () and h.secrets == () for h in good.history)
     fs = good.filesystem
     assert fs is not None
@@ -163,10 +215,21 @@ def test_good_image(good: ImageFacts, good_image: str, base_image: str) -> None:
     assert not any(f.secret for f in fs.files)
 
 
-def test_without_layers_history_is_aligned_from_the_api_alone(
-    docker_client: docker.DockerClient, bad_image: str, bad: ImageFacts
+def test_good_image_healthcheck_comes_from_the_config_blob_where_podman_inspect_drops_it(
+    engine: EngineUnderTest, engine_images: EngineImages, good: ImageFacts
 ) -> None:
-    quick = collect_image(docker_client, bad_image, read_layers=False)
+    inspected = engine.client.api.inspect_image(engine_images.good)["Config"]
+    # Podman 4.3's image inspect has no Healthcheck; dockaudit reads it from the image config in the export.
+    assert ("Healthcheck" in inspected) is not engine.podman
+    assert good.config.healthcheck is not None
+    quick = collect_image(engine.client, engine_images.good, read_layers=False)
+    assert (quick.config.healthcheck is None) is engine.podman
+
+
+def test_without_layers_history_is_aligned_from_the_api_alone(
+    engine: EngineUnderTest, engine_images: EngineImages, bad: ImageFacts
+) -> None:
+    quick = collect_image(engine.client, engine_images.bad, read_layers=False)
     assert quick.filesystem is None and quick.filesystem_skip_reason
     assert [h.layer_index for h in quick.history] == [h.layer_index for h in bad.history]
     assert [h.created_by for h in quick.history] == [h.created_by for h in bad.history]
@@ -174,21 +237,24 @@ def test_without_layers_history_is_aligned_from_the_api_alone(
     assert quick.config == bad.config
 
 
-def test_image_by_id_has_no_reference(docker_client: docker.DockerClient, bad: ImageFacts) -> None:
-    by_id = collect_image(docker_client, bad.id[7:19], read_layers=False)
+def test_image_by_id_has_no_reference(engine: EngineUnderTest, bad: ImageFacts) -> None:
+    by_id = collect_image(engine.client, bad.id[7:19], read_layers=False)
     assert by_id.reference is None and by_id.id == bad.id
 
 
-def test_missing_image_is_an_engine_error(docker_client: docker.DockerClient) -> None:
+def test_missing_image_is_an_engine_error(engine: EngineUnderTest) -> None:
     with pytest.raises(EngineError, match="not found"):
-        collect_image(docker_client, "dockaudit-test/does-not-exist:0")
+        collect_image(engine.client, "dockaudit-test/does-not-exist:0")
 
 
-def test_the_source_reads_images_by_reference_and_fails_one_at_a_time(bad_image: str, good_image: str) -> None:
-    with connect(resolve_endpoint(host="unix:///var/run/docker.sock")) as engine:
-        source = EngineSource(engine)
+def test_the_source_reads_images_by_reference_and_fails_one_at_a_time(
+    engine: EngineUnderTest, engine_images: EngineImages
+) -> None:
+    bad_image, good_image = engine_images.bad, engine_images.good
+    with connect(resolve_endpoint(host=engine.url)) as connected:
+        source = EngineSource(connected)
         good = source.image_facts(good_image)
-        assert good.reference == good_image and good.engine == "local"
+        assert good.reference == good_image and good.engine == connected.info.id
         with pytest.raises(EngineError, match="does-not-exist"):
             source.image_facts("dockaudit-test/does-not-exist:0")
         bad = source.image_facts(bad_image)
@@ -199,18 +265,20 @@ def test_the_source_reads_images_by_reference_and_fails_one_at_a_time(bad_image:
 
 
 def test_inventory_lists_images_with_container_counts(
-    docker_client: docker.DockerClient, bad_image: str, bad_containers: dict[str, str]
+    engine: EngineUnderTest, engine_images: EngineImages, engine_containers: EngineContainers
 ) -> None:
-    inv = inventory(docker_client)
-    (row,) = [i for i in inv.images if bad_image in i.repo_tags]
+    inv = inventory(engine.client)
+    (row,) = [i for i in inv.images if engine_images.bad in i.repo_tags]
     assert isinstance(row, ImageSummary)
-    assert row.containers >= len(bad_containers)
-    assert row.size > 0 and row.created is not None
+    assert row.containers >= 3  # host, bridge, privileged
+    assert row.size > 0 and row.created is not None and row.repo_digests == ()
     ids = {c.id for c in inv.containers}
-    assert set(bad_containers.values()) <= ids
-    host = next(c for c in inv.containers if c.id == bad_containers["host"])
-    assert host.state == "running" and host.running and host.name.startswith("dockaudit-test-bad-host-")
-    assert host.image == bad_image
+    assert {engine_containers.host, engine_containers.bridge, engine_containers.privileged} <= ids
+    host = next(c for c in inv.containers if c.id == engine_containers.host)
+    assert host.running is engine.starts_containers
+    assert host.state == ("running" if engine.starts_containers else "created")
+    assert host.name.startswith("dockaudit-test-bad-host-")
+    assert host.image == engine_images.bad
 
 
 def save_classic(client: docker.DockerClient, ref: str, path: Path) -> None:
@@ -219,14 +287,37 @@ def save_classic(client: docker.DockerClient, ref: str, path: Path) -> None:
             out.write(chunk)
 
 
-def test_classic_and_oci_layouts_give_identical_file_facts(
-    docker_client: docker.DockerClient, bad_image: str, bad: ImageFacts, tmp_path: Path
+def test_podman_exports_layers_once_at_the_top_and_links_them(
+    engine: EngineUnderTest, engine_images: EngineImages, bad: ImageFacts, tmp_path: Path
 ) -> None:
+    archive = tmp_path / "saved.tar"
+    save_classic(engine.client, engine_images.bad, archive)
+    with tarfile.open(archive) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    layer_dirs = [m for name, m in members.items() if name.endswith("/layer.tar")]
+    assert len(manifest[0]["Layers"]) == len(bad.layers)
+    if engine.podman:
+        # `<diff id>.tar` at the top, each `<v1 id>/layer.tar` a symlink to it, the manifest naming the top file.
+        assert manifest[0]["Layers"] == [f"{d.removeprefix('sha256:')}.tar" for d in bad.layers]
+        assert layer_dirs and all(m.issym() for m in layer_dirs)
+    else:
+        assert all(name.endswith("/layer.tar") for name in manifest[0]["Layers"])
+        assert any(m.isfile() for m in layer_dirs)
+    assert image_facts_from_archive(archive).filesystem.files == bad.filesystem.files  # type: ignore[union-attr]
+
+
+def test_classic_and_oci_layouts_give_identical_file_facts(
+    engine: EngineUnderTest, engine_images: EngineImages, bad: ImageFacts, tmp_path: Path
+) -> None:
+    bad_image = engine_images.bad
     classic = tmp_path / "classic.tar"
-    save_classic(docker_client, bad_image, classic)
+    save_classic(engine.client, bad_image, classic)
     oci = tmp_path / "oci.tar"
+    # skopeo reads Podman's storage directly, and Docker's through its socket.
+    source = f"containers-storage:{bad_image}" if engine.podman else f"docker-daemon:{bad_image}"
     subprocess.run(
-        ["skopeo", "copy", "--quiet", f"docker-daemon:{bad_image}", f"oci-archive:{oci}:{bad_image}"],
+        ["skopeo", "copy", "--quiet", source, f"oci-archive:{oci}:{bad_image}"],
         check=True,
         capture_output=True,
         timeout=120,
@@ -240,18 +331,19 @@ def test_classic_and_oci_layouts_give_identical_file_facts(
     assert from_oci.filesystem.wasted_bytes == bad.filesystem.wasted_bytes  # type: ignore[union-attr]
     assert bad_image in from_oci.repo_tags
     assert from_classic.engine is None and from_classic.config == bad.config
+    assert from_oci.config == bad.config
     # Without an engine the base is found by the history heuristic: the base's CMD ends it.
     assert [h.from_base for h in from_classic.history][:6] == [True] * 6
     assert from_classic.history[-1].from_base is False
     planted.assert_no_planted_secret(repr(from_oci))
 
 
-def test_a_60_mb_image_streams_in_bounded_memory(docker_client: docker.DockerClient, big_image: str) -> None:
-    size = docker_client.api.inspect_image(big_image)["Size"]
+def test_a_60_mb_image_streams_in_bounded_memory(engine: EngineUnderTest, engine_big_image: str) -> None:
+    size = engine.client.api.inspect_image(engine_big_image)["Size"]
     assert size > 50 * 1024 * 1024
     tracemalloc.start()
     try:
-        saved = read_image_stream(api.export_image(docker_client, big_image))
+        saved = read_image_stream(api.export_image(engine.client, engine_big_image))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -261,13 +353,13 @@ def test_a_60_mb_image_streams_in_bounded_memory(docker_client: docker.DockerCli
     assert saved.filesystem.wasted_bytes >= 30 * 1024 * 1024
 
 
-def test_cancel_stops_a_layer_read(docker_client: docker.DockerClient, big_image: str) -> None:
+def test_cancel_stops_a_layer_read(engine: EngineUnderTest, engine_big_image: str) -> None:
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CancelledError):
-        collect_image(docker_client, big_image, cancel=cancel)
+        collect_image(engine.client, engine_big_image, cancel=cancel)
     # The engine is still usable: the abandoned stream was closed, not drained.
-    assert collect_image(docker_client, big_image, read_layers=False).id
+    assert collect_image(engine.client, engine_big_image, read_layers=False).id
 
 
 def test_buildkit_history_aligns_and_the_base_ends_where_buildkit_starts(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import RunCli
+from tests.engine.conftest import EngineUnderTest, RunCli
 from tests.harness.servers import FakeEngine, FakeEngineState, TcpForwarder, silent_listener
 from tests.harness.sshd import SshdInfo, keygen
 
@@ -41,6 +41,14 @@ def test_default_socket(run_cli: RunCli, engine_socket: str) -> None:
     assert re.search(r"server    Docker \S+ \(rootful\), API 1\.\d+", proc.stdout)
 
 
+def test_engine_kind_version_and_mode(run_cli: RunCli, engine: EngineUnderTest) -> None:
+    proc = run_cli("doctor", "--no-trivy", "-H", engine.url)
+    assert proc.returncode == 0, proc.stderr
+    assert f"engine     {engine.url}" in proc.stdout and "chosen by command-line flag" in proc.stdout
+    kind = r"Podman 4\.\d+\.\d+" if engine.podman else r"Docker \d+\.\d+\.\d+\S*"
+    assert re.search(rf"server    {kind} \(rootful\), API 1\.\d+$", proc.stdout, re.M), proc.stdout
+
+
 def test_json_reports_the_engine_and_how_it_was_chosen(run_cli: RunCli, engine_socket: str) -> None:
     proc = run_cli("doctor", "--json", "--no-trivy")
     assert proc.returncode == 0, proc.stderr
@@ -51,6 +59,13 @@ def test_json_reports_the_engine_and_how_it_was_chosen(run_cli: RunCli, engine_s
     assert re.fullmatch(r"1\.\d+", data["engine"]["api_version"])
     assert data["engine"]["podman"] is False and data["engine"]["ssh_tunnel"] is False
     assert data["contexts"][0]["name"] == "default"
+
+
+def test_json_names_the_engine_kind(run_cli: RunCli, engine: EngineUnderTest) -> None:
+    data = doctor_json(run_cli("doctor", "--json", "--no-trivy", "-H", engine.url))
+    assert data["usable"] is True and data["endpoint"]["url"] == engine.url
+    assert data["engine"]["podman"] is engine.podman and data["engine"]["rootless"] is False
+    assert data["engine"]["trivy_docker_host"] == engine.url
 
 
 def docker_cli(*args: str, env: dict[str, str]) -> None:

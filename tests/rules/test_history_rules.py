@@ -287,6 +287,53 @@ def test_builder_comments_are_not_commits() -> None:
     assert run_rule("DA211", make_image_facts(history=history)) == []
 
 
+def buildah_history(*steps: tuple[str, str, bool]) -> tuple[HistoryEntry, ...]:
+    """History as `podman build` writes it: (created_by, comment, empty_layer) per step, oldest first."""
+    entries: list[HistoryEntry] = []
+    layer = 0
+    for index, (created_by, comment, empty) in enumerate(steps):
+        entries.append(
+            history_entry(created_by, index, comment=comment, empty_layer=empty, layer_index=None if empty else layer)
+        )
+        layer += 0 if empty else 1
+    return tuple(entries)
+
+
+PODMAN_BUILD = (
+    ("/bin/sh -c #(nop) COPY file:01b0553b128d in /bin/busybox ", "", False),
+    ('/bin/sh -c ["/bin/busybox", "--install", "-s", "/bin"]', "FROM ecdc98948e01", False),
+    ('/bin/sh -c #(nop) CMD ["sh"]', "FROM 75db97f0efd7", True),
+    ("/bin/sh -c #(nop) ARG NPM_TOKEN", "FROM localhost/dockaudit-test/base:6094c72e5427", True),
+    ("|1 NPM_TOKEN=x /bin/sh -c echo hi > /hi", "FROM 3985a4996a70", False),
+    ("/bin/sh -c #(nop) COPY file:cd38b33cfcb9 in /x ", "FROM docker.io/library/debian:12", False),
+)
+"""Comments as buildah 1.28 writes them: the image each step started from, by id or by the FROM reference."""
+
+
+def test_podman_build_comments_are_not_commits() -> None:
+    assert run_rule("DA211", make_image_facts(history=buildah_history(*PODMAN_BUILD))) == []
+
+
+def test_podman_commit_layer_is_a_commit() -> None:
+    # `podman commit` (and `docker commit` against Podman's socket) records `/bin/sh` and buildah's FROM comment.
+    history = buildah_history(*PODMAN_BUILD, ("/bin/sh", "FROM localhost/shop/web:1", False))
+    [finding] = run_rule("DA211", make_image_facts(history=history))
+    assert "no instruction recorded" in finding.evidence and "podman/buildah commit on top of localhost/shop/web:1" in (
+        finding.evidence
+    )
+
+
+def test_docker_commit_message_with_a_from_prefix_and_words_is_still_a_commit() -> None:
+    history = buildah_history(*PODMAN_BUILD, ("bash", "FROM prod: hotfix applied by hand", False))
+    [finding] = run_rule("DA211", make_image_facts(history=history))
+    assert "commit message 'FROM prod: hotfix applied by hand'" in finding.evidence
+
+
+def test_empty_buildah_step_without_a_layer_is_not_a_commit() -> None:
+    history = buildah_history(*PODMAN_BUILD, ("/bin/sh", "FROM localhost/shop/web:1", True))
+    assert run_rule("DA211", make_image_facts(history=history)) == []
+
+
 # DA212 ------------------------------------------------------------------------------------------
 
 

@@ -80,3 +80,12 @@ def test_header_names_context_rootless_podman_and_db_age() -> None:
     assert "Trivy off" in header_text(engine, None, datetime.now(UTC)).plain
     missing = TrivyInfo("", DbStatus("failed", message="no trivy on PATH"))
     assert "Trivy not found" in header_text(engine, missing, datetime.now(UTC)).plain
+
+
+def test_header_names_the_engine_kind_at_every_width() -> None:
+    docker = EngineInfo("d", "unix:///var/run/docker.sock", server_version="20.10.24", api_version="1.41")
+    podman = EngineInfo("p", "unix:///run/podman/podman.sock", server_version="4.3.1", api_version="1.41", podman=True)
+    for compact in (False, True):
+        assert " | Docker 20.10.24" in header_text(docker, None, NOW, compact=compact).plain
+        assert " | Podman 4.3.1" in header_text(podman, None, NOW, compact=compact).plain
+    assert "rootless" not in header_text(podman, None, NOW).plain

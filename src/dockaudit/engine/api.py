@@ -93,6 +93,19 @@ def inspect_container(client: docker.DockerClient, ref: str) -> Json:
     return cast(Json, call(f"inspecting container {ref}", lambda: client.api.inspect_container(ref)))
 
 
+def libpod_inspect_container(client: docker.DockerClient, ref: str) -> Json:
+    """Podman's own `GET /libpod/containers/{ref}/json`, for what its Docker-compatible inspect leaves out."""
+    what = f"inspecting container {ref} (Podman)"
+    url = f"{client.api.base_url}/v{client.api.api_version}/libpod/containers/{quote(ref, safe='')}/json"
+    response = call(what, lambda: client.api.get(url))
+    if response.status_code >= 400:
+        raise (NotFoundError if response.status_code == 404 else EngineError)(f"{what}: {response.reason}")
+    try:
+        return cast(Json, response.json())
+    except ValueError as exc:
+        raise EngineError(f"{what}: the answer is not JSON") from exc
+
+
 def top(client: docker.DockerClient, ref: str, ps_args: str | None = None) -> Json:
     """`GET /containers/{ref}/top`."""
     return cast(Json, call(f"listing processes of {ref}", lambda: client.api.top(ref, ps_args=ps_args)))

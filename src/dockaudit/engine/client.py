@@ -170,6 +170,12 @@ def _probe_socket(path: str, endpoint: Endpoint, timeout: float) -> None:
         except OSError:
             owned = ""
         runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+        if "podman" in Path(path).name.lower() or "/podman/" in path:
+            # Rootful Podman's socket is root's alone: there is no group to join.
+            raise EngineError(
+                f"permission denied on {path}{owned} (tried {where}); rootful Podman's socket is root's: run as root "
+                f"or use rootless Podman: systemctl --user start podman.socket, then -H unix://{runtime}/podman/podman.sock"
+            ) from None
         raise EngineError(
             f"permission denied on {path}{owned} (tried {where}); add your user to the 'docker' group "
             f"(sudo usermod -aG docker $USER, then log in again) or use a rootless engine: -H unix://{runtime}/docker.sock"

@@ -44,9 +44,18 @@ _R = TypeVar("_R")
 # ------------------------------------------------------------------------------------------------ inventory
 
 
+def _registry_digests(values: Iterable[str] | None) -> tuple[str, ...]:
+    """`RepoDigests` that name a registry: not Docker's `<none>@<none>`, not Podman's `localhost/` digests.
+
+    Podman records a digest under its `localhost/` pseudo-registry for every image it builds or commits; no
+    registry holds that manifest, so it pins nothing anywhere else (`localhost:5000/...` is a real registry).
+    """
+    return tuple(d for d in values or () if d != "<none>@<none>" and not d.startswith("localhost/"))
+
+
 def _image_summary(row: api.Json, counts: dict[str, int] | None) -> ImageSummary:
     tags = tuple(t for t in row.get("RepoTags") or () if t != "<none>:<none>")
-    digests = tuple(d for d in row.get("RepoDigests") or () if d != "<none>@<none>")
+    digests = _registry_digests(row.get("RepoDigests"))
     image_id = str(row.get("Id") or "")
     count = counts.get(image_id, 0) if counts is not None else int(row.get("Containers", -1) or -1)
     return ImageSummary(
@@ -165,7 +174,7 @@ def _facts_from_parts(
     return ImageFacts(
         id=str(meta.get("Id") or ""),
         repo_tags=tuple(t for t in meta.get("RepoTags") or () if t != "<none>:<none>"),
-        repo_digests=tuple(meta.get("RepoDigests") or ()),
+        repo_digests=_registry_digests(meta.get("RepoDigests")),
         size=int(meta.get("Size") or 0),
         created=parse_timestamp(meta.get("Created")),
         architecture=str(meta.get("Architecture") or ""),
@@ -196,6 +205,18 @@ def _with_history(fs: FilesystemFacts, history: Sequence[HistoryEntry]) -> Files
         for info in fs.layers
     )
     return dataclasses.replace(fs, layers=layers)
+
+
+def _complete_config(inspected: api.Json | None, exact: Any) -> api.Json | None:
+    """The inspect `Config` with the keys it lacks taken from the image's own config blob.
+
+    Podman 4.3's Docker-compatible image inspect leaves out `Healthcheck` and `Shell`; Docker's has every key
+    of the blob, so nothing changes there.
+    """
+    if not isinstance(exact, dict):
+        return inspected
+    missing = {k: v for k, v in exact.items() if k not in (inspected or {})}
+    return {**(inspected or {}), **missing} if missing else inspected
 
 
 def _base_steps(client: docker.DockerClient, base_id: str) -> int | None:
@@ -246,7 +267,7 @@ def _collect_image(
     reference = None if _looks_like_id(ref, image_id) else short_reference(ref)
     facts = _facts_from_parts(
         meta=meta,
-        config=meta.get("Config"),
+        config=_complete_config(meta.get("Config"), saved.config.get("config") if saved is not None else None),
         steps=steps,
         diff_ids=diff_ids,
         base=base,
@@ -373,10 +394,29 @@ def _processes(
             return None, f"docker top failed: {exc}"
 
 
+def _podman_log_size(client: docker.DockerClient, inspect: api.Json) -> str | None:
+    """A Podman container's log size limit (`--log-opt max-size`), which its Docker-compatible inspect leaves out.
+
+    Podman puts `container=podman` in every container's environment; only those cost the extra request.
+    """
+    if "container=podman" not in ((inspect.get("Config") or {}).get("Env") or ()):
+        return None
+    try:
+        own = api.libpod_inspect_container(client, str(inspect.get("Id") or ""))
+    except EngineError:
+        return None
+    size = str(((own.get("HostConfig") or {}).get("LogConfig") or {}).get("Size") or "")
+    return size if size and size not in ("0B", "-1B") else None
+
+
 def _collect_container(
     client: docker.DockerClient, ref: str, images: _ImageCache, engine_id: str | None, allow: tuple[str, ...]
 ) -> ContainerFacts:
     inspect = api.inspect_container(client, ref)
+    host_config = convert.host_config(inspect)
+    log_size = _podman_log_size(client, inspect)
+    if log_size is not None and not dict(host_config.log_options).get("max-size"):
+        host_config = dataclasses.replace(host_config, log_options=(*host_config.log_options, ("max-size", log_size)))
     cfg = inspect.get("Config") or {}
     image_id = str(inspect.get("Image") or "")
     image = images.get(image_id) if image_id else None
@@ -397,7 +437,7 @@ def _collect_container(
         image_id=image_id,
         created=parse_timestamp(inspect.get("Created")),
         state=st,
-        host_config=convert.host_config(inspect),
+        host_config=host_config,
         mounts=convert.mounts(inspect),
         user=str(cfg.get("User") or ""),
         env=convert.env(_own_env(cfg.get("Env") or (), image_cfg.get("Env") or ()), allow),
@@ -555,7 +595,7 @@ def collect_host(
         api_version=str(version.get("ApiVersion") or ""),
         os=str(info.get("OperatingSystem") or ""),
         kernel=str(info.get("KernelVersion") or ""),
-        rootless=any("rootless" in s for s in security),
+        rootless=any("rootless" in s for s in security) or bool(info.get("Rootless")),
         podman="podman" in components.lower(),
         security_options=security,
         insecure_registries=_insecure_registries(info),

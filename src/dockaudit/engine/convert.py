@@ -37,10 +37,28 @@ def _int(value: Any, default: int = 0) -> int:
         return default
 
 
+_DEFAULT_CAPABILITIES = frozenset(
+    {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "NET_RAW",
+     "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+)  # fmt: skip
+"""Docker's default capability set, against which Podman's inspect lists what a container drops."""
+
+
+def _cap_drop(dropped: tuple[str, ...], added: tuple[str, ...]) -> tuple[str, ...]:
+    """`("ALL",)` when every default capability is dropped (or dropped and re-added), else `dropped` as given.
+
+    Podman's inspect lists each dropped default capability where Docker's says `ALL`.
+    """
+    names = {c.upper().removeprefix("CAP_") for c in (*dropped, *added)}
+    if dropped and "ALL" not in {c.upper() for c in dropped} and names >= _DEFAULT_CAPABILITIES:
+        return ("ALL",)
+    return dropped
+
+
 def command(value: Any, allow: Iterable[str] = ()) -> tuple[str, ...] | None:
     """An entrypoint or cmd as a tuple (None when unset), each argument with credentials redacted."""
-    if value is None:
-        return None
+    if value is None or value == []:
+        return None  # Podman writes an unset entrypoint as `[]` where Docker writes null
     return tuple(redact_command(arg, allow) for arg in _strs(value))
 
 
@@ -131,7 +149,7 @@ def host_config(inspect: Json) -> HostConfig:
         cgroup_parent=str(hc.get("CgroupParent") or ""),
         readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
         cap_add=_strs(hc.get("CapAdd")),
-        cap_drop=_strs(hc.get("CapDrop")),
+        cap_drop=_cap_drop(_strs(hc.get("CapDrop")), _strs(hc.get("CapAdd"))),
         security_opt=_strs(hc.get("SecurityOpt")),
         memory=_int(hc.get("Memory")),
         memory_swap=_int(hc.get("MemorySwap")),

@@ -5,6 +5,7 @@ Pure text functions: the facts call them once when a history entry is made, so n
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -91,7 +92,24 @@ def _with_flags(instruction: str, body: str) -> tuple[str, str, tuple[str, ...]]
 
 
 def _shell_body(text: str) -> str:
-    return _SHELL_C.sub("", strip_build_args(text), count=1).strip()
+    body = _SHELL_C.sub("", strip_build_args(text), count=1).strip()
+    return _exec_form_words(body) or body
+
+
+def _exec_form_words(body: str) -> str | None:
+    """An exec-form RUN as Docker's builders record it (words joined by spaces), from buildah's JSON array.
+
+    buildah writes `RUN ["a", "b"]` as `/bin/sh -c ["a", "b"]`; the legacy builder and BuildKit write `a b`.
+    """
+    if not body.startswith("["):
+        return None
+    try:
+        words = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(words, list) or not words or not all(isinstance(w, str) for w in words):
+        return None
+    return " ".join(words)
 
 
 def is_legacy_nop(created_by: str) -> bool:

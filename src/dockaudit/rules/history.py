@@ -597,6 +597,25 @@ def curl_pipe_shell(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 # --------------------------------------------------------------------------------------------- DA211
 
 
+_BUILDAH_FROM = re.compile(r"FROM \S+")
+"""buildah's (`podman build`, `podman commit`) comment on each step: `FROM <image id or reference>` it started from."""
+_BUILDAH_NO_INSTRUCTION = "/bin/sh"
+"""What buildah writes as `created_by` for a layer no Dockerfile instruction made: a commit of a container."""
+
+
+def _builder_comment(comment: str) -> bool:
+    """Whether a history comment is a builder's own note rather than a `docker commit -m` message."""
+    return comment in _BUILDER_COMMENTS or _BUILDAH_FROM.fullmatch(comment) is not None
+
+
+def _commit_without_instruction(step: HistoryEntry, comment: str) -> bool:
+    """A layer whose step records no instruction: empty (`docker commit`) or buildah's bare `/bin/sh`."""
+    if step.empty_layer:
+        return False
+    created_by = step.created_by.strip()
+    return not created_by or (created_by == _BUILDAH_NO_INSTRUCTION and _BUILDAH_FROM.fullmatch(comment) is not None)
+
+
 def _fix_commit(facts: ImageFacts, ctx: RuleContext) -> Fix:
     return Fix(
         summary="Rebuild the image from a Dockerfile in version control instead of `docker commit`.",
@@ -619,16 +638,16 @@ def _fix_commit(facts: ImageFacts, ctx: RuleContext) -> Fix:
     fix=_fix_commit,
 )
 def committed_layer(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
-    """An entry with an empty `created_by` and a layer, or a comment that is not a builder's own."""
+    """A layer with no instruction recorded, or a comment that is not a builder's own (BuildKit's, buildah's)."""
     hits: list[Hit] = []
     for step in list(facts.steps):
-        entry = step
-        comment = entry.comment.strip()
+        comment = step.comment.strip()
         if comment.startswith("Imported from"):
             continue  # `docker import` of a root filesystem tarball: a base, not a commit
-        if not entry.created_by.strip() and not entry.empty_layer:
-            hits.append(Hit(f"{step.where}: a layer with no instruction recorded", step.location, step.origin))
-        elif comment and comment not in _BUILDER_COMMENTS:
+        if _commit_without_instruction(step, comment):
+            how = f" (a podman/buildah commit on top of {comment.removeprefix('FROM ')})" if comment else ""
+            hits.append(Hit(f"{step.where}: a layer with no instruction recorded{how}", step.location, step.origin))
+        elif comment and not _builder_comment(comment):
             shown = comment if len(comment) <= 80 else comment[:79] + "…"
             hits.append(Hit(f"{step.where}: commit message {shown!r}", step.location, step.origin))
     return hits

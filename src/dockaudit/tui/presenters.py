@@ -244,8 +244,7 @@ def header_text(
         where = engine.context if engine.context and engine.context != "default" else None
         text.append(f"{where}: " if where else "", style="bold")
         text.append(printable(engine.endpoint))
-        kind = "Podman" if engine.podman else ("Engine" if compact else "Docker")
-        text.append(f" | {kind} {engine.server_version or '?'}")
+        text.append(f" | {engine.kind} {engine.server_version or '?'}")
         if engine.api_version and not compact:
             text.append(f" (API {engine.api_version})", style="dim")
         if engine.rootless:

@@ -1,4 +1,4 @@
-"""The one-line header: which engine, its version, Trivy and DB age."""
+"""The one-line header: which engine (Docker or Podman, at every width), its version, Trivy and DB age."""
 
 from __future__ import annotations
 
