@@ -189,6 +189,8 @@ def redact_text(text: str) -> tuple[str, tuple[SecretMatch, ...]]:
 
 # ---------------------------------------------------------------------------------------------- pairs
 
+_SWITCHES = frozenset({"true", "false", "yes", "no", "on", "off", "0", "1"})
+_SECRET_MOUNT = re.compile(r"/(?:var/)?run/secrets/[^\s:;]+")
 _DSN_PASSWORD = re.compile(r"(?i)(?:^|[\s;?&])(?:password|pwd)\s*=\s*(?!\$)[^\s;&]+")
 
 
@@ -217,6 +219,9 @@ def classify_pair(name: str, value: str, allow: Iterable[str] = ()) -> SecretMat
             return SecretMatch("dsn-password", "connection string with a password", len(value))
         return None
     word = secret_name_word(name)
+    if word is not None and (_SECRET_MOUNT.fullmatch(value.strip()) or value.strip().lower() in _SWITCHES):
+        # `DB_PASSWORD=/run/secrets/db` names where the secret is mounted; `ALLOW_EMPTY_PASSWORD=yes` is a switch.
+        return None
     if word is not None and not _is_reference(value):
         return SecretMatch("name", f'name contains "{word}"', len(value))
     return None
