@@ -716,6 +716,11 @@ class ComposeService:
         """`project/service`, the name of the service as a report target."""
         return f"{self.project}/{self.name}"
 
+    @property
+    def target_id(self) -> str:
+        """`compose.yaml#web`: the file that defines the service and its name, unique within a report."""
+        return f"{self.location.path or ''}#{self.name}"
+
 
 @dataclass(frozen=True)
 class ComposeProject:
