@@ -842,7 +842,10 @@ class _ServicePlan:
             ):
                 continue
             if env.origin is not EnvOrigin.COMPOSE_FILE:
-                where = "its env_file" if env.origin is EnvOrigin.ENV_FILE else "the default of its ${...} reference"
+                where = {
+                    EnvOrigin.ENV_FILE: "its env_file",
+                    EnvOrigin.DEFAULT: "the default of its ${...} reference",
+                }.get(env.origin, "the literal part of its value")
                 self.note("DA702", f"{env.name}: move the value out of {where} into a secret file")
                 continue
             if env.name not in file_vars:
