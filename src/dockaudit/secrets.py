@@ -64,6 +64,9 @@ def secret_name_word(name: str) -> str | None:
     # The shell's own PWD is the working directory; only `DB_PWD`-like names mean a password.
     if "pwd" in words and len(words) > 1:
         return "pwd"
+    # `DB_PASS`, `RABBITMQ_DEFAULT_PASS`: a trailing `pass` is a password; `PASS_HOST_HEADER` is not.
+    if len(words) > 1 and words[-1] == "pass":
+        return "pass"
     for first, second in _SECRET_RUNS:
         for a, b in itertools.pairwise(words):
             if (a, b) == (first, second):

@@ -245,3 +245,21 @@ def test_files_compose_would_reject_are_withdrawn(monkeypatch: pytest.MonkeyPatc
     result = _harden(corpus("mailstack"))
     assert not result.validated and result.files == () and result.changes == ()
     assert any("withdrawn" in n and "Compose rejects them" in n for n in result.notes)
+
+
+def test_two_secrets_of_one_service_become_one_secrets_list(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  db:\n    image: mariadb:11.4\n    environment:\n"
+        "      - MARIADB_ROOT_PASSWORD=root-pass-for-test\n      - MARIADB_PASSWORD=user-pass-for-test\n"
+        "  mq:\n    image: rabbitmq:3.13-management\n    ports:\n      - 15672:15672\n      - 5672:5672\n"
+    )
+    result = _harden(load_project([tmp_path], environ=SHELL))
+    assert result.validated
+    _write(result)
+    after = load_project([tmp_path], environ=SHELL)
+    db, mq = after.service("db"), after.service("mq")
+    assert db is not None and mq is not None
+    assert sorted(db.secrets) == ["db_mariadb_password", "db_mariadb_root_password"]
+    assert [(p.target, p.host_ip) for p in mq.ports] == [(15672, "127.0.0.1"), (5672, "127.0.0.1")]
+    for secret in ("root-pass-for-test", "user-pass-for-test"):
+        assert secret not in result.diff() and secret not in result.files[0].hardened

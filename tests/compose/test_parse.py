@@ -16,6 +16,7 @@ from dockaudit.parse.compose import (
     load_project,
     written_text,
 )
+from dockaudit.parse.compose_source import port_matches, volume_matches
 from tests.compose.corpus import PROJECTS, SHELL, corpus
 
 
@@ -227,3 +228,50 @@ def test_yaml_syntax_errors_and_missing_files_are_usage_errors(tmp_path: Path) -
 )
 def test_written_text_keeps_what_the_file_itself_says(raw: str, text: str, refs: bool) -> None:
     assert written_text(raw) == (text, refs)
+
+
+@pytest.mark.parametrize(
+    ("raw", "target", "published", "matches"),
+    [
+        ("15672:15672", 5672, "5672", False),
+        ("5672:5672", 5672, "5672", True),
+        ("127.0.0.1:5432:5432", 5432, "5432", True),
+        ("[::1]:8080:80", 80, "8080", True),
+        ("3000-3005:3000-3005", 3002, "3002", True),
+        ("${DB_PORT:-5432}:5432", 5432, "6543", True),
+        ("9999", 9999, "", True),
+        ("9999", 999, "", False),
+        ("8080:80/udp", 80, "8080", True),
+        (5432, 5432, "", True),
+        ({"target": 6379, "published": "6379"}, 6379, "6379", True),
+        ({"target": 6379, "published": "16379"}, 6379, "6379", False),
+    ],
+)
+def test_a_written_port_is_matched_to_its_canonical_entry_exactly(
+    raw: object, target: int, published: str, matches: bool
+) -> None:
+    assert port_matches(raw, target, published) is matches
+
+
+@pytest.mark.parametrize(
+    ("raw", "target", "matches"),
+    [
+        ("mongodata:/data/db", "/data", False),
+        ("mongodata:/data/db", "/data/db", True),
+        ("./site:/usr/share/nginx/html:ro", "/usr/share/nginx/html", True),
+        ("/var/run/docker.sock:/var/run/docker.sock:ro", "/var/run/docker.sock", True),
+        ("/code/node_modules", "/code/node_modules", True),
+        ({"type": "bind", "source": ".", "target": "/app/"}, "/app", True),
+    ],
+)
+def test_a_written_volume_is_matched_by_its_target(raw: object, target: str, matches: bool) -> None:
+    assert volume_matches(raw, target) is matches
+
+
+def test_neighbouring_ports_point_at_their_own_lines(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  mq:\n    image: rabbitmq:3.13-management\n    ports:\n      - 15672:15672\n      - 5672:5672\n"
+    )
+    mq = load_project([tmp_path], environ=SHELL).service("mq")
+    assert mq is not None
+    assert [(p.target, p.location.line) for p in mq.ports] == [(15672, 5), (5672, 6)]

@@ -24,7 +24,7 @@ from dockaudit.harden.runtime import writable_dirs
 from dockaudit.harden.yamltext import Node, PathStep, YamlText, plain, render_items, render_value
 from dockaudit.model import Finding, Location, Severity, Status
 from dockaudit.parse.compose import ComposeBinary, ComposeFileError, load_project, written_text
-from dockaudit.parse.compose_source import Layer, SourceIndex, build_index, position
+from dockaudit.parse.compose_source import Layer, SourceIndex, build_index, port_matches, position
 from dockaudit.rules.compose import evaluate_service
 from dockaudit.rules.container import ALL_INTERFACES, capability_name, is_root_user
 from dockaudit.rules.fixes import APP_UID
@@ -417,13 +417,6 @@ def _loopback_port(raw: str) -> str | None:
     return None
 
 
-def _port_matches(item: Any, port: ComposePort) -> bool:
-    if isinstance(item, Mapping):
-        return str(item.get("target")) == str(port.target)
-    text = _REF.sub("", _port_item_text(item))
-    return str(port.target) in text and (not port.published or port.published in text or "$" in str(item))
-
-
 def _passwd_user(image: ImageFacts) -> str | None:
     """A regular non-root account (UID 1000-65533) the image ships, as `uid:gid`."""
     if image.filesystem is None:
@@ -463,6 +456,7 @@ class _ServicePlan:
         own = [layer for layer in self.layers if layer.own]
         self.base = own[0] if own else None
         self.new_user: str | None = None
+        self.pending: dict[str, list[Any]] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -511,10 +505,19 @@ class _ServicePlan:
         return True
 
     def add_items(self, rules: tuple[str, ...], key: str, items: Sequence[Any], summary: str) -> bool:
-        if self.base is None or not self.editor(self.base).append(self.base.node, key, items):
+        """Queue items for a list key of the base definition; one list gets one edit, whatever adds to it."""
+        if self.base is None:
             return False
+        queued = self.pending.setdefault(key, [])
+        queued.extend(i for i in items if i not in queued)
         self.changed(rules, summary, self.base, self._service_line(self.base))
         return True
+
+    def flush(self) -> None:
+        """Write the queued list items."""
+        for key, items in self.pending.items():
+            if self.base is not None and not self.editor(self.base).append(self.base.node, key, items):
+                self.run.notes.append(f"{self.svc.name}: {key} could not be extended in this definition")
 
     def runs_as_root(self) -> bool:
         user = self.new_user or self.svc.user
@@ -585,6 +588,7 @@ class _ServicePlan:
         )
         for step in steps:
             step()
+        self.flush()
 
     def user(self) -> None:
         if "DA408" not in self.failing:
@@ -812,7 +816,7 @@ class _ServicePlan:
             if not isinstance(seq, CommentedSeq):
                 continue
             for i, item in enumerate(seq):
-                if not _port_matches(item, port):
+                if not port_matches(item, port.target, port.published):
                     continue
                 if holder is not layer.node or not layer.own or _shared(seq) or _shared(item):
                     return False

@@ -32,7 +32,14 @@ from dockaudit.facts import (
     Healthcheck,
 )
 from dockaudit.model import Location
-from dockaudit.parse.compose_source import RawItem, SourceIndex, build_index, display_path, read_env_file
+from dockaudit.parse.compose_source import (
+    SourceIndex,
+    build_index,
+    display_path,
+    port_matches,
+    read_env_file,
+    volume_matches,
+)
 from dockaudit.secrets import classify_pair, redact_command, redact_pair
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -397,15 +404,6 @@ def _command(value: object) -> tuple[str, ...] | None:
     return tuple(redact_command(w) for w in _strings(value))
 
 
-def _match_item(items: Sequence[RawItem], *needles: str) -> Location | None:
-    """The raw list item whose text mentions every needle (a port's target and published port...)."""
-    for item in items:
-        text = json.dumps(item.value, default=str) if not isinstance(item.value, str) else item.value
-        if all(n in text for n in needles if n):
-            return item.location
-    return None
-
-
 class _ServiceReader:
     """Turns one service of the canonical model into `ComposeService` facts."""
 
@@ -505,7 +503,7 @@ class _ServiceReader:
                 continue
             target = _int(port.get("target"))
             published = str(port.get("published") or "")
-            loc = _match_item(items, str(target), published) or _match_item(items, str(target)) or fallback
+            loc = next((i.location for i in items if port_matches(i.value, target, published)), fallback)
             ports.append(
                 ComposePort(
                     target=target,
@@ -534,7 +532,7 @@ class _ServiceReader:
                     read_only=bool(volume.get("read_only")),
                     propagation=str(_mapping(volume.get("bind")).get("propagation") or ""),
                     in_project=kind == "bind" and self._in_project(source),
-                    location=_match_item(items, target) or fallback,
+                    location=next((i.location for i in items if volume_matches(i.value, target)), fallback),
                 )
             )
         return tuple(mounts)

@@ -247,6 +247,56 @@ def build_index(files: Sequence[tuple[str, str]]) -> SourceIndex:
     return builder.index
 
 
+_REFERENCE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+_MASK = "\x00"
+
+
+def _number_matches(written: str, wanted: int) -> bool:
+    """Whether a written port (`8080`, `8000-8010`, or one holding a `${...}`) can be `wanted`."""
+    if _MASK in written:
+        return True
+    low, _, high = written.partition("-")
+    if not low.isdigit() or (high and not high.isdigit()):
+        return False
+    return int(low) <= wanted <= int(high or low)
+
+
+def port_matches(raw: Any, target: int, published: str = "") -> bool:
+    """Whether a `ports:` item as written is the one Compose turned into (target, published)."""
+    if isinstance(raw, Mapping):
+        written_target = str(raw.get("target", ""))
+        written_published = str(raw.get("published", "") or "")
+        return _number_matches(_REFERENCE.sub(_MASK, written_target), target) and (
+            not published
+            or not written_published
+            or _number_matches(_REFERENCE.sub(_MASK, written_published), int(published))
+        )
+    text = _REFERENCE.sub(_MASK, str(raw)).split("/", 1)[0]
+    if text.startswith("["):
+        # `[::1]:8080:80`: the address is bracketed because it holds colons itself.
+        text = text[text.find("]") + 2 :] if "]" in text else text
+    parts = text.split(":")
+    if len(parts) > 3:
+        parts = parts[-2:]
+    if not _number_matches(parts[-1], target):
+        return False
+    written_published = parts[-2] if len(parts) >= 2 else ""
+    if not published or not written_published:
+        return not published or len(parts) == 1 or written_published == ""
+    return published.isdigit() and _number_matches(written_published, int(published))
+
+
+def volume_matches(raw: Any, target: str) -> bool:
+    """Whether a `volumes:` item as written mounts at `target` (`src:dst[:mode]`, `dst`, or the long form)."""
+    if isinstance(raw, Mapping):
+        return str(raw.get("target", "")).rstrip("/") == target.rstrip("/")
+    parts = str(raw).split(":")
+    if len(parts) >= 3 and len(parts[-1]) > 0 and "/" not in parts[-1]:
+        parts = parts[:-1]
+    written = parts[-1] if len(parts) >= 2 or parts[0].startswith("/") else ""
+    return "$" in written or written.rstrip("/") == target.rstrip("/")
+
+
 @dataclass(frozen=True)
 class EnvFileLine:
     """A `NAME=value` line of an env file."""
