@@ -18,6 +18,7 @@ from dockaudit.rules.registry import RuleContext
 from tests.compose.corpus import SHELL, copy_project, corpus
 
 PROJECTS = [
+    "telemetry",
     "webshop",
     "monitoring",
     "wiki",

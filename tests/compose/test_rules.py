@@ -60,6 +60,9 @@ TABLE: dict[tuple[str, str], tuple[set[str], set[str]]] = {
     ("selfhosted", "vpn"): (DEFAULTS | {"DA408", "DA411", "DA425"}, {"DA401"}),
     ("selfhosted", "torrent"): (DEFAULTS, {"DA404", "DA702"}),
     ("selfhosted", "backup"): (DEFAULTS | {"DA408", "DA425", "DA429"}, {"DA431"}),
+    ("telemetry", "ads"): ({"DA408", "DA409", "DA410", "DA412", "DA416", "DA427"}, {"DA414", "DA419", "DA424"}),
+    ("telemetry", "collector"): (DEFAULTS - {"DA419"} | {"DA408", "DA427"}, {"DA419", "DA424", "DA703"}),
+    ("telemetry", "sessions"): ({"DA409", "DA410", "DA412", "DA703"}, {"DA408", "DA414", "DA419", "DA427"}),
 }
 
 
