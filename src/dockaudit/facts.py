@@ -642,6 +642,15 @@ class ComposeBuild:
     dockerfile: str
     target: str = ""
 
+    @property
+    def dockerfile_path(self) -> str | None:
+        """The Dockerfile to audit for this build (relative to the context); None for a remote context."""
+        if "://" in self.context or self.context.startswith("git@"):
+            return None
+        if self.dockerfile.startswith("/"):
+            return self.dockerfile
+        return f"{self.context.rstrip('/')}/{self.dockerfile}"
+
 
 @dataclass(frozen=True)
 class ComposeService:

@@ -275,3 +275,10 @@ def test_neighbouring_ports_point_at_their_own_lines(tmp_path: Path) -> None:
     mq = load_project([tmp_path], environ=SHELL).service("mq")
     assert mq is not None
     assert [(p.target, p.location.line) for p in mq.ports] == [(15672, 5), (5672, 6)]
+
+
+def test_a_build_names_the_dockerfile_to_audit() -> None:
+    api = corpus("webshop").service("api")
+    assert api is not None and api.build is not None
+    assert api.build.dockerfile_path == str(PROJECTS / "webshop" / "api" / "Dockerfile")
+    assert Path(api.build.dockerfile_path).is_file()
