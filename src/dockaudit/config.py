@@ -40,7 +40,8 @@ class Ignore:
 
     def matches(self, finding: Finding, target_name: str) -> bool:
         """Whether this ignore covers `finding` on the target named `target_name`."""
-        rule_ok = fnmatch.fnmatchcase(finding.rule_id.upper(), self.rule.upper())
+        ids = (finding.rule_id, *finding.also)
+        rule_ok = any(fnmatch.fnmatchcase(rule_id.upper(), self.rule.upper()) for rule_id in ids)
         return rule_ok and fnmatch.fnmatchcase(target_name, self.target)
 
 

@@ -66,6 +66,7 @@ class TargetKind(enum.StrEnum):
     HOST = "host"
     DOCKERFILE = "dockerfile"
     IMAGE_ARCHIVE = "image-archive"
+    COMPOSE_SERVICE = "compose-service"
 
 
 # Report ordering: targets by kind in this order, then name.
@@ -75,6 +76,7 @@ TARGET_KIND_ORDER: tuple[TargetKind, ...] = (
     TargetKind.IMAGE_ARCHIVE,
     TargetKind.CONTAINER,
     TargetKind.DOCKERFILE,
+    TargetKind.COMPOSE_SERVICE,
 )
 
 
@@ -142,6 +144,8 @@ class Finding:
     references: tuple[str, ...] = ()
     suppressed: Suppression | None = None
     vulnerability: Vulnerability | None = None
+    also: tuple[str, ...] = ()
+    """Ids of other rules that see the same flaw, reported once through this finding (ignores match them too)."""
 
     def sort_key(self) -> tuple[int, str, str, int, str]:
         """Report order: severity (worst first), rule id, then location."""

@@ -64,6 +64,9 @@ def secret_name_word(name: str) -> str | None:
     # The shell's own PWD is the working directory; only `DB_PWD`-like names mean a password.
     if "pwd" in words and len(words) > 1:
         return "pwd"
+    # `DB_PASS`, `RABBITMQ_DEFAULT_PASS`: a trailing `pass` is a password; `PASS_HOST_HEADER` is not.
+    if len(words) > 1 and words[-1] == "pass":
+        return "pass"
     for first, second in _SECRET_RUNS:
         for a, b in itertools.pairwise(words):
             if (a, b) == (first, second):
@@ -221,6 +224,8 @@ def redact_text(text: str) -> tuple[str, tuple[SecretMatch, ...]]:
 
 # ---------------------------------------------------------------------------------------------- pairs
 
+_SWITCHES = frozenset({"true", "false", "yes", "no", "on", "off", "0", "1"})
+_SECRET_MOUNT = re.compile(r"/(?:var/)?run/secrets/[^\s:;]+")
 _DSN_PASSWORD = re.compile(r"(?i)(?:^|[\s;?&])(?:password|pwd)\s*=\s*(?!\$)[^\s;&]+")
 
 
@@ -249,6 +254,9 @@ def classify_pair(name: str, value: str, allow: Iterable[str] = ()) -> SecretMat
             return SecretMatch("dsn-password", "connection string with a password", len(value))
         return None
     word = secret_name_word(name)
+    if word is not None and (_SECRET_MOUNT.fullmatch(value.strip()) or value.strip().lower() in _SWITCHES):
+        # `DB_PASSWORD=/run/secrets/db` names where the secret is mounted; `ALLOW_EMPTY_PASSWORD=yes` is a switch.
+        return None
     if word is not None and not _is_reference(value):
         return SecretMatch("name", f'name contains "{word}"', len(value))
     return None

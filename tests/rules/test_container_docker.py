@@ -146,7 +146,7 @@ def test_shared_hardened_container_fails_only_the_cgroupns_rule(
 def test_facts_of_running_container_have_own_process_tree(
     docker_client: docker.DockerClient, extra_containers: dict[str, str]
 ) -> None:
-    from dockaudit.rules.container import own_processes
+    from dockaudit.rules.processes import own_processes
 
     facts: ContainerFacts = collect_container(docker_client, extra_containers["services"])
     tree = own_processes(facts)

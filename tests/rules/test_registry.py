@@ -60,7 +60,7 @@ def test_every_rule_has_complete_metadata() -> None:
     load_all()
     sections = {s.value for s in Section}
     for rule in RULES.values():
-        assert re.fullmatch(r"DA[1-6]\d\d", rule.id), rule.id
+        assert re.fullmatch(r"DA[1-7]\d\d", rule.id), rule.id
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.slug), rule.id
         assert rule.title and not rule.title[0].islower(), rule.id
         assert str(rule.section) in sections, rule.id

@@ -42,6 +42,8 @@ def test_names_split_on_separators_and_camel_case(name: str, words: list[str]) -
         ("DB_PASSWORD", "password"),
         ("mysqlPasswd", "passwd"),
         ("DB_PWD", "pwd"),
+        ("RABBITMQ_DEFAULT_PASS", "pass"),
+        ("smtpPass", "pass"),
         ("APP_SECRET", "secret"),
         ("githubToken", "token"),
         ("APIKEY", "apikey"),
@@ -56,7 +58,10 @@ def test_secret_like_names(name: str, word: str) -> None:
     assert secret_name_word(name) == word
 
 
-@pytest.mark.parametrize("name", ["PWD", "AUTHOR", "OAUTHLIB_VERSION_X", "PATH", "KEYBOARD", "PUBLIC_KEY", "HOME"])
+@pytest.mark.parametrize(
+    "name",
+    ["PWD", "AUTHOR", "OAUTHLIB_VERSION_X", "PATH", "KEYBOARD", "PUBLIC_KEY", "HOME", "PASS_HOST_HEADER", "BYPASS"],
+)
 def test_names_that_are_not_secret_like(name: str) -> None:
     assert secret_name_word(name) is None
 

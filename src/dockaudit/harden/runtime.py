@@ -191,7 +191,7 @@ def _user_and_filesystem(plan: _Plan, facts: ContainerFacts, image: ImageFacts |
         tmpfs = list(plan.spec.tmpfs)
         mounted = {t.split(":", 1)[0] for t in tmpfs}
         app_paths = _KNOWN_APPS.get(app, ((), ()))[0]
-        for path in ("/tmp", *app_paths, *_writable_dirs(image, plan.spec.user or effective_user)):
+        for path in ("/tmp", *app_paths, *writable_dirs(image, plan.spec.user or effective_user)):
             if path not in mounted:
                 mounted.add(path)
                 tmpfs.append(f"{path}:{TMPFS_OPTIONS}" if path == "/tmp" else path)
@@ -332,7 +332,7 @@ def _image_reference(plan: _Plan, facts: ContainerFacts, image: ImageFacts | Non
         plan.notes.append(f"{ref} is a tag: in production refer to the image by digest (DA424)")
 
 
-def _writable_dirs(image: ImageFacts | None, user: str) -> tuple[str, ...]:
+def writable_dirs(image: ImageFacts | None, user: str) -> tuple[str, ...]:
     """Empty directories the runtime user owns in the image: where the app writes, so each needs a tmpfs."""
     uid = user.split(":", 1)[0]
     if image is None or image.filesystem is None or not uid.isdigit() or uid == "0":

@@ -109,6 +109,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "references": list(finding.references),
         "suppressed": _suppressed(finding.suppressed),
         "vulnerability": _vulnerability(finding.vulnerability),
+        "also": list(finding.also),
     }
 
 

@@ -33,18 +33,28 @@ _SECURITY_SEVERITY = {
 _UNSAFE_URI_CHARS = re.compile(r"[^A-Za-z0-9._/-]+")
 
 
-def artifact_location(target: TargetResult) -> tuple[dict[str, str], bool]:
+def _file_location(name: str, default: str) -> dict[str, str]:
+    """A file as SARIF wants it: repo-relative under `%SRCROOT%`, or a `file://` URI when absolute."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute():
+        return {"uri": path.as_uri()}
+    parts = [p for p in path.parts if p != "."]
+    return {"uri": "/".join(parts) or default, "uriBaseId": "%SRCROOT%"}
+
+
+def artifact_location(target: TargetResult, finding: Finding | None = None) -> tuple[dict[str, str], bool]:
     """A stable artifact location for the target, and whether it is a real file (so line numbers apply).
 
     A Dockerfile given as a relative path stays repo-relative under `%SRCROOT%`, as GitHub expects; an
-    absolute one becomes a `file://` URI. Images, containers and hosts get `docker/<engine>/<kind>/<name>`.
+    absolute one becomes a `file://` URI. A Compose service's finding points at the file it was written in
+    (the Compose file, an included one or an env_file). Images, containers and hosts get
+    `docker/<engine>/<kind>/<name>`.
     """
     if target.kind is TargetKind.DOCKERFILE:
-        path = PurePosixPath(target.name.replace("\\", "/"))
-        if path.is_absolute():
-            return {"uri": path.as_uri()}, True
-        parts = [p for p in path.parts if p != "."]
-        return {"uri": "/".join(parts) or "Dockerfile", "uriBaseId": "%SRCROOT%"}, True
+        return _file_location(target.name, "Dockerfile"), True
+    if target.kind is TargetKind.COMPOSE_SERVICE:
+        written = finding.location.path if finding is not None and finding.location.line is not None else None
+        return _file_location(written or target.id.split("#", 1)[0], "compose.yaml"), True
     name = _UNSAFE_URI_CHARS.sub("_", target.name).strip("_/") or "unnamed"
     engine = _UNSAFE_URI_CHARS.sub("_", target.engine or "archive")
     if target.kind is TargetKind.HOST:
@@ -131,7 +141,7 @@ def _message(target: TargetResult, finding: Finding) -> str:
     where = f"{target.kind.value} {target.name}" + (f" on engine {target.engine}" if target.engine else "")
     loc = finding.location
     detail = []
-    if loc.path:
+    if loc.path and target.kind is not TargetKind.COMPOSE_SERVICE:
         detail.append(f"path {loc.path}")
     if loc.layer is not None:
         detail.append(f"layer {loc.layer}")
@@ -146,7 +156,7 @@ def _message(target: TargetResult, finding: Finding) -> str:
 
 
 def _result(target: TargetResult, finding: Finding, rule_index: int) -> dict[str, Any]:
-    artifact, is_file = artifact_location(target)
+    artifact, is_file = artifact_location(target, finding)
     physical: dict[str, Any] = {"artifactLocation": artifact}
     line = finding.location.line
     physical["region"] = {"startLine": line if is_file and line is not None and line >= 1 else 1}
@@ -164,6 +174,8 @@ def _result(target: TargetResult, finding: Finding, rule_index: int) -> dict[str
             "target": {"kind": target.kind.value, "name": target.name, "engine": target.engine, "id": target.id},
         },
     }
+    if finding.also:
+        result["properties"]["also"] = list(finding.also)
     if finding.suppressed is not None:
         result["suppressions"] = [
             {"kind": "external", "status": "accepted", "justification": finding.suppressed.reason}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-RULE_MODULES = ("image", "history", "filesystem", "container", "host", "dockerfile")
+RULE_MODULES = ("image", "history", "filesystem", "container", "processes", "host", "dockerfile", "compose")
 
 
 def load_all() -> None:

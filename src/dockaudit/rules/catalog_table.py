@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from dockaudit.model import Severity
-from dockaudit.rules.registry import RULES, Rule
+from dockaudit.rules.registry import RULES, VARIANTS, Rule
 
 README_START = "<!-- rules:start -->"
 README_END = "<!-- rules:end -->"
@@ -31,6 +31,12 @@ def select(rules: Iterable[Rule[Any]], section: str | None = None, severity: str
     ]
 
 
+def checked_on(rule: Rule[Any]) -> list[str]:
+    """The scopes whose facts the rule judges: its own, then those of variants that can decide it."""
+    extra = sorted(v.scope.value for (rule_id, _), v in VARIANTS.items() if rule_id == rule.id and v.decides)
+    return [rule.scope.value, *extra]
+
+
 def as_json(rule: Rule[Any]) -> dict[str, Any]:
     """A rule's metadata as plain JSON values."""
     return {
@@ -39,6 +45,7 @@ def as_json(rule: Rule[Any]) -> dict[str, Any]:
         "title": rule.title,
         "severity": rule.severity.label,
         "scope": rule.scope.value,
+        "checked_on": checked_on(rule),
         "section": str(rule.section),
         "rationale": rule.rationale,
         "references": list(rule.references),
@@ -57,7 +64,7 @@ def markdown_table(rules: Iterable[Rule[Any]]) -> str:
     ]
     for r in rules:
         refs = "; ".join(r.references)
-        cells = (r.id, f"`{r.slug}`", r.severity.label, r.scope.value, str(r.section), r.title, refs)
+        cells = (r.id, f"`{r.slug}`", r.severity.label, ", ".join(checked_on(r)), str(r.section), r.title, refs)
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)
 

@@ -1,113 +1,47 @@
-"""DA4xx: runtime rules over a container's inspect data and its `docker top` process table."""
+"""DA4xx: runtime rules over a container's inspect data (configuration, mounts, ports, state).
+
+The rules that read `docker top` (the process table) live in `rules/processes.py`. The predicates here are
+shared with the Compose rules, which judge the same settings in a Compose file.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-from dockaudit.facts import ContainerFacts, Process
+from dockaudit.facts import ContainerFacts
 from dockaudit.model import Fix, Location, Severity
-from dockaudit.rules.fixes import compose_service, non_root_user_fix, runtime_fix
-from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
+from dockaudit.rules.fixes import compose_service, runtime_fix
+from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, rule
 
-_SOCKET_NAMES = ("/var/run/docker.sock", "/run/docker.sock")
+SOCKET_NAMES = ("/var/run/docker.sock", "/run/docker.sock")
 _SOCKET_RUNTIMES = ("docker", "containerd", "podman")
 _SENSITIVE_EXACT = frozenset(
     {"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/root", "/var/run", "/run", "/var/lib/docker"}
 )
 # Anything below these exposes the host just as much as the directory itself.
 _SENSITIVE_TREES = ("/var/lib/docker/", "/proc/", "/sys/", "/boot/", "/root/")
-_DANGEROUS_CAPS = frozenset(
+DANGEROUS_CAPS = frozenset(
     {"ALL", "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "NET_ADMIN", "DAC_READ_SEARCH", "SYS_RAWIO", "BPF", "PERFMON"}
 )
-_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"})
-_INITS = frozenset({"tini", "tini-static", "dumb-init", "docker-init", "s6-svscan", "catatonit"})
-_SUPERVISORS = frozenset({"supervisord", "runsvdir", "s6-svscan", "s6-supervise", "s6-rc"})
-_SERVERS = frozenset(
-    {
-        "sshd", "nginx", "httpd", "apache2", "lighttpd", "caddy", "haproxy", "postgres", "mysqld", "mariadbd",
-        "mongod", "redis-server", "memcached", "cron", "crond", "php-fpm", "sendmail", "vsftpd", "named",
-        "dnsmasq", "squid", "varnishd", "dockerd", "containerd", "rabbitmq-server", "beam.smp",
-    }
-)  # fmt: skip
 # What `-p PORT:PORT` without an address binds to; the rule looks for it, it never binds.
-_ALL_INTERFACES = ("", "0.0.0.0", "::", "[::]")  # noqa: S104
-_UNCONFINED = re.compile(r"^(seccomp|apparmor)[:=]unconfined$", re.IGNORECASE)
-_NO_NEW_PRIVS = re.compile(r"^no-new-privileges(?:[:=]true)?$", re.IGNORECASE)
+ALL_INTERFACES = ("", "0.0.0.0", "::", "[::]")  # noqa: S104
+UNCONFINED = re.compile(r"^(seccomp|apparmor)[:=]unconfined$", re.IGNORECASE)
+NO_NEW_PRIVILEGES = re.compile(r"^no-new-privileges(?:[:=]true)?$", re.IGNORECASE)
 
 LEAST_PRIVILEGE = Section.LEAST_PRIVILEGE.value
 
 
-def _is_root_user(user: str) -> bool:
+def is_root_user(user: str) -> bool:
     name = user.strip().split(":", 1)[0]
     return name in ("", "root", "0")
 
 
-def _basename(word: str) -> str:
-    return word.rsplit("/", 1)[-1]
-
-
-def _argv(process: Process) -> list[str]:
-    return process.command.split()
-
-
-def _program(process: Process) -> str:
-    """The program a process runs, looking past interpreters (`python /usr/bin/supervisord`)."""
-    words = _argv(process)
-    if not words:
-        return ""
-    first = _basename(words[0])
-    if first == "busybox" and len(words) > 1:
-        first, words = _basename(words[1]), words[1:]
-    if re.fullmatch(r"python[0-9.]*|perl|ruby|node", first) and len(words) > 1 and not words[1].startswith("-"):
-        return _basename(words[1])
-    # nginx and php-fpm retitle their processes ("nginx: master process ...", "php-fpm: pool www").
-    return first.rstrip(":")
-
-
-def own_processes(facts: ContainerFacts) -> tuple[Process, ...] | None:
-    """The container's own process tree: PID 1 (`State.Pid`) and its descendants; None when unknown."""
-    if facts.processes is None or facts.state.pid <= 0:
-        return None
-    by_parent: dict[int, list[Process]] = {}
-    root: Process | None = None
-    for proc in facts.processes:
-        by_parent.setdefault(proc.ppid, []).append(proc)
-        if proc.pid == facts.state.pid:
-            root = proc
-    if root is None:
-        return None
-    tree: list[Process] = []
-    stack = [root]
-    seen: set[int] = set()
-    while stack:
-        proc = stack.pop()
-        if proc.pid in seen:
-            continue
-        seen.add(proc.pid)
-        tree.append(proc)
-        stack.extend(by_parent.get(proc.pid, []))
-    return tuple(sorted(tree, key=lambda p: p.pid))
-
-
-def _pid1(facts: ContainerFacts) -> Process | None:
-    tree = own_processes(facts)
-    return tree[0] if tree else None
-
-
-def _top_skip(facts: ContainerFacts) -> Skip | None:
-    if facts.processes is None:
-        return Skip(facts.processes_skip_reason or f"docker top is unavailable: the container is {facts.state.status}")
-    if _pid1(facts) is None:
-        return Skip(f"docker top shows no process with the container's PID ({facts.state.pid})")
-    return None
-
-
-def _flag_fix(summary: str, flag: str, compose: dict[str, object]) -> Fix:
+def flag_fix(summary: str, flag: str, compose: dict[str, object]) -> Fix:
     return runtime_fix(summary, [flag], compose)
 
 
-def _removal_fix(summary: str, flags: str, compose_lines: Sequence[str]) -> Fix:
+def removal_fix(summary: str, flags: str, compose_lines: Sequence[str]) -> Fix:
     """A fix that takes a setting away: the flags to drop and the Compose lines to delete."""
     deleted = "\n".join(f"    # {line}" for line in compose_lines)
     return Fix(
@@ -129,7 +63,7 @@ def _removal_fix(summary: str, flags: str, compose_lines: Sequence[str]) -> Fix:
         "confinement: root in it is root on the host."
     ),
     references=("CIS 5.5",),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Drop --privileged; add back only the capability or device the app needs.",
         "--cap-drop ALL --cap-add <NEEDED_CAP>",
         {"privileged": False, "cap_drop": ["ALL"]},
@@ -140,8 +74,8 @@ def privileged(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     return [Hit("HostConfig.Privileged is true")] if facts.host_config.privileged else []
 
 
-def _is_engine_socket(source: str) -> bool:
-    if source in _SOCKET_NAMES:
+def is_engine_socket(source: str) -> bool:
+    if source in SOCKET_NAMES:
         return True
     return source.endswith(".sock") and any(r in source.lower() for r in _SOCKET_RUNTIMES)
 
@@ -158,7 +92,7 @@ def _is_engine_socket(source: str) -> bool:
         "filesystem mounted: the socket is root on the host, read-only or not."
     ),
     references=("CIS 5.32",),
-    fix=lambda f, c: _removal_fix(
+    fix=lambda f, c: removal_fix(
         "Remove the socket mount; if the app must manage containers, put a filtering proxy in front of the "
         "socket or use a dedicated, rootless engine.",
         "-v /var/run/docker.sock:/var/run/docker.sock",
@@ -173,7 +107,7 @@ def docker_socket_mounted(facts: ContainerFacts, ctx: RuleContext) -> CheckResul
             Location(path=m.destination),
         )
         for m in facts.mounts
-        if _is_engine_socket(m.source)
+        if is_engine_socket(m.source)
     ]
 
 
@@ -182,7 +116,7 @@ def _normalise(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def _sensitive(source: str) -> bool:
+def is_sensitive_host_path(source: str) -> bool:
     path = _normalise(source)
     return path in _SENSITIVE_EXACT or any(path.startswith(t) for t in _SENSITIVE_TREES)
 
@@ -199,7 +133,7 @@ def _sensitive(source: str) -> bool:
         "interfaces; written to, they let it take over the host. Read-only still leaks."
     ),
     references=("CIS 5.6",),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Mount only the specific file or a named volume the app needs, read-only.",
         "-v <volume>:<path>:ro",
         {"volumes": ["<volume>:<path>:ro"]},
@@ -214,7 +148,7 @@ def sensitive_host_mount(facts: ContainerFacts, ctx: RuleContext) -> CheckResult
             severity=Severity.HIGH if m.read_write else Severity.MEDIUM,
         )
         for m in facts.mounts
-        if m.type == "bind" and _sensitive(m.source) and not _is_engine_socket(m.source)
+        if m.type == "bind" and is_sensitive_host_path(m.source) and not is_engine_socket(m.source)
     ]
 
 
@@ -230,7 +164,7 @@ def sensitive_host_mount(facts: ContainerFacts, ctx: RuleContext) -> CheckResult
         "any host port, bypassing Docker's network isolation."
     ),
     references=("CIS 5.10",),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Use a bridge or user-defined network and publish only the ports needed.",
         "--network <app-net> -p 127.0.0.1:<port>:<port>",
         {"networks": ["app-net"]},
@@ -254,7 +188,7 @@ def host_network(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
         "environments through /proc."
     ),
     references=("CIS 5.16",),
-    fix=lambda f, c: _removal_fix(
+    fix=lambda f, c: removal_fix(
         "Keep the container in its own PID namespace (the default).", "--pid host", ["pid: host"]
     ),
 )
@@ -273,7 +207,7 @@ def host_pid(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     section=LEAST_PRIVILEGE,
     rationale="The host's IPC namespace exposes its shared memory segments and semaphores to the container.",
     references=("CIS 5.17",),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Remove --ipc host (use --ipc shareable / container:<name> between cooperating containers).",
         "--ipc private",
         {"ipc": "private"},
@@ -297,7 +231,7 @@ def host_ipc(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
         "the daemon's user-namespace remapping, so root in the container is root on the host."
     ),
     references=("CIS 5.21", "CIS 5.31"),
-    fix=lambda f, c: _removal_fix(
+    fix=lambda f, c: removal_fix(
         "Keep the container's own UTS namespace and the daemon's user-namespace remapping.",
         "--uts host --userns host",
         ["uts: host", "userns_mode: host"],
@@ -315,41 +249,6 @@ def host_uts_userns(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
 
 
 @rule(
-    id="DA408",
-    slug="runs-as-root",
-    title="Container runs as root",
-    severity=Severity.HIGH,
-    scope=Scope.CONTAINER,
-    section=Section.NON_ROOT.value,
-    rationale=(
-        "A process running as root inside the container is one kernel or runtime bug away from root on the "
-        "host, and can rewrite everything in its own filesystem."
-    ),
-    references=("seed Run as non-root", "CIS 4.1"),
-    fix=lambda f, c: non_root_user_fix(None),
-)
-def runs_as_root(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
-    """The effective user (container's, else image's) is root, confirmed by `docker top` when it can run."""
-    effective = facts.user or facts.image_user
-    origin = "container Config.User" if facts.user else "image Config.User"
-    shown = effective or "(empty: root)"
-    inspect_root = _is_root_user(effective)
-    tree = own_processes(facts)
-    if tree is None:
-        if not inspect_root:
-            return []
-        return [Hit(f"{origin} is {shown} (not confirmed by docker top: container is {facts.state.status})")]
-    root_procs = [p for p in tree if p.uid in ("root", "0")]
-    if not root_procs:
-        # Inspect may say root while the entrypoint drops privileges (gosu, su-exec): the processes decide.
-        return []
-    pids = ", ".join(f"{p.pid} ({_program(p) or '?'})" for p in root_procs[:5])
-    if inspect_root:
-        return [Hit(f"{origin} is {shown}; docker top shows root processes: {pids}")]
-    return [Hit(f"{origin} is {shown} but docker top shows root processes: {pids}")]
-
-
-@rule(
     id="DA409",
     slug="writable-rootfs",
     title="Root filesystem is writable",
@@ -361,7 +260,7 @@ def runs_as_root(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
         "tmpfs for scratch paths keeps the container identical to its image."
     ),
     references=("seed read_only: true", "CIS 5.13"),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Run with a read-only root filesystem and tmpfs for the paths the app writes.",
         "--read-only --tmpfs /tmp",
         {"read_only": True, "tmpfs": ["/tmp"]},
@@ -372,7 +271,7 @@ def writable_rootfs(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     return [] if facts.host_config.readonly_rootfs else [Hit("HostConfig.ReadonlyRootfs is false")]
 
 
-def _cap(name: str) -> str:
+def capability_name(name: str) -> str:
     upper = name.strip().upper()
     return upper[4:] if upper.startswith("CAP_") else upper
 
@@ -389,7 +288,7 @@ def _cap(name: str) -> str:
         "dropping ALL and adding back only what is needed shrinks what an exploit can do."
     ),
     references=("seed cap_drop: ALL", "CIS 5.4"),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Drop every capability, then add back only those the app needs.",
         "--cap-drop ALL",
         {"cap_drop": ["ALL"]},
@@ -397,15 +296,15 @@ def _cap(name: str) -> str:
 )
 def capabilities_not_dropped(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     """CapDrop does not contain ALL (any case, with or without the CAP_ prefix)."""
-    if any(_cap(c) == "ALL" for c in facts.host_config.cap_drop):
+    if any(capability_name(c) == "ALL" for c in facts.host_config.cap_drop):
         return []
     dropped = ", ".join(facts.host_config.cap_drop) or "nothing"
     return [Hit(f"HostConfig.CapDrop drops {dropped}, not ALL")]
 
 
 def _cap_fix(facts: ContainerFacts, ctx: RuleContext) -> Fix:
-    caps = sorted({_cap(x) for x in facts.host_config.cap_add} & _DANGEROUS_CAPS)
-    return _removal_fix(
+    caps = sorted({capability_name(x) for x in facts.host_config.cap_add} & DANGEROUS_CAPS)
+    return removal_fix(
         "Remove the capability; if a feature needs it, find a narrower one or move that work out of the app.",
         " ".join(f"--cap-add {cap}" for cap in caps),
         ["cap_add:", *(f"  - {cap}" for cap in caps)],
@@ -429,7 +328,9 @@ def _cap_fix(facts: ContainerFacts, ctx: RuleContext) -> Fix:
 def dangerous_capability(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     """CapAdd contains ALL or a capability that allows escaping the container."""
     return [
-        Hit(f"HostConfig.CapAdd contains {cap}") for cap in facts.host_config.cap_add if _cap(cap) in _DANGEROUS_CAPS
+        Hit(f"HostConfig.CapAdd contains {cap}")
+        for cap in facts.host_config.cap_add
+        if capability_name(cap) in DANGEROUS_CAPS
     ]
 
 
@@ -445,7 +346,7 @@ def dangerous_capability(facts: ContainerFacts, ctx: RuleContext) -> CheckResult
         "capabilities; the flag makes privilege only ever go down."
     ),
     references=("seed no-new-privileges", "CIS 5.26"),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Forbid privilege escalation.",
         "--security-opt no-new-privileges",
         {"security_opt": ["no-new-privileges:true"]},
@@ -453,7 +354,7 @@ def dangerous_capability(facts: ContainerFacts, ctx: RuleContext) -> CheckResult
 )
 def new_privileges_allowed(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     """SecurityOpt lacks no-new-privileges (bare, `:true` or `=true`)."""
-    if any(_NO_NEW_PRIVS.match(opt.strip()) for opt in facts.host_config.security_opt):
+    if any(NO_NEW_PRIVILEGES.match(opt.strip()) for opt in facts.host_config.security_opt):
         return []
     opts = ", ".join(facts.host_config.security_opt) or "none"
     return [Hit(f"HostConfig.SecurityOpt has no no-new-privileges (security options: {opts})")]
@@ -471,7 +372,7 @@ def new_privileges_allowed(facts: ContainerFacts, ctx: RuleContext) -> CheckResu
         "running unconfined removes both safety nets."
     ),
     references=("CIS 5.22", "CIS 5.2"),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Remove the unconfined option; if a syscall is missing, use a custom profile that adds only it.",
         "--security-opt seccomp=/path/to/profile.json",
         {"security_opt": ["no-new-privileges:true"]},
@@ -479,9 +380,7 @@ def new_privileges_allowed(facts: ContainerFacts, ctx: RuleContext) -> CheckResu
 )
 def seccomp_or_apparmor_disabled(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     """SecurityOpt sets seccomp or apparmor to unconfined."""
-    return [
-        Hit(f"HostConfig.SecurityOpt has {opt}") for opt in facts.host_config.security_opt if _UNCONFINED.match(opt)
-    ]
+    return [Hit(f"HostConfig.SecurityOpt has {opt}") for opt in facts.host_config.security_opt if UNCONFINED.match(opt)]
 
 
 @rule(
@@ -496,7 +395,7 @@ def seccomp_or_apparmor_disabled(facts: ContainerFacts, ctx: RuleContext) -> Che
         "containers, or the daemon, OOM-killed."
     ),
     references=("seed Cap resources", "CIS 5.11"),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Set a memory limit sized to the app's peak.",
         "--memory 512m",
         {"deploy": {"resources": {"limits": {"memory": "512m"}}}},
@@ -516,9 +415,7 @@ def no_memory_limit(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     section=LEAST_PRIVILEGE,
     rationale="Without a CPU quota or weight one busy container can starve its neighbours on the host.",
     references=("CIS 5.12",),
-    fix=lambda f, c: _flag_fix(
-        "Set a CPU limit.", "--cpus 1.0", {"deploy": {"resources": {"limits": {"cpus": "1.0"}}}}
-    ),
+    fix=lambda f, c: flag_fix("Set a CPU limit.", "--cpus 1.0", {"deploy": {"resources": {"limits": {"cpus": "1.0"}}}}),
 )
 def no_cpu_limit(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     """None of NanoCpus, CpuQuota, CpuShares (other than 0/1024) is set."""
@@ -537,7 +434,7 @@ def no_cpu_limit(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     section=LEAST_PRIVILEGE,
     rationale="A fork bomb in a container without a PIDs limit exhausts the host's process table.",
     references=("CIS 5.29",),
-    fix=lambda f, c: _flag_fix("Cap the number of processes.", "--pids-limit 200", {"pids_limit": 200}),
+    fix=lambda f, c: flag_fix("Cap the number of processes.", "--pids-limit 200", {"pids_limit": 200}),
 )
 def no_pids_limit(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     """PidsLimit is unset, 0 or -1."""
@@ -599,7 +496,7 @@ def no_health_status(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
         "on-failure without a small retry cap does the same."
     ),
     references=("CIS 5.15",),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Cap retries and investigate the crashes.", "--restart on-failure:5", {"restart": "on-failure:5"}
     ),
 )
@@ -626,7 +523,7 @@ def restart_policy(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
         "disk is full. The none driver throws logs away."
     ),
     references=("seed Logs: stdout, shipped off-host",),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Rotate logs (or ship them off-host with a logging driver).",
         "--log-opt max-size=10m --log-opt max-file=3",
         {"logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}}},
@@ -639,115 +536,6 @@ def no_log_rotation(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
         return [Hit("log driver is none: the container's output is discarded")]
     if hc.log_driver in ("json-file", "local") and not any(k == "max-size" for k, _ in hc.log_options):
         return [Hit(f"log driver {hc.log_driver} without max-size")]
-    return []
-
-
-def _shell_command(words: Sequence[str]) -> bool:
-    if len(words) < 2:
-        return False
-    first = _basename(words[0])
-    if first == "busybox" and len(words) > 2:
-        first, words = _basename(words[1]), words[1:]
-    return first in _SHELLS and "-c" in words[1:3]
-
-
-def _exec_fix(facts: ContainerFacts, ctx: RuleContext) -> Fix:
-    return Fix(
-        summary="Start the app in exec form so it is PID 1 and receives SIGTERM (or prefix `exec` in the script).",
-        dockerfile='ENTRYPOINT ["/app/server"]\nCMD ["--port", "8080"]',
-        compose=compose_service({"entrypoint": ["/app/server"], "init": True}),
-        run="--init",
-    )
-
-
-@rule(
-    id="DA420",
-    slug="shell-pid1",
-    title="PID 1 is a shell",
-    severity=Severity.MEDIUM,
-    scope=Scope.CONTAINER,
-    section=Section.PID1.value,
-    rationale=(
-        "A shell as PID 1 does not forward SIGTERM to the app, so `docker stop` waits out its timeout and "
-        "kills the app without a clean shutdown."
-    ),
-    references=("seed PID 1", "exec form"),
-    fix=_exec_fix,
-)
-def shell_pid1(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
-    """The `docker top` row whose PID is State.Pid is `sh -c ...`."""
-    skip = _top_skip(facts)
-    if skip is not None:
-        return skip
-    pid1 = _pid1(facts)
-    assert pid1 is not None
-    if _shell_command(_argv(pid1)):
-        return [Hit(f"PID 1 (host PID {pid1.pid}) is a shell: {pid1.command}")]
-    return []
-
-
-@rule(
-    id="DA421",
-    slug="no-init-reaper",
-    title="No init process to reap zombies",
-    severity=Severity.LOW,
-    scope=Scope.CONTAINER,
-    section=Section.PID1.value,
-    rationale=(
-        "PID 1 must reap orphaned children; most apps do not, so exited children pile up as zombies. "
-        "--init (tini) reaps them and forwards signals."
-    ),
-    references=("seed Reap zombies",),
-    fix=lambda f, c: _flag_fix("Run with Docker's init (tini) as PID 1.", "--init", {"init": True}),
-)
-def no_init_reaper(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
-    """Several processes, no init as PID 1 and no --init; medium when a zombie is seen."""
-    skip = _top_skip(facts)
-    if skip is not None:
-        return skip
-    tree = own_processes(facts) or ()
-    pid1 = tree[0]
-    if facts.host_config.init or len(tree) <= 1 or _program(pid1) in _INITS:
-        return []
-    zombies = [p for p in tree if p.state.upper().startswith("Z")]
-    evidence = f"{len(tree)} processes and PID 1 is {_program(pid1) or pid1.command!r}, not an init"
-    if zombies:
-        return [Hit(f"{evidence}; zombie PIDs: {', '.join(str(z.pid) for z in zombies)}", severity=Severity.MEDIUM)]
-    return [Hit(evidence)]
-
-
-@rule(
-    id="DA422",
-    slug="multiple-services",
-    title="Several services in one container",
-    severity=Severity.LOW,
-    scope=Scope.CONTAINER,
-    section=Section.ONE_PROCESS.value,
-    rationale=(
-        "A container running a supervisor or several servers cannot be scaled, restarted or health-checked "
-        "per service, and its logs and signals get mixed."
-    ),
-    references=("seed One process per container",),
-    fix=lambda f, c: Fix(
-        summary="Run each service in its own container (Compose services sharing a network).",
-        compose=compose_service({"image": "<one service per container>"}),
-    ),
-)
-def multiple_services(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
-    """The container's own process tree has a supervisor or more than one server binary."""
-    if facts.processes is None:
-        return Skip(facts.processes_skip_reason or f"docker top is unavailable: the container is {facts.state.status}")
-    # Only the tree under State.Pid is the container's: with --pid host, host processes must never count.
-    tree = own_processes(facts)
-    if tree is None:
-        return Skip(f"docker top shows no process with the container's PID ({facts.state.pid})")
-    programs = [_program(p) for p in tree]
-    supervisors = sorted({p for p in programs if p in _SUPERVISORS})
-    if supervisors:
-        return [Hit(f"process supervisor running: {', '.join(supervisors)}")]
-    servers = sorted({p for p in programs if p in _SERVERS})
-    if len(servers) > 1:
-        return [Hit(f"several servers running: {', '.join(servers)}")]
     return []
 
 
@@ -778,19 +566,19 @@ def secret_in_container_env(facts: ContainerFacts, ctx: RuleContext) -> CheckRes
     ]
 
 
-def _repo_of(ref: str) -> str:
-    tag = _tag_of(ref)
+def repo_of(ref: str) -> str:
+    tag = tag_of(ref)
     return ref[: -len(tag) - 1] if tag is not None else ref
 
 
-def _tag_of(ref: str) -> str | None:
+def tag_of(ref: str) -> str | None:
     last = ref.rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else None
 
 
 def _digest_fix(facts: ContainerFacts, ctx: RuleContext) -> Fix:
-    repo = _repo_of(facts.image_ref)
-    return _flag_fix(
+    repo = repo_of(facts.image_ref)
+    return flag_fix(
         "Start the container from the image digest (`docker image inspect --format '{{index .RepoDigests 0}}'`).",
         f"docker run {repo}@sha256:<digest>",
         {"image": f"{repo}@sha256:<digest>"},
@@ -819,7 +607,7 @@ def mutable_image_reference(facts: ContainerFacts, ctx: RuleContext) -> CheckRes
     bare = ref.lower()
     if re.fullmatch(r"[0-9a-f]{12,64}", bare) and facts.image_id.removeprefix("sha256:").startswith(bare):
         return []
-    tag = _tag_of(ref)
+    tag = tag_of(ref)
     if tag is None or tag == "latest":
         return [Hit(f"Config.Image is {ref} ({'implicit ' if tag is None else ''}latest)")]
     if facts.tag_drift:
@@ -836,7 +624,7 @@ def mutable_image_reference(facts: ContainerFacts, ctx: RuleContext) -> CheckRes
     section=LEAST_PRIVILEGE,
     rationale="Host devices give direct access to hardware or kernel interfaces that bypass the container's isolation.",
     references=("CIS 5.18",),
-    fix=lambda f, c: _removal_fix(
+    fix=lambda f, c: removal_fix(
         "Remove the device (or expose only the one device node needed, read-only where possible).",
         "--device ... / --device-cgroup-rule 'a *:* rwm'",
         ["devices:", "  - <host device>:<container device>"],
@@ -892,7 +680,7 @@ def shared_mount_propagation(facts: ContainerFacts, ctx: RuleContext) -> CheckRe
         "the host firewall; bind to 127.0.0.1 behind a proxy unless the port is meant to be public."
     ),
     references=("CIS 5.14",),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Bind published ports to a specific interface.",
         "-p 127.0.0.1:<host_port>:<container_port>",
         {"ports": ["127.0.0.1:8080:8080"]},
@@ -903,7 +691,7 @@ def ports_on_all_interfaces(facts: ContainerFacts, ctx: RuleContext) -> CheckRes
     # With IPv6 on, one `-p 8080:80` gives a 0.0.0.0 and a :: binding: that is one finding.
     seen: dict[tuple[str, int], list[str]] = {}
     for p in facts.host_config.port_bindings:
-        if p.host_ip in _ALL_INTERFACES:
+        if p.host_ip in ALL_INTERFACES:
             seen.setdefault((p.container_port, p.host_port), []).append(p.host_ip or "*")
     return [
         Hit(
@@ -924,7 +712,7 @@ def ports_on_all_interfaces(facts: ContainerFacts, ctx: RuleContext) -> CheckRes
     section=LEAST_PRIVILEGE,
     rationale="Host ports below 1024 are reserved for system services; publishing them usually belongs to a proxy.",
     references=("CIS 5.8",),
-    fix=lambda f, c: _flag_fix("Publish a port above 1023.", "-p 8080:<container_port>", {"ports": ["8080:8080"]}),
+    fix=lambda f, c: flag_fix("Publish a port above 1023.", "-p 8080:<container_port>", {"ports": ["8080:8080"]}),
 )
 def privileged_port_mapped(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     """A published host port is below 1024."""
@@ -946,7 +734,7 @@ def privileged_port_mapped(facts: ContainerFacts, ctx: RuleContext) -> CheckResu
         "take it out of the limits the daemon applies."
     ),
     references=("CIS 5.25",),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Use a private cgroup namespace and the default cgroup parent.", "--cgroupns private", {"cgroup": "private"}
     ),
 )
@@ -973,7 +761,7 @@ def cgroup_parent_or_host_cgroupns(facts: ContainerFacts, ctx: RuleContext) -> C
         "`systempaths=unconfined` lifts that, exposing kernel memory and tunables."
     ),
     references=(),
-    fix=lambda f, c: _removal_fix(
+    fix=lambda f, c: removal_fix(
         "Keep Docker's masked and read-only kernel paths.",
         "--security-opt systempaths=unconfined",
         ["security_opt:", "  - systempaths=unconfined"],
@@ -1004,7 +792,7 @@ def unmasked_system_paths(facts: ContainerFacts, ctx: RuleContext) -> CheckResul
         "limit the host itself runs out of memory."
     ),
     references=(),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Leave the OOM killer on and set a memory limit.", "--memory 512m", {"mem_limit": "512m"}
     ),
 )
@@ -1027,7 +815,7 @@ def oom_killer_disabled(facts: ContainerFacts, ctx: RuleContext) -> CheckResult:
     section=Section.ONE_PROCESS.value,
     rationale="An OOM kill or repeated restarts mean the service is failing now, whatever its configuration.",
     references=(),
-    fix=lambda f, c: _flag_fix(
+    fix=lambda f, c: flag_fix(
         "Investigate the logs and memory use; raise the memory limit if the app needs it.",
         "--memory <peak + headroom>",
         {"deploy": {"resources": {"limits": {"memory": "<peak + headroom>"}}}},

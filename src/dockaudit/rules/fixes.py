@@ -131,9 +131,9 @@ def _yaml(value: Mapping[str, object], indent: int) -> list[str]:
             lines.extend(_yaml(item, indent + 2))
         elif isinstance(item, list | tuple):
             lines.append(f"{pad}{key}:")
-            lines.extend(f"{pad}  - {_scalar(v)}" for v in item)
+            lines.extend(f"{pad}  - {yaml_scalar(v)}" for v in item)
         else:
-            lines.append(f"{pad}{key}: {_scalar(item)}")
+            lines.append(f"{pad}{key}: {yaml_scalar(item)}")
     return lines
 
 
@@ -143,7 +143,8 @@ _YAML_NUMBER = re.compile(
 )
 
 
-def _scalar(value: object) -> str:
+def yaml_scalar(value: object) -> str:
+    """A YAML scalar for `value`, quoted when YAML would read it as another type."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

@@ -20,6 +20,7 @@ class Scope(enum.StrEnum):
     CONTAINER = "container"
     HOST = "host"
     DOCKERFILE = "dockerfile"
+    COMPOSE = "compose"
 
 
 class Section(enum.StrEnum):
@@ -52,6 +53,8 @@ class Hit:
     """Overrides the rule's default (e.g. DA403 read-only mounts are medium)."""
     fix: Fix | None = None
     """Overrides the rule's fix builder for this hit."""
+    also: tuple[str, ...] = ()
+    """Ids of other rules that see the same flaw and are reported through this hit (one finding per flaw)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,22 @@ RULES: dict[str, Rule[Any]] = {}
 """Every registered rule by id; modules register on import (see `dockaudit.rules.load_all`)."""
 
 
+@dataclass(frozen=True)
+class Variant(Generic[F]):
+    """A rule's check over the facts of another scope (a DA4xx rule judged on a Compose service)."""
+
+    rule_id: str
+    scope: Scope
+    check: Callable[[F, RuleContext], CheckResult]
+    fix: Callable[[F, RuleContext], Fix]
+    decides: bool = True
+    """False when the variant can only report the rule as skipped (it needs data the scope never has)."""
+
+
+VARIANTS: dict[tuple[str, Scope], Variant[Any]] = {}
+"""Checks of registered rules over other scopes' facts, by (rule id, scope); the rule keeps its metadata."""
+
+
 def rule(
     *,
     id: str,
@@ -120,6 +139,33 @@ def rule(
         return check
 
     return register
+
+
+def variant(
+    rule_id: str, *, scope: Scope, fix: Callable[[F, RuleContext], Fix], decides: bool = True
+) -> Callable[[Callable[[F, RuleContext], CheckResult]], Callable[[F, RuleContext], CheckResult]]:
+    """Register the decorated check as rule `rule_id` judged over `scope`'s facts, with the same id and severity."""
+
+    def register(check: Callable[[F, RuleContext], CheckResult]) -> Callable[[F, RuleContext], CheckResult]:
+        if (rule_id, scope) in VARIANTS:
+            raise ValueError(f"rule {rule_id} has two {scope} variants")
+        VARIANTS[(rule_id, scope)] = Variant(rule_id, scope, check, fix, decides)
+        return check
+
+    return register
+
+
+def rules_for(scopes: Sequence[Scope]) -> list[Rule[Any]]:
+    """The rules that judge facts of `scopes`, in id order: their own, and other rules' variants for them."""
+    selected: list[Rule[Any]] = []
+    for rule_ in sorted(RULES.values(), key=lambda r: r.id):
+        if rule_.scope in scopes:
+            selected.append(rule_)
+            continue
+        found = next((VARIANTS[(rule_.id, s)] for s in scopes if (rule_.id, s) in VARIANTS), None)
+        if found is not None:
+            selected.append(replace(rule_, scope=found.scope, check=found.check, fix=found.fix))
+    return selected
 
 
 def evaluate_rule(rule_: Rule[F], facts: F, ctx: RuleContext) -> tuple[list[Finding], bool]:
@@ -149,6 +195,7 @@ def evaluate_rule(rule_: Rule[F], facts: F, ctx: RuleContext) -> tuple[list[Find
             origin=hit.origin,
             severity=hit.severity if hit.severity is not None else rule_.severity,
             fix=hit.fix if hit.fix is not None else default_fix,
+            also=hit.also,
         )
         for hit in result
     ]
@@ -159,9 +206,7 @@ def evaluate(scopes: Sequence[Scope], facts: Any, ctx: RuleContext) -> tuple[lis
     """Run every registered rule of the given scopes over `facts`: findings and passed rule ids."""
     findings: list[Finding] = []
     passed: list[str] = []
-    for rule_ in sorted(RULES.values(), key=lambda r: r.id):
-        if rule_.scope not in scopes:
-            continue
+    for rule_ in rules_for(scopes):
         found, ok = evaluate_rule(rule_, facts, ctx)
         findings.extend(found)
         if ok:
