@@ -69,6 +69,11 @@ def add_parser(sub: Any) -> None:
         "image: or path: to force one",
     )
     sel = p.add_argument_group("selection")
+    sel.add_argument(
+        "--paths",
+        action="store_true",
+        help="every TARGET is a file or directory, as if prefixed with path: (no engine is contacted; for hooks)",
+    )
     sel.add_argument("--all-images", action="store_true", help="every image of each engine")
     sel.add_argument("--all-containers", action="store_true", help="every container of each engine")
     sel.add_argument("--running", action="store_true", help="only running containers (implies --all-containers)")
@@ -314,7 +319,7 @@ def _run(args: argparse.Namespace) -> int:
     plan = plan_outputs(args.format, args.output)
     options = _options(args)
     settings = options.settings
-    specs = [parse_target(t) for t in args.targets]
+    specs = [parse_target(f"path:{t}" if args.paths else t) for t in args.targets]
     selection = Selection(
         all_images=args.all_images,
         all_containers=args.all_containers,
