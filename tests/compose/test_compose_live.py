@@ -22,7 +22,7 @@ from dockaudit.audit import AuditOptions, open_session
 from dockaudit.config import Settings
 from dockaudit.parse.compose import find_compose
 from tests.cli.run import dockaudit
-from tests.compose.test_compose_engine import PASSWD_ROOT_ONLY, _free_port, _image
+from tests.compose.test_compose_engine import PASSWD_ROOT_ONLY, PASSWD_WITH_APP_USER, _free_port, _image
 from tests.fixtures.images import TEST_LABEL
 from tests.report.schemas import validate_sarif
 
@@ -200,3 +200,15 @@ services:
 
     table = dockaudit(capsys, "scan", f"path:{tmp_path}", "--with-images", "--no-trivy", "--fail-on", "never")
     assert "(for imgs/app)" in table.out
+
+
+def test_harden_reads_each_services_image_from_the_engine(
+    capsys: pytest.CaptureFixture[str], docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    # The image's own non-root user (its /etc/passwd, read from its layers) is the one harden sets.
+    image = _image(docker_client, "live-web-user", 8080, PASSWD_WITH_APP_USER)
+    (tmp_path / "compose.yaml").write_text(f"services:\n  web:\n    image: {image}\n")
+    run = dockaudit(capsys, "harden", str(tmp_path / "compose.yaml"))
+    assert run.code == 0, run.err
+    assert '+    user: "1000:1000"' in run.out
+    assert "images not inspected" not in run.err
