@@ -106,8 +106,6 @@ class ComposeOptions:
     profiles: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
     allow_secret_names: tuple[str, ...] = ()
-    environ: Mapping[str, str] | None = None
-    """The environment Compose interpolates from; None: this process's."""
 
     def load(self, files: Sequence[str | Path]) -> ComposeProject:
         """The project of `files` (or of one project directory), read through Compose."""
@@ -117,7 +115,6 @@ class ComposeOptions:
             files,
             profiles=self.profiles,
             env_files=self.env_files,
-            environ=self.environ,
             allow_secret_names=self.allow_secret_names,
         )
 
