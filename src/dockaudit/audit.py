@@ -29,9 +29,11 @@ from dockaudit.targets import ResolvedTarget, short_ref
 
 if TYPE_CHECKING:
     from dockaudit.engine.fleet import EngineFailure, EngineSpec
-    from dockaudit.facts import ContainerFacts, DockerfileFacts, Inventory
+    from dockaudit.facts import ComposeProject, ComposeService, ContainerFacts, DockerfileFacts, Inventory
+    from dockaudit.harden.compose import ComposeHardening
     from dockaudit.harden.result import HardenResult
     from dockaudit.harden.runtime import RuntimeHardening
+    from dockaudit.live_compose import ComposeGrouping, ComposeLabels
     from dockaudit.scanners.trivy import TrivyOptions, TrivyScan
     from dockaudit.source import EventStream, FactSource, ImageScanner
 
@@ -119,6 +121,7 @@ class AuditSession:
         self._scanner: ImageScanner | None = scanner
         self._raw: dict[tuple[TargetKind, str | None, str], TargetResult] = {}
         self._scanned = False
+        self._live_projects: dict[tuple[object, ...], ComposeProject | None] = {}
         self.matched_ignores: set[Ignore] = set()
         """Ignores that matched some finding so far (the rest are reported as stale)."""
 
@@ -222,6 +225,68 @@ class AuditSession:
         """Engine events that change the inventory."""
         return self._source().events()
 
+    def compose_groups(self, inventory: Inventory | None = None) -> ComposeGrouping:
+        """The engine's containers by Compose project and service (from their labels), and the others."""
+        from dockaudit.live_compose import group_by_project
+
+        return group_by_project((inventory if inventory is not None else self.inventory()).containers)
+
+    # ---- Compose files ------------------------------------------------------------------------------
+
+    def compose_project(
+        self, files: Sequence[str | Path], *, profiles: Sequence[str] = (), env_files: Sequence[str | Path] = ()
+    ) -> ComposeProject:
+        """A Compose project (files merged in order, or one project directory) read through Compose itself;
+        raises `ComposeFileError` (exit 2) with Compose's own message, `ComposeUnavailableError` (exit 3)."""
+        from dockaudit.targets import ComposeOptions
+
+        options = ComposeOptions(
+            profiles=tuple(profiles),
+            env_files=tuple(str(e) for e in env_files),
+            allow_secret_names=tuple(self.settings.allow_secret_names),
+        )
+        return options.load(files)
+
+    def compose_targets(self, project: ComposeProject) -> list[ResolvedTarget]:
+        """Every service of a project as a target for `audit` (`project/service`)."""
+        from dockaudit.targets import compose_targets
+
+        return compose_targets(project)
+
+    def harden_compose(self, project: ComposeProject) -> ComposeHardening:
+        """The hardened Compose files of a project, validated by Compose; services' images read from the engine
+        when it has them (their users, writable paths and healthchecks decide the edits)."""
+        from dockaudit.harden.compose import harden_compose
+
+        return harden_compose(project, image_lookup=self._service_image_lookup(), ctx=self._context())
+
+    def _service_image_lookup(self) -> Callable[[ComposeService], ImageFacts | None]:
+        source = self.source
+        cache: dict[str, ImageFacts | None] = {}
+
+        def lookup(service: ComposeService) -> ImageFacts | None:
+            if source is None:
+                return None
+            refs = [service.image] if service.image else []
+            if service.build is not None:
+                refs.append(f"{service.project}-{service.name}")
+            for ref in refs:
+                if ref not in cache:
+                    try:
+                        found = source.find_image(ref)
+                        cache[ref] = (
+                            None
+                            if found is None
+                            else source.image_facts(found.id, allow_secret_names=self.settings.allow_secret_names)
+                        )
+                    except DockauditError:
+                        cache[ref] = None
+                if cache[ref] is not None:
+                    return cache[ref]
+            return None
+
+        return lookup
+
     # ---- plumbing -----------------------------------------------------------------------------------
 
     def _progress(
@@ -304,6 +369,8 @@ class AuditSession:
             return self._checklist_container(target, on_progress)
         if target.kind is TargetKind.HOST:
             return self._audit_host(on_progress), None
+        if target.kind is TargetKind.COMPOSE_SERVICE:
+            return self._checklist_service(target, on_progress), None
         return self._audit_path(Path(target.ref), on_progress, cancel), None
 
     def _checklist_image(
@@ -388,9 +455,113 @@ class AuditSession:
             return self._finish(replace(result, scans={"checklist": "skipped"})), facts
         try:
             findings, passed = self._rules((Scope.CONTAINER,), facts)
+            findings = self._point_at_compose(facts, findings)
         except Exception as exc:
             return self._failed(result, "checklist", exc, on_progress), facts
         return self._finish(replace(result, findings=tuple(findings), passed=tuple(passed))), facts
+
+    # ---- Compose services, in files and live ---------------------------------------------------------
+
+    def _checklist_service(self, target: ResolvedTarget, on_progress: ProgressCallback | None) -> TargetResult:
+        """DA7xx and the DA4xx rules a definition can decide over one Compose service; with `--with-images`, its
+        image's (or its `build:` Dockerfile's) user and healthcheck feed them."""
+        from dockaudit.facts import ServiceFacts
+        from dockaudit.rules.compose import evaluate_service
+
+        name = target.name or target.ref
+        result = TargetResult(
+            kind=TargetKind.COMPOSE_SERVICE,
+            engine=None,
+            id=target.id or target.ref,
+            name=name,
+            scans={"checklist": "ok"},
+        )
+        project = target.compose
+        service = project.service(target.service) if project is not None else None
+        if service is None:
+            problem = DockauditError(f"{name}: the Compose project has no service {target.service!r}")
+            return self._failed(replace(result, scans={"checklist": "failed"}), "collect", problem, on_progress)
+        self._progress(on_progress, target.key, name, "checklist", "running the checklist")
+        image, scans = self._service_image(target, service)
+        result = replace(result, scans={**result.scans, **scans})
+        if image is not None and target.image_id:
+            result = replace(result, image=ImageRef(id=image.id, ref=short_ref(service.image or image.name)))
+        if "checklist" not in self.options.scanners:
+            return self._finish(replace(result, scans={**result.scans, "checklist": "skipped"}))
+        try:
+            findings, passed = evaluate_service(ServiceFacts(service, image), self._context())
+        except Exception as exc:
+            return self._failed(result, "checklist", exc, on_progress)
+        return self._finish(replace(result, findings=tuple(findings), passed=tuple(passed)))
+
+    def _service_image(
+        self, target: ResolvedTarget, service: ComposeService
+    ) -> tuple[ImageFacts | None, dict[str, str]]:
+        """The image facts a service's rules read: its image on this engine, else its `build:` Dockerfile's."""
+        if target.image_id and self.source is not None:
+            try:
+                facts = self.source.image_facts(
+                    target.image_id, read_layers=False, allow_secret_names=self.settings.allow_secret_names
+                )
+            except DockauditError as exc:
+                return None, {"image": f"failed: {exc}"}
+            return facts, {"image": "ok"}
+        if target.dockerfile:
+            from dockaudit.parse.dockerfile import parse_dockerfile
+            from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
+
+            try:
+                parsed = parse_dockerfile(Path(target.dockerfile), self.settings.allow_secret_names)
+            except Exception as exc:
+                return None, {"image": f"failed: {target.dockerfile}: {exc}"}
+            return image_facts_from_dockerfile(parsed), {"image": f"ok: from {target.dockerfile}"}
+        return None, {}
+
+    def _point_at_compose(self, facts: ContainerFacts, findings: list[Finding]) -> list[Finding]:
+        """A Compose-started container's findings pointed at its service's lines, when its files are readable here."""
+        from dockaudit.facts import ServiceFacts
+        from dockaudit.live_compose import compose_labels, point_at_compose
+        from dockaudit.rules.compose import evaluate_service
+
+        labels = compose_labels(facts.labels)
+        if labels is None or not labels.readable:
+            return findings
+        project = self._live_project(labels)
+        service = project.service(labels.service) if project is not None else None
+        if service is None:
+            return findings
+        service_findings, _ = evaluate_service(ServiceFacts(service), self._context())
+        return point_at_compose(findings, service, service_findings)
+
+    def _live_project(self, labels: ComposeLabels) -> ComposeProject | None:
+        """The project a live container came from, read once per version of its files; None when Compose cannot
+        read it here (a variable only the original shell had, Compose missing)."""
+
+        from dockaudit.parse.compose import load_project
+
+        env_files = [f for f in labels.env_files if Path(f).is_file()]
+        try:
+            stamps = tuple(Path(f).stat().st_mtime_ns for f in (*labels.config_files, *env_files))
+        except OSError:
+            return None
+        key = (labels.project, labels.working_dir, labels.config_files, tuple(env_files), stamps)
+        with self._lock:
+            if key in self._live_projects:
+                return self._live_projects[key]
+        project: ComposeProject | None
+        try:
+            project = load_project(
+                labels.config_files,
+                project_dir=labels.working_dir or None,
+                project_name=labels.project,
+                env_files=env_files,
+                allow_secret_names=self.settings.allow_secret_names,
+            )
+        except DockauditError:
+            project = None
+        with self._lock:
+            self._live_projects[key] = project
+        return project
 
     def _scan_ages(self) -> dict[str, datetime | None] | None:
         """Last scan time of each running container's image, for DA510; None when that cannot be known."""
@@ -480,10 +651,10 @@ class AuditSession:
 
     def _audit_path(self, path: Path, on_progress: ProgressCallback | None, cancel: threading.Event) -> TargetResult:
         """A saved image tarball, a Dockerfile, or a project directory (its Dockerfile and build context)."""
-        from dockaudit.targets import resolve_path
+        from dockaudit.targets import file_target
 
         try:
-            target = resolve_path(str(path))
+            target = file_target(str(path))
         except DockauditError as exc:
             result = TargetResult(kind=TargetKind.DOCKERFILE, engine=None, id=str(path), name=str(path))
             return self._failed(result, "collect", exc, on_progress)
@@ -573,6 +744,8 @@ class AuditSession:
         result, facts = self.checklist(target, on_progress=on_progress, cancel=cancel)
         if isinstance(facts, ImageFacts):
             result = self.scan(result, facts, on_progress=on_progress, cancel=cancel, use_cache=use_cache)
+        if target.services:
+            result = self._attribute(result, target.services)
         if target.kind is TargetKind.CONTAINER and result.errors and result.name == target.ref and target.name:
             # It vanished before it could be inspected: keep the name it was listed under.
             result = replace(result, name=target.name)
@@ -597,6 +770,14 @@ class AuditSession:
             on_progress,
             on_result,
         )
+
+    def _attribute(self, result: TargetResult, services: tuple[str, ...]) -> TargetResult:
+        """Name the Compose services an image or Dockerfile target was audited for (kept through `rescore`)."""
+        with self._lock:
+            key = (result.kind, result.engine, result.id)
+            if key in self._raw:
+                self._raw[key] = replace(self._raw[key], services=services)
+        return replace(result, services=services)
 
     def report(self, results: Sequence[TargetResult], errors: Sequence[ScanError] = ()) -> Report:
         """A report of results of this session, exactly as `dockaudit scan` writes it."""

@@ -214,6 +214,8 @@ class TargetResult:
     scans: dict[str, str] = field(default_factory=dict)
     errors: tuple[ScanError, ...] = ()
     hardened_dockerfile_diff: str | None = None
+    services: tuple[str, ...] = ()
+    """The Compose services (`project/service`) this image or Dockerfile was audited for (`scan --with-images`)."""
 
     def summary(self) -> dict[str, int]:
         """Counts of counting findings per severity label."""

@@ -55,10 +55,19 @@ def name_words(name: str) -> list[str]:
     return [w.lower() for w in _WORD_SPLIT.split(name) if w]
 
 
+_AUTH_SETTINGS = frozenset(
+    {"method", "methods", "type", "mode", "provider", "enabled", "disabled", "required", "url", "uri", "host",
+     "server", "domain", "realm", "scheme", "backend", "strategy", "plugin", "source"}
+)  # fmt: skip
+"""Words after `auth` that name a setting, not a credential: `POSTGRES_HOST_AUTH_METHOD=trust`, `AUTH_TYPE`."""
+
+
 def secret_name_word(name: str) -> str | None:
     """The word (or run) that makes `name` secret-like, or None."""
     words = name_words(name)
-    for word in words:
+    for index, word in enumerate(words):
+        if word == "auth" and index + 1 < len(words) and words[index + 1] in _AUTH_SETTINGS:
+            continue
         if word in _SECRET_WORDS:
             return word
     # The shell's own PWD is the working directory; only `DB_PWD`-like names mean a password.

@@ -1,7 +1,8 @@
 """Target resolution: what `dockaudit scan` arguments and selection flags name, engine by engine.
 
 An unprefixed TARGET is tried as a container, then an image, then a path (as `docker inspect` does);
-`container:`, `image:` and `path:` force one. A TARGET that names nothing is a usage error.
+`container:`, `image:` and `path:` force one. A TARGET that names nothing is a usage error. A Compose file
+(or a project directory holding one) names one target per service, read through Compose itself.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import fnmatch
 import tarfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockaudit.errors import DockauditError, UsageError
-from dockaudit.facts import ContainerSummary, ImageSummary, Inventory
+from dockaudit.facts import ComposeProject, ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import TargetKind
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 PREFIXES = ("container", "image", "path")
 DOCKERFILE_NAMES = ("Dockerfile", "dockerfile", "Containerfile")
 """Looked up, in this order, in a project directory."""
+COMPOSE_SUFFIXES = (".yaml", ".yml")
+"""A file with one of these suffixes is read as a Compose file (a Dockerfile or an image tarball never has one)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,20 @@ class ResolvedTarget:
     aliases: tuple[str, ...] = ()
     """Other names the target answers to in `--include/--exclude` (every tag of an image)."""
     image_id: str = ""
-    """For a container, the image it runs: its findings belong on that image's own target."""
+    """For a container, the image it runs: its findings belong on that image's own target. For a Compose service
+    audited `--with-images`, its image on this target's engine: its facts feed the service's rules."""
+    services: tuple[str, ...] = ()
+    """The Compose services (`project/service`) an image or Dockerfile target is audited for (`--with-images`)."""
+    compose: ComposeProject | None = field(default=None, compare=False, repr=False)
+    """For a Compose service, the project it belongs to, as Compose read it."""
+    dockerfile: str = ""
+    """For a Compose service audited `--with-images` whose image is not present, the Dockerfile of its `build:`,
+    which stands in for the image in its rules."""
+
+    @property
+    def service(self) -> str:
+        """For a Compose service, its name in the project (`ref` is `file#service`)."""
+        return self.ref.rpartition("#")[2] if self.kind is TargetKind.COMPOSE_SERVICE else ""
 
     @property
     def key(self) -> str:
@@ -78,6 +94,29 @@ class Selection:
     host_checks: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    with_images: bool = False
+    """Audit each Compose service's image (when an engine has it) and its `build:` Dockerfile too."""
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    """How Compose files are read: `--compose-file` (merged into one project), `--profile`, `--env-file`."""
+
+    files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    allow_secret_names: tuple[str, ...] = ()
+
+    def load(self, files: Sequence[str | Path]) -> ComposeProject:
+        """The project of `files` (or of one project directory), read through Compose."""
+        from dockaudit.parse.compose import load_project
+
+        return load_project(
+            files,
+            profiles=self.profiles,
+            env_files=self.env_files,
+            allow_secret_names=self.allow_secret_names,
+        )
 
 
 def parse_target(text: str) -> TargetSpec:
@@ -116,8 +155,64 @@ def image_target(row: ImageSummary, engine: str, ref: str | None = None) -> Reso
     return ResolvedTarget(TargetKind.IMAGE, first or row.id, engine, first or f"<none>@{row.id}", row.id, tags)
 
 
-def resolve_path(text: str) -> ResolvedTarget | None:
-    """A saved image tarball, a Dockerfile, or a project directory holding one; None when nothing is there."""
+def is_compose_file(path: Path) -> bool:
+    """Whether a file is read as a Compose file: by its suffix (`compose.yaml`, `docker-compose.prod.yml`...)."""
+    return path.suffix.lower() in COMPOSE_SUFFIXES
+
+
+def compose_targets(project: ComposeProject) -> list[ResolvedTarget]:
+    """Every service of a Compose project as a target `project/service`, answering to its bare name too."""
+    return [
+        ResolvedTarget(
+            TargetKind.COMPOSE_SERVICE,
+            svc.target_id,
+            None,
+            svc.target_name,
+            svc.target_id,
+            (svc.name,),
+            compose=project,
+        )
+        for svc in project.services
+    ]
+
+
+def compose_files(path: Path) -> list[str]:
+    """The files to read for a Compose file given alone: an override file brings the main file it overrides."""
+    from dockaudit.parse.compose import COMPOSE_FILE_NAMES, OVERRIDE_FILE_NAMES
+
+    if path.name in OVERRIDE_FILE_NAMES and any((path.parent / n).is_file() for n in COMPOSE_FILE_NAMES):
+        return [str(path.parent)]
+    return [str(path)]
+
+
+def resolve_path(text: str, compose: ComposeOptions | None = None) -> list[ResolvedTarget] | None:
+    """What a path names: a saved image tarball, a Dockerfile, a Compose file's services, or a project directory's
+    Dockerfile and Compose services (both, when it holds both); None when nothing is there."""
+    from dockaudit.parse.compose import COMPOSE_FILE_NAMES
+
+    compose = compose if compose is not None else ComposeOptions()
+    path = Path(text)
+    if path.is_dir():
+        found: list[ResolvedTarget] = []
+        dockerfile = next((path / n for n in DOCKERFILE_NAMES if (path / n).is_file()), None)
+        if dockerfile is not None:
+            found.append(ResolvedTarget(TargetKind.DOCKERFILE, str(dockerfile), None, str(dockerfile), str(dockerfile)))
+        if any((path / n).is_file() for n in COMPOSE_FILE_NAMES):
+            found += compose_targets(compose.load([text]))
+        if not found:
+            raise UsageError(
+                f"{text}: a directory without a Dockerfile or a Compose file "
+                f"(looked for {', '.join((*DOCKERFILE_NAMES, *COMPOSE_FILE_NAMES))})"
+            )
+        return found
+    if path.is_file() and is_compose_file(path):
+        return compose_targets(compose.load(compose_files(path)))
+    single = file_target(text)
+    return None if single is None else [single]
+
+
+def file_target(text: str) -> ResolvedTarget | None:
+    """A saved image tarball, a Dockerfile, or a project directory's Dockerfile; None when nothing is there."""
     path = Path(text)
     if path.is_dir():
         for name in DOCKERFILE_NAMES:
@@ -177,13 +272,72 @@ def apply_filters(targets: Sequence[ResolvedTarget], selection: Selection) -> li
 
 
 def _dedupe(targets: Sequence[ResolvedTarget]) -> list[ResolvedTarget]:
-    seen: set[tuple[str, str | None, str]] = set()
-    out = []
+    """Each target once; a target named twice keeps the Compose services of both."""
+    index: dict[tuple[str, str | None, str], int] = {}
+    out: list[ResolvedTarget] = []
     for target in targets:
         key = (target.kind.value, target.engine, target.id or target.ref)
-        if key not in seen:
-            seen.add(key)
+        if key not in index:
+            index[key] = len(out)
             out.append(target)
+        elif target.services:
+            kept = out[index[key]]
+            out[index[key]] = replace(kept, services=tuple(dict.fromkeys((*kept.services, *target.services))))
+    return out
+
+
+def _relative(path: str) -> str:
+    """A path relative to the working directory when it lies below it (as a user would type it), else as is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return path
+
+
+def with_images(targets: Sequence[ResolvedTarget], sources: Mapping[str, FactSource]) -> list[ResolvedTarget]:
+    """Compose services with what they run: the image each one names (or Compose builds for it, `project-service`)
+    on the first engine that has it, and the Dockerfile of its `build:` context, both attributed to the service.
+
+    A service whose image was found is audited on that engine, so the image's user and healthcheck feed its rules;
+    else its `build:` Dockerfile stands in for the image.
+    """
+    out: list[ResolvedTarget] = []
+    failed: set[str] = set()
+    for target in targets:
+        svc = target.compose.service(target.service) if target.compose is not None else None
+        if svc is None:
+            out.append(target)
+            continue
+        attributed = (svc.target_name,)
+        refs = [svc.image] if svc.image else []
+        if svc.build is not None:
+            refs.append(f"{svc.project}-{svc.name}")
+        found: ResolvedTarget | None = None
+        for engine, source in sources.items():
+            if engine in failed:
+                continue
+            for ref in refs:
+                try:
+                    row = source.find_image(ref)
+                except DockauditError:
+                    failed.add(engine)
+                    break
+                if row is not None:
+                    found = replace(image_target(row, engine, ref), services=attributed)
+                    break
+            if found is not None:
+                break
+        dockerfile = svc.build.dockerfile_path if svc.build is not None else None
+        extra: list[ResolvedTarget] = []
+        if dockerfile is not None and Path(dockerfile).is_file():
+            name = _relative(dockerfile)
+            extra.append(ResolvedTarget(TargetKind.DOCKERFILE, name, None, name, name, services=attributed))
+        if found is not None:
+            out.append(replace(target, engine=found.engine, image_id=found.id))
+            extra.insert(0, found)
+        else:
+            out.append(replace(target, dockerfile=extra[0].ref if extra else ""))
+        out += extra
     return out
 
 
@@ -202,11 +356,13 @@ def resolve(
     selection: Selection,
     *,
     unreachable: Sequence[str] = (),
+    compose: ComposeOptions | None = None,
 ) -> Resolution:
     """Every target the arguments name, on every reachable engine, filtered and without duplicates.
 
     `unreachable` lists engines that could not be connected: a TARGET found nowhere is then not a usage
-    error (it may live there), and is left out; the engine's own failure already fails the run.
+    error (it may live there), and is left out; the engine's own failure already fails the run. `compose` says how
+    Compose files are read; its `files` (`--compose-file`) make one more project.
     """
     targets: list[ResolvedTarget] = []
     errors: list[tuple[str, str]] = []
@@ -242,14 +398,14 @@ def resolve(
                 if hit is not None:
                     found.append(hit)
         if not found and spec.kind in ("auto", "path"):
-            hit = resolve_path(spec.value)
-            if hit is not None:
-                found.append(hit)
+            found += resolve_path(spec.value, compose) or []
         if not found:
             if failed and spec.kind != "path":
                 continue
             raise UsageError(_nothing(spec, list(sources)))
         targets += found
+    if compose is not None and compose.files:
+        targets += compose_targets(compose.load(compose.files))
     for engine in sources:
         if engine in failed or not any(t.kind is TargetKind.CONTAINER and t.engine == engine for t in targets):
             continue
@@ -257,7 +413,11 @@ def resolve(
             targets += images_of_containers(sources[engine], engine, targets)
         except DockauditError as exc:
             errors.append((engine, f"listing images on engine {engine}: {exc}"))
-    return Resolution(tuple(apply_filters(_dedupe(targets), selection)), tuple(errors))
+    kept = apply_filters(_dedupe(targets), selection)
+    if selection.with_images:
+        # After the filters: a service's image and Dockerfile follow the service in or out.
+        kept = _dedupe(with_images(kept, {e: s for e, s in sources.items() if e not in failed}))
+    return Resolution(tuple(kept), tuple(errors))
 
 
 def _find(source: FactSource, spec: TargetSpec, engine: str) -> ResolvedTarget | None:
@@ -287,7 +447,9 @@ def _nothing(spec: TargetSpec, engines: Sequence[str]) -> str:
 
 
 def needs_engine(specs: Sequence[TargetSpec], selection: Selection) -> bool:
-    """Whether any target could live on an engine (only `path:` targets never do)."""
+    """Whether any target could live on an engine (only `path:` targets never do), or images are wanted."""
     if selection.all_images or selection.all_containers or selection.running or selection.host_checks:
+        return True
+    if selection.with_images:
         return True
     return any(spec.kind != "path" for spec in specs)

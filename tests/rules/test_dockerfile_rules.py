@@ -199,9 +199,9 @@ def test_allowlisted_and_mounted_secrets_pass(dockerfile: str) -> None:
 
 
 def test_user_allowlist_exempts_arg_in_run() -> None:
-    dockerfile = text("FROM alpine:3.20\nARG BUILD_AUTH_MODE\nRUN echo $BUILD_AUTH_MODE\n")
+    dockerfile = text("FROM alpine:3.20\nARG BUILD_AUTH_PROFILE\nRUN echo $BUILD_AUTH_PROFILE\n")
     assert run_rule("DA605", dockerfile)
-    assert run_rule("DA605", dockerfile, make_ctx(Settings(allow_secret_names=("BUILD_AUTH_MODE",)))) == []
+    assert run_rule("DA605", dockerfile, make_ctx(Settings(allow_secret_names=("BUILD_AUTH_PROFILE",)))) == []
 
 
 @pytest.mark.parametrize("user", ["root", "0", "0:0", "root:root"])

@@ -46,6 +46,7 @@ class DoctorReport:
     contexts: list[dict[str, Any]] = field(default_factory=list)
     terminal: TerminalInfo | None = None
     trivy: dict[str, Any] = field(default_factory=dict)
+    compose: dict[str, Any] = field(default_factory=dict)
 
     @property
     def usable(self) -> bool:
@@ -106,6 +107,17 @@ def trivy_status(explicit: str | None) -> dict[str, Any]:
     return result
 
 
+def compose_info() -> dict[str, Any]:
+    """Which Docker Compose v2 reads Compose files (`scan compose.yaml`), or why none can."""
+    from dockaudit.parse.compose import ComposeUnavailableError, find_compose
+
+    try:
+        binary = find_compose()
+    except ComposeUnavailableError as exc:
+        return {"status": "missing", "message": str(exc)}
+    return {"status": "ok", "version": binary.version, "origin": binary.origin, "command": list(binary.argv)}
+
+
 def diagnose(
     host: str | None, context: str | None, *, timeout: float, trivy: str | None, check_trivy: bool
 ) -> DoctorReport:
@@ -119,6 +131,7 @@ def diagnose(
         report.trivy = trivy_status(trivy)
     else:
         report.trivy = {"status": "skipped"}
+    report.compose = compose_info()
     try:
         endpoint = resolve_endpoint(host=host, context=context)
     except UsageError:
@@ -175,6 +188,7 @@ def _as_json(report: DoctorReport) -> str:
             "warnings": list(term.warnings),
         },
         "trivy": report.trivy,
+        "compose": report.compose,
     }  # fmt: skip
     return json.dumps(data, indent=2)
 
@@ -220,6 +234,13 @@ def _as_text(report: DoctorReport) -> str:
         lines.append(f"trivy      {trivy['version']} at {trivy['path']}; DB {db.get('status', '?')}{when}{message}")
     else:
         lines.append(f"trivy      {trivy.get('status')}: {trivy.get('message', '')}".rstrip(": "))
+    compose = report.compose
+    if compose.get("status") == "ok":
+        lines.append(
+            f"compose    Docker Compose {compose['version']} ({compose['origin']}: {' '.join(compose['command'])})"
+        )
+    elif compose:
+        lines.append(f"compose    {compose.get('status')}: {compose.get('message', '')}")
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
-"""`dockaudit harden`: the hardened Dockerfile (or `docker run` + Compose service) of a target, as a diff.
+"""`dockaudit harden`: the hardened Dockerfile, Compose file (or `docker run` + Compose service) of a target, as a diff.
 
 `-o FILE` writes the hardened file itself (with `--diff`, the diff); without `-o` the diff goes to stdout.
-Exit 0 when the output was written, 2 usage error, 3 engine failure. Changes and notes go to stderr.
+Exit 0 when the output was written, 2 usage error (a file Compose rejects), 3 engine failure (or no Compose).
+Changes and notes go to stderr.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,7 @@ from dockaudit.text import printable
 
 if TYPE_CHECKING:
     from dockaudit.audit import AuditSession
+    from dockaudit.harden.compose import ComposeHardening, MovedSecret
 
 
 def add_parser(sub: Any) -> None:
@@ -29,19 +32,37 @@ def add_parser(sub: Any) -> None:
 
     p = sub.add_parser(
         "harden",
-        help="generate a hardened Dockerfile, or a hardened docker run and Compose service, as a diff",
-        description="Harden an image, container, Dockerfile or project directory. Without -o the unified diff "
-        "goes to stdout; -o FILE writes the hardened file (with --diff, the diff). Exit 0 when written, "
-        "2 usage error, 3 engine error.",
+        help="generate a hardened Dockerfile or Compose file, or a hardened docker run and Compose service, as a diff",
+        description="Harden an image, container, Dockerfile, Compose file or project directory. Without -o the "
+        "unified diff goes to stdout; -o FILE writes the hardened file (with --diff, the diff). Exit 0 when written, "
+        "2 usage error or a file Compose rejects, 3 engine error or no Compose.",
     )
     p.add_argument(
         "target",
-        metavar="IMAGE|CONTAINER|Dockerfile|PROJECT_DIR",
-        help="prefix with container:, image: or path: to force one",
+        nargs="?",
+        metavar="IMAGE|CONTAINER|Dockerfile|compose.yaml|PROJECT_DIR",
+        help="prefix with container:, image: or path: to force one; a directory with a Dockerfile hardens the "
+        "Dockerfile, one with only a Compose file hardens that",
     )
     p.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile the image was built from (else reconstructed)")
     p.add_argument("--diff", action="store_true", help="with -o, write the unified diff instead of the hardened file")
-    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of printing the diff")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here instead of printing the diff (a directory when several Compose files change); moved "
+        "Compose secrets are written beside it (mode 0600)",
+    )
+    compose = p.add_argument_group("Compose")
+    compose.add_argument(
+        "--compose-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Compose file to harden; repeated, the files are merged in order as docker compose -f does",
+    )
+    compose.add_argument("--profile", action="append", default=[], metavar="NAME", help="only these profiles")
+    compose.add_argument("--env-file", action="append", default=[], metavar="FILE", help="a Compose env file")
     add_engine_options(p)
 
 
@@ -126,8 +147,15 @@ def _harden_path(args: argparse.Namespace, path: Path, session: AuditSession) ->
     _output_dockerfile(args, result, path.name)
 
 
-def _session(args: argparse.Namespace, stack: ExitStack, *, required: bool) -> AuditSession:
-    """A session on the engine; without one (unreachable, and a Dockerfile does without it) a file-only one."""
+def _session(
+    args: argparse.Namespace,
+    stack: ExitStack,
+    *,
+    required: bool,
+    unseen: str = "base images not inspected",
+    guess: str = "guessing their distribution by name",
+) -> AuditSession:
+    """A session on the engine; without one (unreachable, and a file does without it) a file-only one."""
     from dockaudit.audit import AuditOptions, AuditSession, open_session
     from dockaudit.config import load_settings
 
@@ -137,8 +165,8 @@ def _session(args: argparse.Namespace, stack: ExitStack, *, required: bool) -> A
     except EngineError as exc:
         if required:
             raise
-        # A Dockerfile hardens without an engine; only the base images' own files go unseen.
-        sys.stderr.write(f"dockaudit: base images not inspected ({exc}); guessing their distribution by name\n")
+        # A file hardens without an engine; only the images' own files go unseen.
+        sys.stderr.write(f"dockaudit: {unseen} ({exc}); {guess}\n")
         return AuditSession(None, options)
     stack.callback(session.close)
     return session
@@ -155,10 +183,141 @@ def _find(session: AuditSession, kind: str, ref: str) -> str | None:
     return None
 
 
+def _compose_files(args: argparse.Namespace) -> list[str] | None:
+    """The Compose files the arguments name (`--compose-file`, a Compose file, a directory with only a Compose
+    file); None when the target is something else."""
+    from dockaudit.parse.compose import COMPOSE_FILE_NAMES
+    from dockaudit.targets import DOCKERFILE_NAMES, compose_files, is_compose_file, parse_target
+
+    if args.compose_file:
+        if args.target is not None:
+            raise UsageError("give either a TARGET or --compose-file, not both")
+        return list(args.compose_file)
+    spec = parse_target(args.target)
+    if spec.kind not in ("auto", "path"):
+        return None
+    path = Path(spec.value)
+    if path.is_file() and is_compose_file(path):
+        return compose_files(path)
+    if path.is_dir() and any((path / n).is_file() for n in COMPOSE_FILE_NAMES):
+        if not any((path / n).is_file() for n in DOCKERFILE_NAMES):
+            return [str(path)]
+        compose = next(path / n for n in COMPOSE_FILE_NAMES if (path / n).is_file())
+        sys.stderr.write(f"dockaudit: hardening the Dockerfile; for the Compose file: dockaudit harden {compose}\n")
+    return None
+
+
+def _report_compose(result: ComposeHardening) -> None:
+    for change in result.changes:
+        where = f"{change.path} line {change.line}" if change.line else change.path
+        sys.stderr.write(printable(f"  [{', '.join(change.rule_ids)}] {where} ({change.service}): {change.summary}\n"))
+    for note in result.notes:
+        sys.stderr.write(printable(f"  note: {note}") + "\n")
+    if not result.changes:
+        sys.stderr.write("dockaudit: nothing to harden: every edit is done, or left as advice above\n")
+
+
+def _inside(path: str, base: Path) -> Path:
+    """`path` relative to `base` when it lies inside it, else its name alone (never a path that climbs out)."""
+    try:
+        return Path(path).relative_to(base)
+    except ValueError:
+        return Path(Path(path).name)
+
+
+def _write_secret(path: Path, value: str) -> bool:
+    """Create a secret file with mode 0600 (its directory 0700); False when a file is already there."""
+    import os
+
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise ReportWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        # No trailing newline: the official images' `*_FILE` readers take the file's content as the value.
+        handle.write(value)
+    return True
+
+
+def _write_compose(output: str, working_dir: str, main: str, result: ComposeHardening) -> list[MovedSecret]:
+    """Write the hardened Compose files (one to `output`, several under the directory `output`) and the secrets
+    moved out of them beside them; returns the secrets whose files were written."""
+    out = Path(output)
+    if not result.files:
+        if out.is_dir():
+            sys.stderr.write("dockaudit: nothing changed, nothing written\n")
+        else:
+            _write(output, _read_text(Path(main)))
+        return []
+    if len(result.files) == 1 and not out.is_dir():
+        written = {result.files[0].abs_path: out}
+    else:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"-o {output}: {len(result.files)} Compose files change; give a directory")
+        written = {f.abs_path: out / _inside(f.abs_path, Path(working_dir)) for f in result.files}
+    for file in result.files:
+        dest = written[file.abs_path]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _write(str(dest), file.hardened)
+        if len(written) > 1 or dest != out:
+            sys.stderr.write(printable(f"dockaudit: wrote {dest}") + "\n")
+    done: list[MovedSecret] = []
+    for moved in result.secrets:
+        value = result.secret_values.get(moved.secret)
+        compose_file = written.get(moved.declared_in)
+        if value is None or compose_file is None:
+            continue
+        secret = compose_file.parent / moved.file
+        if _write_secret(secret, value):
+            done.append(moved)
+            sys.stderr.write(printable(f"dockaudit: wrote {secret} (mode 0600): keep it out of version control") + "\n")
+        else:
+            kept = f"dockaudit: {secret} exists and was left as it is: check it holds the value of {moved.variable}"
+            sys.stderr.write(printable(kept) + "\n")
+    return done
+
+
+def _harden_compose(args: argparse.Namespace, files: list[str], stack: ExitStack) -> None:
+    session = _session(
+        args,
+        stack,
+        required=False,
+        unseen="images not inspected",
+        guess="users and writable paths come from the table of well-known images",
+    )
+    project = session.compose_project(files, profiles=args.profile, env_files=args.env_file)
+    result = session.harden_compose(project)
+    if args.output is None or args.diff:
+        _report_compose(result)
+        if args.output is None:
+            _emit_diff(result.diff())
+        else:
+            _write(args.output, result.diff())
+        return
+    written = _write_compose(args.output, project.working_dir, project.file_paths[0], result)
+    # The secrets written here need no "write the value" advice.
+    done = tuple(f"{m.service}: write the value of {m.variable} " for m in written)
+    _report_compose(replace(result, notes=tuple(n for n in result.notes if not n.startswith(done))))
+
+
 def run(args: argparse.Namespace) -> int:
     """Harden one target and write the result; raises `DockauditError` for exit codes 2 and 3."""
     from dockaudit.targets import parse_target
 
+    if args.target is None and not args.compose_file:
+        raise UsageError("nothing to harden: give a TARGET or --compose-file")
+    files = _compose_files(args)
+    if files is None and (args.profile or args.env_file):
+        raise UsageError("--profile and --env-file apply to Compose files only")
+    if files is not None:
+        if args.dockerfile:
+            raise UsageError("--dockerfile applies to images, not to Compose files")
+        with ExitStack() as stack:
+            _harden_compose(args, files, stack)
+        return 0
     spec = parse_target(args.target)
     dockerfile = Path(args.dockerfile) if args.dockerfile else None
     if dockerfile is not None and not dockerfile.is_file():

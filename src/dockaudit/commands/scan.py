@@ -56,7 +56,7 @@ def add_parser(sub: Any) -> None:
 
     p = sub.add_parser(
         "scan",
-        help="audit images, containers, Dockerfiles or the host without the UI (for CI)",
+        help="audit images, containers, Dockerfiles, Compose files or the host without the UI (for CI)",
         description="Audit targets headlessly. Exit 0 clean, 1 findings at or above --fail-on, "
         "2 usage or config error, 3 engine, scanner or DB failure.",
     )
@@ -64,16 +64,45 @@ def add_parser(sub: Any) -> None:
         "targets",
         nargs="*",
         metavar="TARGET",
-        help="image ref or ID, container name or ID, image tarball, Dockerfile or project directory; "
-        "prefix with container:, image: or path: to force one",
+        help="image ref or ID, container name or ID, image tarball, Dockerfile, Compose file (*.yaml, *.yml: one "
+        "target per service) or project directory (its Dockerfile and its Compose file); prefix with container:, "
+        "image: or path: to force one",
     )
     sel = p.add_argument_group("selection")
+    sel.add_argument(
+        "--paths",
+        action="store_true",
+        help="every TARGET is a file or directory, as if prefixed with path: (no engine is contacted; for hooks)",
+    )
     sel.add_argument("--all-images", action="store_true", help="every image of each engine")
     sel.add_argument("--all-containers", action="store_true", help="every container of each engine")
     sel.add_argument("--running", action="store_true", help="only running containers (implies --all-containers)")
     sel.add_argument("--host-checks", action="store_true", help="audit the daemon and client settings (DA5xx)")
     sel.add_argument("--include", action="append", default=[], metavar="GLOB", help="keep only matching targets")
     sel.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="drop matching targets")
+    compose = p.add_argument_group("Compose")
+    compose.add_argument(
+        "--compose-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Compose file; repeated, the files are merged in order into one project, as docker compose -f does",
+    )
+    compose.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="audit only the services of these Compose profiles (repeatable; default: every profile)",
+    )
+    compose.add_argument(
+        "--env-file", action="append", default=[], metavar="FILE", help="a Compose env file to interpolate from"
+    )
+    compose.add_argument(
+        "--with-images",
+        action="store_true",
+        help="also audit each service's image (when an engine has it) and its build: Dockerfile, for that service",
+    )
     scanners = p.add_argument_group("scanners")
     add_scanner_options(scanners)
     scanners.add_argument("--db-repository", metavar="REF", help="a mirror of Trivy's vulnerability DB")
@@ -247,19 +276,11 @@ def _options(args: argparse.Namespace) -> AuditOptions:
 
 def _only_files(specs: Sequence[TargetSpec], selection: Selection) -> bool:
     """Whether every target is a file, so an implicit default engine that is down does not matter."""
-    from dockaudit.targets import resolve_path
-
     if selection.all_images or selection.all_containers or selection.running or selection.host_checks:
         return False
-    for spec in specs:
-        if spec.kind not in ("auto", "path"):
-            return False
-        try:
-            if resolve_path(spec.value) is None:
-                return False
-        except DockauditError:
-            return False
-    return True
+    if selection.with_images:
+        return False
+    return all(spec.kind in ("auto", "path") and Path(spec.value).exists() for spec in specs)
 
 
 def _note(quiet: bool, text: str) -> None:
@@ -293,12 +314,12 @@ def _run(args: argparse.Namespace) -> int:
     from dockaudit.audit import AuditSession, connect_sessions, run_audit
     from dockaudit.config import ignore_problems
     from dockaudit.gate import failures as failure_lines
-    from dockaudit.targets import Selection, needs_engine, parse_target, resolve
+    from dockaudit.targets import ComposeOptions, Selection, needs_engine, parse_target, resolve
 
     plan = plan_outputs(args.format, args.output)
     options = _options(args)
     settings = options.settings
-    specs = [parse_target(t) for t in args.targets]
+    specs = [parse_target(f"path:{t}" if args.paths else t) for t in args.targets]
     selection = Selection(
         all_images=args.all_images,
         all_containers=args.all_containers,
@@ -306,9 +327,22 @@ def _run(args: argparse.Namespace) -> int:
         host_checks=args.host_checks,
         include=tuple(args.include),
         exclude=tuple(args.exclude),
+        with_images=args.with_images,
     )
-    if not needs_engine(specs, selection) and not specs:
-        raise UsageError("nothing to scan: give a TARGET, --all-images, --all-containers, --running or --host-checks")
+    compose = ComposeOptions(
+        files=tuple(args.compose_file),
+        profiles=tuple(args.profile),
+        env_files=tuple(args.env_file),
+        allow_secret_names=tuple(settings.allow_secret_names),
+    )
+    if (
+        not specs
+        and not compose.files
+        and not (selection.all_images or selection.all_containers or selection.running or selection.host_checks)
+    ):
+        raise UsageError(
+            "nothing to scan: give a TARGET, --compose-file, --all-images, --all-containers, --running or --host-checks"
+        )
     quiet: bool = args.quiet
     cancel = threading.Event()
     sessions: dict[str, AuditSession] = {}
@@ -326,6 +360,7 @@ def _run(args: argparse.Namespace) -> int:
                 {eid: s.source for eid, s in sessions.items() if s.source is not None},
                 selection,
                 unreachable=[f.spec.id for f in failures],
+                compose=compose,
             )
             only_files = _only_files(specs, selection)
             counted = [f for f in failures if f.spec.explicit or not only_files]

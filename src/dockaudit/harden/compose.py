@@ -75,6 +75,8 @@ class MovedSecret:
     """The secret file to create, relative to the Compose file that declares it."""
     was: Location
     """Where the literal value was written."""
+    declared_in: str = ""
+    """The Compose file (absolute path) whose top-level `secrets:` declares it."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class ComposeHardening:
     validated: bool = False
     """The hardened files passed `docker compose config` and the rescan."""
     redacted_diff: str = ""
+    secret_values: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """The moved values by secret name, only for writing the secret files (`harden -o`); never shown."""
 
     @property
     def changed(self) -> bool:
@@ -127,6 +131,7 @@ class _Run:
     changes: list[ComposeChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     secrets: list[MovedSecret] = field(default_factory=list)
+    secret_values: dict[str, str] = field(default_factory=dict)
     raw_secrets: list[str] = field(default_factory=list)
     top_secrets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     """Per file, the top-level `secrets:` entries to add as (name, file)."""
@@ -171,7 +176,13 @@ def harden_compose(
                 (layer.display for ls in index.layers.values() for layer in ls if layer.abs_path == abs_path), abs_path
             )
             files.append(HardenedFile(display, abs_path, text.text, hardened))
-    result = ComposeHardening(tuple(files), tuple(run.changes), tuple(dict.fromkeys(run.notes)), tuple(run.secrets))
+    result = ComposeHardening(
+        tuple(files),
+        tuple(run.changes),
+        tuple(dict.fromkeys(run.notes)),
+        tuple(run.secrets),
+        secret_values=dict(run.secret_values),
+    )
     if not files:
         return _with_diff(result, run.raw_secrets, validated=True)
     problem = _validate(project, result, targeted, images, ctx, binary, environ)
@@ -189,7 +200,9 @@ def _with_diff(result: ComposeHardening, raw_secrets: Sequence[str], *, validate
         if len(value) >= 4:
             text = text.replace(value, redact(value))
     text = "\n".join(redact_text(line)[0] for line in text.split("\n"))
-    return ComposeHardening(result.files, result.changes, result.notes, result.secrets, validated, text)
+    return ComposeHardening(
+        result.files, result.changes, result.notes, result.secrets, validated, text, result.secret_values
+    )
 
 
 def _written_secrets(index: SourceIndex) -> list[str]:
@@ -367,6 +380,13 @@ class _Editor:
         end = self.text.end_of([*path, (node, key)])
         self.text.replace_lines(line, end, render_value(key, value, col, self.text.seq_offset, self._step(node)))
         return True
+
+
+def _scalar_value(value: Any) -> str:
+    """A YAML scalar as Compose reads it into an environment value (`true`, not Python's `True`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _scalar_text(value: Any) -> str:
@@ -876,7 +896,7 @@ class _ServicePlan:
         text = self.run.texts[layer.abs_path]
         raw_value: str | None = None
         if isinstance(env, CommentedMap) and _own(env, name) and not env.fa.flow_style():
-            raw_value = str(env[name])
+            raw_value = _scalar_value(env[name])
             line = env.lc.key(name)[0]
             path = _find_path(text.doc, env)
             col = text.key_col(env)
@@ -895,11 +915,14 @@ class _ServicePlan:
             return False
         if raw_value is not None and classify_pair(name, raw_value) is not None:
             self.run.raw_secrets.append(raw_value)
+        if raw_value is not None:
+            # A literal (no `${...}`): what the container got, `$$` unescaped as Compose does.
+            self.run.secret_values[secret] = written_text(raw_value)[0]
         if not self.add_items(("DA702",), "secrets", [secret], f"secrets: {secret}"):
             return False
         file = f"./secrets/{secret}.txt"
         self.run.top_secrets.setdefault(layer.abs_path, []).append((secret, file))
-        self.run.secrets.append(MovedSecret(self.svc.name, name, secret, file, was))
+        self.run.secrets.append(MovedSecret(self.svc.name, name, secret, file, was, layer.abs_path))
         self.changed(("DA702",), f"{name} -> {name}_FILE from secret {secret}", layer, line + 1)
         self.run.notes.append(
             f"{self.svc.name}: write the value of {name} (was {was.path} line {was.line}) to {file} beside "

@@ -166,7 +166,8 @@ class YamlText:
             start = self._offset(splice.line, splice.col)
             end = self._offset(splice.end_line, splice.end_col)
             insert = splice.text
-            if start == len(text) and text and not text.endswith("\n") and insert:
+            # At the end of a file without a final newline, every insertion there starts its own line.
+            if start == len(self.text) and self.text and not self.text.endswith("\n") and insert:
                 insert = "\n" + insert.rstrip("\n")
             text = text[:start] + insert + text[end:]
         return text

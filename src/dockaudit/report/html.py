@@ -84,6 +84,7 @@ def _target(target: TargetResult, index: int) -> dict[str, Any]:
         "anchor": f"t{index}-{slug}",
         "kind": target.kind.value,
         "name": target.name,
+        "services": target.services,
         "engine": target.engine,
         "id": target.id,
         "image": target.image,

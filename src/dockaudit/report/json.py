@@ -133,6 +133,7 @@ def target_to_dict(target: TargetResult) -> dict[str, Any]:
         "findings": [finding_to_dict(f) for f in sorted(target.findings, key=Finding.sort_key)],
         "errors": [_error(e) for e in target.errors],
         "hardened_dockerfile_diff": target.hardened_dockerfile_diff,
+        **({"services": list(target.services)} if target.services else {}),
     }
 
 

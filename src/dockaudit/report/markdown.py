@@ -6,7 +6,14 @@ import re
 
 from dockaudit.model import Finding, Report, Status, TargetResult
 from dockaudit.report.json import timestamp
-from dockaudit.report.view import SEVERITIES, is_vulnerability, location_text, sorted_findings, target_label, totals
+from dockaudit.report.view import (
+    SEVERITIES,
+    is_vulnerability,
+    location_text,
+    sorted_findings,
+    target_label,
+    totals,
+)
 from dockaudit.text import printable
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
@@ -58,12 +65,17 @@ def _summary_table(report: Report) -> list[str]:
         summary = target.summary()
         scans = ", ".join(f"{k}: {v}" for k, v in sorted(target.scans.items()))
         rows.append(
-            f"| {cell(target.kind.value)} `{_code(target.name)}` | {cell(target.engine or '-')} | "
+            f"| {cell(target.kind.value)} `{_code(target.name)}`{_for(target)} | {cell(target.engine or '-')} | "
             f"**{target.grade}** | {target.score} | "
             + " | ".join(str(summary[s.label]) for s in SEVERITIES)
             + f" | {cell(scans)} |"
         )
     return [*rows, ""]
+
+
+def _for(target: TargetResult) -> str:
+    """` (for shop/web)` after a target audited for Compose services."""
+    return f" (for {cell(', '.join(target.services))})" if target.services else ""
 
 
 def _code(text: str) -> str:

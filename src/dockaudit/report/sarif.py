@@ -47,14 +47,18 @@ def artifact_location(target: TargetResult, finding: Finding | None = None) -> t
 
     A Dockerfile given as a relative path stays repo-relative under `%SRCROOT%`, as GitHub expects; an
     absolute one becomes a `file://` URI. A Compose service's finding points at the file it was written in
-    (the Compose file, an included one or an env_file). Images, containers and hosts get
-    `docker/<engine>/<kind>/<name>`.
+    (the Compose file, an included one or an env_file), as does a live container's finding pointed at the line of
+    its Compose service. Images, containers and hosts get `docker/<engine>/<kind>/<name>`.
     """
     if target.kind is TargetKind.DOCKERFILE:
         return _file_location(target.name, "Dockerfile"), True
     if target.kind is TargetKind.COMPOSE_SERVICE:
         written = finding.location.path if finding is not None and finding.location.line is not None else None
         return _file_location(written or target.id.split("#", 1)[0], "compose.yaml"), True
+    live = finding.location if target.kind is TargetKind.CONTAINER and finding is not None else None
+    if live is not None and live.path and live.line is not None:
+        # A container Compose started, its finding pointed at the service's line in its Compose file.
+        return _file_location(live.path, "compose.yaml"), True
     name = _UNSAFE_URI_CHARS.sub("_", target.name).strip("_/") or "unnamed"
     engine = _UNSAFE_URI_CHARS.sub("_", target.engine or "archive")
     if target.kind is TargetKind.HOST:

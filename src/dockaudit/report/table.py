@@ -12,7 +12,7 @@ from rich.text import Text
 
 from dockaudit.model import Report, Severity, Status, TargetResult
 from dockaudit.report.json import timestamp
-from dockaudit.report.view import SEVERITIES, location_text, sorted_findings, target_label, totals
+from dockaudit.report.view import SEVERITIES, location_text, sorted_findings, target_label, target_title, totals
 from dockaudit.text import printable
 
 TOP_FINDINGS = 8
@@ -56,7 +56,7 @@ def _overview(report: Report) -> Table:
     for target in report.sorted_targets():
         summary = target.summary()
         table.add_row(
-            Text(printable(f"{target.kind.value} {target.name}")),
+            Text(printable(target_title(target))),
             Text(printable(target.engine or "-")),
             Text(target.grade, style=GRADE_STYLE.get(target.grade, "")),
             Text(str(target.score)),

@@ -30,10 +30,18 @@ def location_text(loc: Location) -> str:
 def target_label(target: TargetResult, report: Report) -> str:
     """`image myapp:1.2 (engine local)`: the engine is shown only when the report spans several."""
     engines = {t.engine for t in report.targets}
-    label = f"{target.kind.value} {target.name}"
+    label = target_title(target)
     if target.engine and len(engines) > 1:
         label += f" @ {target.engine}"
     return label
+
+
+def target_title(target: TargetResult) -> str:
+    """`image nginx:1.27`, or `image nginx:1.27 (for shop/web)` when audited for Compose services."""
+    title = f"{target.kind.value} {target.name}"
+    if target.services:
+        title += f" (for {', '.join(target.services)})"
+    return title
 
 
 def is_vulnerability(finding: Finding) -> bool:
