@@ -19,9 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from dockaudit import __version__
 from dockaudit.config import Ignore, Settings, add_ignore, apply_config, default_config_path, load_settings
-from dockaudit.errors import CancelledError, DockauditError, EngineProblem
+from dockaudit.errors import CancelledError, DockauditError, EngineProblem, UsageError
 from dockaudit.facts import ImageFacts
-from dockaudit.model import EngineInfo, Finding, ImageRef, Report, ScanError, TargetKind, TargetResult, TrivyInfo
+from dockaudit.model import (
+    INPUT_STAGE,
+    EngineInfo,
+    Finding,
+    ImageRef,
+    Report,
+    ScanError,
+    TargetKind,
+    TargetResult,
+    TrivyInfo,
+)
 from dockaudit.rules.registry import RuleContext, Scope
 from dockaudit.scanners.trivy_options import ALL_SCANNERS as TRIVY_SCANNER_NAMES
 from dockaudit.score import score
@@ -337,6 +347,9 @@ class AuditSession:
         self, result: TargetResult, stage: str, exc: BaseException, callback: ProgressCallback | None = None
     ) -> TargetResult:
         message = str(exc) if isinstance(exc, DockauditError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, UsageError):
+            # The user's own file is unreadable or invalid: bad input (exit 2), not a tool failure (exit 3).
+            stage = INPUT_STAGE
         self._progress(callback, result.id, result.name, "error", f"{stage} failed: {message}")
         scans = dict(result.scans)
         scans[stage if stage in ("checklist", "trivy") else "checklist"] = f"failed: {message}"
@@ -669,6 +682,7 @@ class AuditSession:
         self, path: Path, name: str, on_progress: ProgressCallback | None, cancel: threading.Event
     ) -> TargetResult:
         from dockaudit.engine.collect import image_facts_from_archive
+        from dockaudit.engine.layers import ArchiveError
 
         placeholder = TargetResult(
             kind=TargetKind.IMAGE_ARCHIVE, engine=None, id=name, name=name, scans={"checklist": "failed"}
@@ -676,6 +690,8 @@ class AuditSession:
         self._progress(on_progress, name, name, "collect", "reading the image archive")
         try:
             facts = image_facts_from_archive(path, cancel=cancel, allow_secret_names=self.settings.allow_secret_names)
+        except ArchiveError as exc:
+            return self._failed(placeholder, INPUT_STAGE, exc, on_progress)
         except Exception as exc:
             return self._failed(placeholder, "collect", exc, on_progress)
         result = self._image_result(facts, TargetKind.IMAGE_ARCHIVE, name)

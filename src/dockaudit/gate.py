@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dockaudit.model import Report, Severity
+from dockaudit.model import INPUT_STAGE, Report, Severity
 from dockaudit.score import GRADES as SCORE_GRADES
 from dockaudit.score import grade_at_least
 
@@ -49,12 +49,19 @@ def failures(report: Report) -> list[str]:
     """
     out = [f"{e.stage}: {e.message}" for e in report.errors]
     for target in report.sorted_targets():
+        if any(e.stage == INPUT_STAGE for e in target.errors):
+            continue  # its file is bad input (`invalid_inputs`), not a failure of the tool
         where = f"{target.kind.value} {target.name}" + (f" @ {target.engine}" if target.engine else "")
         out += [f"{where}: {e.stage} failed: {e.message}" for e in target.errors]
         for stage, state in sorted(target.scans.items()):
             if state.startswith("failed") and not any(e.stage == stage for e in target.errors):
                 out.append(f"{where}: {stage} {state}")
     return out
+
+
+def invalid_inputs(report: Report) -> list[str]:
+    """Targets whose own file could not be read as what it claims to be (exit 2), each one line."""
+    return [f"{e.message}" for t in report.sorted_targets() for e in t.errors if e.stage == INPUT_STAGE]
 
 
 def verdict(
@@ -76,9 +83,11 @@ def verdict(
             code = max(code, EXIT_FINDINGS)
             names = ", ".join(f"{t.name} ({t.grade})" for t in below[:3]) + (" ..." if len(below) > 3 else "")
             reasons.append(f"grade below {min_grade.upper()}: {names}")
-    if usage_errors:
+    invalid = invalid_inputs(report)
+    if usage_errors or invalid:
         code = max(code, EXIT_USAGE)
         reasons += [f"usage error: {u}" for u in usage_errors]
+        reasons += [f"invalid input: {i}" for i in invalid]
     broken = failures(report)
     if broken:
         code = EXIT_FAILURE

@@ -164,6 +164,11 @@ class Finding:
         return self.status is Status.FAIL and self.suppressed is None
 
 
+INPUT_STAGE = "input"
+"""The `ScanError` stage of a target whose own file is invalid (a Dockerfile BuildKit rejects, a broken tarball):
+bad input, exit 2, not a tool failure."""
+
+
 @dataclass(frozen=True)
 class ScanError:
     """A stage of a target's audit that failed; the other stages still report."""

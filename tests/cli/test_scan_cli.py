@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import stat
 import subprocess
 import sys
+import tarfile
 
 import docker
 import pytest
@@ -414,3 +416,34 @@ def test_a_containers_image_is_audited_once_even_when_also_named(capsys, bad_ima
     image = next(t for t in targets if t["kind"] == "image")
     assert image["name"] == bad_image.removeprefix("docker.io/library/")
     assert {t["image"]["id"] for t in targets if t["kind"] == "container"} == {image["id"]}
+
+
+def test_an_invalid_dockerfile_is_bad_input_exit_2_and_the_other_targets_are_still_audited(capsys, tmp_path):
+    bad = tmp_path / "bad" / "Dockerfile"
+    bad.parent.mkdir()
+    bad.write_text("FROM scratch\nBOGUS instruction\n")
+    good = tmp_path / "good" / "Dockerfile"
+    good.parent.mkdir()
+    good.write_text("FROM scratch\nUSER 10001\n")
+    run = dockaudit(capsys, "scan", f"path:{bad}", f"path:{good}", "--fail-on", "never", "-f", "json")
+    assert run.code == 2, run.err
+    last = run.err.strip().splitlines()[-1]
+    assert last == f"dockaudit: exit 2: invalid input: {bad}:2: unknown instruction 'BOGUS'"
+    validate_report(run.json())
+    by_name = {t["name"]: t for t in run.json()["targets"]}
+    assert [e["stage"] for e in by_name[str(bad)]["errors"]] == ["input"]
+    assert by_name[str(good)]["errors"] == [] and by_name[str(good)]["scans"]["checklist"] == "ok"
+    assert "engine, scanner or DB failure" not in run.err
+
+
+def test_a_file_that_is_not_a_saved_image_is_bad_input_exit_2(capsys, tmp_path):
+    archive = tmp_path / "image.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"hi\n"))
+    run = dockaudit(capsys, "scan", f"path:{archive}", "--no-trivy", "-f", "json")
+    assert run.code == 2, run.err
+    (target,) = run.json()["targets"]
+    assert target["kind"] == "image-archive" and [e["stage"] for e in target["errors"]] == ["input"]
+    assert "not a saved image" in target["errors"][0]["message"]
