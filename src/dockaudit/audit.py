@@ -39,7 +39,7 @@ from dockaudit.targets import ResolvedTarget, short_ref
 
 if TYPE_CHECKING:
     from dockaudit.engine.fleet import EngineFailure, EngineSpec
-    from dockaudit.facts import ComposeProject, ComposeService, ContainerFacts, DockerfileFacts, Inventory
+    from dockaudit.facts import BaseImage, ComposeProject, ComposeService, ContainerFacts, DockerfileFacts, Inventory
     from dockaudit.harden.compose import ComposeHardening
     from dockaudit.harden.result import HardenResult
     from dockaudit.harden.runtime import RuntimeHardening
@@ -84,6 +84,10 @@ class AuditOptions:
     was found. None: the settings are fixed (tests, the demo) and `reload_settings` keeps them."""
     config_file: Path | None = None
     """`--config FILE`, when given."""
+    dockerfile_target: str | None = None
+    """The runtime stage of Dockerfile targets (`--target`); None: the last stage that does not only export or test."""
+    healthcheck_url: str | None = None
+    """The app's health URL (`harden --healthcheck-url`): the HEALTHCHECK harden adds probes it."""
 
     @property
     def trivy_scanners(self) -> tuple[str, ...]:
@@ -703,7 +707,12 @@ class AuditSession:
         result = TargetResult(kind=TargetKind.DOCKERFILE, engine=None, id=name, name=name, scans={"checklist": "ok"})
         self._progress(on_progress, name, name, "collect", "parsing the Dockerfile")
         try:
-            facts = parse_dockerfile(path, self.settings.allow_secret_names)
+            facts = parse_dockerfile(
+                path,
+                self.settings.allow_secret_names,
+                target=self.options.dockerfile_target,
+                base_lookup=self._base_lookup(),
+            )
         except Exception as exc:
             return self._failed(result, "collect", exc, on_progress)
         if "checklist" not in self.options.scanners:
@@ -734,7 +743,9 @@ class AuditSession:
                 findings.append(finding)
         failed = {f.rule_id for f in findings}
         passed = sorted({*passed, *image_passed} - failed)
-        return findings, passed
+        from dockaudit.rules.twins import merge_twins
+
+        return merge_twins(findings, passed)
 
     def _hardened_diff(self, path: Path, name: str) -> str | None:
         """The hardened Dockerfile as a unified diff; None when nothing changes or hardening fails."""
@@ -744,7 +755,12 @@ class AuditSession:
             result = self.harden_dockerfile(path)
         except Exception:  # the report is still worth having without the diff
             return None
-        return result.diff(name) if result.changed else None
+        if not result.changed:
+            return None
+        from dockaudit.secrets import redact_dockerfile_text
+
+        # The diff quotes the user's own lines as context: redact them as the findings are.
+        return redact_dockerfile_text(result.diff(name), self.settings.allow_secret_names)
 
     # ---- whole targets -----------------------------------------------------------------------------------
 
@@ -810,12 +826,13 @@ class AuditSession:
 
     # ---- harden -------------------------------------------------------------------------------------
 
-    def _base_lookup(self) -> Callable[[str], Any]:
+    def _base_lookup(self) -> Callable[[str], BaseImage | None]:
+        """Base images named in Dockerfiles, read from this session's engine when it has them."""
         from dockaudit.harden.context import base_from_facts
 
         source = self.source
 
-        def lookup(ref: str) -> Any:
+        def lookup(ref: str) -> BaseImage | None:
             facts = source.base_image(ref) if source is not None else None
             return base_from_facts(facts, ref) if facts is not None else None
 
@@ -831,6 +848,8 @@ class AuditSession:
             base_lookup=self._base_lookup(),
             project_dir=str(path.parent),
             allow_secret_names=tuple(self.settings.allow_secret_names),
+            target=self.options.dockerfile_target,
+            healthcheck_url=self.options.healthcheck_url,
         )
         return harden_dockerfile_text(text, context=context)
 
@@ -840,7 +859,14 @@ class AuditSession:
         """The hardened Dockerfile of an image: its own Dockerfile when given, else one rebuilt from history."""
         from dockaudit.harden.image import harden_image
 
-        return harden_image(facts, dockerfile_text, base_lookup=self._base_lookup(), project_dir=project_dir)
+        return harden_image(
+            facts,
+            dockerfile_text,
+            base_lookup=self._base_lookup(),
+            project_dir=project_dir,
+            target=self.options.dockerfile_target,
+            healthcheck_url=self.options.healthcheck_url,
+        )
 
     def image_for_harden(self, ref: str, cancel: threading.Event | None = None) -> ImageFacts:
         """An image's facts with its layers and its local base named, as hardening wants them."""

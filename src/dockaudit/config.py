@@ -40,8 +40,8 @@ class Ignore:
 
     def matches(self, finding: Finding, target_name: str) -> bool:
         """Whether this ignore covers `finding` on the target named `target_name`."""
-        ids = (finding.rule_id, *finding.also)
-        rule_ok = any(fnmatch.fnmatchcase(rule_id.upper(), self.rule.upper()) for rule_id in ids)
+        # A merged twin finding (DA606 also DA101) is covered by an ignore written for either id.
+        rule_ok = any(fnmatch.fnmatchcase(rule_id.upper(), self.rule.upper()) for rule_id in finding.rule_ids)
         return rule_ok and fnmatch.fnmatchcase(target_name, self.target)
 
 
@@ -56,6 +56,8 @@ class Thresholds:
     reclaimable_gb: float = 1.0
     scan_max_age_days: int = 7
     db_max_age_days: int = 7
+    eol_data_max_age_days: int = 365
+    """Past this age the end-of-life snapshot's findings say the data may be stale (DA611, DA508)."""
 
 
 @dataclass(frozen=True)
@@ -312,9 +314,9 @@ def apply_config(findings: Iterable[Finding], target_name: str, settings: Settin
     result: list[Finding] = []
     matched: set[Ignore] = set()
     for finding in findings:
-        if finding.rule_id.upper() in settings.disabled_rules:
+        if is_disabled(finding, settings):
             continue
-        override = settings.severity_overrides.get(finding.rule_id.upper())
+        override = severity_override(finding, settings)
         if override is not None:
             finding = replace(finding, severity=override)
         for ignore in settings.ignores:
@@ -328,6 +330,20 @@ def apply_config(findings: Iterable[Finding], target_name: str, settings: Settin
                 finding = replace(finding, suppressed=Suppression(ignore.reason, by, expires))
         result.append(finding)
     return Applied(result, frozenset(matched))
+
+
+def is_disabled(finding: Finding, settings: Settings) -> bool:
+    """Whether the finding's rule, or any twin merged into it, is disabled."""
+    return any(rule_id.upper() in settings.disabled_rules for rule_id in finding.rule_ids)
+
+
+def severity_override(finding: Finding, settings: Settings) -> Severity | None:
+    """The configured severity for the finding's own id, else for the first of its twins that has one."""
+    for rule_id in finding.rule_ids:
+        override = settings.severity_overrides.get(rule_id.upper())
+        if override is not None:
+            return override
+    return None
 
 
 def apply_settings(findings: Iterable[Finding], target_name: str, settings: Settings, today: date) -> list[Finding]:

@@ -127,6 +127,17 @@ class Vulnerability:
 
 
 @dataclass(frozen=True)
+class TwinEvidence:
+    """What the twin rule of a merged finding saw: its id, evidence and location, and on which target."""
+
+    rule_id: str
+    evidence: str
+    location: Location = field(default_factory=Location)
+    target: str | None = None
+    """The other target's name when an image and its Dockerfile were scanned together; None for the same target."""
+
+
+@dataclass(frozen=True)
 class Finding:
     """One failed or skipped check on one target. All text is already redacted."""
 
@@ -145,7 +156,15 @@ class Finding:
     suppressed: Suppression | None = None
     vulnerability: Vulnerability | None = None
     also: tuple[str, ...] = ()
-    """Ids of other rules that see the same flaw, reported once through this finding (ignores match them too)."""
+    """Ids of other rules that see the same flaw, reported once through this finding (`DA606` also `DA101`);
+    ignores, gates and disabled rules match them too."""
+    twin_evidence: tuple[TwinEvidence, ...] = ()
+    """The twins' own evidence, when it adds something (another target's view of the same flaw)."""
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """This finding's id and its twins', for ignores, gates and disabled rules."""
+        return (self.rule_id, *self.also)
 
     def sort_key(self) -> tuple[int, str, str, int, str]:
         """Report order: severity (worst first), rule id, then location."""

@@ -60,10 +60,14 @@ _AUTH_SETTINGS = frozenset(
      "server", "domain", "realm", "scheme", "backend", "strategy", "plugin", "source"}
 )  # fmt: skip
 """Words after `auth` that name a setting, not a credential: `POSTGRES_HOST_AUTH_METHOD=trust`, `AUTH_TYPE`."""
+_CLIENT_PASSWORD_NAMES = frozenset({"PGPASSWORD", "SSHPASS"})
+"""Environment variables clients read a password from, though their names are one word."""
 
 
 def secret_name_word(name: str) -> str | None:
     """The word (or run) that makes `name` secret-like, or None."""
+    if name.upper() in _CLIENT_PASSWORD_NAMES:
+        return "password"
     words = name_words(name)
     for index, word in enumerate(words):
         if word == "auth" and index + 1 < len(words) and words[index + 1] in _AUTH_SETTINGS:
@@ -233,13 +237,27 @@ def redact_text(text: str) -> tuple[str, tuple[SecretMatch, ...]]:
 
 # ---------------------------------------------------------------------------------------------- pairs
 
-_SWITCHES = frozenset({"true", "false", "yes", "no", "on", "off", "0", "1"})
 _SECRET_MOUNT = re.compile(r"/(?:var/)?run/secrets/[^\s:;]+")
 _DSN_PASSWORD = re.compile(r"(?i)(?:^|[\s;?&])(?:password|pwd)\s*=\s*(?!\$)[^\s;&]+")
 
 
 def _is_reference(value: str) -> bool:
     return bool(re.fullmatch(r"\$\{?[A-Za-z_][A-Za-z0-9_]*(?::?[-=?+][^}]*)?\}?", value.strip()))
+
+
+_PLACEHOLDER_WORDS = frozenset({"placeholder", "dummy"})
+_TEMPLATE = re.compile(r"<[^<>]+>")
+
+
+def is_placeholder_value(value: str) -> bool:
+    """A value that stands in for a secret at build time: empty, one character, `dummy`, `*_placeholder`, `<token>`.
+
+    Rails' `SECRET_KEY_BASE=precompile_placeholder` and `SECRET_KEY=dummy` exist only so a build step runs.
+    """
+    v = value.strip().strip("\"'").strip()
+    if len(v) <= 1 or _TEMPLATE.fullmatch(v):
+        return True
+    return bool(_PLACEHOLDER_WORDS & {w.lower() for w in re.split(r"[^A-Za-z0-9]+", v) if w})
 
 
 def classify_pair(name: str, value: str, allow: Iterable[str] = ()) -> SecretMatch | None:
@@ -253,6 +271,8 @@ def classify_pair(name: str, value: str, allow: Iterable[str] = ()) -> SecretMat
     spans = find_credentials(value)
     if spans:
         return SecretMatch(spans[0][2].kind, spans[0][2].detail, len(value))
+    if is_placeholder_value(value):
+        return None
     words = name_words(name)
     if ("aws" in words or is_secret_name(name)) and _AWS_SECRET_VALUE.fullmatch(value.strip()):
         return SecretMatch(*_AWS_SECRET_MATCH, len(value))
@@ -263,7 +283,7 @@ def classify_pair(name: str, value: str, allow: Iterable[str] = ()) -> SecretMat
             return SecretMatch("dsn-password", "connection string with a password", len(value))
         return None
     word = secret_name_word(name)
-    if word is not None and (_SECRET_MOUNT.fullmatch(value.strip()) or value.strip().lower() in _SWITCHES):
+    if word is not None and (_SECRET_MOUNT.fullmatch(value.strip()) or value.strip().lower() in _FALSY):
         # `DB_PASSWORD=/run/secrets/db` names where the secret is mounted; `ALLOW_EMPTY_PASSWORD=yes` is a switch.
         return None
     if word is not None and not _is_reference(value):
@@ -379,6 +399,28 @@ _COMMAND_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         re.compile(r"(?i)(?:\b|(?<=\\n))password\s*[=:]\s*([^\s\"'\\;&|)]+)"),
     ),
     ("config-password", "password in .netrc", re.compile(r"(?i)\blogin\s+\S+\s+password\s+([^\s\"'\\;&|)]+)")),
+    # Literal account passwords (DA609): the value is set for a user of the image, not merely used.
+    (
+        "account-password",
+        "password fed to chpasswd",
+        re.compile(r"\bchpasswd\b[^<;&|]*<<<\s*[\"']?[^\s:\"']+:([^\s\"'\\]+)"),
+    ),
+    (
+        "account-password",
+        "password given to useradd/usermod -p",
+        re.compile(r"\b(?:useradd|usermod)\b[^;&|\n]*?\s(?:-p|--password)(?:\s+|=)[\"']?([^\s\"';&|]+)"),
+    ),
+    (
+        "account-password",
+        "password hashed by openssl passwd",
+        re.compile(r"\bopenssl\s+passwd\b(?:\s+(?:-salt\s+\S+|-\S+))*\s+[\"']?([^\s\"')$;&|-][^\s\"');&|]*)"),
+    ),
+    (
+        "account-password",
+        "password given to htpasswd -b",
+        re.compile(r"\bhtpasswd\s+(?:-[a-zA-Z]*b[a-zA-Z]*)\s+(?:-\S+\s+)*\S+\s+\S+\s+[\"']?([^\s\"';&|]+)"),
+    ),
+    ("password-flag", "sshpass -p password", re.compile(r"\bsshpass\s+-p\s*[\"']?([^\s\"';&|]+)")),
     (
         "config-token",
         "token in a credentials file",
@@ -394,15 +436,88 @@ def _literal(value: str) -> str:
     return value
 
 
+_CRYPT_HASH = re.compile(r"^\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5)\$")
+"""`$6$salt$hash`: a fixed password hash, literal even though it starts with `$`."""
+PASSWORD_KINDS = frozenset({"account-password", "password-flag", "password-assignment"})
+"""Classifications of a literal password typed into a command (DA609) rather than another credential (DA202)."""
+_PASSWORD_WORDS = frozenset({"password", "passwd", "pwd"})
+
+
 def _is_placeholder(value: str) -> bool:
-    """A value that is not a literal credential: a reference, a command substitution, a boolean word."""
+    """A value that is not a literal credential: a reference, a command substitution, a boolean word, a stand-in."""
     v = _literal(value).strip()
-    return v.lower() in _FALSY or v.startswith(("$", "`", "-")) or "\x00" in v
+    if _CRYPT_HASH.match(v):
+        return False
+    return v.lower() in _FALSY or v.startswith(("$", "`", "-")) or "\x00" in v or is_placeholder_value(v)
+
+
+_KEPT = re.compile("\x00(\\d+)\x00")
+
+
+_MARKER = re.compile(r"…\(redacted, (\d+) chars\)")
+
+
+_BUILD_ONLY_KEY = re.compile(r"(?:^|_)SECRET_KEY(?:_BASE)?$", re.IGNORECASE)
+_KEY_ONLY_BUILD_STEP = re.compile(r"^[^;&|\n]*\b(?:assets:precompile|collectstatic)\b")
+
+
+def _build_only_key(name: str, rest: str) -> bool:
+    """`SECRET_KEY_BASE=... rails assets:precompile`, `SECRET_KEY=... manage.py collectstatic`: a stand-in.
+
+    Rails and Django refuse to start these build steps without a key but never use it there, so whatever
+    value the command line gives them is a placeholder (Rails documents SECRET_KEY_BASE_DUMMY for this).
+    """
+    return bool(_BUILD_ONLY_KEY.search(name) and _KEY_ONLY_BUILD_STEP.match(rest))
+
+
+def _keep_redactions(text: str, kept: list[str]) -> str:
+    """`text` with each earlier redaction (its 4-character prefix only when the value had 8 or more) as a token."""
+    out: list[str] = []
+    last = 0
+    for m in _MARKER.finditer(text):
+        start = m.start()
+        if int(m.group(1)) >= 8 and start - last >= 4 and not any(ch.isspace() for ch in text[start - 4 : start]):
+            start -= 4
+        out.append(text[last:start])
+        kept.append(text[start : m.end()])
+        out.append(f"\x00{len(kept) - 1}\x00")
+        last = m.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+_FED_PASSWORDS = re.compile(
+    r"(?:echo|printf)\s+(?:-[a-zA-Z]+\s+)*(?P<arg>\"[^\"]*\"|'[^']*'|[^\s|;&]+)\s*\|\s*(?:sudo\s+)?"
+    r"(?P<tool>chpasswd|passwd\b(?![^;&|\n]*\s-(?:[ldSe]\b|-(?:lock|delete|status|expire)\b)))\b"
+)
+_HEREDOC_PASSWORDS = re.compile(
+    r"\b(?P<tool>chpasswd)\b[^\n]*<<-?\s*[\"']?(?P<tag>\w+)[\"']?\n(?P<arg>.*?)\n\s*(?P=tag)\b", re.S
+)
+_PASSWORD_LINE = re.compile(r"(?:^|\\n|\n)[ \t]*(?:(?P<user>[^\s:\\\"']+):)?(?P<pw>[^\s\\\"']+)")
+
+
+def _fed_passwords(command: str) -> list[tuple[int, int, str]]:
+    """(start, end, tool) of each password an echo/printf/heredoc feeds to `chpasswd` (`user:pw` lines) or `passwd`."""
+    spans: list[tuple[int, int, str]] = []
+    for m in (*_FED_PASSWORDS.finditer(command), *_HEREDOC_PASSWORDS.finditer(command)):
+        tool, arg, base = m.group("tool"), m.group("arg"), m.start("arg")
+        quoted = len(arg) > 1 and arg[0] in "\"'" and arg[-1] == arg[0] and m.re is _FED_PASSWORDS
+        body = arg[1:-1] if quoted else arg
+        base += 1 if quoted else 0
+        for line in _PASSWORD_LINE.finditer(body):
+            if tool == "chpasswd" and line.group("user") is None:
+                continue
+            spans.append((base + line.start("pw"), base + line.end("pw"), tool))
+    return spans
 
 
 def scan_command(text: str, allow: Iterable[str] = ()) -> RedactedCommand:
     """Redact a history line or RUN instruction: build args, credential formats, credential options."""
-    allow = tuple(allow)
+    return _scan(text, tuple(allow))[0]
+
+
+def _scan(text: str, allow: tuple[str, ...]) -> tuple[RedactedCommand, list[str]]:
+    """`scan_command`'s result and the raw values it redacted (which never leave this module)."""
     pairs, cmd_start = _split_build_args(text)
     redacted_args: list[RedactedPair] = []
     secret_values: list[str] = []
@@ -415,29 +530,56 @@ def scan_command(text: str, allow: Iterable[str] = ()) -> RedactedCommand:
     # Values redacted earlier become blank-free placeholders, so a second pass leaves them alone.
     kept: list[str] = []
 
-    def keep(m: re.Match[str]) -> str:
-        kept.append(m.group(0))
-        return f"\x00{len(kept) - 1}\x00"
-
-    command = _REDACTION.sub(keep, text[cmd_start:])
+    command = _keep_redactions(text[cmd_start:], kept)
     spans: list[tuple[int, int, SecretMatch]] = list(find_credentials(command))
 
     def add(start: int, end: int, match: SecretMatch) -> None:
         if end > start and not any(s < end and start < e for s, e, _ in spans):
             spans.append((start, end, match))
 
+    # A value redacted by an earlier pass keeps its classification: the rules decide from it, not from text.
+    reclassified: list[tuple[int, SecretMatch]] = []
+
+    def earlier(value: str) -> int | None:
+        """The secret's length when `value` is a redaction a previous pass made, else None."""
+        token = _KEPT.fullmatch(_literal(value).strip())
+        marker = _REDACTION.fullmatch(kept[int(token.group(1))]) if token is not None else None
+        return int(marker.group(1)) if marker is not None else None
+
     for m in _ASSIGNMENT.finditer(command):
         name, value = m.group(1), m.group(2)
         raw = _literal(value)
+        if _build_only_key(name, command[m.end() :]):
+            continue
+        length = earlier(value)
+        if length is not None:
+            word = secret_name_word(name)
+            if word is not None and not is_allowlisted(name, raw, allow):
+                kind = "password-assignment" if word in _PASSWORD_WORDS else "name"
+                reclassified.append((m.start(2), SecretMatch(kind, f'name contains "{word}"', length)))
+            continue
         if _is_placeholder(value) or is_allowlisted(name, raw, allow):
             continue
         found = classify_pair(name, raw, allow)
         if found is not None and found.kind != "redacted":
+            if found.kind == "name" and secret_name_word(name) in _PASSWORD_WORDS:
+                found = SecretMatch("password-assignment", found.detail, found.length)
             offset = 1 if raw != value else 0
             add(m.start(2) + offset, m.end(2) - offset, found)
+    for start, end, tool in _fed_passwords(command):
+        value = command[start:end]
+        length = earlier(value)
+        if length is not None:
+            reclassified.append((start, SecretMatch("account-password", f"password fed to {tool}", length)))
+        elif not _is_placeholder(value):
+            add(start, end, SecretMatch("account-password", f"password fed to {tool}", end - start))
     for kind, detail, pattern in _COMMAND_PATTERNS:
         for m in pattern.finditer(command):
             value = m.group(1)
+            length = earlier(value)
+            if length is not None:
+                reclassified.append((m.start(1), SecretMatch(kind, detail, length)))
+                continue
             if _is_placeholder(value) or has_redaction(value):
                 continue
             raw = _literal(value)
@@ -451,7 +593,11 @@ def scan_command(text: str, allow: Iterable[str] = ()) -> RedactedCommand:
     head = _rebuild_prefix(text[:cmd_start], pairs, redacted_args)
     body = _replace_spans(command, ((s, e) for s, e, _ in spans))
     body = re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], body)
-    return RedactedCommand(head + body, tuple(redacted_args), tuple(m for _, _, m in sorted(spans, key=lambda x: x[0])))
+    seen_at = {s for s, _, _ in spans}
+    matches = [(s, m) for s, _, m in spans] + [(at, m) for at, m in reclassified if at not in seen_at]
+    classified = tuple(m for _, m in sorted(matches, key=lambda x: x[0]))
+    raw_values = [command[start:end] for start, end, _ in spans]
+    return RedactedCommand(head + body, tuple(redacted_args), classified), raw_values
 
 
 def _rebuild_prefix(prefix: str, pairs: list[tuple[str, str]], redacted: list[RedactedPair]) -> str:
@@ -467,6 +613,39 @@ def _rebuild_prefix(prefix: str, pairs: list[tuple[str, str]], redacted: list[Re
 def redact_command(text: str, allow: Iterable[str] = ()) -> str:
     """A history line or RUN instruction with every secret it holds redacted."""
     return scan_command(text, allow).text
+
+
+_KEY_SPACE_VALUE = re.compile(
+    r"^(?P<head>\s*(?:ENV|ARG)\s+)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<sep>\s+)(?P<value>\S.*)$", re.I
+)
+_DIFF_HEADER = ("+++ ", "--- ", "@@ ")
+
+
+def redact_dockerfile_text(text: str, allow: Iterable[str] = ()) -> str:
+    """Dockerfile text, or a unified diff of one, with every secret it holds redacted (`ENV KEY value` included).
+
+    Hardened Dockerfile diffs quote the user's lines as context; this makes them as safe as the findings.
+    """
+    allow = tuple(allow)
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if line.startswith(_DIFF_HEADER):
+            lines.append(line)
+            continue
+        prefix = line[:1] if line[:1] in (" ", "+", "-") else ""
+        m = _KEY_SPACE_VALUE.match(line[len(prefix) :])
+        if m is not None and "=" not in m.group("name"):
+            safe, _ = redact_pair(m.group("name"), _literal(m.group("value").strip()), allow)
+            line = f"{prefix}{m.group('head')}{m.group('name')}{m.group('sep')}{safe}"
+        lines.append(line)
+    text = "\n".join(lines)
+    # A command continued over lines (`echo ... \` then `| chpasswd`) is judged joined, as the shell reads it;
+    # the values found there are then redacted wherever they appear in the text.
+    joined = re.sub(r"\\\n[ +-]?", " ", text)
+    for value in sorted(set(_scan(joined, allow)[1]), key=len, reverse=True):
+        if len(value) >= 4:
+            text = text.replace(value, redact(value))
+    return redact_command(text, allow)
 
 
 def redact_history_line(text: str, allow: Iterable[str] = ()) -> RedactedCommand:

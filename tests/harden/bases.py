@@ -3,7 +3,8 @@
 The fake tools behave like the real ones where hardening is judged: `apt-get install` fails until
 `apt-get update` filled the lists, `apk add` without `--no-cache` and `pip install` without
 `--no-cache-dir` leave caches behind, compilers show up in the filesystem, user tools write /etc/passwd,
-and every "app" (python, node, java, a Go binary) is busybox httpd serving its directory.
+and every "app" (python, node, java, a Go binary) is busybox httpd serving its directory; python -c and
+node -e health probes fetch the URL their code names with busybox wget.
 """
 
 from __future__ import annotations
@@ -91,16 +92,30 @@ mkdir -p /usr/local/lib/python3/site-packages && touch /usr/local/lib/python3/si
 exit 0
 """)
 
-PYTHON = _script(r"""
+PROBE = r"""
+# `-c`/`-e` health probes (python http.client, node http.get): request the URL in the code with busybox wget.
+if [ "$1" = "-c" ] || [ "$1" = "-e" ]; then
+  url=$(printf '%s' "$2" | grep -o "http://[^'\"]*" | head -n 1)
+  exec wget -q -O /dev/null "$url"
+fi
+"""
+
+PYTHON = _script(
+    PROBE
+    + r"""
 if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then shift 2; exec pip "$@"; fi
 dir=$(dirname "${1:-/app/app.py}")
 exec httpd -f -p "${PORT:-8000}" -h "$dir"
-""")
+"""
+)
 
-NODE = _script(r"""
+NODE = _script(
+    PROBE
+    + r"""
 dir=$(dirname "${1:-/app/server.js}")
 exec httpd -f -p "${PORT:-3000}" -h "$dir"
-""")
+"""
+)
 
 NPM = _script(r"""
 case "$1" in

@@ -1,4 +1,8 @@
-"""Each transform pass: what it changes, what it leaves alone, its rule ids and its idempotence."""
+"""Each transform pass: what it changes, what it leaves alone, its rule ids and its idempotence.
+
+Harden v2 (shared/spec/harden.md): every edit answers a finding of the scan of the original file, a finding
+left unfixed says why, Windows files are not edited, and no HEALTHCHECK is added that cannot pass.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import pytest
 
 from dockaudit.facts import OsRelease
 from dockaudit.harden import BaseImage, HardenContext, HardenResult, harden_dockerfile_text
-from dockaudit.harden.healthcheck import PLACEHOLDER_BINARY
 from dockaudit.harden.sources import CHECKSUM_PLACEHOLDER
 
 
@@ -59,7 +62,7 @@ class TestUser:
         result = harden(
             'FROM myalpine:1\nRUN apk add --no-cache curl\nCMD ["app"]\n', **base("myalpine:1", ALPINE_FILES)
         )
-        assert "addgroup -S -g 10001 app && adduser -S -D -H -u 10001 -G app app" in result.hardened
+        assert "RUN addgroup -S -g 10001 app \\\n    && adduser -S -D -H -u 10001 -G app app\n" in result.hardened
         assert "USER 10001:10001\n" in result.hardened
         lines = result.hardened.splitlines()
         # The switch comes after the last root step, so that step still runs as root.
@@ -68,7 +71,7 @@ class TestUser:
 
     def test_debian_base_gets_useradd(self) -> None:
         result = harden('FROM mydeb:12\nCMD ["app"]\n', **base("mydeb:12", DEBIAN_FILES))
-        assert "groupadd -r -g 10001 app && useradd -r -u 10001 -g app" in result.hardened
+        assert "RUN groupadd -r -g 10001 app \\\n    && useradd -r -u 10001 -g app" in result.hardened
 
     def test_base_without_user_tools_gets_passwd_lines(self) -> None:
         result = harden('FROM bb:1\nCMD ["app"]\n', **base("bb:1", {"/bin/sh", "/etc/passwd", "/etc/group"}))
@@ -77,7 +80,12 @@ class TestUser:
     def test_scratch_gets_a_bare_numeric_user(self) -> None:
         result = harden('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
         assert "RUN " not in result.hardened
-        assert "USER 10001:10001\n" in result.hardened
+        assert "USER 65532:65532\n" in result.hardened
+
+    def test_unknown_base_without_known_tools_gets_a_numeric_user_and_a_note(self) -> None:
+        result = harden('FROM registry.example.com/base:1\nCOPY app /app\nCMD ["/app"]\n')
+        assert "RUN " not in result.hardened and "USER 10001:10001\n" in result.hardened
+        assert any("no /etc/passwd entry" in note for note in result.notes)
 
     def test_distroless_uses_its_nonroot_user(self) -> None:
         files = {"/etc/passwd", "/etc/group", "/var/lib/dpkg/status.d/base"}
@@ -87,17 +95,20 @@ class TestUser:
         )
         assert "USER 65532:65532\n" in result.hardened
 
-    def test_named_user_becomes_numeric_from_the_dockerfile(self) -> None:
-        text = "FROM a:1\nRUN addgroup -g 1000 node && adduser -u 1000 -G node -s /bin/sh -D node\nUSER node\n"
+    def test_named_non_root_user_is_left_with_its_numeric_ids_as_advice(self) -> None:
+        """v2: an image that already runs as non-root gets no USER edit; DA116 says which IDs to write."""
+        text = (
+            'FROM a:1\nRUN addgroup -g 1000 node && adduser -u 1000 -G node -s /bin/sh -D node\nUSER node\nCMD ["x"]\n'
+        )
         result = harden(text, **base("a:1", ALPINE_FILES))
-        assert "USER 1000:1000\n" in result.hardened
-        assert "USER node\n" not in result.hardened
-        assert "DA116" in rules(result)
+        assert "USER node\n" in result.hardened and "USER 1000" not in result.hardened
+        (left,) = [u for u in result.unfixed if "DA116" in u.rule_ids]
+        assert "`USER 1000:1000`" in left.reason and left.line == 3
 
-    def test_named_user_becomes_numeric_from_the_base_passwd(self) -> None:
+    def test_reuses_the_user_the_base_passwd_has(self) -> None:
         passwd = "root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n"
-        result = harden('FROM node:20\nUSER node\nCMD ["node"]\n', **base("node:20", DEBIAN_FILES, passwd=passwd))
-        assert "USER 1000:1000\n" in result.hardened
+        result = harden('FROM node:20\nCMD ["node"]\n', **base("node:20", DEBIAN_FILES, passwd=passwd))
+        assert "USER 1000:1000\n" in result.hardened and "useradd" not in result.hardened
 
     def test_unknown_named_user_is_left_with_a_note(self) -> None:
         result = harden("FROM scratch\nUSER ghost\n")
@@ -111,13 +122,29 @@ class TestUser:
 
     def test_root_user_at_the_end_is_overridden(self) -> None:
         result = harden('FROM scratch\nUSER 1000\nUSER root\nCMD ["x"]\n')
-        assert result.hardened.rstrip().splitlines()[-1] != "USER root"
-        assert "USER 10001:10001\n" in result.hardened
+        lines = result.hardened.splitlines()
+        assert lines.index("USER 65532:65532") > lines.index("USER root")
 
-    def test_app_files_are_chowned_to_the_user(self) -> None:
-        result = harden("FROM scratch\nWORKDIR /app\nCOPY . .\nCOPY conf /etc/app/\n")
-        assert "COPY --chown=10001:10001 . .\n" in result.hardened
-        assert "COPY conf /etc/app/\n" in result.hardened
+    def test_no_user_when_a_test_stage_built_from_it_runs_as_root(self) -> None:
+        """A USER in the runtime stage would make `FROM app AS test` + `RUN pip install` fail."""
+        text = (
+            'FROM python:3.12-slim AS app\nCOPY . /app\nCMD ["python", "/app/main.py"]\n'
+            "FROM app AS test\nRUN pip install pytest && pytest\n"
+        )
+        result = harden(text)
+        assert "USER" not in result.hardened
+        (left,) = [u for u in result.unfixed if "DA606" in u.rule_ids]
+        assert "stage `test` builds FROM this one" in left.reason
+
+    def test_app_files_stay_owned_by_root(self) -> None:
+        result = harden('FROM scratch\nWORKDIR /app\nCOPY . .\nCOPY conf /etc/app/\nCMD ["/app/run"]\n')
+        assert "--chown" not in result.hardened
+
+    def test_volumes_are_given_to_the_new_user(self) -> None:
+        result = harden(
+            'FROM a:1\nRUN apk add --no-cache curl\nVOLUME /data\nCMD ["app"]\n', **base("a:1", ALPINE_FILES)
+        )
+        assert "RUN mkdir -p /data && chown 10001:10001 /data\nVOLUME /data\n" in result.hardened
 
 
 class TestProcess:
@@ -146,44 +173,81 @@ class TestProcess:
         assert "STOPSIGNAL SIGTERM\n" in result.hardened and "SIGKILL\n" not in result.hardened
         assert "DA111" in rules(result)
 
-    def test_nginx_gets_its_graceful_signal(self) -> None:
+    def test_no_stop_signal_is_added_where_none_was_flagged(self) -> None:
+        """v2: a missing STOPSIGNAL is no finding, so nothing is added for it."""
         result = harden('FROM scratch\nCMD ["nginx", "-g", "daemon off;"]\n')
+        assert "STOPSIGNAL" not in result.hardened
+
+    def test_sigkill_of_nginx_becomes_its_graceful_signal(self) -> None:
+        result = harden('FROM scratch\nSTOPSIGNAL 9\nCMD ["nginx", "-g", "daemon off;"]\n')
         assert "STOPSIGNAL SIGQUIT\n" in result.hardened
 
 
 class TestHealthcheck:
-    """A probe that fits, or a placeholder that fails; never one that always passes."""
+    """A probe that can pass, else a commented template and the reason; never one that cannot pass."""
 
-    def test_http_port_and_wget_give_a_real_probe(self) -> None:
-        result = harden('FROM a:1\nEXPOSE 8080\nCMD ["app"]\n', **base("a:1", ALPINE_FILES))
+    def test_known_http_server_and_wget_give_a_probe(self) -> None:
+        result = harden('FROM a:1\nEXPOSE 8080\nCMD ["httpd", "-f", "-p", "8080"]\n', **base("a:1", ALPINE_FILES))
         assert 'CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]' in result.hardened
         assert {"DA102", "DA608"} <= rules(result)
 
-    def test_curl_installed_by_the_dockerfile_is_used(self) -> None:
+    def test_curl_installed_by_the_dockerfile_is_used_and_any_http_answer_passes(self) -> None:
         result = harden(
-            "FROM d:1\nRUN apt-get update && apt-get install -y curl\nEXPOSE 3000\n", **base("d:1", DEBIAN_FILES)
+            "FROM d:1\nRUN apt-get update && apt-get install -y curl\nEXPOSE 8000\n"
+            'CMD ["gunicorn", "-b", ":8000", "a:b"]\n',
+            **base("d:1", DEBIAN_FILES),
         )
-        assert '["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:3000/"]' in result.hardened
+        assert '["curl", "-sS", "-o", "/dev/null", "http://127.0.0.1:8000/"]' in result.hardened
 
-    def test_no_port_gives_a_failing_placeholder(self) -> None:
-        result = harden('FROM a:1\nCMD ["worker"]\n', **base("a:1", ALPINE_FILES))
-        assert "exit 1" in result.hardened
-        assert any("placeholder" in note for note in result.notes)
-
-    def test_no_shell_placeholder_execs_a_missing_binary(self) -> None:
-        result = harden('FROM scratch\nEXPOSE 8080\nENTRYPOINT ["/app"]\n')
-        assert (
-            f'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["{PLACEHOLDER_BINARY}"]'
-            in result.hardened
+    def test_healthcheck_url_is_probed_strictly(self) -> None:
+        result = harden(
+            'FROM d:1\nRUN apt-get update && apt-get install -y curl\nCMD ["app"]\n',
+            healthcheck_url="http://127.0.0.1:9000/healthz",
+            **base("d:1", DEBIAN_FILES),
         )
+        assert '["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9000/healthz"]' in result.hardened
+
+    def test_python_runtime_does_the_request_when_there_is_no_client(self) -> None:
+        result = harden('FROM python:3.12-slim\nEXPOSE 8000\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n')
+        assert 'CMD ["python3", "-c", "import http.client as h, urllib.parse as p;' in result.hardened
+
+    def test_node_app_on_an_http_framework_is_probed_with_node(self, tmp_path: Path) -> None:
+        (tmp_path / "package.json").write_text('{"dependencies": {"express": "^4"}}')
+        (tmp_path / ".dockerignore").write_text(".git\n.env*\n*.pem\n*.key\nnode_modules\n")
+        text = 'FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nEXPOSE 3000\nCMD ["node", "server.js"]\n'
+        result = harden(text, project_dir=str(tmp_path))
+        assert 'CMD ["node", "-e", "require(\'http\').get(\'http://127.0.0.1:3000/\'' in result.hardened
+
+    def test_no_known_http_port_gives_a_commented_template_and_the_reason(self) -> None:
+        result = harden('FROM a:1\nEXPOSE 5432\nCMD ["worker"]\n', **base("a:1", ALPINE_FILES))
+        assert "\nHEALTHCHECK" not in result.hardened
+        assert "# HEALTHCHECK --interval=30s" in result.hardened
+        (left,) = [u for u in result.unfixed if "DA608" in u.rule_ids]
+        assert "EXPOSE 5432 is not known to speak HTTP" in left.reason
+
+    def test_no_client_gives_a_template_too(self) -> None:
+        result = harden('FROM scratch\nCOPY app /app\nEXPOSE 8080\nENTRYPOINT ["/app", "-http", ":8080"]\n')
+        assert "\nHEALTHCHECK" not in result.hardened
 
     def test_existing_healthcheck_is_kept(self) -> None:
-        text = 'FROM scratch\nHEALTHCHECK CMD ["/app", "health"]\nUSER 1:1\n'
+        text = 'FROM scratch\nHEALTHCHECK CMD ["/app", "health"]\nUSER 1:1\nCMD ["/app"]\n'
         assert "HEALTHCHECK" not in harden(text).hardened.replace('HEALTHCHECK CMD ["/app", "health"]', "")
 
-    def test_healthcheck_none_is_replaced(self) -> None:
-        result = harden("FROM scratch\nHEALTHCHECK NONE\n")
-        assert "HEALTHCHECK NONE" not in result.hardened
+    def test_healthcheck_none_is_left_with_a_reason(self) -> None:
+        result = harden('FROM scratch\nHEALTHCHECK NONE\nCMD ["/app"]\n')
+        assert "HEALTHCHECK NONE" in result.hardened
+        assert any("on purpose" in u.reason for u in result.unfixed)
+
+    def test_a_check_calling_a_missing_tool_is_replaced_by_one_that_can_pass(self) -> None:
+        text = (
+            "FROM python:3.12-slim\nEXPOSE 8000\nHEALTHCHECK CMD curl -f http://localhost:8000/ || exit 1\n"
+            'CMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n'
+        )
+        result = harden(text)
+        assert "curl -f" not in result.hardened
+        assert (
+            'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["python3"' in result.hardened
+        )
 
 
 class TestSources:
@@ -194,6 +258,12 @@ class TestSources:
         assert "COPY --chown=1:1 app/ /app/\n" in result.hardened
         assert "ADD site.tar.gz /srv/\n" in result.hardened
         assert "DA203" in rules(result)
+
+    def test_add_to_a_relative_destination_without_workdir_is_left(self) -> None:
+        """COPY to a relative path without WORKDIR draws hadolint DL3045; the ADD stays, with the reason."""
+        result = harden('FROM alpine:3.20\nADD target/app.jar app.jar\nCMD ["java", "-jar", "/app.jar"]\n')
+        assert "ADD target/app.jar app.jar\n" in result.hardened
+        assert any("DA203" in u.rule_ids and "relative" in u.reason for u in result.unfixed)
 
     def test_remote_add_becomes_a_checksummed_download_that_fails_until_filled(self) -> None:
         result = harden("FROM alpine:3\nADD https://example.com/tini /sbin/tini\n")
@@ -209,17 +279,21 @@ class TestSources:
         )
         assert f"FROM --platform=linux/amd64 deb:12@{digest} AS run\n" in result.hardened
 
-    def test_base_without_digest_gets_the_command_as_a_comment(self) -> None:
-        result = harden("FROM deb:12\nFROM scratch\nCOPY --from=0 /a /a\n")
-        assert "docker pull deb:12" in result.hardened
-        assert result.hardened.count("docker pull") == 1
+    def test_base_without_digest_is_left_with_the_command_to_get_it(self) -> None:
+        """v2: no comment-only "fix"; the finding stays with the command that fetches the digest."""
+        result = harden('FROM deb:12\nCMD ["x"]\n')
+        assert "docker pull" not in result.hardened
+        (left,) = [u for u in result.unfixed if "DA603" in u.rule_ids]
+        assert "docker pull deb:12" in left.reason and left.line == 1
 
 
 class TestSecrets:
     """Secret ARG/ENV leave the image; RUN lines mount them."""
 
     def test_secret_arg_moves_to_a_secret_mount(self) -> None:
-        text = 'FROM scratch\nARG NPM_TOKEN=abc\nRUN echo "//r/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci\n'
+        text = (
+            'FROM scratch\nARG NPM_TOKEN=abc\nRUN echo "//r/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci\nCMD ["x"]\n'
+        )
         result = harden(text)
         assert "\nARG NPM_TOKEN" not in result.hardened
         assert "RUN --mount=type=secret,id=npm_token " in result.hardened
@@ -238,7 +312,10 @@ class TestSecrets:
 
     def test_url_word_is_quoted_whole(self) -> None:
         text = "FROM scratch\nARG PIP_TOKEN\nRUN pip install --index-url https://u:${PIP_TOKEN}@pypi.example/simple x\n"
-        assert '"https://u:${PIP_TOKEN}@pypi.example/simple"' in harden(text).hardened
+        result = harden(text)
+        assert '"https://u:${PIP_TOKEN}@pypi.example/simple"' in result.hardened
+        # The bare ARG was not flagged (no value): it stays, its use reads the mount.
+        assert "\nARG PIP_TOKEN\n" in result.hardened
 
 
 class TestPackages:
@@ -270,13 +347,34 @@ class TestPackages:
         assert "&& dnf clean all" in result.hardened
         assert "&& npm cache clean --force" in result.hardened
 
-    def test_backtick_escape_is_used_for_continuations(self) -> None:
-        result = harden("# escape=`\nFROM d\nRUN apt-get update && `\n    apt-get install -y curl\n")
-        assert "curl `\n    && rm -rf /var/lib/apt/lists/*" in result.hardened
+    def test_backtick_escape_marks_a_windows_file_that_is_not_edited(self) -> None:
+        """v2: `# escape=`` ` `` is how Windows Dockerfiles start; they get no Linux edits, only reasons."""
+        text = "# escape=`\nFROM d\nRUN apt-get update && `\n    apt-get install -y curl\n"
+        result = harden(text)
+        assert result.hardened == text and not result.changes
+        assert any("Windows" in u.reason for u in result.unfixed)
 
-    def test_heredoc_script_is_edited_inside(self) -> None:
-        result = harden("FROM d\nRUN <<EOT\napt-get update\napt-get install -y curl\nEOT\n")
-        assert "apt-get install --no-install-recommends -y curl\nrm -rf /var/lib/apt/lists/*\nEOT\n" in result.hardened
+    def test_cleanup_is_not_added_when_a_later_run_installs_without_update(self) -> None:
+        text = (
+            "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y curl\nCOPY . /app\n"
+            'RUN apt-get install -y jq\nCMD ["/app/run"]\n'
+        )
+        result = harden(text)
+        # The first install keeps its lists (the later RUN needs them); the last one may drop them.
+        assert "RUN apt-get update && apt-get install --no-install-recommends -y curl\nCOPY" in result.hardened
+        assert any("line 4" in u.reason and "DA207" in u.rule_ids for u in result.unfixed)
+
+    def test_nothing_is_deleted_inside_a_cache_mount(self) -> None:
+        text = 'FROM debian:bookworm-slim\nRUN --mount=type=cache,target=/root/.npm npm ci\nCMD ["node", "server.js"]\n'
+        assert "npm cache clean" not in harden(text).hardened
+
+    def test_builder_stages_that_are_thrown_away_get_no_cleanup(self) -> None:
+        text = (
+            "FROM debian:bookworm-slim AS build\nRUN apt-get update && apt-get install -y gcc\n"
+            'FROM debian:bookworm-slim\nCOPY --from=build /out /app\nCMD ["/app"]\n'
+        )
+        result = harden(text)
+        assert "RUN apt-get update && apt-get install -y gcc\n" in result.hardened
 
     def test_json_run_is_left_alone(self) -> None:
         assert (
@@ -288,10 +386,10 @@ class TestPackages:
 class TestMultiStageAndProject:
     """Build tools and the build context."""
 
-    def test_build_tools_in_the_only_stage_get_a_suggestion(self) -> None:
+    def test_build_tools_in_the_only_stage_get_advice_not_a_comment(self) -> None:
         result = harden("FROM d\nRUN apt-get update && apt-get install -y gcc make\n")
-        assert "build tools ship in the runtime image" in result.hardened
-        assert any("multi-stage" in note or "build stage" in note for note in result.notes)
+        assert "build tools" not in result.hardened
+        assert any("DA604" in u.rule_ids and "build stage" in u.reason for u in result.unfixed)
 
     def test_dockerignore_is_generated_for_a_project_without_one(self, tmp_path: Path) -> None:
         (tmp_path / "node_modules").mkdir()
@@ -343,9 +441,11 @@ class TestWholeFile:
         )
 
 
-def test_busybox_httpd_keeps_the_default_stop_signal() -> None:
-    assert "STOPSIGNAL" not in harden('FROM scratch\nENTRYPOINT ["/app/httpd", "-f"]\n').hardened
-    assert "STOPSIGNAL SIGWINCH" in harden('FROM scratch\nCMD ["httpd-foreground"]\n').hardened
+def test_sigkill_of_apache_becomes_its_graceful_signal_and_of_busybox_httpd_sigterm() -> None:
+    assert (
+        "STOPSIGNAL SIGTERM" in harden('FROM scratch\nSTOPSIGNAL SIGKILL\nENTRYPOINT ["/app/httpd", "-f"]\n').hardened
+    )
+    assert "STOPSIGNAL SIGWINCH" in harden('FROM scratch\nSTOPSIGNAL KILL\nCMD ["httpd-foreground"]\n').hardened
 
 
 def test_multi_stage_suggestion_names_the_built_artefacts() -> None:

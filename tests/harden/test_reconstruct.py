@@ -102,7 +102,9 @@ def test_harden_image_reconstructs_when_no_dockerfile_is_given() -> None:
     assert result.source == "reconstructed"
     assert result.original.startswith("# Reconstructed")
     assert "\nENV APP_ENV=production\n" in result.hardened
-    assert "USER 10001:10001" in result.hardened
+    # node images already have the unprivileged user node (1000): v2 reuses it instead of creating one.
+    assert "USER 1000:1000" in result.hardened
+    assert "useradd" not in result.hardened
     assert 'CMD ["node", "server.js"]' in result.hardened
 
 

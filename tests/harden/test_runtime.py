@@ -257,3 +257,18 @@ def test_drifted_tag_is_replaced_by_the_running_image_id() -> None:
     result = harden_container(container(tag_drift=True))
     assert flags(result.hardened_run)[-2] == "sha256:" + "i" * 64
     assert any("has moved" in note for note in result.notes)
+
+
+def test_image_whose_entrypoint_drops_privileges_gets_no_user_flag() -> None:
+    """Like a Dockerfile, a container of a gosu/su-exec image must start as root for its entrypoint to work."""
+    img = image(entrypoint=("su-exec", "app", "/app/server"), cmd=None)
+    result = harden_container(container(entrypoint=("su-exec", "app", "/app/server"), cmd=None), img)
+    assert "--user" not in flags(result.hardened_run)
+    assert any("drops to app" in note for note in result.notes)
+
+
+def test_no_health_cmd_without_a_probe_that_can_pass() -> None:
+    """An exposed port of an unknown protocol gets no --health-cmd (it would mark a working app unhealthy)."""
+    result = harden_container(container(), image(exposed_ports=("9000/tcp",)))
+    assert "--health-cmd" not in result.hardened_run
+    assert any("No healthcheck was derived" in note for note in result.notes)

@@ -22,6 +22,7 @@ from dockaudit.model import (
     TargetKind,
     TargetResult,
     TrivyInfo,
+    TwinEvidence,
     Vulnerability,
 )
 
@@ -270,10 +271,15 @@ def dockerfile_target() -> TargetResult:
                 "no USER in the final stage",
                 location=Location(line=7),
                 fix=Fix(summary="Add a USER", dockerfile="USER 10001"),
+                # Merged with its image twin, and joined with the image built from it (scanned in the same run).
+                also=("DA101",),
+                twin_evidence=(TwinEvidence("DA101", "Config.User is empty", Location(), "myapp:1.2.3"),),
             ),
-            _checklist("DA601", Severity.MEDIUM, "app has no .dockerignore", location=Location(path="app")),
+            _checklist(
+                "DA601", Severity.MEDIUM, "app has no .dockerignore", location=Location(path="app"), also=("DA602",)
+            ),
         ),
-        passed=("DA602",),
+        passed=("DA603",),
         score=80,
         grade="B",
         scans={"checklist": "ok"},

@@ -36,8 +36,9 @@ def test_clean_history_passes_every_history_rule() -> None:
         "/bin/sh -c #(nop) COPY dir:abc in /app ",
         '/bin/sh -c #(nop)  CMD ["/app/server"]',
     )
-    for n in range(1, 14):
+    for n in range(1, 16):
         assert run_rule(f"DA2{n:02d}", facts) == [], f"DA2{n:02d}"
+    assert run_rule("DA609", facts) == [] and run_rule("DA610", facts) == []
 
 
 # DA201 ------------------------------------------------------------------------------------------
@@ -65,8 +66,6 @@ def test_harmless_or_empty_build_args_pass() -> None:
     [
         "curl -u admin:s3cretpassw0rd https://example.com/artifact",
         "curl -H 'Authorization: Bearer abcdef0123456789' https://api.example.com",
-        "docker login --password s3cretpassw0rd registry.example.com",
-        "mysql -uroot -ps3cretpassw0rd -e 'select 1'",
         'echo "//registry.npmjs.org/:_authToken=abcd1234efgh5678" > /root/.npmrc',
         "git clone https://bob:s3cretpassw0rd@github.com/org/repo.git",
         "echo ghp_DockAuditFakeGithubToken0123456789ab > /tmp/t",
@@ -76,6 +75,17 @@ def test_literal_credential_in_run(command: str) -> None:
     [finding] = run_rule("DA202", image(run(command)))
     assert finding.severity is Severity.HIGH
     assert "s3cretpassw0rd" not in finding.evidence and "(redacted" in finding.evidence
+
+
+def test_literal_passwords_given_to_clients_are_da609s_not_da202s() -> None:
+    for command in (
+        "docker login --password s3cretpassw0rd registry.example.com",
+        "mysql -uroot -ps3cretpassw0rd -e 'select 1'",
+    ):
+        facts = image(run(command))
+        assert run_rule("DA202", facts) == []
+        [finding] = run_rule("DA609", facts)
+        assert finding.severity is Severity.CRITICAL and "s3cretpassw0rd" not in finding.evidence
 
 
 def test_run_expanding_a_secret_build_arg() -> None:

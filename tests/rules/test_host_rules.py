@@ -11,14 +11,14 @@ from dockaudit.config import Settings
 from dockaudit.facts import HostFacts, RegistryAuth
 from dockaudit.model import Severity, Status
 from dockaudit.rules import load_all
-from dockaudit.rules.host import engine_end_of_life, parse_engine_version
+from dockaudit.rules.host import parse_engine_version
 from dockaudit.rules.registry import RULES
 from tests.rules.conftest import NOW, make_ctx, make_host_facts, run_rule
 
 
 def host(**overrides: Any) -> HostFacts:
-    """The builder's well-configured engine, on a release line still supported on the test clock."""
-    overrides.setdefault("server_version", "29.1.0")
+    """The builder's well-configured engine, on a release line the end-of-life snapshot knows is supported."""
+    overrides.setdefault("server_version", "28.0.4")
     return make_host_facts(**overrides)
 
 
@@ -71,7 +71,7 @@ NEGATIVE: list[tuple[str, HostFacts, dict[str, Any]]] = [
     ("DA505", host(security_options=("name=seccomp,profile=builtin",), rootless=True), {}),
     ("DA506", host(logging_driver="json-file", daemon_json={"log-opts": {"max-size": "10m"}}), {}),
     ("DA506", host(logging_driver="journald", daemon_json=None), {}),
-    ("DA508", host(server_version="29.1.0"), {}),
+    ("DA508", host(server_version="27.5.1"), {}),
     ("DA509", host(reclaimable_bytes=900_000_000), {}),
     ("DA510", host(), {"scan_ages": {"sha256:" + "d" * 64: NOW - timedelta(days=6)}}),
     ("DA510", host(), {"scan_ages": {}}),
@@ -105,21 +105,43 @@ def test_podman_daemon_rules_are_skipped(rule_id: str) -> None:
     assert finding.status is Status.SKIPPED
 
 
-def test_engine_version_table() -> None:
+def test_engine_version_is_parsed_from_distribution_builds() -> None:
     assert parse_engine_version("20.10.24+dfsg1") == (20, 10)
     assert parse_engine_version("v27.3.1") == (27, 3)
     assert parse_engine_version("dev") is None
-    eol = engine_end_of_life((20, 10))
-    assert eol is not None and eol.year == 2023
-    assert engine_end_of_life((99, 0)) is None
+
+
+def test_old_engine_states_the_end_date_and_the_snapshot_date() -> None:
+    # Debian 12 ships docker.io 20.10.24+dfsg1 (this machine's engine): its line ended 2023-12-10.
+    (finding,) = run_rule("DA508", host(server_version="20.10.24+dfsg1"))
+    assert "2023-12-10" in finding.evidence and "endoflife.date data as of 2025-02-20" in finding.evidence
+    assert finding.severity is Severity.MEDIUM
 
 
 def test_old_engine_is_not_flagged_before_its_end_date() -> None:
-    facts = host(server_version="28.5.1")
-    end = engine_end_of_life((28, 5))
-    assert end is not None
-    assert run_rule("DA508", facts, make_ctx(now=NOW.replace(year=end.year - 1))) == []
-    assert run_rule("DA508", facts, make_ctx(now=NOW.replace(year=end.year + 1)))[0].severity is Severity.MEDIUM
+    # 23.0's support ends 2025-05-19 in the snapshot (data as of 2025-02-20).
+    facts = host(server_version="23.0.16")
+    assert run_rule("DA508", facts, make_ctx(now=NOW.replace(year=2025, month=3, day=1))) == []
+    (after,) = run_rule("DA508", facts, make_ctx(now=NOW.replace(year=2025, month=6, day=1)))
+    assert after.severity is Severity.MEDIUM and "may be stale" not in after.evidence
+
+
+def test_a_scheduled_end_judged_on_stale_data_says_so_and_counts_less() -> None:
+    (finding,) = run_rule("DA508", host(server_version="23.0.16"))  # the test clock is 2026-11-28
+    assert "may be stale" in finding.evidence and "scripts/refresh_eol.py" in finding.evidence
+    assert finding.severity is Severity.LOW
+
+
+def test_an_engine_newer_than_the_stale_snapshot_is_skipped_not_guessed() -> None:
+    (finding,) = run_rule("DA508", host(server_version="29.1.0"))
+    assert finding.status is Status.SKIPPED and "may be stale" in finding.evidence
+    fresh = make_ctx(now=NOW.replace(year=2025, month=3, day=1))
+    assert run_rule("DA508", host(server_version="29.1.0"), fresh) == []
+
+
+def test_engine_older_than_every_tracked_line_is_end_of_life() -> None:
+    (finding,) = run_rule("DA508", host(server_version="1.13.1"))
+    assert "older than 17.03" in finding.evidence
 
 
 def test_registry_credentials_evidence_never_holds_the_secret() -> None:

@@ -267,9 +267,10 @@ def buildkit_image(
 def test_image_config_flaws_are_found(docker_client: docker.DockerClient, image_flaws: str) -> None:
     findings = _evaluate(collect_image(docker_client, image_flaws))
     failed = _failed(findings)
-    assert set(failed) == {"DA107", "DA110", "DA111", "DA112", "DA113", "DA114", "DA116"}
-    assert "end of life" in failed["DA112"][0].evidence
-    assert failed["DA112"][0].origin is Origin.BASE
+    assert set(failed) == {"DA107", "DA110", "DA111", "DA113", "DA114", "DA116", "DA611"}
+    [eol] = failed["DA611"]
+    assert "Debian 10 reached end of life on 2024-06-30" in eol.evidence and "endoflife.date data as of" in eol.evidence
+    assert eol.origin is Origin.BASE and eol.location.path == "/etc/os-release"
 
 
 def test_latest_only_tag_is_mutable(docker_client: docker.DockerClient, committed_image: str) -> None:

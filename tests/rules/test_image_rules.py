@@ -9,7 +9,6 @@ import pytest
 from dockaudit.config import Settings, Thresholds
 from dockaudit.facts import Healthcheck, OsRelease
 from dockaudit.model import Origin, Severity, Status
-from dockaudit.rules.image import end_of_life
 from tests.rules.conftest import (
     ALPINE,
     NOW,
@@ -257,20 +256,10 @@ def test_heavy_base_threshold_is_configurable() -> None:
     assert run_rule("DA112", facts, make_ctx(Settings(thresholds=Thresholds(heavy_base_mb=100))))
 
 
-def test_end_of_life_release_is_reported() -> None:
+def test_end_of_life_is_no_longer_judged_by_da112() -> None:
+    # DA611 owns end of life (from the endoflife.date snapshot); DA112 is about size alone.
     facts = make_image_facts(os_release=OsRelease(id="debian", version_id="10"))
-    [finding] = run_rule("DA112", facts)
-    assert "end of life since 2024-06-30" in finding.evidence
-
-
-def test_debian_12_is_supported_in_2026_by_lts() -> None:
-    assert end_of_life(OsRelease(id="debian", version_id="12")) is not None
-    assert run_rule("DA112", make_image_facts(os_release=OsRelease(id="debian", version_id="12"))) == []
-
-
-def test_alpine_versions_match_on_major_minor() -> None:
-    eol = end_of_life(OsRelease(id="alpine", version_id="3.20.3"))
-    assert eol is not None and eol.year == 2026
+    assert run_rule("DA112", facts) == []
 
 
 def test_unknown_os_skips_da112() -> None:

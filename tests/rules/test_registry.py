@@ -43,6 +43,12 @@ CATALOG: dict[str, tuple[str, Severity, tuple[str, ...]]] = {
     "DA211": ("committed-layer", Severity.MEDIUM, ('seed "no docker commit"',)),
     "DA212": ("unpinned-packages", Severity.INFO, ("DL3008", "DL3018", "DL3013")),
     "DA213": ("world-writable-chmod", Severity.LOW, ()),
+    "DA214": (
+        "package-signature-bypass",
+        Severity.MEDIUM,
+        ("CKV2_DOCKER_4", "CKV2_DOCKER_7", "CKV2_DOCKER_8", "CKV2_DOCKER_9", "CKV2_DOCKER_10"),
+    ),
+    "DA215": ("ssh-root-login", Severity.HIGH, ("CIS 5.7",)),
 }
 
 

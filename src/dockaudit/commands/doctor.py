@@ -168,6 +168,18 @@ def diagnose(
     return report
 
 
+def eol_data_line() -> str:
+    """Which end-of-life snapshot DA611 and DA508 read, and how old its data is."""
+    from datetime import UTC, datetime
+
+    from dockaudit.rules.eol import snapshot_summary
+
+    try:
+        return snapshot_summary(datetime.now(UTC).date())
+    except (OSError, ValueError) as exc:
+        return f"unreadable: {exc}"
+
+
 def _as_json(report: DoctorReport) -> str:
     term = report.terminal
     data = {
@@ -189,6 +201,7 @@ def _as_json(report: DoctorReport) -> str:
         },
         "trivy": report.trivy,
         "compose": report.compose,
+        "eol_data": eol_data_line(),
     }  # fmt: skip
     return json.dumps(data, indent=2)
 
@@ -241,6 +254,7 @@ def _as_text(report: DoctorReport) -> str:
         )
     elif compose:
         lines.append(f"compose    {compose.get('status')}: {compose.get('message', '')}")
+    lines.append(f"eol data   {eol_data_line()}")
     return "\n".join(lines)
 
 

@@ -53,6 +53,17 @@ def add_parser(sub: Any) -> None:
         help="write here instead of printing the diff (a directory when several Compose files change); moved "
         "Compose secrets are written beside it (mode 0600)",
     )
+    p.add_argument(
+        "--target",
+        dest="stage",
+        metavar="STAGE",
+        help="the Dockerfile stage the image runs from (as docker build --target)",
+    )
+    p.add_argument(
+        "--healthcheck-url",
+        metavar="URL",
+        help="the app's health URL inside the container (http://127.0.0.1:8080/health): the HEALTHCHECK probes it",
+    )
     compose = p.add_argument_group("Compose")
     compose.add_argument(
         "--compose-file",
@@ -159,7 +170,12 @@ def _session(
     from dockaudit.audit import AuditOptions, AuditSession, open_session
     from dockaudit.config import load_settings
 
-    options = AuditOptions(settings=load_settings(Path.cwd()), config_dir=Path.cwd())
+    options = AuditOptions(
+        settings=load_settings(Path.cwd()),
+        config_dir=Path.cwd(),
+        dockerfile_target=args.stage,
+        healthcheck_url=_healthcheck_url(args.healthcheck_url),
+    )
     try:
         session = open_session(options, host=args.host, context=args.context)
     except EngineError as exc:
@@ -301,6 +317,18 @@ def _harden_compose(args: argparse.Namespace, files: list[str], stack: ExitStack
     # The secrets written here need no "write the value" advice.
     done = tuple(f"{m.service}: write the value of {m.variable} " for m in written)
     _report_compose(replace(result, notes=tuple(n for n in result.notes if not n.startswith(done))))
+
+
+def _healthcheck_url(url: str | None) -> str | None:
+    """The --healthcheck-url value, checked: an http(s) URL with a host."""
+    if url is None:
+        return None
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UsageError(f"--healthcheck-url {url}: give an http:// or https:// URL with a host")
+    return url
 
 
 def run(args: argparse.Namespace) -> int:

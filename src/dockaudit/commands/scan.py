@@ -80,6 +80,9 @@ def add_parser(sub: Any) -> None:
     sel.add_argument("--host-checks", action="store_true", help="audit the daemon and client settings (DA5xx)")
     sel.add_argument("--include", action="append", default=[], metavar="GLOB", help="keep only matching targets")
     sel.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="drop matching targets")
+    sel.add_argument(
+        "--target", metavar="STAGE", help="the Dockerfile stage the image runs from (as docker build --target)"
+    )
     compose = p.add_argument_group("Compose")
     compose.add_argument(
         "--compose-file",
@@ -271,7 +274,13 @@ def _options(args: argparse.Namespace) -> AuditOptions:
     trivy: dict[str, Any] = {"db_repository": args.db_repository}
     if args.timeout is not None:
         trivy["timeout"] = args.timeout
-    return audit_options(args, trivy=trivy, use_cache=not args.no_cache, concurrency=args.concurrency)
+    return audit_options(
+        args,
+        trivy=trivy,
+        use_cache=not args.no_cache,
+        concurrency=args.concurrency,
+        dockerfile_target=args.target,
+    )
 
 
 def _only_files(specs: Sequence[TargetSpec], selection: Selection) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dockaudit.harden.context import HardenContext
 from dockaudit.harden.document import Document, Edit, Instruction
-from dockaudit.harden.passes import PassOutput, why
+from dockaudit.harden.passes import PassOutput, flagged_line, why
+from dockaudit.harden.plan import Plan
 from dockaudit.harden.result import Change
 from dockaudit.secrets import classify_pair, is_allowlisted, is_secret_name
 
@@ -107,8 +107,9 @@ def build_command(names: list[str]) -> str:
     return f"DOCKER_BUILDKIT=1 docker build {flags} ."
 
 
-def secrets_pass(doc: Document, ctx: HardenContext) -> PassOutput:
-    """Remove secret ARG/ENV/LABEL keys and mount the secret in each RUN that read them."""
+def secrets_pass(doc: Document, plan: Plan) -> PassOutput:
+    """Remove the flagged secret ARG/ENV/LABEL keys; mount the secret in each flagged RUN that reads one."""
+    allow = plan.ctx.allow_secret_names
     edits: list[Edit] = []
     changes: list[Change] = []
     notes: list[str] = []
@@ -118,16 +119,22 @@ def secrets_pass(doc: Document, ctx: HardenContext) -> PassOutput:
     groups = [tuple(i for i in doc.instructions if i.stage == -1)] + [s.instructions for s in doc.stages]
     for instructions in groups:
         removed: list[str] = []
+        declared: list[str] = []
         for ins in instructions:
             if ins.cmd not in ("ARG", "ENV", "LABEL"):
                 continue
             keys = _pairs(ins)
-            secret = [k for k in keys if _is_secret(k, ctx.allow_secret_names)]
-            if not secret:
+            secret = [k for k in keys if _is_secret(k, allow)]
+            if ins.cmd != "LABEL":
+                declared.extend(k.name for k in secret)
+            rules = LABEL_RULES if ins.cmd == "LABEL" else RULES
+            # Only a key the scan flagged leaves; a bare `ARG TOKEN` stays, its uses get the mount below.
+            if ins.cmd == "ARG":
+                secret = [k for k in secret if k.value]
+            if not secret or not flagged_line(doc, plan, ins, rules):
                 continue
             kept = [k for k in keys if k not in secret]
             listed = ", ".join(k.name for k in secret)
-            rules = LABEL_RULES if ins.cmd == "LABEL" else RULES
             text = why(ins.indent, f"{ins.cmd} {listed} removed: anyone with the image can read it", rules)
             if kept:
                 text += _render(ins, kept, doc.escape)
@@ -138,15 +145,17 @@ def secrets_pass(doc: Document, ctx: HardenContext) -> PassOutput:
             if ins.cmd == "ENV":
                 # The app may read an ENV at run time as well: it has to come from the runtime now.
                 runtime.extend(k.name for k in secret if k.name not in runtime)
-        if not removed:
+        candidates = list(dict.fromkeys([*removed, *declared]))
+        if not candidates:
             continue
         used: set[str] = set()
         for ins in instructions:
             if ins.cmd != "RUN" or ins.json or ins.heredoc:
                 continue
-            names = [n for n in dict.fromkeys(removed) if _uses(ins, n)]
+            mounted = {f.removeprefix("--mount=") for f in ins.flags if "type=secret" in f}
+            names = [n for n in candidates if _uses(ins, n) and not any(f"id={secret_id(n)}" in m for m in mounted)]
             match = _RUN_PREFIX.match(ins.raw)
-            if not names or match is None:
+            if not names or match is None or not flagged_line(doc, plan, ins, RULES):
                 continue
             mounts = "".join(f"--mount=type=secret,id={secret_id(n)} " for n in names)
             # Assign, then export: `export X="$(...)"` would mask a failing `cat` (ShellCheck SC2155).
@@ -159,7 +168,7 @@ def secrets_pass(doc: Document, ctx: HardenContext) -> PassOutput:
             edits.append(Edit(ins.index, replace=text))
             changes.append(Change(RULES, f"RUN reads {', '.join(names)} from a BuildKit secret mount", doc.origin(ins)))
             used.update(names)
-        mounted_all.extend(n for n in dict.fromkeys(removed) if n in used and n not in mounted_all)
+        mounted_all.extend(n for n in candidates if n in used and n not in mounted_all)
         runtime.extend(n for n in dict.fromkeys(removed) if n not in used and n not in runtime)
     if mounted_all:
         notes.append(

@@ -6,32 +6,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dockaudit.facts import ImageFacts, OsRelease
+from dockaudit.facts import BaseImage, ImageFacts, OsRelease
 from dockaudit.rules.fixes import Family, distro_family
 
+__all__ = ["BaseImage", "HardenContext", "StageEnv", "base_from_facts", "distro_of", "stage_env", "tools_in"]
+
 _BIN_DIRS = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/local/bin/", "/usr/local/sbin/")
-
-
-@dataclass(frozen=True)
-class BaseImage:
-    """A base image as far as hardening cares: distribution, files, users and digest."""
-
-    ref: str
-    os_release: OsRelease | None = None
-    files: frozenset[str] | None = None
-    """Absolute paths in its final filesystem; None when its layers were not read."""
-    passwd: str | None = None
-    """`/etc/passwd` content, to resolve named users to UIDs."""
-    group: str | None = None
-    repo_digest: str | None = None
-    """`name@sha256:...` when the engine knows one."""
-    exposed_ports: tuple[str, ...] = ()
-    user: str = ""
-    cmd: tuple[str, ...] | None = None
-    entrypoint: tuple[str, ...] | None = None
-    has_healthcheck: bool = False
-    labels: tuple[str, ...] = ()
-    """Names of the labels set (non-empty) on the image."""
 
 
 def _no_base(_ref: str) -> BaseImage | None:
@@ -52,6 +32,10 @@ class HardenContext:
     project_dir: str | None = None
     """The build context; `.dockerignore` is generated for it when missing."""
     allow_secret_names: tuple[str, ...] = ()
+    target: str | None = None
+    """The runtime stage (`--target`); None: the last stage that does not only export or test."""
+    healthcheck_url: str | None = None
+    """The app's own health URL (`--healthcheck-url`), probed from inside the container."""
 
 
 def base_from_facts(facts: ImageFacts, ref: str | None = None) -> BaseImage:
@@ -78,6 +62,7 @@ def base_from_facts(facts: ImageFacts, ref: str | None = None) -> BaseImage:
         entrypoint=cfg.entrypoint,
         has_healthcheck=cfg.healthcheck is not None and not cfg.healthcheck.disabled,
         labels=tuple(label.name for label in cfg.labels if label.value.strip()),
+        env=tuple((item.name, item.value) for item in cfg.env),
     )
 
 

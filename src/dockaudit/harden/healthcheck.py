@@ -1,86 +1,141 @@
-"""The HEALTHCHECK pass: an HTTP probe when a port and a client are known, else a placeholder that fails."""
+"""The HEALTHCHECK pass: a probe only when one can pass, else a commented template and the reason.
+
+A probe can pass when the runtime stage is known to serve HTTP on an exposed port (or the user gave
+`--healthcheck-url`) and has a client: curl, wget, or the language runtime (python, node) doing the request.
+Without an explicit URL the probe only asks that the server answers HTTP at all, whatever the status, so a
+`/` that returns 404 or 401 does not mark a working container unhealthy.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 
-from dockaudit.harden.context import HardenContext, StageEnv
+from dockaudit.facts import RuntimeFacts
 from dockaudit.harden.document import Document, Edit, Instruction
-from dockaudit.harden.passes import PassOutput, env_for, why
-from dockaudit.harden.result import Change
+from dockaudit.harden.passes import PassOutput, flagged_line, has_mark, has_mark_after, runtime_stage, why
+from dockaudit.harden.plan import Plan
+from dockaudit.harden.result import Change, Unfixed
 
 RULES = ("DA102", "DA608")
 TIMING = "--interval=30s --timeout=5s --start-period=15s --retries=3"
-PLACEHOLDER_MESSAGE = "dockaudit: no health probe configured; replace this HEALTHCHECK"
-PLACEHOLDER_BINARY = "/dockaudit-replace-this-healthcheck"
-"""Exec'd where there is no shell: the path does not exist, so the check fails instead of passing."""
-
-_PORT = re.compile(r"^(\d+)(/tcp)?$")
-_HTTP_PORTS = (80, 8080, 8000, 3000, 5000, 8081, 8443, 443, 9000)
+TEMPLATE_MARK = "no HEALTHCHECK added"
+_STATIC_SERVERS = ("nginx", "httpd", "caddy", "python -m http.server", "catalina.sh")
+"""Servers whose `/` answers 200 for a site they serve (Tomcat its ROOT app), so a status-checking client fits."""
 
 
-def probe(env: StageEnv, port: int | None) -> tuple[list[str], bool]:
-    """The health command for a port (exec form), and whether it is a real probe or the failing placeholder."""
-    client = env.http_client
-    if port is not None and client is not None:
-        url = f"http://127.0.0.1:{port}/"
-        if client == "curl":
-            return ["curl", "-fsS", "-o", "/dev/null", url], True
-        return ["wget", "-q", "-O", "/dev/null", url], True
-    if env.has_shell:
-        return ["/bin/sh", "-c", f"echo '{PLACEHOLDER_MESSAGE}' >&2; exit 1"], False
-    return [PLACEHOLDER_BINARY], False
+def probe(runtime: RuntimeFacts, url: str, strict: bool) -> list[str] | None:
+    """The exec-form health command for `url` with a client the stage has; None when it has none.
+
+    `strict`: the URL is a health endpoint, so any error status fails the check.
+    """
+    has = runtime.has_tool
+    if has("curl"):
+        return ["curl", "-fsS", "-o", "/dev/null", url] if strict else ["curl", "-sS", "-o", "/dev/null", url]
+    static = any(server in runtime.http_reason for server in _STATIC_SERVERS)
+    if has("wget") and (strict or static):
+        return ["wget", "-q", "-O", "/dev/null", url]
+    python = "python3" if has("python3") else "python" if has("python") else None
+    program = runtime.command[0].rsplit("/", 1)[-1] if runtime.command else ""
+    node_app = program in ("node", "nodejs", "npm", "yarn", "pnpm") or "node" in runtime.http_reason
+    if has("node") and (node_app or python is None):
+        return _node_probe(url, strict)
+    if python is not None:
+        if strict:
+            code = f"import urllib.request as r; r.urlopen({url!r}, timeout=4)"
+        else:
+            # Any HTTP answer counts: the connection and the response must work, the status may be anything.
+            code = (
+                f"import http.client as h, urllib.parse as p; u = p.urlsplit({url!r}); "
+                "c = h.HTTPConnection(u.hostname, u.port or 80, timeout=4); c.request('GET', u.path or '/'); "
+                "c.getresponse()"
+            )
+        return [python, "-c", code]
+    return None
 
 
-def exposed_port(ports: list[str]) -> int | None:
-    """The port an HTTP probe should try: a well-known HTTP port when one is exposed, else the first TCP port."""
-    numbers = [int(m.group(1)) for p in ports if (m := _PORT.match(p.strip()))]
-    for known in _HTTP_PORTS:
-        if known in numbers:
-            return known
-    return numbers[0] if numbers else None
+def _node_probe(url: str, strict: bool) -> list[str]:
+    """`node -e` doing the request: any HTTP answer passes unless `strict`."""
+    check = "r.statusCode < 400 ? 0 : 1" if strict else "0"
+    code = (
+        f"require('http').get({url!r}, r => process.exit({check}))"
+        ".on('error', () => process.exit(1)).setTimeout(4000, () => process.exit(1))"
+    )
+    return ["node", "-e", code]
 
 
-def healthcheck_pass(doc: Document, ctx: HardenContext) -> PassOutput:
-    """Add a HEALTHCHECK to the final stage when it has none (or `HEALTHCHECK NONE`) and its base has none."""
-    stage = doc.final_stage
-    if stage is None:
+def healthcheck_pass(doc: Document, plan: Plan) -> PassOutput:
+    """Add (or repair) the runtime stage's HEALTHCHECK when the scan flagged it and a probe can pass."""
+    runtime = plan.runtime
+    stage = runtime_stage(doc, plan)
+    if runtime is None or stage is None or not plan.flagged(RULES):
         return PassOutput()
-    env = env_for(doc, stage, ctx)
+    finding = plan.finding("DA608") or plan.finding("DA102")
+    line = finding.location.line if finding is not None else None
     checks = [i for i in stage.instructions if i.cmd == "HEALTHCHECK"]
-    disabled: Instruction | None = None
-    if checks:
-        last = checks[-1]
-        if not (last.value and last.value[0].upper() == "NONE"):
-            return PassOutput()
-        disabled = last
-    elif env.base is not None and env.base.has_healthcheck:
-        return PassOutput()
-    ports = [p for i in stage.instructions if i.cmd == "EXPOSE" for p in i.value]
-    if not ports:
-        ports = list(ctx.exposed_ports) or list(env.base.exposed_ports if env.base else ())
-    port = exposed_port(ports)
-    argv, real = probe(env, port)
+    existing = checks[-1] if checks else None
+    if existing is not None and existing.value and existing.value[0].upper() == "NONE":
+        reason = "HEALTHCHECK NONE switches the check off on purpose; replace it by hand with a probe of the app"
+        return PassOutput(unfixed=(Unfixed(RULES, reason, doc.origin(existing)),))
+    url = plan.ctx.healthcheck_url
+    strict = url is not None
+    why_not = ""
+    if url is None and runtime.http_port is not None:
+        url = f"http://127.0.0.1:{runtime.http_port}{runtime.health_path or '/'}"
+        # The service's own health path answers 200 when it is healthy: a status-checking probe fits it.
+        strict = runtime.health_path is not None
+    if url is None:
+        exposed = ", ".join(str(p) for p in runtime.exposed_ports)
+        why_not = (
+            f"no port is known to serve HTTP (EXPOSE {exposed} is not known to speak HTTP)"
+            if exposed
+            else "no port is known to serve HTTP"
+        ) + "; give the app's health URL with --healthcheck-url"
+        argv = None
+    else:
+        argv = probe(runtime, url, strict)
+        if argv is None:
+            wget = (
+                "; wget fails on an error status, and / is not known to answer 200" if runtime.has_tool("wget") else ""
+            )
+            clients = f"no curl, python or node in FROM {runtime.base}{wget}"
+            why_not = f"the image has no HTTP client known to work here ({clients})"
     starters = [i for i in stage.instructions if i.cmd in ("CMD", "ENTRYPOINT")]
     tail = stage.instructions[-1] if stage.instructions else doc.instructions[stage.from_index]
-    anchor = disabled or (starters[0] if starters else tail)
-    if real:
-        comment = f"probe the HTTP port {port}; point it at the app's health endpoint"
-        summary = f"HEALTHCHECK probing http://127.0.0.1:{port}/ with {argv[0]}"
-        notes: tuple[str, ...] = ()
+    anchor: Instruction = starters[0] if starters else tail
+    if argv is None:
+        return _template(doc, anchor, existing, why_not, line)
+    assert url is not None
+    command = f"{anchor.indent}HEALTHCHECK {TIMING} CMD {json.dumps(argv)}\n"
+    if plan.ctx.healthcheck_url is not None:
+        what = "the app's health URL"
+    elif strict:
+        what = f"its health path {runtime.health_path} ({runtime.http_reason})"
     else:
-        comment = "PLACEHOLDER that fails until you write a real probe"
-        summary = "HEALTHCHECK placeholder that reports unhealthy until filled in"
-        why_none = "no exposed port" if port is None else "no curl or wget in the image"
-        notes = (
-            f"The HEALTHCHECK added to the final stage is a placeholder ({why_none}): it reports the container "
-            "unhealthy until you replace it with a real probe, such as the app's own health subcommand",
-        )
-    text = why(anchor.indent, comment, RULES) + f"{anchor.indent}HEALTHCHECK {TIMING} CMD {json.dumps(argv)}\n"
-    change = Change(RULES, summary, doc.origin(anchor))
-    if disabled is not None:
-        return PassOutput((Edit(disabled.index, replace=text),), (change,), notes)
+        what = f"that the server answers HTTP ({runtime.http_reason})"
+    if existing is not None:
+        if not flagged_line(doc, plan, existing, RULES):
+            return PassOutput()
+        text = why(existing.indent, f"the old check called a tool the image does not have; probe {what}", RULES)
+        change = Change(RULES, f"HEALTHCHECK now probes {url} with {argv[0]}", doc.origin(existing))
+        return PassOutput((Edit(existing.index, replace=text + command),), (change,))
+    text = why(anchor.indent, f"probe {what}", RULES) + command
+    change = Change(RULES, f"HEALTHCHECK probing {url} with {argv[0]}", doc.origin(anchor))
     if anchor.cmd in ("CMD", "ENTRYPOINT"):
-        return PassOutput((Edit(anchor.index, before=text),), (change,), notes)
-    return PassOutput((Edit(anchor.index, after=text),), (change,), notes)
+        return PassOutput((Edit(anchor.index, before=text),), (change,))
+    return PassOutput((Edit(anchor.index, after=text),), (change,))
+
+
+def _template(
+    doc: Document, anchor: Instruction, existing: Instruction | None, reason: str, line: int | None
+) -> PassOutput:
+    """A commented HEALTHCHECK to fill in, and the finding left with its reason; never a probe that cannot pass."""
+    unfixed = (Unfixed(RULES, f"no HEALTHCHECK was added: {reason}", line),)
+    target = existing or anchor
+    if has_mark(doc, target, TEMPLATE_MARK) or has_mark_after(doc, target, TEMPLATE_MARK):
+        return PassOutput(unfixed=unfixed)
+    indent = target.indent
+    text = why(indent, f"{TEMPLATE_MARK}: {reason}", RULES)
+    text += f'{indent}# HEALTHCHECK {TIMING} CMD ["<client>", "http://127.0.0.1:<port>/<health path>"]\n'
+    if target.cmd in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
+        return PassOutput((Edit(target.index, before=text),), unfixed=unfixed)
+    return PassOutput((Edit(target.index, after=text),), unfixed=unfixed)

@@ -21,6 +21,8 @@ def harden_image(
     *,
     base_lookup: Callable[[str], BaseImage | None] = _no_base,
     project_dir: str | None = None,
+    target: str | None = None,
+    healthcheck_url: str | None = None,
 ) -> HardenResult:
     """Harden the image's Dockerfile; the image's own files tell what the final stage can run."""
     source = "dockerfile"
@@ -33,5 +35,7 @@ def harden_image(
         os_release=facts.os_release,
         exposed_ports=facts.config.exposed_ports,
         project_dir=project_dir,
+        target=target,
+        healthcheck_url=healthcheck_url,
     )
     return harden_dockerfile_text(dockerfile_text, context=context, source=source)

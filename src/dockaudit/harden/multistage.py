@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.config import Settings
-from dockaudit.harden.context import HardenContext
-from dockaudit.harden.document import Document, Edit
-from dockaudit.harden.passes import PassOutput, has_mark, why
-from dockaudit.harden.result import Change
-from dockaudit.parse.dockerfile import parse_dockerfile_text
-from dockaudit.rules import dockerfile as _dockerfile_rules
-from dockaudit.rules.registry import RuleContext, Skip
+from dockaudit.harden.document import Document
+from dockaudit.harden.passes import PassOutput
+from dockaudit.harden.plan import Plan
+from dockaudit.harden.result import Unfixed
 
-RULE_IDS = ("DA604", "DA306")
-PHRASE = "build tools ship in the runtime image"
+RULE_IDS = ("DA604",)
 
 
 _OUTPUTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
@@ -40,36 +35,20 @@ def _artefacts(doc: Document) -> list[str]:
     return found
 
 
-def multistage_pass(doc: Document, ctx: HardenContext) -> PassOutput:
-    """Mark the RUN lines that install build tools in a single-stage build and explain the split."""
-    if len(doc.stages) != 1:
+def multistage_pass(doc: Document, plan: Plan) -> PassOutput:
+    """Explain the build/runtime split for the single-stage build tools the scan flagged (advice, no edit)."""
+    lines = sorted({f.location.line for f in plan.findings if f.rule_id == "DA604" and f.location.line is not None})
+    if not lines or len(doc.stages) != 1:
         return PassOutput()
-    # The rule's own detection decides, so the suggestion and the finding always agree.
-    facts = parse_dockerfile_text(doc.text)
-    result = _dockerfile_rules.single_stage_build(facts, RuleContext(settings=Settings()))
-    if isinstance(result, Skip) or not result:
-        return PassOutput()
-    lines = {hit.location.line for hit in result}
-    edits: list[Edit] = []
-    changes: list[Change] = []
-    for ins in doc.instructions:
-        if ins.line not in lines or has_mark(doc, ins, PHRASE):
-            continue
-        text = why(
-            ins.indent, f"{PHRASE}: build in a `FROM ... AS build` stage, COPY --from=build the artefacts", RULE_IDS
-        )
-        edits.append(Edit(ins.index, before=text))
-        changes.append(Change(RULE_IDS, "suggested a multi-stage split (comment)", doc.origin(ins)))
     artefacts = _artefacts(doc)
     copy = (
         "; ".join(f"COPY --from=build {a} {a if a.startswith('/') and '*' not in a else '/app/'}" for a in artefacts)
         or "COPY --from=build <artefacts> /app/"
     )
-    notes = (
-        "Build tools are installed in the only stage (DA604): the split into a build stage and a minimal runtime "
-        "stage was not made automatically, because which installed files the app needs at run time (shared "
-        "libraries, site-packages, node_modules) and which runtime base fits cannot be told from the Dockerfile "
-        f"alone. Shape: `FROM {doc.stages[0].base} AS build` with the install and compile steps, then "
-        f"`FROM <minimal runtime base>`; {copy}",
+    reason = (
+        "the split into a build stage and a minimal runtime stage was not made automatically, because which "
+        "installed files the app needs at run time (shared libraries, site-packages, node_modules) and which "
+        f"runtime base fits cannot be told from the Dockerfile alone. Shape: `FROM {doc.stages[0].base} AS build` "
+        f"with the install and compile steps, then `FROM <minimal runtime base>`; {copy}"
     )
-    return PassOutput(tuple(edits), tuple(changes), notes)
+    return PassOutput(unfixed=tuple(Unfixed(RULE_IDS, reason, line) for line in lines))

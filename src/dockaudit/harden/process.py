@@ -6,10 +6,10 @@ import json
 import re
 import shlex
 
-from dockaudit.harden.context import HardenContext
 from dockaudit.harden.document import Document, Edit, Instruction
-from dockaudit.harden.passes import PassOutput, why
-from dockaudit.harden.result import Change
+from dockaudit.harden.passes import PassOutput, flagged_line, runtime_stage, why
+from dockaudit.harden.plan import Plan
+from dockaudit.harden.result import Change, Unfixed
 
 _OPERATORS = set(";&|<>()\n")
 _EXPANSIONS = set("$`")
@@ -52,17 +52,19 @@ _SHELLS = ("/bin/sh", "sh", "/bin/bash", "bash", "/bin/ash", "ash")
 _KILL = {"SIGKILL", "KILL", "9"}
 
 
-def exec_form_pass(doc: Document, ctx: HardenContext) -> PassOutput:
-    """Rewrite shell-form CMD/ENTRYPOINT of the final stage as JSON arrays when that keeps their meaning."""
-    stage = doc.final_stage
+def exec_form_pass(doc: Document, plan: Plan) -> PassOutput:
+    """Rewrite the flagged shell-form CMD/ENTRYPOINT of the runtime stage in exec form when that keeps its meaning."""
+    stage = runtime_stage(doc, plan)
     if stage is None:
         return PassOutput()
     edits: list[Edit] = []
     changes: list[Change] = []
-    notes: list[str] = []
+    unfixed: list[Unfixed] = []
     has_cmd = any(i.cmd == "CMD" for i in stage.instructions)
     for ins in stage.instructions:
         if ins.cmd not in ("CMD", "ENTRYPOINT") or not ins.value:
+            continue
+        if not flagged_line(doc, plan, ins, ("DA103", "DA607")):
             continue
         if ins.json:
             # `["sh", "-c", "cmd"]` is exec form on paper but still puts a shell at PID 1.
@@ -73,16 +75,18 @@ def exec_form_pass(doc: Document, ctx: HardenContext) -> PassOutput:
         else:
             command = ins.value[0]
         if needs_shell(command):
-            notes.append(
-                f"{ins.cmd} on line {doc.origin(ins)} uses shell syntax, so it stays in shell form and the shell is "
-                "PID 1 (DA103, DA607): move the logic into a script that ends with `exec` and call it in exec form"
+            reason = (
+                f"{ins.cmd} uses shell syntax, so it stays in shell form and the shell is PID 1: move the logic "
+                "into a script that ends with `exec` and call it in exec form"
             )
+            unfixed.append(Unfixed(("DA103", "DA607"), reason, doc.origin(ins)))
             continue
         if ins.cmd == "ENTRYPOINT" and has_cmd:
-            notes.append(
-                f"ENTRYPOINT on line {doc.origin(ins)} is in shell form, which ignores CMD; in exec form CMD would "
-                "become its arguments, so it was left alone (DA103, DA607): write both in exec form by hand"
+            reason = (
+                "ENTRYPOINT is in shell form, which ignores CMD; in exec form CMD would become its arguments, so it "
+                "was left alone: write both in exec form by hand"
             )
+            unfixed.append(Unfixed(("DA103", "DA607"), reason, doc.origin(ins)))
             continue
         try:
             argv = shlex.split(command)
@@ -97,11 +101,30 @@ def exec_form_pass(doc: Document, ctx: HardenContext) -> PassOutput:
         text += f"{ins.indent}{ins.cmd} {json.dumps(argv)}\n"
         edits.append(Edit(ins.index, replace=text))
         changes.append(Change(("DA103", "DA607"), f"{ins.cmd} in exec form", doc.origin(ins)))
-    return PassOutput(tuple(edits), tuple(changes), tuple(notes))
+    return PassOutput(tuple(edits), tuple(changes), unfixed=tuple(unfixed))
+
+
+def stop_signal_pass(doc: Document, plan: Plan) -> PassOutput:
+    """Replace a flagged SIGKILL STOPSIGNAL by the server's graceful signal (SIGTERM for most)."""
+    stage = runtime_stage(doc, plan)
+    if stage is None:
+        return PassOutput()
+    signals = [i for i in stage.instructions if i.cmd == "STOPSIGNAL"]
+    if not signals:
+        return PassOutput()
+    last = signals[-1]
+    if not (last.value and last.value[0].upper() in _KILL) or not flagged_line(doc, plan, last, ("DA111",)):
+        return PassOutput()
+    program = _program(stage.instructions) or ""
+    new = next((sig for pattern, sig in _STOP_SIGNALS if pattern.search(program)), "SIGTERM")
+    text = why(last.indent, "SIGKILL gives the app no chance to shut down cleanly", ("DA111",))
+    text += f"{last.indent}STOPSIGNAL {new}\n"
+    change = Change(("DA111",), f"STOPSIGNAL {last.value[0]} -> {new}", doc.origin(last))
+    return PassOutput((Edit(last.index, replace=text),), (change,))
 
 
 def _program(stage_instructions: tuple[Instruction, ...]) -> str | None:
-    """The executable the final stage starts (ENTRYPOINT's, else CMD's first word)."""
+    """The executable the stage starts (ENTRYPOINT's, else CMD's first word)."""
     for cmd in ("ENTRYPOINT", "CMD"):
         found = [i for i in stage_instructions if i.cmd == cmd and i.value]
         if found:
@@ -111,30 +134,3 @@ def _program(stage_instructions: tuple[Instruction, ...]) -> str | None:
                 words = words[2].split()
             return words[0] if words else None
     return None
-
-
-def stop_signal_pass(doc: Document, ctx: HardenContext) -> PassOutput:
-    """Replace a SIGKILL STOPSIGNAL, and add the graceful signal of servers that need another one."""
-    stage = doc.final_stage
-    if stage is None:
-        return PassOutput()
-    signals = [i for i in stage.instructions if i.cmd == "STOPSIGNAL"]
-    program = _program(stage.instructions) or ""
-    wanted = next((sig for pattern, sig in _STOP_SIGNALS if pattern.search(program)), None)
-    if signals:
-        last = signals[-1]
-        if last.value and last.value[0].upper() in _KILL:
-            new = wanted or "SIGTERM"
-            text = why(last.indent, "SIGKILL gives the app no chance to shut down cleanly", ("DA111",))
-            text += f"{last.indent}STOPSIGNAL {new}\n"
-            change = Change(("DA111",), f"STOPSIGNAL {last.value[0]} -> {new}", doc.origin(last))
-            return PassOutput((Edit(last.index, replace=text),), (change,))
-        return PassOutput()
-    if wanted is None:
-        return PassOutput()
-    starters = [i for i in stage.instructions if i.cmd in ("CMD", "ENTRYPOINT")]
-    anchor = starters[0]
-    text = why(anchor.indent, f"{program.rsplit('/', 1)[-1]} shuts down gracefully on {wanted}", ("DA111",))
-    text += f"{anchor.indent}STOPSIGNAL {wanted}\n"
-    change = Change(("DA111",), f"STOPSIGNAL {wanted} for {program}", doc.origin(anchor))
-    return PassOutput((Edit(anchor.index, before=text),), (change,))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dockaudit.harden.context import HardenContext
 from dockaudit.harden.document import Document, Edit
-from dockaudit.harden.passes import PassOutput, why
+from dockaudit.harden.passes import PassOutput, runtime_stage, why
+from dockaudit.harden.plan import Plan
 from dockaudit.harden.result import Change
 
 RULES = ("DA108",)
@@ -21,10 +21,11 @@ def _label_keys(values: tuple[str, ...]) -> set[str]:
     return keys
 
 
-def provenance_pass(doc: Document, ctx: HardenContext) -> PassOutput:
-    """Label the final image with the repository and commit it was built from, unless it already is."""
-    stage = doc.final_stage
-    if stage is None:
+def provenance_pass(doc: Document, plan: Plan) -> PassOutput:
+    """Label the runtime image with the repository and commit it was built from, when the scan found no labels."""
+    ctx = plan.ctx
+    stage = runtime_stage(doc, plan)
+    if stage is None or not plan.flagged(RULES):
         return PassOutput()
     keys = {k for i in stage.instructions if i.cmd == "LABEL" for k in _label_keys(i.value)}
     # When hardening an image, labels it already carries (from any source) count too.

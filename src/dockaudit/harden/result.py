@@ -8,6 +8,16 @@ from dockaudit.harden.diff import unified_diff
 
 
 @dataclass(frozen=True)
+class Unfixed:
+    """A finding hardening left as it is, and why."""
+
+    rule_ids: tuple[str, ...]
+    reason: str
+    line: int | None
+    """1-based line in the original file the finding points at; None for whole-file findings."""
+
+
+@dataclass(frozen=True)
 class Change:
     """One edit a transform pass made, with the rules it addresses."""
 
@@ -34,6 +44,8 @@ class HardenResult:
     """The `.dockerignore` to write; None when it needs no change."""
     line_origins: tuple[int | None, ...] = ()
     """For each line of `hardened`, its line number in `original`; None for lines hardening added."""
+    unfixed: tuple[Unfixed, ...] = ()
+    """Findings hardening left as they are, each with the reason (also listed in `notes`)."""
 
     @property
     def changed(self) -> bool:

@@ -7,12 +7,13 @@ import re
 from dataclasses import dataclass, field, replace
 
 from dockaudit.facts import ContainerFacts, FileType, Healthcheck, ImageFacts
-from dockaudit.harden.context import base_from_facts, stage_env
 from dockaudit.harden.diff import unified_diff
-from dockaudit.harden.healthcheck import exposed_port, probe
+from dockaudit.harden.healthcheck import probe
 from dockaudit.harden.result import Change
 from dockaudit.harden.runspec import MiB, RunSpec, compose_text, memory_text, render_run, run_groups, spec_from_facts
+from dockaudit.parse.dockerfile_runtime import image_runtime
 from dockaudit.rules.fixes import APP_UID
+from dockaudit.rules.image import image_privilege_drop
 
 DEFAULT_MEMORY = 512 * MiB
 DEFAULT_CPUS = 1.0
@@ -172,12 +173,19 @@ def _user_and_filesystem(plan: _Plan, facts: ContainerFacts, image: ImageFacts |
     """A non-root user and a read-only root filesystem; returns whether the app has to stay root."""
     effective_user = facts.user or facts.image_user
     stays_root = False
+    drop = image_privilege_drop(image) if image is not None and _root(effective_user) else None
     if _root(effective_user):
         if app:
             stays_root = True
             plan.notes.append(
                 f"{app} starts as root and drops privileges itself, so --user was not set (DA408); "
                 "use its unprivileged image variant or configure it to run as a non-root user"
+            )
+        elif drop is not None:
+            stays_root = True
+            plan.notes.append(
+                f"the image starts as root and drops to {drop.user or 'an unprivileged user'} itself ({drop.tool}, "
+                f"{drop.where}), so --user was not set (DA408): a non-root start would break its entrypoint"
             )
         else:
             plan.spec = replace(plan.spec, user=f"{APP_UID}:{APP_UID}")
@@ -304,13 +312,13 @@ def _process_logs_health(plan: _Plan, facts: ContainerFacts, image: ImageFacts |
             plan.spec = replace(plan.spec, health=health)
             plan.change(("DA417",), f"--health-cmd {' '.join(health.test[1:])}")
             plan.notes.append(
-                f"The health probe assumes the app answers HTTP at {health.test[-1]}: point it at "
-                "the app's health endpoint"
+                f"The health probe ({' '.join(health.test[1:])}) checks that the app answers HTTP; "
+                "point it at the app's health endpoint"
             )
         else:
             plan.notes.append(
-                "No healthcheck could be derived (no exposed HTTP port with curl or wget in the "
-                "image): add --health-cmd with the app's own probe (DA417)"
+                "No healthcheck was derived: no exposed port is known to serve HTTP with a client the image "
+                "has (curl, wget, python or node); add --health-cmd with the app's own probe (DA417)"
             )
 
 
@@ -358,14 +366,14 @@ def _without_namespace(spec: RunSpec, attr: str) -> RunSpec:
 
 
 def _health(image: ImageFacts | None) -> Healthcheck | None:
-    """A probe the image can run: an HTTP GET of its exposed port with the curl or wget it ships."""
+    """A probe that can pass: the image serves HTTP on an exposed port and ships a client (or python/node)."""
     if image is None:
         return None
-    base = base_from_facts(image)
-    env = stage_env(image.name, base, image.os_release, "")
-    port = exposed_port(list(image.config.exposed_ports))
-    argv, real = probe(env, port)
-    if not real:
+    runtime = image_runtime(image)
+    if runtime.http_port is None:
+        return None
+    argv = probe(runtime, f"http://127.0.0.1:{runtime.http_port}/", strict=False)
+    if argv is None:
         return None
     seconds = 1_000_000_000
     return Healthcheck(("CMD", *argv), 30 * seconds, 5 * seconds, 3, 15 * seconds)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
-from dockaudit.harden.context import HardenContext
-from dockaudit.harden.document import Document, Edit
-from dockaudit.harden.passes import PassOutput, env_for, has_mark, why
+from dockaudit.harden.document import Document, Edit, Instruction, Stage
+from dockaudit.harden.passes import PassOutput, env_for, flagged_line, why
+from dockaudit.harden.plan import Plan
 from dockaudit.harden.reconstruct import UNKNOWN_BASE
-from dockaudit.harden.result import Change
+from dockaudit.harden.result import Change, Unfixed
 
 _ARCHIVE = re.compile(r"\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tzst|tar\.lz|tar\.lzma|tlz)$", re.I)
 _ADD_ONLY_FLAGS = ("--checksum", "--keep-git-dir", "--unpack")
@@ -26,12 +26,34 @@ def _git(src: str) -> bool:
     return src.startswith(("git@", "git://")) or src.endswith(".git")
 
 
-def add_to_copy_pass(doc: Document, ctx: HardenContext) -> PassOutput:
+def _workdir_before(doc: Document, ins: Instruction) -> bool:
+    """Whether a WORKDIR is set before `ins` in its stage or the stages it is built FROM."""
+    stage: Stage | None = next((st for st in doc.stages if st.index == ins.stage), None)
+    seen: set[int] = set()
+    while stage is not None and stage.index not in seen:
+        seen.add(stage.index)
+        if any(i.cmd == "WORKDIR" and i.index < ins.index for i in stage.instructions):
+            return True
+        parent = doc.stage_by_name(stage.base)
+        stage = parent if parent is not None and parent.index < stage.index else None
+    return False
+
+
+def add_to_copy_pass(doc: Document, plan: Plan) -> PassOutput:
     """`ADD` of local, non-archive sources becomes `COPY`, whose only job is copying."""
     edits: list[Edit] = []
     changes: list[Change] = []
+    unfixed: list[Unfixed] = []
     for ins in doc.instructions:
-        if ins.cmd != "ADD" or len(ins.value) < 2 or ins.heredoc:
+        if ins.cmd != "ADD" or len(ins.value) < 2 or ins.heredoc or not flagged_line(doc, plan, ins, ("DA203",)):
+            continue
+        if not ins.value[-1].startswith("/") and not _workdir_before(doc, ins):
+            # hadolint DL3045 flags a COPY to a relative path without WORKDIR (it lets ADD pass).
+            reason = (
+                f"its destination {ins.value[-1]} is relative and no WORKDIR is set, so the base image's WORKDIR "
+                "decides where it lands: write `COPY` with an absolute destination by hand"
+            )
+            unfixed.append(Unfixed(("DA203",), reason, doc.origin(ins)))
             continue
         sources = ins.value[:-1]
         if any(_remote(s) or _git(s) or _ARCHIVE.search(s) or "$" in s for s in sources):
@@ -45,7 +67,7 @@ def add_to_copy_pass(doc: Document, ctx: HardenContext) -> PassOutput:
         text = why(ins.indent, "COPY only copies; ADD also unpacks archives and fetches URLs", ("DA203",)) + raw
         edits.append(Edit(ins.index, replace=text))
         changes.append(Change(("DA203",), f"ADD -> COPY for {' '.join(sources)}", doc.origin(ins)))
-    return PassOutput(tuple(edits), tuple(changes))
+    return PassOutput(tuple(edits), tuple(changes), unfixed=tuple(unfixed))
 
 
 def _checksum_arg(url: str, taken: set[str]) -> str:
@@ -57,16 +79,18 @@ def _checksum_arg(url: str, taken: set[str]) -> str:
     return name
 
 
-def remote_add_pass(doc: Document, ctx: HardenContext) -> PassOutput:
+def remote_add_pass(doc: Document, plan: Plan) -> PassOutput:
     """`ADD https://...` becomes a download whose SHA-256 is checked; the checksum is a placeholder to fill."""
     edits: list[Edit] = []
     changes: list[Change] = []
     notes: list[str] = []
     taken: set[str] = set()
     for stage in doc.stages:
-        env = env_for(doc, stage, ctx)
+        env = env_for(doc, stage, plan)
         for ins in stage.instructions:
             if ins.cmd != "ADD" or len(ins.value) != 2 or not _remote(ins.value[0]) or ins.flag("checksum"):
+                continue
+            if not flagged_line(doc, plan, ins, ("DA204",)):
                 continue
             url, dest = ins.value
             if not env.has_shell or "$" in url:
@@ -104,10 +128,11 @@ def remote_add_pass(doc: Document, ctx: HardenContext) -> PassOutput:
     return PassOutput(tuple(edits), tuple(changes), tuple(notes))
 
 
-def pin_base_pass(doc: Document, ctx: HardenContext) -> PassOutput:
-    """Pin each external base to its digest when the engine knows one; otherwise say how to get it."""
+def pin_base_pass(doc: Document, plan: Plan) -> PassOutput:
+    """Pin each flagged external base to its digest when the engine knows one; otherwise say how to get it."""
     edits: list[Edit] = []
     changes: list[Change] = []
+    unfixed: list[Unfixed] = []
     earlier: set[str] = set()
     for stage in doc.stages:
         ins = doc.instructions[stage.from_index]
@@ -121,25 +146,21 @@ def pin_base_pass(doc: Document, ctx: HardenContext) -> PassOutput:
         )
         if stage.name:
             earlier.add(stage.name.lower())
-        if not external:
+        if not external or not flagged_line(doc, plan, ins, ("DA603",)):
             continue
-        base = ctx.base_lookup(ref)
+        base = plan.ctx.base_lookup(ref)
         digest = base.repo_digest.split("@", 1)[1] if base and base.repo_digest and "@" in base.repo_digest else None
-        if digest is not None:
-            words = list(ins.value)
-            words[0] = f"{ref}@{digest}"
-            flags = "".join(f"{f} " for f in ins.flags)
-            text = why(ins.indent, "base pinned by digest: rebuilds get the same bytes", ("DA603",))
-            text += f"{ins.indent}FROM {flags}{' '.join(words)}\n"
-            edits.append(Edit(ins.index, replace=text))
-            changes.append(Change(("DA603",), f"FROM {ref} pinned to {digest[:19]}…", doc.origin(ins)))
-        elif not has_mark(doc, ins, "pin this base"):
-            text = why(
-                ins.indent,
-                f"pin this base by digest: docker pull {ref} && "
-                f"docker image inspect --format '{{{{index .RepoDigests 0}}}}' {ref}",
-                ("DA603",),
+        if digest is None:
+            how = f"docker pull {ref} && docker image inspect --format '{{{{index .RepoDigests 0}}}}' {ref}"
+            unfixed.append(
+                Unfixed(("DA603",), f"the digest of {ref} is not known locally; get it with `{how}`", doc.origin(ins))
             )
-            edits.append(Edit(ins.index, before=text))
-            changes.append(Change(("DA603",), f"comment: how to pin {ref} by digest", doc.origin(ins)))
-    return PassOutput(tuple(edits), tuple(changes))
+            continue
+        words = list(ins.value)
+        words[0] = f"{ref}@{digest}"
+        flags = "".join(f"{f} " for f in ins.flags)
+        text = why(ins.indent, "base pinned by digest: rebuilds get the same bytes", ("DA603",))
+        text += f"{ins.indent}FROM {flags}{' '.join(words)}\n"
+        edits.append(Edit(ins.index, replace=text))
+        changes.append(Change(("DA603",), f"FROM {ref} pinned to {digest[:19]}…", doc.origin(ins)))
+    return PassOutput(tuple(edits), tuple(changes), unfixed=tuple(unfixed))

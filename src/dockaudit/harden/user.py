@@ -1,23 +1,24 @@
-"""The non-root pass: create a user with the base's own tools and switch to it by numeric UID:GID."""
+"""The non-root pass: reuse the user the image already has, else create one with a tool the stage has.
+
+Nothing is edited when the image already runs as non-root, drops privileges itself, is a base image or a
+Windows image (those findings are advice, below `low`), or when its entrypoint needs root at start.
+"""
 
 from __future__ import annotations
 
 import re
-import shlex
 
-from dockaudit.facts import OsRelease
-from dockaudit.harden.context import HardenContext, StageEnv
-from dockaudit.harden.document import Document, Edit, Instruction
-from dockaudit.harden.passes import PassOutput, env_for, why
-from dockaudit.harden.result import Change
-from dockaudit.rules.fixes import APP_UID, APP_USER, DISTROLESS_UID, Family, create_user_dockerfile
+from dockaudit.facts import Account, RuntimeFacts
+from dockaudit.harden.document import Document, Edit, Instruction, Stage
+from dockaudit.harden.passes import PassOutput, flagged_line, runtime_stage, why
+from dockaudit.harden.plan import Plan
+from dockaudit.harden.result import Change, Unfixed
+from dockaudit.rules.fixes import APP_UID, APP_USER, DISTROLESS_UID
 
 RULES = ("DA101", "DA606")
 
 _ROOT = re.compile(r"^(root|0)(:.*)?$")
 _NUMERIC = re.compile(r"^\d+(:\d+)?$")
-_CREATE = re.compile(r"\b(useradd|adduser)\b([^&;|]*)")
-_GROUP_CREATE = re.compile(r"\b(groupadd|addgroup)\b([^&;|]*)")
 
 
 def is_root(spec: str) -> bool:
@@ -25,246 +26,198 @@ def is_root(spec: str) -> bool:
     return bool(_ROOT.match(spec.strip()))
 
 
-def create_command(env: StageEnv, escape: str = "\\") -> str | None:
-    """The RUN instruction that creates the app user with the tools this base has, or None when none can."""
-    if {"adduser", "addgroup"} <= env.tools:
-        family = "alpine"
-    elif {"useradd", "groupadd"} <= env.tools:
-        family = "debian"
-    elif env.has_shell and env.has_passwd:
-        family = "busybox"
-    else:
+def _ids(account: Account) -> str | None:
+    if account.uid is None:
         return None
-    # The distro table lives with the rule fixes; pick its row by the tools found, not by the distro name.
-    snippet = create_user_dockerfile(OsRelease(id=family), APP_USER, APP_UID)
-    lines = [line for line in snippet.splitlines() if not line.startswith("USER ")]
-    return "\n".join(lines).replace("\\\n", f"{escape}\n")
+    return f"{account.uid}:{account.gid}" if account.gid is not None else str(account.uid)
 
 
-def _passwd_ids(passwd: str | None, name: str) -> tuple[int, int] | None:
-    for line in (passwd or "").splitlines():
-        fields = line.split(":")
-        if len(fields) >= 4 and fields[0] == name and fields[2].isdigit() and fields[3].isdigit():
-            return int(fields[2]), int(fields[3])
+def _reusable(runtime: RuntimeFacts) -> Account | None:
+    """The user to switch to by number: one the file creates, else one the base image provides."""
+    for account in runtime.accounts:
+        if account.uid is not None and account.uid != 0 and account.name != "root":
+            return account
     return None
 
 
-def _group_id(group: str | None, name: str) -> int | None:
-    for line in (group or "").splitlines():
-        fields = line.split(":")
-        if len(fields) >= 3 and fields[0] == name and fields[2].isdigit():
-            return int(fields[2])
+def create_command(runtime: RuntimeFacts, uid: int, escape: str = "\\") -> str | None:
+    """The RUN that creates the app user with the tools this stage has, or None when it has none."""
+    tools = runtime.tools
+    if {"useradd", "groupadd"} <= tools:
+        return (
+            f"RUN groupadd -r -g {uid} {APP_USER} {escape}\n"
+            f"    && useradd -r -u {uid} -g {APP_USER} -s /sbin/nologin -M {APP_USER}"
+        )
+    if {"adduser", "addgroup"} <= tools:
+        return (
+            f"RUN addgroup -S -g {uid} {APP_USER} {escape}\n    && adduser -S -D -H -u {uid} -G {APP_USER} {APP_USER}"
+        )
+    if "sh" in tools:
+        # No user tools (busybox without adduser, a FROM scratch shell): write the account lines directly.
+        return (
+            f"RUN mkdir -p /etc {escape}\n"
+            f'    && echo "{APP_USER}:x:{uid}:{uid}::/nonexistent:/sbin/nologin" >> /etc/passwd {escape}\n'
+            f'    && echo "{APP_USER}:x:{uid}:" >> /etc/group'
+        )
     return None
 
 
-_VALUE_OPTIONS = {
-    "useradd": {
-        "-u",
-        "-g",
-        "-G",
-        "-s",
-        "-d",
-        "-c",
-        "-k",
-        "-e",
-        "-f",
-        "-K",
-        "-p",
-        "--uid",
-        "--gid",
-        "--groups",
-        "--shell",
-        "--home-dir",
-        "--comment",
-    },
-    # busybox adduser: -G is the primary group and -g the GECOS; Debian's adduser uses long options.
-    "adduser": {"-u", "-G", "-g", "-h", "-s", "-k", "--uid", "--gid", "--ingroup", "--home", "--shell", "--gecos"},
-    "groupadd": {"-g", "--gid", "-K", "-p"},
-    "addgroup": {"-g", "--gid"},
-}
+def _anchor(stage: Stage, doc: Document, volumes: bool) -> Instruction:
+    """The instruction after which the user switch goes: after the last RUN or USER, so root steps still work.
 
-
-def _parse(tool: str, words: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Options with values and positional words of a user/group tool's command line."""
-    takes = _VALUE_OPTIONS[tool]
-    options: dict[str, str] = {}
-    positional: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word.startswith("--") and "=" in word:
-            key, value = word.split("=", 1)
-            options[key] = value
-        elif word in takes and i + 1 < len(words):
-            options[word] = words[i + 1]
-            i += 1
-        elif not word.startswith("-"):
-            positional.append(word)
-        i += 1
-    return options, positional
-
-
-def _split(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
-
-
-def resolve_ids(doc: Document, env: StageEnv, spec: str) -> tuple[int, int] | None:
-    """Numeric UID and GID for a `USER name[:group]`, from the Dockerfile's own RUN lines or the base's passwd."""
-    name, _, group_name = spec.partition(":")
-    uid: int | None = None
-    gid: int | None = None
-    group_ids: dict[str, int] = {}
-    runs = "\n".join(i.original for i in doc.instructions if i.cmd == "RUN" and not i.json)
-    for match in _GROUP_CREATE.finditer(runs):
-        options, positional = _parse(match.group(1), _split(match.group(2)))
-        gid_text = options.get("-g") or options.get("--gid")
-        if gid_text and gid_text.isdigit() and positional:
-            group_ids[positional[0]] = int(gid_text)
-    for match in _CREATE.finditer(runs):
-        tool = match.group(1)
-        options, positional = _parse(tool, _split(match.group(2)))
-        uid_text = options.get("-u") or options.get("--uid")
-        if not positional or positional[0] != name or not (uid_text and uid_text.isdigit()):
-            continue
-        uid = int(uid_text)
-        if tool == "useradd":
-            grp = options.get("-g") or options.get("--gid")
-        else:
-            grp = options.get("-G") or options.get("--ingroup") or options.get("--gid")
-        if grp is not None:
-            gid = int(grp) if grp.isdigit() else group_ids.get(grp)
-        elif name in group_ids:
-            gid = group_ids[name]
-    if uid is None:
-        ids = _passwd_ids(env.passwd, name)
-        if ids is None:
-            return None
-        uid, gid = ids
-    if group_name:
-        gid = int(group_name) if group_name.isdigit() else group_ids.get(group_name, _group_id(env.group, group_name))
-    if gid is None:
-        return None
-    return uid, gid
-
-
-def user_pass(doc: Document, ctx: HardenContext) -> PassOutput:
-    """Make the final stage run as a non-root numeric UID:GID, creating the user when needed."""
-    stage = doc.final_stage
-    if stage is None:
-        return PassOutput()
-    env = env_for(doc, stage, ctx)
-    users = [i for i in stage.instructions if i.cmd == "USER"]
-    last = users[-1] if users else None
-    if last is not None and not is_root(last.value[0] if last.value else ""):
-        return _numeric(doc, env, last)
-    inherited = env.base.user if env.base is not None else ""
-    if last is None and inherited and not is_root(inherited):
-        resolved: tuple[int, int] | None
-        if _NUMERIC.match(inherited) and ":" in inherited:
-            uid_text, gid_text = inherited.split(":")
-            resolved = (int(uid_text), int(gid_text))
-        else:
-            resolved = resolve_ids(doc, env, inherited)
-        if resolved:
-            anchor = _anchor(stage.instructions, doc.instructions[stage.from_index])
-            text = why(anchor.indent, "run as the base image's non-root user, by number", ("DA606", "DA116"))
-            text += f"{anchor.indent}USER {resolved[0]}:{resolved[1]}\n"
-            change = Change(("DA606",), f"USER {resolved[0]}:{resolved[1]} (the base image's user)", doc.origin(anchor))
-            return PassOutput((Edit(anchor.index, after=text),), (change,))
-    anchor = _anchor(stage.instructions, doc.instructions[stage.from_index])
-    indent = anchor.indent
-    nonroot = _passwd_ids(env.passwd, "nonroot") == (DISTROLESS_UID, DISTROLESS_UID)
-    if not env.has_shell and (env.distro is Family.DISTROLESS or nonroot):
-        uid = gid = DISTROLESS_UID
-        text = why(indent, "run as distroless's built-in nonroot user", RULES)
-        summary = f"USER {uid}:{gid} (distroless nonroot)"
-    else:
-        uid = gid = APP_UID
-        command = create_command(env, doc.escape)
-        if command is not None:
-            text = why(indent, "run as an unprivileged user, created with the base image's own tools", RULES)
-            text += "".join(f"{indent}{line}\n" for line in command.splitlines())
-            summary = f"created user {APP_USER} ({uid}:{gid}) and switched to it"
-        else:
-            text = why(indent, "run as an unprivileged numeric user; this base has no user database", RULES)
-            summary = f"USER {uid}:{gid} (numeric; the base has no passwd file or shell)"
-    text += f"{indent}USER {uid}:{gid}\n"
-    return PassOutput((Edit(anchor.index, after=text),), (Change(RULES, summary, doc.origin(anchor)),))
-
-
-def _anchor(instructions: tuple[Instruction, ...], from_ins: Instruction) -> Instruction:
-    """The instruction after which the user switch goes: after the last RUN or USER, so root steps still work."""
-    anchor = from_ins
-    for ins in instructions:
-        if ins.cmd in ("RUN", "USER"):
+    With `volumes`, also after the last VOLUME, whose ownership a RUN inserted above it changes as root.
+    """
+    anchor = doc.instructions[stage.from_index]
+    for ins in stage.instructions:
+        if ins.cmd in ("RUN", "USER") or (volumes and ins.cmd == "VOLUME" and _volume_paths(ins)):
             anchor = ins
     return anchor
 
 
-def _numeric(doc: Document, env: StageEnv, last: Instruction) -> PassOutput:
-    spec = last.value[0]
-    if _NUMERIC.match(spec) and ":" in spec:
+def _volume_paths(ins: Instruction) -> list[str]:
+    return [p for p in ins.value if p.startswith("/") and "$" not in p]
+
+
+def user_pass(doc: Document, plan: Plan) -> PassOutput:
+    """Make the runtime stage run as a non-root numeric UID when the scan flagged it as root and that is safe."""
+    runtime = plan.runtime
+    stage = runtime_stage(doc, plan)
+    if runtime is None or stage is None:
         return PassOutput()
-    if _NUMERIC.match(spec):
-        ids = None
-        for line in (env.passwd or "").splitlines():
-            fields = line.split(":")
-            if len(fields) >= 4 and fields[2] == spec and fields[3].isdigit():
-                ids = (int(spec), int(fields[3]))
-    else:
-        ids = resolve_ids(doc, env, spec)
-    if ids is None:
+    numeric = _numeric(doc, plan, stage, runtime)
+    if not plan.flagged(RULES):
+        return numeric
+    finding = plan.finding("DA606") or plan.finding("DA101")
+    line = finding.location.line if finding is not None else None
+
+    def left(reason: str) -> PassOutput:
         return PassOutput(
-            notes=(
-                f"USER {spec} (line {doc.origin(last)}): give it as a numeric UID:GID so runAsNonRoot can "
-                "verify it (DA116); its IDs could not be found in the Dockerfile or the base image",
-            ),
+            numeric.edits, numeric.changes, numeric.notes, (*numeric.unfixed, Unfixed(RULES, reason, line))
         )
-    text = why(last.indent, f"numeric UID:GID for user {spec}, which runAsNonRoot can verify", ("DA116",))
-    text += f"{last.indent}USER {ids[0]}:{ids[1]}\n"
-    return PassOutput(
-        (Edit(last.index, replace=text),),
-        (Change(("DA116",), f"USER {spec} -> USER {ids[0]}:{ids[1]}", doc.origin(last)),),
+
+    if runtime.user.root is None:
+        return left(f"{runtime.user.detail}: give the build arg a non-root default, or pass one with --build-arg")
+    child = _child_running_as_root(doc, stage)
+    if child is not None:
+        return left(child)
+    if runtime.entrypoint_needs_root is not None:
+        return left(
+            f"the entrypoint needs root when it starts ({runtime.entrypoint_needs_root}): a non-root USER would "
+            "break it; let it drop privileges itself (gosu, su-exec, setpriv) or move that work into the build"
+        )
+    account = _reusable(runtime)
+    notes: list[str] = []
+    unnumbered = next((a for a in runtime.accounts if a.created and a.uid is None), None)
+    if account is None and unnumbered is not None:
+        notes.append(
+            f"the user {unnumbered.name} ({unnumbered.origin}) has no fixed UID, so a numbered user was created "
+            f"instead; give {unnumbered.name} one (`-u`) and switch to it by number if the app needs that account"
+        )
+    chown_volumes = "sh" in runtime.tools and any(i.cmd == "VOLUME" and _volume_paths(i) for i in stage.instructions)
+    anchor = _anchor(stage, doc, chown_volumes)
+    indent = anchor.indent
+    if account is not None:
+        spec = _ids(account) or account.name
+        text = why(indent, f"run as the existing unprivileged user {account.name} ({account.origin})", RULES)
+        summary = f"USER {spec}: the existing user {account.name} ({account.origin})"
+        uid = account.uid
+    else:
+        uid = APP_UID
+        command = create_command(runtime, uid, doc.escape)
+        if command is not None:
+            text = why(indent, "run as an unprivileged user, created with a tool this stage has", RULES)
+            text += "".join(f"{indent}{line}\n" for line in command.splitlines())
+            summary = f"created user {APP_USER} ({uid}:{uid}) and switched to it"
+            spec = f"{uid}:{uid}"
+        else:
+            if runtime.base.lower() == "scratch" or runtime.tools_complete:
+                uid = DISTROLESS_UID
+            spec = f"{uid}:{uid}"
+            text = why(indent, "run as an unprivileged numeric user; this stage has no tool to create one", RULES)
+            summary = f"USER {spec} (numeric: no shell or user tools known in FROM {runtime.base})"
+            notes.append(
+                f"USER {spec} has no /etc/passwd entry (FROM {runtime.base} has no tool known to create one): "
+                "the app runs with that UID and HOME=/"
+            )
+    text += f"{indent}USER {spec}\n"
+    edits = [*numeric.edits, Edit(anchor.index, after=text)]
+    changes = [*numeric.changes, Change(RULES, summary, doc.origin(anchor))]
+    volumes = _volume_edits(doc, stage, runtime, spec if uid is not None else None)
+    edits.extend(volumes.edits)
+    changes.extend(volumes.changes)
+    notes.extend(volumes.notes)
+    notes.append(
+        f"The app now runs as {spec}: its files stay owned by root and read-only to it; a directory it must write "
+        "outside its VOLUMEs needs `chown` in the Dockerfile (or a tmpfs/volume at run time)"
     )
+    return PassOutput(tuple(edits), tuple(changes), (*numeric.notes, *notes), numeric.unfixed)
 
 
-_KEYWORD = re.compile(r"^(\s*)(COPY|ADD)(\s+)", re.IGNORECASE)
+def _child_running_as_root(doc: Document, stage: Stage) -> str | None:
+    """Why a USER here would break a later stage built FROM this one that RUNs as root before its own USER."""
+    family = {stage.index}
+    for later in doc.stages:
+        parent = doc.stage_by_name(later.base)
+        if later.index <= stage.index or parent is None or parent.index not in family:
+            continue
+        family.add(later.index)
+        for ins in later.instructions:
+            if ins.cmd == "USER":
+                break
+            if ins.cmd == "RUN":
+                name = f"`{later.name}`" if later.name else str(later.index)
+                return (
+                    f"stage {name} builds FROM this one and runs RUN (line {doc.origin(ins)}) as root before any USER "
+                    "of its own: a USER here would break it; add `USER root` at its start, then the USER here"
+                )
+    return None
 
 
-def chown_pass(doc: Document, ctx: HardenContext) -> PassOutput:
-    """Give the app files copied into the working directory to the runtime user (`COPY --chown`)."""
-    stage = doc.final_stage
-    if stage is None:
-        return PassOutput()
-    users = [i for i in stage.instructions if i.cmd == "USER"]
-    if not users or not users[-1].value:
-        return PassOutput()
-    spec = users[-1].value[0]
-    if not (_NUMERIC.match(spec) and ":" in spec) or is_root(spec):
-        return PassOutput()
+def _volume_edits(doc: Document, stage: Stage, runtime: RuntimeFacts, spec: str | None) -> PassOutput:
+    """Give the declared VOLUMEs of the runtime stage to the runtime user, so the app can still write them."""
     edits: list[Edit] = []
     changes: list[Change] = []
-    workdir = "/"
+    notes: list[str] = []
     for ins in stage.instructions:
-        if ins.cmd == "WORKDIR" and ins.value:
-            path = ins.value[0]
-            workdir = path if path.startswith("/") else f"{workdir.rstrip('/')}/{path}"
+        if ins.cmd != "VOLUME" or not ins.value:
             continue
-        if ins.cmd not in ("COPY", "ADD") or ins.flag("chown") is not None or len(ins.value) < 2:
+        paths = _volume_paths(ins)
+        if not paths:
             continue
-        dest = ins.value[-1]
-        in_app = not dest.startswith("/") or (workdir != "/" and dest.startswith(workdir.rstrip("/") + "/"))
-        in_app = in_app or (workdir != "/" and dest.rstrip("/") == workdir.rstrip("/"))
-        if not in_app or workdir == "/" or "$" in dest:
+        if spec is None or "sh" not in runtime.tools:
+            notes.append(
+                f"VOLUME {' '.join(paths)} (line {doc.origin(ins)}) stays owned by root: make it writable by the "
+                "runtime user (this stage has no shell to chown it)"
+            )
             continue
-        match = _KEYWORD.match(ins.raw)
-        if match is None:
-            continue
-        raw = f"{ins.raw[: match.end()]}--chown={spec} {ins.raw[match.end() :]}"
-        text = why(ins.indent, "app files owned by the runtime user, not root", ("DA101",)) + raw
-        edits.append(Edit(ins.index, replace=text))
-        changes.append(Change(("DA101",), f"{ins.cmd} --chown={spec} for {dest}", doc.origin(ins)))
-    return PassOutput(tuple(edits), tuple(changes))
+        owner = spec
+        text = why(ins.indent, "the runtime user must be able to write its volumes", RULES)
+        text += f"{ins.indent}RUN mkdir -p {' '.join(paths)} && chown {owner} {' '.join(paths)}\n"
+        edits.append(Edit(ins.index, before=text))
+        changes.append(Change(RULES, f"VOLUME {' '.join(paths)} owned by {owner}", doc.origin(ins)))
+    return PassOutput(tuple(edits), tuple(changes), tuple(notes))
+
+
+def _numeric(doc: Document, plan: Plan, stage: Stage, runtime: RuntimeFacts) -> PassOutput:
+    """A `USER name` the scan flagged as not numeric (DA116) is left as written, with the IDs to write instead.
+
+    The image already runs as non-root, and harden's contract is to leave such a USER alone.
+    """
+    users = [i for i in stage.instructions if i.cmd == "USER" and i.value]
+    if not users:
+        return PassOutput()
+    last = users[-1]
+    spec = last.value[0]
+    if "$" in spec or _NUMERIC.match(spec) or is_root(spec) or not flagged_line(doc, plan, last, ("DA116",)):
+        return PassOutput()
+    name = spec.split(":", 1)[0]
+    account = runtime.account(name)
+    ids = _ids(account) if account is not None else None
+    if ids is not None and account is not None:
+        reason = (
+            f"the image already runs as the non-root user {name}, so its USER is left as written; "
+            f"write it as `USER {ids}` ({account.origin}) so runAsNonRoot can verify it"
+        )
+    else:
+        reason = f"the image already runs as the non-root user {name}; write its numeric UID:GID (`id {name}`)"
+    return PassOutput(unfixed=(Unfixed(("DA116",), reason, doc.origin(last)),))

@@ -8,13 +8,14 @@ credential formats are redacted here, before any rule reads them. `ARG`s before 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import dockerfile
 
 from dockaudit.errors import UsageError
-from dockaudit.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, NamedValue
+from dockaudit.facts import BaseImage, DockerfileFacts, DockerfileInstruction, DockerfileStage, NamedValue
+from dockaudit.parse.dockerfile_runtime import analyse_runtime
 from dockaudit.secrets import redact, redact_command, redact_pair, redact_text
 
 DOCKERFILE_NAMES = ("Dockerfile", "dockerfile", "Containerfile")
@@ -39,8 +40,17 @@ def find_dockerfile(path: Path) -> Path:
     return path
 
 
-def parse_dockerfile(path: Path, allow_secret_names: Iterable[str] = ()) -> DockerfileFacts:
-    """Parse a Dockerfile, or the Dockerfile of a project directory, with its build context."""
+def parse_dockerfile(
+    path: Path,
+    allow_secret_names: Iterable[str] = (),
+    *,
+    target: str | None = None,
+    base_lookup: Callable[[str], BaseImage | None] | None = None,
+) -> DockerfileFacts:
+    """Parse a Dockerfile, or the Dockerfile of a project directory, with its build context.
+
+    `target` names the runtime stage (`--target`); `base_lookup` supplies locally present base images.
+    """
     file = find_dockerfile(path)
     try:
         raw = file.read_bytes()
@@ -52,7 +62,14 @@ def parse_dockerfile(path: Path, allow_secret_names: Iterable[str] = ()) -> Dock
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"{file}: not a text file (invalid UTF-8)") from None
-    return parse_dockerfile_text(text, str(file), context_dir=file.parent, allow_secret_names=allow_secret_names)
+    return parse_dockerfile_text(
+        text,
+        str(file),
+        context_dir=file.parent,
+        allow_secret_names=allow_secret_names,
+        target=target,
+        base_lookup=base_lookup,
+    )
 
 
 def parse_dockerfile_text(
@@ -60,8 +77,14 @@ def parse_dockerfile_text(
     path: str = "Dockerfile",
     context_dir: Path | None = None,
     allow_secret_names: Iterable[str] = (),
+    *,
+    target: str | None = None,
+    base_lookup: Callable[[str], BaseImage | None] | None = None,
 ) -> DockerfileFacts:
-    """Parse Dockerfile text; `context_dir` adds `.dockerignore` patterns and the context's entries."""
+    """Parse Dockerfile text; `context_dir` adds `.dockerignore` patterns and the context's entries.
+
+    Raises `UsageError` when the text cannot be parsed or `target` names no stage.
+    """
     allow = tuple(allow_secret_names)
     try:
         # A continuation at the very end (a lone `\`) parses as a command without an instruction: BuildKit skips it.
@@ -117,6 +140,15 @@ def parse_dockerfile_text(
             entries = tuple(sorted(p.name for p in context_dir.iterdir()))
         except OSError:
             entries = ()
+    runtime = analyse_runtime(
+        text,
+        instructions,
+        stages,
+        context_dir=context_dir,
+        target=target,
+        base_lookup=base_lookup,
+        global_args=meta_args,
+    )
     return DockerfileFacts(
         path=path,
         instructions=tuple(instructions),
@@ -126,6 +158,7 @@ def parse_dockerfile_text(
         context_entries=entries,
         build_args=tuple(build_args),
         env=tuple(env),
+        runtime=runtime,
     )
 
 

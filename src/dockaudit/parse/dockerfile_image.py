@@ -50,9 +50,11 @@ def os_from_base(base: str) -> OsRelease | None:
 
 
 def image_facts_from_dockerfile(facts: DockerfileFacts) -> ImageFacts:
-    """The final stage's config and its instructions as history, each carrying its Dockerfile line."""
+    """The runtime stage's config and its instructions as history, each carrying its Dockerfile line."""
     final = facts.final_stage()
     base = facts.stages[-1].base if facts.stages else ""
+    if facts.runtime is not None and facts.runtime.stage is not None:
+        base = facts.runtime.base
     return ImageFacts(
         id=f"dockerfile:{facts.path}",
         repo_tags=(),
@@ -67,6 +69,7 @@ def image_facts_from_dockerfile(facts: DockerfileFacts) -> ImageFacts:
         os_release=os_from_base(base),
         base_image=base or None,
         dockerfile=facts.path,
+        runtime=facts.runtime,
     )
 
 

@@ -13,7 +13,7 @@ import jinja2
 
 from dockaudit.model import Finding, Report, Status, TargetResult
 from dockaudit.report.json import timestamp
-from dockaudit.report.view import SEVERITIES, is_vulnerability, location_text, sorted_findings, totals
+from dockaudit.report.view import SEVERITIES, hardened_diff, is_vulnerability, location_text, sorted_findings, totals
 from dockaudit.text import printable
 
 _ANCHOR_UNSAFE = re.compile(r"[^a-z0-9]+")
@@ -97,7 +97,7 @@ def _target(target: TargetResult, index: int) -> dict[str, Any]:
         "vulns": [_view(f) for f in findings if is_vulnerability(f)],
         "skipped": [f for f in findings if f.status is Status.SKIPPED],
         "passed": sorted(set(target.passed)),
-        "diff": _diff_lines(target.hardened_dockerfile_diff) if target.hardened_dockerfile_diff else [],
+        "diff": _diff_lines(diff) if (diff := hardened_diff(target)) else [],
     }
 
 

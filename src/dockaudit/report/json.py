@@ -17,8 +17,10 @@ from dockaudit.model import (
     Suppression,
     TargetResult,
     TrivyInfo,
+    TwinEvidence,
     Vulnerability,
 )
+from dockaudit.report.view import hardened_diff
 
 SCHEMA_VERSION = 1
 
@@ -92,6 +94,15 @@ def _vulnerability(vuln: Vulnerability | None) -> dict[str, Any] | None:
     }
 
 
+def _twin(twin: TwinEvidence) -> dict[str, Any]:
+    return {
+        "rule_id": twin.rule_id,
+        "evidence": twin.evidence,
+        "location": _location(twin.location),
+        "target": twin.target,
+    }
+
+
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     """One finding in the report's shape."""
     return {
@@ -110,6 +121,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "suppressed": _suppressed(finding.suppressed),
         "vulnerability": _vulnerability(finding.vulnerability),
         "also": list(finding.also),
+        "twin_evidence": [_twin(t) for t in finding.twin_evidence],
     }
 
 
@@ -132,7 +144,7 @@ def target_to_dict(target: TargetResult) -> dict[str, Any]:
         "scans": dict(sorted(target.scans.items())),
         "findings": [finding_to_dict(f) for f in sorted(target.findings, key=Finding.sort_key)],
         "errors": [_error(e) for e in target.errors],
-        "hardened_dockerfile_diff": target.hardened_dockerfile_diff,
+        "hardened_dockerfile_diff": hardened_diff(target),
         **({"services": list(target.services)} if target.services else {}),
     }
 

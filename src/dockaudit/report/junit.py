@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dockaudit.model import Finding, Report, Status, TargetResult
 from dockaudit.report.catalog import Catalog, registry_catalog
 from dockaudit.report.json import timestamp
-from dockaudit.report.view import location_text, target_label
+from dockaudit.report.view import location_text, target_label, twin_lines
 from dockaudit.text import printable
 
 # XML 1.0 forbids most control characters even when escaped; evidence may carry them. `printable` shows
@@ -30,6 +30,9 @@ def _failure_text(findings: Sequence[Finding]) -> str:
     blocks = []
     for f in findings:
         lines = [f"[{f.severity.label}] {f.evidence or f.title}"]
+        if f.also:
+            lines.append(f"also: {', '.join(f.also)}")
+        lines += twin_lines(f)
         where = location_text(f.location)
         if where:
             lines.append(f"location: {where}")
@@ -66,7 +69,9 @@ def _suite(report: Report, target: TargetResult, catalog: Catalog) -> ET.Element
         findings = sorted(by_rule.get(rule_id, []), key=Finding.sort_key)
         meta = catalog.get(rule_id)
         title = findings[0].title if findings else (meta.title if meta is not None else "")
-        _set(case, classname=classname, name=f"{rule_id} {title}".strip(), time="0")
+        also = sorted({a for f in findings for a in f.also})
+        name = f"{rule_id} {title}".strip() + (f" (also {', '.join(also)})" if also else "")
+        _set(case, classname=classname, name=name, time="0")
         counting = [f for f in findings if f.counts]
         if counting:
             failures += 1

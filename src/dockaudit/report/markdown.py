@@ -8,11 +8,13 @@ from dockaudit.model import Finding, Report, Status, TargetResult
 from dockaudit.report.json import timestamp
 from dockaudit.report.view import (
     SEVERITIES,
+    hardened_diff,
     is_vulnerability,
     location_text,
     sorted_findings,
     target_label,
     totals,
+    twin_lines,
 )
 from dockaudit.text import printable
 
@@ -94,8 +96,10 @@ def _status(finding: Finding) -> str:
 def _findings_table(findings: list[Finding]) -> list[str]:
     rows = ["| Severity | Rule | Title | Evidence | Location | Status |", "| --- | --- | --- | --- | --- | --- |"]
     for f in findings:
+        rule = f"`{_code(f.rule_id)}`" + (f" also {', '.join(f'`{_code(a)}`' for a in f.also)}" if f.also else "")
+        evidence = "\n".join([f.evidence, *twin_lines(f)])
         rows.append(
-            f"| {f.severity.label} | `{_code(f.rule_id)}` | {cell(f.title)} | {cell(f.evidence)} | "
+            f"| {f.severity.label} | {rule} | {cell(f.title)} | {cell(evidence)} | "
             f"{cell(location_text(f.location))} | {cell(_status(f))} |"
         )
     return [*rows, ""]
@@ -159,11 +163,12 @@ def _target(report: Report, target: TargetResult) -> list[str]:
         lines += ["<details><summary>Skipped checks</summary>", "", *_findings_table(skipped), "</details>", ""]
     if target.passed:
         lines += [f"Passed: {', '.join(f'`{_code(p)}`' for p in sorted(set(target.passed)))}", ""]
-    if target.hardened_dockerfile_diff:
+    diff = hardened_diff(target)
+    if diff:
         lines += [
             "<details><summary>Hardened Dockerfile (diff)</summary>",
             "",
-            fenced(target.hardened_dockerfile_diff, "diff"),
+            fenced(diff, "diff"),
             "",
             "</details>",
             "",

@@ -156,6 +156,10 @@ def _message(target: TargetResult, finding: Finding) -> str:
     text += "; " + ", ".join(detail) + ")" if detail else ")"
     if finding.origin.value == "base":
         text += " [from the base image]"
+    if finding.also:
+        text += f" (also {', '.join(finding.also)})"
+    for twin in finding.twin_evidence:
+        text += f"; {twin.rule_id}{f' on {twin.target}' if twin.target else ''}: {twin.evidence}"
     return text
 
 

@@ -12,7 +12,15 @@ from rich.text import Text
 
 from dockaudit.model import Report, Severity, Status, TargetResult
 from dockaudit.report.json import timestamp
-from dockaudit.report.view import SEVERITIES, location_text, sorted_findings, target_label, target_title, totals
+from dockaudit.report.view import (
+    SEVERITIES,
+    location_text,
+    rule_label,
+    sorted_findings,
+    target_label,
+    target_title,
+    totals,
+)
 from dockaudit.text import printable
 
 TOP_FINDINGS = 8
@@ -93,7 +101,7 @@ def _target_panel(report: Report, target: TargetResult) -> Panel:
                 what.append(printable(f"  ({where})"), style="dim")
             table.add_row(
                 Text(finding.severity.label.upper(), style=SEVERITY_STYLE[finding.severity]),
-                Text(printable(finding.rule_id)),
+                Text(printable(rule_label(finding))),
                 what,
             )
         parts.append(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockaudit.model import Finding, Location, Report, Severity, TargetResult
+from dockaudit.secrets import redact_dockerfile_text
 
 SEVERITIES: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
 """Worst first, as every summary lists them."""
@@ -25,6 +26,21 @@ def location_text(loc: Location) -> str:
         if len(text) > INSTRUCTION_WIDTH:
             text = text[:INSTRUCTION_WIDTH] + "…"
     return text
+
+
+def rule_label(finding: Finding) -> str:
+    """`DA606 (also DA101)`: the finding's id and the twin ids merged into it."""
+    if not finding.also:
+        return finding.rule_id
+    return f"{finding.rule_id} (also {', '.join(finding.also)})"
+
+
+def twin_lines(finding: Finding) -> list[str]:
+    """One line per twin's own evidence: `DA101 on myapp:1.2: Config.User is empty`."""
+    return [
+        f"{twin.rule_id}{f' on {twin.target}' if twin.target else ''}: {twin.evidence}"
+        for twin in finding.twin_evidence
+    ]
 
 
 def target_label(target: TargetResult, report: Report) -> str:
@@ -61,3 +77,9 @@ def totals(report: Report) -> dict[str, int]:
         for label, count in target.summary().items():
             out[label] += count
     return out
+
+
+def hardened_diff(target: TargetResult) -> str | None:
+    """The target's hardened Dockerfile diff with every secret its quoted lines hold redacted."""
+    diff = target.hardened_dockerfile_diff
+    return redact_dockerfile_text(diff) if diff else None

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import importlib
 
-RULE_MODULES = ("image", "history", "filesystem", "container", "processes", "host", "dockerfile", "compose")
+RULE_MODULES = (
+    "image",
+    "history",
+    "packages",
+    "run_commands",
+    "filesystem",
+    "container",
+    "processes",
+    "host",
+    "dockerfile",
+    "eol",
+    "compose",
+)
 
 
 def load_all() -> None:

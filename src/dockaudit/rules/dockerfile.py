@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dockaudit.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, OsRelease
 from dockaudit.model import Fix, Location, Severity
+from dockaudit.parse.dockerfile_runtime import healthcheck_tools, runtime_of
 from dockaudit.parse.dockerignore import is_ignored
 from dockaudit.rules.fixes import (
     compose_service,
@@ -63,15 +64,36 @@ def guess_os(base: str) -> OsRelease | None:
     return None
 
 
-def _final_os(facts: DockerfileFacts) -> OsRelease | None:
-    return guess_os(facts.stages[-1].base) if facts.stages else None
-
-
 def _new_dockerignore_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
     lines = [".git", ".env*", "*.pem", "*.key", "Dockerfile*", ".dockerignore"]
     entries = set(facts.context_entries)
     lines += [name for name in ("node_modules", "__pycache__", ".venv", "dist", "build") if name in entries]
     return dockerfile_fix("Add a .dockerignore beside the Dockerfile.", "# .dockerignore\n" + "\n".join(lines))
+
+
+_URL_SOURCE = re.compile(r"^(?:https?|ftp|git)://|^git@", re.I)
+
+
+def _context_copies(facts: DockerfileFacts) -> tuple[list[str], list[str]]:
+    """What COPY/ADD take from the build context: (whole-context or directory sources, named files)."""
+    wide: list[str] = []
+    named: list[str] = []
+    root = Path(facts.context_dir) if facts.context_dir else None
+    for instr in facts.instructions:
+        if instr.cmd not in ("COPY", "ADD") or instr.heredoc or any(f.startswith("--from") for f in instr.flags):
+            continue
+        for source in instr.value[:-1]:
+            if _URL_SOURCE.match(source) or source.startswith("<<"):
+                continue
+            clean = source.strip("/") or "."
+            # `*` alone or a directory takes everything under it, dotfiles included; `*.json` names files.
+            is_dir = root is not None and (root / clean).is_dir()
+            last = clean.rsplit("/", 1)[-1]
+            if clean == "." or last in ("*", "**", ".*") or source.endswith("/") or is_dir:
+                wide.append(f"line {instr.start_line} `{instr.cmd} {source}`")
+            else:
+                named.append(source)
+    return wide, named
 
 
 @rule(
@@ -83,18 +105,28 @@ def _new_dockerignore_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
     section=Section.DOCKERIGNORE.value,
     rationale=(
         "Without a .dockerignore the whole directory, .git, .env files and local keys included, is sent to "
-        "the builder and `COPY . .` bakes it into the image."
+        "the builder and `COPY . .` or a copied directory bakes it into the image. When only named files are "
+        "copied (low) or nothing is (info), the risk is the upload to the builder and a later whole-context copy."
     ),
     references=("seed .dockerignore in every project",),
     fix=_new_dockerignore_fix,
 )
 def no_dockerignore(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
-    """The build context has no `.dockerignore`."""
+    """The build context has no `.dockerignore`: medium when the context or directories are copied in."""
     if facts.context_dir is None:
         return Skip("no build context was given (the Dockerfile was read on its own)")
-    if facts.dockerignore is None:
-        return [Hit(f"{facts.context_dir} has no .dockerignore", Location(path=facts.context_dir))]
-    return []
+    if facts.dockerignore is not None:
+        return []
+    where = Location(path=facts.context_dir)
+    missing = f"{facts.context_dir} has no .dockerignore"
+    wide, named = _context_copies(facts)
+    if wide:
+        return [Hit(f"{missing} and {', '.join(wide[:3])} copies all of it into the image", where)]
+    if named:
+        shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+        text = f"{missing}; only named files are copied ({shown}), but the whole directory is sent to the builder"
+        return [Hit(text, where, severity=Severity.LOW)]
+    return [Hit(f"{missing}; nothing is copied from it into the image", where, severity=Severity.INFO)]
 
 
 def _gaps(facts: DockerfileFacts) -> list[str]:
@@ -212,25 +244,72 @@ def _run_text(instr: DockerfileInstruction) -> str:
     return instr.original.partition(" ")[2] if instr.cmd == "RUN" else ""
 
 
-def _installed_packages(text: str) -> list[str]:
-    packages: list[str] = []
-    for segment in _SEGMENT_SPLIT.split(text.replace("\\\n", " ")):
+_REMOVE = re.compile(
+    r"^\s*(?:sudo\s+)?(?:(?:apt-get|apt|aptitude)\s+(?:-\S+\s+)*(?:purge|remove|autoremove)|"
+    r"apk\s+(?:-\S+\s+)*del|(?:yum|dnf|microdnf)\s+(?:-\S+\s+)*(?:remove|erase|autoremove))\b"
+)
+_APT_MARK_ALL_AUTO = re.compile(r"\bapt-mark\s+auto\s+['\"]?\.\*['\"]?")
+_APT_AUTOREMOVE = re.compile(
+    r"\bapt(?:-get)?\s+(?:\S+\s+)*?(?:purge|remove)\b[^;&|\n]*--auto-remove|\bapt(?:-get)?\s+[^;&|\n]*\bautoremove\b"
+)
+_NPM_PRUNE = re.compile(r"\bnpm\s+prune\b[^;&|]*--(?:omit=dev|production)")
+_VIRTUAL = frozenset({"--virtual", "-t"})
+
+
+def _segments(text: str) -> list[str]:
+    return _SEGMENT_SPLIT.split(text.replace("\\\n", " "))
+
+
+def _installed(text: str) -> list[tuple[str, str | None]]:
+    """(package, apk virtual group or None) of every package the RUN installs by name."""
+    packages: list[tuple[str, str | None]] = []
+    for segment in _segments(text):
         m = _INSTALL.match(segment)
         if m is None:
             continue
-        for word in segment[m.end() :].split():
+        words = segment[m.end() :].split()
+        virtual = next((words[i + 1] for i, w in enumerate(words[:-1]) if w in _VIRTUAL), None)
+        skip = False
+        for word in words:
+            if skip:
+                skip = False
+                continue
+            if word in _VIRTUAL:
+                skip = True
+                continue
             if word.startswith(("-", "$")) or word == "\\":
                 continue
-            packages.append(word.split("=", 1)[0])
+            packages.append((word.split("=", 1)[0], virtual))
     return packages
 
 
+def _removed(text: str) -> tuple[set[str], bool]:
+    """Packages and apk virtual groups the RUN removes again, and whether apt purges all it installed.
+
+    The official images' idiom `apt-mark auto '.*' ... apt-get purge -y --auto-remove` removes every package
+    the RUN installed that was not marked manual before it.
+    """
+    removed: set[str] = set()
+    for segment in _segments(text):
+        m = _REMOVE.match(segment)
+        if m is not None:
+            removed |= {w.split("=", 1)[0] for w in segment[m.end() :].split() if not w.startswith("-")}
+    purge_all = bool(_APT_MARK_ALL_AUTO.search(text) and _APT_AUTOREMOVE.search(text))
+    return removed, purge_all
+
+
 def _build_tools(instr: DockerfileInstruction) -> list[str]:
+    """Build tools a RUN installs and leaves in the layer (purged in the same RUN, they never ship)."""
     text = _run_text(instr)
-    tools = [p for p in _installed_packages(text) if _BUILD_PACKAGE.fullmatch(p)]
-    if _NPM_DEV_INSTALL.search(text):
+    removed, purge_all = _removed(text)
+    tools = [
+        name
+        for name, virtual in _installed(text)
+        if _BUILD_PACKAGE.fullmatch(name) and name not in removed and virtual not in removed and not purge_all
+    ]
+    if _NPM_DEV_INSTALL.search(text) and not _NPM_PRUNE.search(text):
         tools.append("npm dev dependencies")
-    return tools
+    return list(dict.fromkeys(tools))
 
 
 def _multistage_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
@@ -323,46 +402,49 @@ def secret_in_arg_or_env(facts: DockerfileFacts, ctx: RuleContext) -> CheckResul
 
 
 def _user_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
-    os_release = _final_os(facts)
+    runtime = runtime_of(facts)
+    existing = next((a for a in runtime.accounts if a.uid is not None), None)
+    if existing is not None:
+        ids = f"{existing.uid}:{existing.gid}" if existing.gid is not None else str(existing.uid)
+        return Fix(
+            summary=f"Switch to the existing unprivileged user {existing.name} ({existing.origin}) by number.",
+            dockerfile=f"USER {ids}",
+            compose=compose_service({"user": ids}),
+            run=f"--user {ids}",
+        )
     return Fix(
         summary="Create an unprivileged user in the final stage and switch to it with a numeric UID.",
-        dockerfile=create_user_dockerfile(os_release),
+        dockerfile=create_user_dockerfile(guess_os(runtime.base)),
         compose=compose_service({"user": "10001:10001"}),
         run="--user 10001:10001",
     )
 
 
-def _is_root(user: str) -> bool:
-    return user.split(":", 1)[0] in ("", "root", "0")
-
-
-def _stage_chain(facts: DockerfileFacts) -> list[tuple[DockerfileInstruction, ...]]:
-    """Instructions of the final stage, then of each earlier stage it is built `FROM`, nearest first."""
-    by_name = {s.name.lower(): s for s in facts.stages if s.name}
-    chain: list[tuple[DockerfileInstruction, ...]] = []
-    stage: DockerfileStage | None = facts.stages[-1] if facts.stages else None
-    seen: set[int] = set()
-    while stage is not None and stage.index not in seen:
-        seen.add(stage.index)
-        chain.append(tuple(i for i in facts.instructions if i.stage == stage.index))
-        parent = by_name.get(stage.base.lower())
-        stage = parent if parent is not None and parent.index < stage.index else None
-    return chain
+def _runtime_chain(facts: DockerfileFacts) -> list[tuple[DockerfileInstruction, ...]]:
+    """Instructions of the runtime stage, then of each earlier stage it is built `FROM`, nearest first."""
+    chain = runtime_of(facts).chain or ((facts.stages[-1].index,) if facts.stages else ())
+    return [tuple(i for i in facts.instructions if i.stage == index) for index in chain]
 
 
 def _inherited(facts: DockerfileFacts, cmd: str) -> list[DockerfileInstruction]:
-    """`cmd` instructions that apply to the final image: the final stage's, else the nearest parent stage's."""
-    for instructions in _stage_chain(facts):
+    """`cmd` instructions that apply to the runtime image: its stage's, else the nearest parent stage's."""
+    for instructions in _runtime_chain(facts):
         found = [i for i in instructions if i.cmd == cmd]
         if found:
             return found
     return []
 
 
-def _final_from(facts: DockerfileFacts) -> tuple[DockerfileStage, Location]:
-    stage = facts.stages[-1]
+def _runtime_from(facts: DockerfileFacts) -> tuple[DockerfileStage, Location]:
+    index = runtime_of(facts).stage
+    stage = next((s for s in facts.stages if s.index == index), facts.stages[-1])
     instr = _from_instructions(facts).get(stage.index)
     return stage, _line(instr) if instr else Location(line=stage.from_line)
+
+
+def _advice(evidence: str, location: Location) -> Hit:
+    """A finding that is advice, not a flaw of this image: it does not count towards the grade."""
+    return Hit(evidence, location, severity=Severity.INFO)
 
 
 @rule(
@@ -374,20 +456,53 @@ def _final_from(facts: DockerfileFacts) -> tuple[DockerfileStage, Location]:
     section=Section.NON_ROOT.value,
     rationale=(
         "Without a USER the image runs as root unless every runtime remembers --user; the Dockerfile is "
-        "the one place to make non-root the default."
+        "the one place to make non-root the default. Images whose entrypoint drops privileges itself (gosu, "
+        "su-exec, setpriv...) and base images (ONBUILD, no command of their own) get advice instead."
     ),
     references=("DL3002", "DS-0002"),
     fix=_user_fix,
 )
 def no_user_instruction(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
-    """No USER in the final stage, or the last USER is root."""
+    """The runtime stage runs as root: no USER (and no non-root user from its base), or a USER that is root."""
+    runtime = runtime_of(facts)
+    if runtime.stage is None:
+        return Skip(runtime.stage_reason)
+    user = runtime.user
+    if user.root is False:
+        return []
     users = _inherited(facts, "USER")
-    if not users:
-        stage, location = _final_from(facts)
-        return [Hit(f"the final stage (FROM {stage.base}) has no USER instruction", location)]
-    last = users[-1]
-    user = last.value[0] if last.value else ""
-    return [Hit(f"the last USER is {user or 'empty'} (root)", _line(last))] if _is_root(user) else []
+    stage, location = _runtime_from(facts)
+    if users and user.line is not None:
+        location = _line(next((u for u in users if u.start_line == user.line), users[-1]))
+    if user.line is None:
+        evidence = f"the final stage (FROM {stage.base}) has no USER instruction"
+        if runtime.base_known is not None:
+            evidence += f"; {user.detail}"
+    elif user.detail and user.root:
+        evidence = f"the last USER resolves to root: {user.detail}"
+    else:
+        evidence = f"the last USER is {user.written or 'empty'} (root)"
+    if runtime.windows is not None:
+        return [_advice(f"{evidence}; a Windows image ({runtime.windows}): use USER ContainerUser", location)]
+    if runtime.base_image is not None:
+        return [
+            _advice(
+                f"{evidence}; a base image ({runtime.base_image}): it stays root so the images built from it can "
+                "install packages, and those images should end with their own non-root USER",
+                location,
+            )
+        ]
+    if runtime.drop is not None:
+        to = runtime.drop.user or "an unprivileged user"
+        return [
+            _advice(
+                f"{evidence}, but it drops to {to} at run time: {runtime.drop.tool} in {runtime.drop.where}",
+                location,
+            )
+        ]
+    if user.root is None:
+        return [Hit(f"{user.detail}: without it the image runs as root", location, severity=Severity.LOW)]
+    return [Hit(evidence, location)]
 
 
 @rule(
@@ -434,7 +549,12 @@ def _exec_form_fix(instr: DockerfileInstruction) -> Fix:
 
 
 def _healthcheck_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
-    return dockerfile_fix("Add a HEALTHCHECK to the final stage.", healthcheck_snippet(_final_os(facts)))
+    runtime = runtime_of(facts)
+    port = runtime.http_port or 8080
+    return dockerfile_fix(
+        "Add a HEALTHCHECK to the final stage that probes the app with a tool the image has.",
+        healthcheck_snippet(guess_os(runtime.base), port),
+    )
 
 
 @rule(
@@ -444,16 +564,43 @@ def _healthcheck_fix(facts: DockerfileFacts, ctx: RuleContext) -> Fix:
     severity=Severity.MEDIUM,
     scope=Scope.DOCKERFILE,
     section=Section.HEALTHCHECK.value,
-    rationale="Without a HEALTHCHECK, Docker and Compose cannot tell a hung app from a working one.",
+    rationale=(
+        "Without a HEALTHCHECK, Docker and Compose cannot tell a hung app from a working one; a HEALTHCHECK "
+        "that calls a tool the image does not have never passes, which is worse: the container is always unhealthy."
+    ),
     references=("DS-0026",),
     fix=_healthcheck_fix,
 )
 def no_healthcheck_instruction(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
-    """No HEALTHCHECK (or only HEALTHCHECK NONE) in the final stage."""
+    """No HEALTHCHECK (or only HEALTHCHECK NONE) in the runtime stage, or one that calls a tool it lacks."""
+    runtime = runtime_of(facts)
+    if runtime.stage is None:
+        return Skip(runtime.stage_reason)
     checks = _inherited(facts, "HEALTHCHECK")
+    stage, location = _runtime_from(facts)
     if checks and not (checks[-1].value and checks[-1].value[0].upper() == "NONE"):
+        last = checks[-1]
+        needed = healthcheck_tools(tuple(last.value[1:]), not last.json_form)
+        absent = [t for t in needed if runtime.has_tool(t) is False]
+        if absent:
+            return [
+                Hit(
+                    f"the HEALTHCHECK calls {', '.join(absent)}, which the runtime stage (FROM {runtime.base}) does "
+                    "not have: the check can never pass",
+                    _line(last),
+                )
+            ]
         return []
-    stage, location = _final_from(facts)
     if checks:
-        return [Hit("the final stage disables the healthcheck (HEALTHCHECK NONE)", _line(checks[-1]))]
-    return [Hit(f"the final stage (FROM {stage.base}) has no HEALTHCHECK", location)]
+        evidence, location = "the final stage disables the healthcheck (HEALTHCHECK NONE)", _line(checks[-1])
+    else:
+        evidence = f"the final stage (FROM {stage.base}) has no HEALTHCHECK"
+    if runtime.base_image is not None:
+        return [
+            _advice(
+                f"{evidence}; a base image ({runtime.base_image}): the images built from it should declare "
+                "the HEALTHCHECK for their own app",
+                location,
+            )
+        ]
+    return [Hit(evidence, location)]

@@ -567,6 +567,35 @@ def _world_writable(f: FileFact) -> bool:
     return f.type is FileType.DIR and not f.mode & 0o1000
 
 
+_ACCOUNT_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/passwd", "/etc/group")
+_ARBITRARY_UID_FILES = ("/etc/passwd", "/etc/group")
+
+
+def _account_file(f: FileFact) -> bool:
+    return f.path in _ACCOUNT_FILES or f.path == "/etc/sudoers.d" or f.path.startswith("/etc/sudoers.d/")
+
+
+def _account_hits(fs: FilesystemFacts, files: Iterable[FileFact]) -> list[Hit]:
+    """Group- or world-writable account and sudoers files: high, or medium for OpenShift's group-0 passwd."""
+    hits = []
+    for f in files:
+        if f.type not in (FileType.FILE, FileType.DIR) or not _account_file(f) or not f.mode & 0o022:
+            continue
+        mode = f"{f.mode & 0o7777:04o}"
+        where, origin = _file_location(f), _origin(fs, f.layer_index)
+        if f.mode & 0o002:
+            hits.append(Hit(f"{f.path} ({mode}) is writable by every user", where, origin, Severity.HIGH))
+        elif f.path in _ARBITRARY_UID_FILES and f.gid == 0:
+            text = (
+                f"{f.path} ({mode}) is writable by group 0: the arbitrary-UID pattern OpenShift documents "
+                "(`chmod g=u`); any process in the root group can add a UID 0 account"
+            )
+            hits.append(Hit(text, where, origin, Severity.MEDIUM))
+        else:
+            hits.append(Hit(f"{f.path} ({mode}) is writable by group {f.gid}", where, origin, Severity.HIGH))
+    return hits
+
+
 @rule(
     id="DA311",
     slug="world-writable",
@@ -574,7 +603,10 @@ def _world_writable(f: FileFact) -> bool:
     severity=Severity.LOW,
     scope=Scope.FILESYSTEM,
     section=Section.READ_ONLY_ROOTFS.value,
-    rationale="Any user in the container can modify a world-writable file, such as a script a root process later runs.",
+    rationale=(
+        "Any user in the container can modify a world-writable file, such as a script a root process later runs. "
+        "A group- or world-writable /etc/passwd, /etc/shadow, /etc/group or sudoers hands out root (high)."
+    ),
     references=(),
     fix=_remove_fix(
         "Remove write permission for others (and give the app user ownership of the paths it writes).",
@@ -583,9 +615,11 @@ def _world_writable(f: FileFact) -> bool:
 )
 @_on_filesystem
 def world_writable(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
-    """World-writable regular files, or such directories without the sticky bit, outside /tmp, /var/tmp, /dev."""
-    found = [f for f in _final(fs).files if _world_writable(f)]
-    return _grouped(fs, found, lambda f: f"{f.path} ({f.mode & 0o7777:04o})", "world-writable paths")
+    """World-writable paths outside /tmp, /var/tmp, /dev (dirs without sticky bit); writable account files."""
+    files = _final(fs).files
+    accounts = _account_hits(fs, files)
+    found = [f for f in files if _world_writable(f) and not _account_file(f)]
+    return accounts + _grouped(fs, found, lambda f: f"{f.path} ({f.mode & 0o7777:04o})", "world-writable paths")
 
 
 @rule(

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from dockaudit.facts import HostFacts
 from dockaudit.model import Fix, Location, Severity
+from dockaudit.rules.eol import REFRESH_HINT, Named, judge
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
 
-# End of every kind of support per Engine major (or year.month) line, from the Docker/Moby release
-# lifecycle as endoflife.date records it; a version newer than every row is current. Reviewed 2026-11.
-ENGINE_EOL: tuple[tuple[tuple[int, int], date], ...] = (
-    ((19, 3), date(2021, 3, 31)),
-    ((20, 10), date(2023, 12, 10)),
-    ((23, 0), date(2024, 1, 31)),
-    ((24, 0), date(2024, 6, 8)),
-    ((25, 0), date(2024, 10, 22)),
-    ((26, 1), date(2024, 10, 22)),
-    ((27, 5), date(2025, 5, 27)),
-    ((28, 5), date(2026, 5, 11)),
-)
-"""(major, minor) of the last release of a line, and the date its support ended."""
-
-OLDEST_TRACKED = (19, 3)
 _LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
@@ -221,14 +207,6 @@ def parse_engine_version(text: str) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def engine_end_of_life(version: tuple[int, int]) -> date | None:
-    """The date support ended for this Engine line; None when it is still supported."""
-    for last, end in ENGINE_EOL:
-        if version <= last:
-            return end
-    return None
-
-
 @rule(
     id="DA508",
     slug="old-engine",
@@ -244,16 +222,17 @@ def engine_end_of_life(version: tuple[int, int]) -> date | None:
     ),
 )
 def old_engine(facts: HostFacts, ctx: RuleContext) -> CheckResult:
-    """The Engine release line is past its end of support."""
+    """The Engine release line is past its end of support, per the shipped endoflife.date snapshot."""
     if facts.podman:
         return Skip("Podman's release lifecycle is not tracked by dockaudit")
     version = parse_engine_version(facts.server_version)
     if version is None:
         return Skip(f"engine version {facts.server_version!r} is not a Docker Engine version")
-    end = engine_end_of_life(version)
-    if end is None or end >= ctx.now.date():
-        return []
-    return [Hit(f"Engine {facts.server_version}: support for {version[0]}.{version[1]} ended {end.isoformat()}")]
+    named = Named("docker-engine", f"{version[0]}.{version[1]}", f"Engine {facts.server_version}")
+    verdicts, unjudged = judge([named], ctx)
+    if unjudged:
+        return Skip(f"the end-of-life snapshot does not know {unjudged[0]}: the data may be stale, {REFRESH_HINT}")
+    return [Hit(v.describe(), severity=Severity.LOW if v.stale else None) for v in verdicts]
 
 
 @rule(

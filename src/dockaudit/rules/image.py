@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import tomllib
+import posixpath
 from collections.abc import Sequence
-from datetime import date
-from functools import cache
-from importlib import resources
 
-from dockaudit.facts import HistoryEntry, ImageFacts, NamedValue, OsRelease
+from dockaudit.facts import WATCHED_TOOLS, HistoryEntry, ImageFacts, NamedValue, PrivilegeDrop, RuntimeFacts
 from dockaudit.model import Fix, Location, Origin, Severity
+from dockaudit.parse.base_images import known_base
+from dockaudit.parse.dockerfile_runtime import drop_in_command, healthcheck_tools, script_drop, strip_init, tools_in
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
 from dockaudit.rules.steps import anchor, last_step
 from dockaudit.secrets import classify_pair, is_allowlisted, redact_command
 
 _SHELLS = ("/bin/sh", "sh", "/bin/bash", "bash", "/bin/ash", "ash", "/bin/dash", "dash")
+_SHELL_NAMES = ("sh", "bash", "ash", "dash")
 _NOT_FOR_DOCKERFILE = "a Dockerfile has no {what}: checked on the built image"
 
 
@@ -44,6 +44,85 @@ def _fix_root(facts: ImageFacts, ctx: RuleContext) -> Fix:
     return fixes.non_root_user_fix(fixes.image_os(facts))
 
 
+def _runtime_user_hit(runtime: RuntimeFacts, evidence: str, location: Location, origin: Origin) -> list[Hit]:
+    """DA101 for an image described by a Dockerfile: the same verdict as DA606 over its runtime analysis."""
+    if runtime.user.root is False:
+        return []
+    if runtime.windows is not None or runtime.base_image is not None:
+        return [
+            Hit(
+                f"{evidence}; a base or Windows image: advice for the images built from it",
+                location,
+                origin,
+                severity=Severity.INFO,
+            )
+        ]
+    if runtime.drop is not None:
+        to = runtime.drop.user or "an unprivileged user"
+        return [
+            Hit(
+                f"{evidence}, but it drops to {to} at run time ({runtime.drop.tool}, {runtime.drop.where})",
+                location,
+                origin,
+                severity=Severity.INFO,
+            )
+        ]
+    if runtime.user.root is None:
+        return [
+            Hit(f"{runtime.user.detail}: without it the image runs as root", location, origin, severity=Severity.LOW)
+        ]
+    return [Hit(evidence, location, origin)]
+
+
+def _script_text(facts: ImageFacts, program: str) -> str | None:
+    """The content of an entrypoint script in the image's layers, when the layer reader kept it."""
+    if facts.filesystem is None:
+        return None
+    candidates = (
+        [program]
+        if program.startswith("/")
+        else [posixpath.join(d, program) for d in ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/")]
+    )
+    if not program.startswith("/") and facts.config.workdir:
+        candidates.insert(0, posixpath.normpath(posixpath.join(facts.config.workdir, program)))
+    for path in candidates:
+        fact = facts.filesystem.get(posixpath.normpath(path))
+        if fact is not None and fact.content is not None:
+            return fact.content.decode("utf-8", "replace")
+    return None
+
+
+def image_privilege_drop(facts: ImageFacts) -> PrivilegeDrop | None:
+    """How a root image switches to an unprivileged user at run time, as far as its config and layers tell."""
+    command = effective_command(facts)
+    found = drop_in_command(list(command))
+    if found is not None:
+        return PrivilegeDrop(found[0], found[1], "the image's command")
+    words = strip_init(list(command))
+    if len(words) >= 3 and words[0].rsplit("/", 1)[-1] in _SHELL_NAMES and words[1] == "-c":
+        return script_drop(words[2], "the image's shell command")
+    if not words:
+        return None
+    program = words[0]
+    script = _script_text(facts, program)
+    if script is not None:
+        drop = script_drop(script, posixpath.basename(program))
+        if drop is not None:
+            return drop
+    for name in (facts.reference, *facts.repo_tags):
+        known = known_base(name) if name else None
+        if known is not None and known.drop is not None:
+            first = posixpath.basename((facts.config.cmd or ("",))[0] or "")
+            if not known.drop.when or first in known.drop.when or first.startswith("-"):
+                return PrivilegeDrop(known.drop.tool, known.drop.user, f"{name} ({known.source})")
+    if facts.filesystem is not None and ("entrypoint" in program or program.endswith(".sh")):
+        present = tools_in(frozenset(f.path for f in facts.filesystem.final_files()))
+        tool = next((t for t in ("gosu", "su-exec", "setpriv", "chpst", "s6-setuidgid") if t in present), None)
+        if tool is not None:
+            return PrivilegeDrop(tool, "", f"{program}, which the image starts with and which ships {tool}")
+    return None
+
+
 @rule(
     id="DA101",
     slug="root-user",
@@ -53,24 +132,60 @@ def _fix_root(facts: ImageFacts, ctx: RuleContext) -> Fix:
     section=Section.NON_ROOT,
     rationale=(
         "A process running as root inside the container is root on the host's kernel, so any escape or "
-        "writable host mount is a full compromise. Set a dedicated unprivileged user with USER."
+        "writable host mount is a full compromise. Set a dedicated unprivileged user with USER. An entrypoint "
+        "that drops privileges itself (gosu, su-exec...) and a base image with ONBUILD triggers get advice instead."
     ),
     references=('seed "Run as non-root"', "CIS 4.1", "CIS-DI-0001", "DS-0002", "DL3002"),
     fix=_fix_root,
 )
 def root_user(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
-    """`Config.User` is empty, root or UID 0."""
+    """`Config.User` is empty, root or UID 0 (advice when the entrypoint drops privileges or it is a base image)."""
     user = facts.config.user.strip()
+    all_steps = list(facts.steps)
+    if facts.runtime is not None:
+        if facts.runtime.stage is None:
+            return Skip(facts.runtime.stage_reason)
+        origin, location = _origin_of(all_steps, "USER")
+        if last_step(all_steps, "USER") is None:
+            origin, location = Origin.USER, anchor(all_steps, "USER")
+        shown = facts.runtime.user.spec or user
+        evidence = (
+            f'Config.User is "{shown}": the image runs as root'
+            if shown
+            else ("Config.User is empty: the image runs as root")
+        )
+        return _runtime_user_hit(facts.runtime, evidence, location, origin)
     if not is_root_user(user):
         return []
-    all_steps = list(facts.steps)
     if not user:
         step = last_step(all_steps, "USER")
         # An empty user with no USER step anywhere: the user's Dockerfile should add one.
         origin = Origin.USER if step is None else step.origin
-        return [Hit("Config.User is empty: the image runs as root", anchor(all_steps, "USER"), origin)]
-    origin, location = _origin_of(all_steps, "USER")
-    return [Hit(f'Config.User is "{user}": the image runs as root', location, origin)]
+        evidence, location = "Config.User is empty: the image runs as root", anchor(all_steps, "USER")
+    else:
+        origin, location = _origin_of(all_steps, "USER")
+        evidence = f'Config.User is "{user}": the image runs as root'
+    if facts.config.on_build:
+        return [
+            Hit(
+                f"{evidence}; it has ONBUILD triggers, a base image: the images built from it should set USER",
+                location,
+                origin,
+                severity=Severity.INFO,
+            )
+        ]
+    drop = image_privilege_drop(facts)
+    if drop is not None:
+        to = drop.user or "an unprivileged user"
+        return [
+            Hit(
+                f"{evidence}, but it drops to {to} at run time ({drop.tool}, {drop.where})",
+                location,
+                origin,
+                severity=Severity.INFO,
+            )
+        ]
+    return [Hit(evidence, location, origin)]
 
 
 # --------------------------------------------------------------------------------------------- DA102
@@ -110,14 +225,55 @@ def _fix_healthcheck(facts: ImageFacts, ctx: RuleContext) -> Fix:
     fix=_fix_healthcheck,
 )
 def no_healthcheck(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
-    """No `Config.Healthcheck`, or `HEALTHCHECK NONE`."""
+    """No `Config.Healthcheck`, `HEALTHCHECK NONE`, or a healthcheck that calls a tool the image does not have."""
     hc = facts.config.healthcheck
-    if hc is None:
-        return [Hit("Config.Healthcheck is not set", anchor(list(facts.steps), "HEALTHCHECK"), Origin.USER)]
-    if hc.disabled:
+    runtime = facts.runtime
+    if runtime is not None and runtime.stage is None:
+        return Skip(runtime.stage_reason)
+    base_image = (
+        runtime.base_image if runtime is not None else ("it has ONBUILD triggers" if facts.config.on_build else None)
+    )
+    if hc is None or hc.disabled:
+        if hc is None:
+            hits = [Hit("Config.Healthcheck is not set", anchor(list(facts.steps), "HEALTHCHECK"), Origin.USER)]
+        else:
+            origin, location = _origin_of(list(facts.steps), "HEALTHCHECK")
+            hits = [Hit("HEALTHCHECK NONE disables the healthcheck", location, origin)]
+        if base_image is not None:
+            hit = hits[0]
+            return [
+                Hit(
+                    f"{hit.evidence}; a base image ({base_image}): the images built from it should declare one",
+                    hit.location,
+                    hit.origin,
+                    severity=Severity.INFO,
+                )
+            ]
+        return hits
+    missing = _missing_probe_tools(facts, hc.test)
+    if missing:
         origin, location = _origin_of(list(facts.steps), "HEALTHCHECK")
-        return [Hit("HEALTHCHECK NONE disables the healthcheck", location, origin)]
+        return [
+            Hit(
+                f"the healthcheck calls {', '.join(missing)}, which the image does not have: it can never pass",
+                location,
+                origin,
+            )
+        ]
     return []
+
+
+def _missing_probe_tools(facts: ImageFacts, test: Sequence[str]) -> list[str]:
+    """Watched tools the healthcheck runs that the image (or the Dockerfile's runtime stage) does not have."""
+    if not test or test[0] not in ("CMD", "CMD-SHELL"):
+        return []
+    needed = healthcheck_tools(tuple(test[1:]), test[0] == "CMD-SHELL")
+    if facts.runtime is not None:
+        return [t for t in needed if facts.runtime.has_tool(t) is False]
+    if facts.filesystem is None:
+        return []
+    present = tools_in(frozenset(f.path for f in facts.filesystem.final_files()))
+    return [t for t in needed if t in WATCHED_TOOLS and t not in present]
 
 
 # --------------------------------------------------------------------------------------------- DA103
@@ -486,27 +642,6 @@ def stop_signal_kill(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 _FULL_DISTROS = frozenset({"ubuntu", "centos", "rhel", "fedora", "debian"})
 
 
-@cache
-def eol_table() -> dict[str, dict[str, date]]:
-    """End of all free security support per OS id and version, shipped in `rules/data/eol.toml`."""
-    text = resources.files("dockaudit.rules").joinpath("data/eol.toml").read_text(encoding="utf-8")
-    raw = tomllib.loads(text)
-    return {os_id: {str(v): d for v, d in versions.items()} for os_id, versions in raw.items()}
-
-
-def end_of_life(os_release: OsRelease) -> date | None:
-    """The date `os_release` loses its last security support, when the table knows it."""
-    table = eol_table().get(os_release.id.lower())
-    if not table:
-        return None
-    version = os_release.version_id.strip()
-    candidates = [version, ".".join(version.split(".")[:2]), version.split(".")[0]]
-    for candidate in candidates:
-        if candidate in table:
-            return table[candidate]
-    return None
-
-
 def _is_slim(facts: ImageFacts) -> bool:
     names = [*facts.repo_tags, facts.base_image or "", facts.reference or ""]
     return any("slim" in name for name in names)
@@ -526,37 +661,33 @@ def _fix_heavy_base(facts: ImageFacts, ctx: RuleContext) -> Fix:
 @rule(
     id="DA112",
     slug="heavy-base",
-    title="Heavy or end-of-life base image",
+    title="Heavy base image",
     severity=Severity.MEDIUM,
     scope=Scope.IMAGE,
     section=Section.MINIMAL_BASE,
     rationale=(
         "A full distribution ships hundreds of packages the application never uses, each one a CVE to patch. "
-        "An end-of-life release gets no security fixes at all."
+        "A slim or distroless base ships only what the application needs."
     ),
     references=('seed "Mind the base image"',),
     fix=_fix_heavy_base,
 )
 def heavy_base(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
-    """A full distribution over the size threshold, or an OS release past its end of life."""
+    """A full distribution (not -slim) over the size threshold."""
     os_release = fixes.image_os(facts)
     if os_release is None:
         return Skip("the OS release was not detected (layers not read or no /etc/os-release)")
-    origin = Origin.BASE
-    hits: list[Hit] = []
-    eol = end_of_life(os_release)
-    name = os_release.pretty_name or f"{os_release.id} {os_release.version_id}".strip()
-    if eol is not None and eol < ctx.now.date():
-        where = anchor(list(facts.steps), "FROM") if facts.dockerfile else Location(path="/etc/os-release")
-        hits.append(Hit(f"{name} is end of life since {eol.isoformat()}", where, origin))
+    if facts.dockerfile:
+        return Skip("a Dockerfile has no image size: checked on the built image")
     limit_mb = ctx.settings.thresholds.heavy_base_mb
     full = os_release.id.lower() in _FULL_DISTROS and not _is_slim(facts)
-    if full and not facts.dockerfile and facts.size > limit_mb * 1024 * 1024:
-        size_mb = facts.size // (1024 * 1024)
-        hits.append(
-            Hit(f"{name} is a full distribution and the image is {size_mb} MB (over {limit_mb} MB)", origin=origin)
-        )
-    return hits
+    if not full or facts.size <= limit_mb * 1024 * 1024:
+        return []
+    name = os_release.pretty_name or f"{os_release.id} {os_release.version_id}".strip()
+    size_mb = facts.size // (1024 * 1024)
+    return [
+        Hit(f"{name} is a full distribution and the image is {size_mb} MB (over {limit_mb} MB)", origin=Origin.BASE)
+    ]
 
 
 # --------------------------------------------------------------------------------------------- DA113

@@ -12,7 +12,7 @@ from dockaudit.model import Finding, Fix, Location, Origin, Severity, Source, St
 
 
 class Scope(enum.StrEnum):
-    """The facts a rule reads, which is also the module it lives in."""
+    """The facts a rule reads (`dockaudit rules` shows it as what the rule checks)."""
 
     IMAGE = "image"
     HISTORY = "history"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from dockaudit.facts import HistoryEntry
+from dockaudit.facts import HistoryEntry, ImageFacts
 from dockaudit.model import Location
+from dockaudit.rules.registry import Hit
+from dockaudit.rules.shell import Command, commands
 
 
 def anchor(steps: Sequence[HistoryEntry], instruction: str) -> Location:
@@ -22,3 +24,20 @@ def last_step(steps: Sequence[HistoryEntry], instruction: str, contains: str = "
         if step.instruction == instruction and contains in step.body:
             return step
     return None
+
+
+def run_steps(facts: ImageFacts) -> list[HistoryEntry]:
+    """The RUN steps of the history, oldest first."""
+    return [s for s in list(facts.steps) if s.instruction == "RUN"]
+
+
+def hits_per_command(facts: ImageFacts, judge: Callable[[HistoryEntry, Command], str | None]) -> list[Hit]:
+    """One hit per RUN step in which `judge` reports a problem for some command (first reason wins)."""
+    hits: list[Hit] = []
+    for step in run_steps(facts):
+        for command in commands(step.body):
+            reason = judge(step, command)
+            if reason is not None:
+                hits.append(Hit(f"{step.where}: {reason}: {step.shown}", step.location, step.origin))
+                break
+    return hits

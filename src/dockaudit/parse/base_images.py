@@ -1,0 +1,135 @@
+"""What well-known base images provide (users, default user, tools, privilege drops), from a shipped data table."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from dockaudit.facts import Account
+
+_REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "library/")
+
+
+@dataclass(frozen=True)
+class KnownDrop:
+    """A base image whose entrypoint or server starts as root and switches to `user` itself."""
+
+    tool: str
+    user: str
+    when: tuple[str, ...]
+    """First words of the command for which it does so; empty: whatever the command."""
+
+
+@dataclass(frozen=True)
+class KnownBase:
+    """One entry of `parse/data/base_images.toml`."""
+
+    name: str
+    source: str
+    family: str = ""
+    tools: frozenset[str] = frozenset()
+    complete: bool = False
+    accounts: tuple[Account, ...] = ()
+    runs_as: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    service: bool = False
+    http_port: int | None = None
+    health_path: str | None = None
+    """A path of the service that answers 200 when it is healthy (`/-/healthy`)."""
+    drop: KnownDrop | None = None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    names: tuple[str, ...]
+    tag: re.Pattern[str] | None
+    known: KnownBase
+
+
+def split_reference(ref: str) -> tuple[str, str]:
+    """(repository without docker.io/library, tag) of an image reference; `latest` when it has no tag."""
+    name = ref.split("@", 1)[0]
+    tag = "latest"
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        tag = last.split(":", 1)[1]
+        name = name[: -len(tag) - 1]
+    lowered = name.lower()
+    for prefix in _REGISTRY_PREFIXES:
+        if lowered.startswith(prefix):
+            lowered = lowered[len(prefix) :]
+            break
+    return lowered, tag.lower()
+
+
+@cache
+def _table() -> tuple[tuple[_Entry, ...], dict[str, tuple[frozenset[str], bool]]]:
+    text = resources.files("dockaudit.parse").joinpath("data/base_images.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    families = {
+        name: (frozenset(str(t) for t in spec.get("tools", ())), bool(spec.get("complete", False)))
+        for name, spec in data.get("family", {}).items()
+    }
+    entries = tuple(_entry(item, families) for item in data.get("image", ()))
+    return entries, families
+
+
+def _entry(item: dict[str, Any], families: dict[str, tuple[frozenset[str], bool]]) -> _Entry:
+    family = str(item.get("family", ""))
+    family_tools, family_complete = families.get(family, (frozenset(), False))
+    names = (item["name"],) if isinstance(item["name"], str) else tuple(item["name"])
+    name = str(names[0])
+    accounts = tuple(
+        Account(str(u["name"]), int(u["uid"]), int(u["gid"]), f"base image table ({name})")
+        for u in item.get("users", ())
+    )
+    drop_spec = item.get("drop")
+    drop = (
+        KnownDrop(str(drop_spec["tool"]), str(drop_spec["user"]), tuple(str(w) for w in drop_spec.get("when", ())))
+        if drop_spec
+        else None
+    )
+    known = KnownBase(
+        name=name,
+        source=str(item["source"]),
+        family=family,
+        tools=family_tools | frozenset(str(t) for t in item.get("tools", ())),
+        complete=bool(item.get("complete", family_complete)),
+        accounts=accounts,
+        runs_as=str(item.get("runs_as", "")),
+        env=tuple((str(k), str(v)) for k, v in item.get("env", {}).items()),
+        service=bool(item.get("service", False)),
+        http_port=int(item["http_port"]) if "http_port" in item else None,
+        health_path=str(item["health_path"]) if "health_path" in item else None,
+        drop=drop,
+    )
+    tag = item.get("tag")
+    return _Entry(tuple(str(n) for n in names), re.compile(str(tag)) if tag else None, known)
+
+
+def known_base(ref: str) -> KnownBase | None:
+    """The table's entry for an image reference, or None when the image is not in the table."""
+    if not ref or "$" in ref:
+        return None
+    repository, tag = split_reference(ref)
+    if repository == "scratch":
+        families = _table()[1]
+        tools, complete = families["scratch"]
+        return KnownBase(name="scratch", source="an empty image", family="scratch", tools=tools, complete=complete)
+    for entry in _table()[0]:
+        if not any(fnmatch.fnmatchcase(repository, name) for name in entry.names):
+            continue
+        if entry.tag is not None and not entry.tag.search(tag):
+            continue
+        return entry.known
+    return None
+
+
+def family_tools(family: str) -> tuple[frozenset[str], bool]:
+    """Tools of a distribution family in the table, and whether the watched ones are complete."""
+    return _table()[1].get(family, (frozenset(), False))
