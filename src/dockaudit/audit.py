@@ -11,15 +11,15 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockaudit import __version__
+from dockaudit.audit_compose import LiveProjects, checklist_service, point_at_compose_lines, service_image_lookup
+from dockaudit.audit_files import audit_path
 from dockaudit.config import Ignore, Settings, add_ignore, apply_config, default_config_path, load_settings
-from dockaudit.errors import CancelledError, DockauditError, EngineProblem, UsageError
+from dockaudit.errors import DockauditError, UsageError
 from dockaudit.facts import ImageFacts
 from dockaudit.model import (
     INPUT_STAGE,
@@ -38,12 +38,11 @@ from dockaudit.score import score
 from dockaudit.targets import ResolvedTarget, short_ref
 
 if TYPE_CHECKING:
-    from dockaudit.engine.fleet import EngineFailure, EngineSpec
-    from dockaudit.facts import BaseImage, ComposeProject, ComposeService, ContainerFacts, DockerfileFacts, Inventory
+    from dockaudit.facts import BaseImage, ComposeProject, ContainerFacts, Inventory
     from dockaudit.harden.compose import ComposeHardening
     from dockaudit.harden.result import HardenResult
     from dockaudit.harden.runtime import RuntimeHardening
-    from dockaudit.live_compose import ComposeGrouping, ComposeLabels
+    from dockaudit.live_compose import ComposeGrouping
     from dockaudit.scanners.trivy import TrivyOptions, TrivyScan
     from dockaudit.source import EventStream, FactSource, ImageScanner
 
@@ -52,7 +51,6 @@ SCANNER_NAMES = ("checklist", *TRIVY_SCANNERS)
 """Every scanner `--scanners` accepts, in the order help texts list them."""
 ALL_SCANNERS = frozenset(SCANNER_NAMES)
 IMAGE_SCOPES = (Scope.IMAGE, Scope.HISTORY, Scope.FILESYSTEM)
-DOCKERFILE_IMAGE_SCOPES = (Scope.IMAGE, Scope.HISTORY)
 
 
 def _utcnow() -> datetime:
@@ -135,7 +133,8 @@ class AuditSession:
         self._scanner: ImageScanner | None = scanner
         self._raw: dict[tuple[TargetKind, str | None, str], TargetResult] = {}
         self._scanned = False
-        self._live_projects: dict[tuple[object, ...], ComposeProject | None] = {}
+        self.live_projects = LiveProjects()
+        """Compose projects of live containers, read once per version of their files."""
         self.matched_ignores: set[Ignore] = set()
         """Ignores that matched some finding so far (the rest are reported as stale)."""
 
@@ -216,34 +215,36 @@ class AuditSession:
 
     # ---- reading the engine (for the TUI's lists and panes) --------------------------------------------
 
-    def _source(self) -> FactSource:
+    def require_source(self) -> FactSource:
         if self.source is None:
             raise DockauditError("no engine to read from")
         return self.source
 
     def inventory(self) -> Inventory:
         """Every image and container of the engine."""
-        return self._source().inventory()
+        return self.require_source().inventory()
 
     def image_overview(self, image_id: str) -> ImageFacts:
         """An image's inspect and history, without reading its layers (fast)."""
-        return self._source().image_facts(
+        return self.require_source().image_facts(
             image_id, read_layers=False, allow_secret_names=self.settings.allow_secret_names
         )
 
     def container_overview(self, container_id: str) -> ContainerFacts:
         """A container's inspect and processes."""
-        return self._source().container_facts(container_id, allow_secret_names=self.settings.allow_secret_names)
+        return self.require_source().container_facts(container_id, allow_secret_names=self.settings.allow_secret_names)
 
     def events(self) -> EventStream:
         """Engine events that change the inventory."""
-        return self._source().events()
+        return self.require_source().events()
 
     def compose_groups(self, inventory: Inventory | None = None) -> ComposeGrouping:
         """The engine's containers by Compose project and service (from their labels), and the others."""
         from dockaudit.live_compose import group_by_project
 
         return group_by_project((inventory if inventory is not None else self.inventory()).containers)
+
+    # ---- Compose files ------------------------------------------------------------------------------
 
     # ---- Compose files ------------------------------------------------------------------------------
 
@@ -272,38 +273,11 @@ class AuditSession:
         when it has them (their users, writable paths and healthchecks decide the edits)."""
         from dockaudit.harden.compose import harden_compose
 
-        return harden_compose(project, image_lookup=self._service_image_lookup(), ctx=self._context())
-
-    def _service_image_lookup(self) -> Callable[[ComposeService], ImageFacts | None]:
-        source = self.source
-        cache: dict[str, ImageFacts | None] = {}
-
-        def lookup(service: ComposeService) -> ImageFacts | None:
-            if source is None:
-                return None
-            refs = [service.image] if service.image else []
-            if service.build is not None:
-                refs.append(f"{service.project}-{service.name}")
-            for ref in refs:
-                if ref not in cache:
-                    try:
-                        found = source.find_image(ref)
-                        cache[ref] = (
-                            None
-                            if found is None
-                            else source.image_facts(found.id, allow_secret_names=self.settings.allow_secret_names)
-                        )
-                    except DockauditError:
-                        cache[ref] = None
-                if cache[ref] is not None:
-                    return cache[ref]
-            return None
-
-        return lookup
+        return harden_compose(project, image_lookup=service_image_lookup(self), ctx=self.rule_context())
 
     # ---- plumbing -----------------------------------------------------------------------------------
 
-    def _progress(
+    def emit_progress(
         self,
         callback: ProgressCallback | None,
         key: str,
@@ -319,10 +293,10 @@ class AuditSession:
         with contextlib.suppress(Exception):
             callback(ProgressEvent(target, stage, message, fraction, self.engine_id, key))
 
-    def _context(self, extra: Mapping[str, Any] | None = None) -> RuleContext:
+    def rule_context(self, extra: Mapping[str, Any] | None = None) -> RuleContext:
         return RuleContext(settings=self.settings, now=self.options.clock(), extra=dict(extra or {}))
 
-    def _finish(self, raw: TargetResult) -> TargetResult:
+    def finish(self, raw: TargetResult) -> TargetResult:
         """Apply the settings (overrides, suppressions, disabled rules) and score; keep the raw result for
         `rescore`."""
         with self._lock:
@@ -347,26 +321,26 @@ class AuditSession:
             raw = self._raw.get((result.kind, result.engine, result.id))
         return self._settle(raw) if raw is not None else result
 
-    def _failed(
+    def fail(
         self, result: TargetResult, stage: str, exc: BaseException, callback: ProgressCallback | None = None
     ) -> TargetResult:
         message = str(exc) if isinstance(exc, DockauditError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, UsageError):
             # The user's own file is unreadable or invalid: bad input (exit 2), not a tool failure (exit 3).
             stage = INPUT_STAGE
-        self._progress(callback, result.id, result.name, "error", f"{stage} failed: {message}")
+        self.emit_progress(callback, result.id, result.name, "error", f"{stage} failed: {message}")
         scans = dict(result.scans)
         scans[stage if stage in ("checklist", "trivy") else "checklist"] = f"failed: {message}"
         return replace(result, scans=scans, errors=(*result.errors, ScanError(stage, message)))
 
-    def _rules(
+    def run_rules(
         self, scopes: Sequence[Scope], facts: object, extra: Mapping[str, Any] | None = None
     ) -> tuple[list[Finding], list[str]]:
         from dockaudit.rules import load_all
         from dockaudit.rules.registry import evaluate
 
         load_all()
-        findings, passed = evaluate(scopes, facts, self._context(extra))
+        findings, passed = evaluate(scopes, facts, self.rule_context(extra))
         return findings, passed
 
     # ---- one target, in two steps (the TUI shows the checklist before Trivy finishes) -------------------
@@ -387,8 +361,8 @@ class AuditSession:
         if target.kind is TargetKind.HOST:
             return self._audit_host(on_progress), None
         if target.kind is TargetKind.COMPOSE_SERVICE:
-            return self._checklist_service(target, on_progress), None
-        return self._audit_path(Path(target.ref), on_progress, cancel), None
+            return checklist_service(self, target, on_progress), None
+        return audit_path(self, Path(target.ref), on_progress, cancel), None
 
     def _checklist_image(
         self, target: ResolvedTarget, on_progress: ProgressCallback | None, cancel: threading.Event
@@ -402,20 +376,20 @@ class AuditSession:
             name=target.name or name,
             scans={"checklist": "failed"},
         )
-        self._progress(on_progress, target.key, name, "collect", "reading image")
+        self.emit_progress(on_progress, target.key, name, "collect", "reading image")
         try:
-            facts = self._source().image_facts(
+            facts = self.require_source().image_facts(
                 ref,
                 read_layers=self.options.read_layers,
                 cancel=cancel,
                 allow_secret_names=self.settings.allow_secret_names,
             )
         except Exception as exc:
-            return self._failed(placeholder, "collect", exc, on_progress), None
-        self._progress(on_progress, target.key, name, "checklist", "running the checklist")
-        return self._image_result(facts, TargetKind.IMAGE, facts.name), facts
+            return self.fail(placeholder, "collect", exc, on_progress), None
+        self.emit_progress(on_progress, target.key, name, "checklist", "running the checklist")
+        return self.image_result(facts, TargetKind.IMAGE, facts.name), facts
 
-    def _image_result(self, facts: ImageFacts, kind: TargetKind, name: str) -> TargetResult:
+    def image_result(self, facts: ImageFacts, kind: TargetKind, name: str) -> TargetResult:
         scans = {"checklist": "ok"}
         errors: tuple[ScanError, ...] = ()
         if facts.filesystem is not None:
@@ -436,12 +410,12 @@ class AuditSession:
             errors=errors,
         )
         if "checklist" not in self.options.scanners:
-            return self._finish(replace(result, scans={**scans, "checklist": "skipped"}))
+            return self.finish(replace(result, scans={**scans, "checklist": "skipped"}))
         try:
-            findings, passed = self._rules(IMAGE_SCOPES, facts)
+            findings, passed = self.run_rules(IMAGE_SCOPES, facts)
         except Exception as exc:
-            return self._failed(result, "checklist", exc)
-        return self._finish(replace(result, findings=tuple(findings), passed=tuple(passed)))
+            return self.fail(result, "checklist", exc)
+        return self.finish(replace(result, findings=tuple(findings), passed=tuple(passed)))
 
     def _checklist_container(
         self, target: ResolvedTarget, on_progress: ProgressCallback | None
@@ -455,11 +429,11 @@ class AuditSession:
             name=target.name or ref,
             scans={"checklist": "failed"},
         )
-        self._progress(on_progress, target.key, placeholder.name, "collect", "inspecting container")
+        self.emit_progress(on_progress, target.key, placeholder.name, "collect", "inspecting container")
         try:
-            facts = self._source().container_facts(ref, allow_secret_names=self.settings.allow_secret_names)
+            facts = self.require_source().container_facts(ref, allow_secret_names=self.settings.allow_secret_names)
         except Exception as exc:
-            return self._failed(placeholder, "collect", exc, on_progress), None
+            return self.fail(placeholder, "collect", exc, on_progress), None
         result = TargetResult(
             kind=TargetKind.CONTAINER,
             engine=self.engine_id,
@@ -469,116 +443,15 @@ class AuditSession:
             scans={"checklist": "ok"},
         )
         if "checklist" not in self.options.scanners:
-            return self._finish(replace(result, scans={"checklist": "skipped"})), facts
+            return self.finish(replace(result, scans={"checklist": "skipped"})), facts
         try:
-            findings, passed = self._rules((Scope.CONTAINER,), facts)
-            findings = self._point_at_compose(facts, findings)
+            findings, passed = self.run_rules((Scope.CONTAINER,), facts)
+            findings = point_at_compose_lines(self, facts, findings)
         except Exception as exc:
-            return self._failed(result, "checklist", exc, on_progress), facts
-        return self._finish(replace(result, findings=tuple(findings), passed=tuple(passed))), facts
+            return self.fail(result, "checklist", exc, on_progress), facts
+        return self.finish(replace(result, findings=tuple(findings), passed=tuple(passed))), facts
 
     # ---- Compose services, in files and live ---------------------------------------------------------
-
-    def _checklist_service(self, target: ResolvedTarget, on_progress: ProgressCallback | None) -> TargetResult:
-        """DA7xx and the DA4xx rules a definition can decide over one Compose service; with `--with-images`, its
-        image's (or its `build:` Dockerfile's) user and healthcheck feed them."""
-        from dockaudit.facts import ServiceFacts
-        from dockaudit.rules.compose import evaluate_service
-
-        name = target.name or target.ref
-        result = TargetResult(
-            kind=TargetKind.COMPOSE_SERVICE,
-            engine=None,
-            id=target.id or target.ref,
-            name=name,
-            scans={"checklist": "ok"},
-        )
-        project = target.compose
-        service = project.service(target.service) if project is not None else None
-        if service is None:
-            problem = DockauditError(f"{name}: the Compose project has no service {target.service!r}")
-            return self._failed(replace(result, scans={"checklist": "failed"}), "collect", problem, on_progress)
-        self._progress(on_progress, target.key, name, "checklist", "running the checklist")
-        image, scans = self._service_image(target, service)
-        result = replace(result, scans={**result.scans, **scans})
-        if image is not None and target.image_id:
-            result = replace(result, image=ImageRef(id=image.id, ref=short_ref(service.image or image.name)))
-        if "checklist" not in self.options.scanners:
-            return self._finish(replace(result, scans={**result.scans, "checklist": "skipped"}))
-        try:
-            findings, passed = evaluate_service(ServiceFacts(service, image), self._context())
-        except Exception as exc:
-            return self._failed(result, "checklist", exc, on_progress)
-        return self._finish(replace(result, findings=tuple(findings), passed=tuple(passed)))
-
-    def _service_image(
-        self, target: ResolvedTarget, service: ComposeService
-    ) -> tuple[ImageFacts | None, dict[str, str]]:
-        """The image facts a service's rules read: its image on this engine, else its `build:` Dockerfile's."""
-        if target.image_id and self.source is not None:
-            try:
-                facts = self.source.image_facts(
-                    target.image_id, read_layers=False, allow_secret_names=self.settings.allow_secret_names
-                )
-            except DockauditError as exc:
-                return None, {"image": f"failed: {exc}"}
-            return facts, {"image": "ok"}
-        if target.dockerfile:
-            from dockaudit.parse.dockerfile import parse_dockerfile
-            from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
-
-            try:
-                parsed = parse_dockerfile(Path(target.dockerfile), self.settings.allow_secret_names)
-            except Exception as exc:
-                return None, {"image": f"failed: {target.dockerfile}: {exc}"}
-            return image_facts_from_dockerfile(parsed), {"image": f"ok: from {target.dockerfile}"}
-        return None, {}
-
-    def _point_at_compose(self, facts: ContainerFacts, findings: list[Finding]) -> list[Finding]:
-        """A Compose-started container's findings pointed at its service's lines, when its files are readable here."""
-        from dockaudit.facts import ServiceFacts
-        from dockaudit.live_compose import compose_labels, point_at_compose
-        from dockaudit.rules.compose import evaluate_service
-
-        labels = compose_labels(facts.labels)
-        if labels is None or not labels.readable:
-            return findings
-        project = self._live_project(labels)
-        service = project.service(labels.service) if project is not None else None
-        if service is None:
-            return findings
-        service_findings, _ = evaluate_service(ServiceFacts(service), self._context())
-        return point_at_compose(findings, service, service_findings)
-
-    def _live_project(self, labels: ComposeLabels) -> ComposeProject | None:
-        """The project a live container came from, read once per version of its files; None when Compose cannot
-        read it here (a variable only the original shell had, Compose missing)."""
-
-        from dockaudit.parse.compose import load_project
-
-        env_files = [f for f in labels.env_files if Path(f).is_file()]
-        try:
-            stamps = tuple(Path(f).stat().st_mtime_ns for f in (*labels.config_files, *env_files))
-        except OSError:
-            return None
-        key = (labels.project, labels.working_dir, labels.config_files, tuple(env_files), stamps)
-        with self._lock:
-            if key in self._live_projects:
-                return self._live_projects[key]
-        project: ComposeProject | None
-        try:
-            project = load_project(
-                labels.config_files,
-                project_dir=labels.working_dir or None,
-                project_name=labels.project,
-                env_files=env_files,
-                allow_secret_names=self.settings.allow_secret_names,
-            )
-        except DockauditError:
-            project = None
-        with self._lock:
-            self._live_projects[key] = project
-        return project
 
     def _scan_ages(self) -> dict[str, datetime | None] | None:
         """Last scan time of each running container's image, for DA510; None when that cannot be known."""
@@ -597,20 +470,20 @@ class AuditSession:
         result = TargetResult(
             kind=TargetKind.HOST, engine=self.engine_id, id=ident, name=ident, scans={"checklist": "ok"}
         )
-        self._progress(on_progress, "host", ident, "collect", "reading the daemon's settings")
+        self.emit_progress(on_progress, "host", ident, "collect", "reading the daemon's settings")
         try:
-            facts = self._source().host_facts()
+            facts = self.require_source().host_facts()
         except Exception as exc:
-            return self._failed(result, "collect", exc, on_progress)
+            return self.fail(result, "collect", exc, on_progress)
         extra: dict[str, Any] = {}
         ages = self._scan_ages()
         if ages is not None:
             extra["scan_ages"] = ages
         try:
-            findings, passed = self._rules((Scope.HOST,), facts, extra)
+            findings, passed = self.run_rules((Scope.HOST,), facts, extra)
         except Exception as exc:
-            return self._failed(result, "checklist", exc, on_progress)
-        return self._finish(replace(result, findings=tuple(findings), passed=tuple(passed)))
+            return self.fail(result, "checklist", exc, on_progress)
+        return self.finish(replace(result, findings=tuple(findings), passed=tuple(passed)))
 
     def scan(
         self,
@@ -631,7 +504,7 @@ class AuditSession:
         key = result.id
 
         def progress(message: str) -> None:
-            self._progress(on_progress, key, result.name, "trivy", message)
+            self.emit_progress(on_progress, key, result.name, "trivy", message)
 
         progress("scanning with Trivy")
         if archive is not None:
@@ -662,105 +535,9 @@ class AuditSession:
         if outcome.status == "failed":
             errors = (*errors, ScanError("trivy", outcome.reason))
         merged = merge_findings(list(raw.findings), list(outcome.findings))
-        return self._finish(replace(raw, findings=tuple(merged), scans=scans, errors=errors))
+        return self.finish(replace(raw, findings=tuple(merged), scans=scans, errors=errors))
 
     # ---- files -----------------------------------------------------------------------------------------
-
-    def _audit_path(self, path: Path, on_progress: ProgressCallback | None, cancel: threading.Event) -> TargetResult:
-        """A saved image tarball, a Dockerfile, or a project directory (its Dockerfile and build context)."""
-        from dockaudit.targets import file_target
-
-        try:
-            target = file_target(str(path))
-        except DockauditError as exc:
-            result = TargetResult(kind=TargetKind.DOCKERFILE, engine=None, id=str(path), name=str(path))
-            return self._failed(result, "collect", exc, on_progress)
-        if target is None:
-            result = TargetResult(kind=TargetKind.DOCKERFILE, engine=None, id=str(path), name=str(path))
-            return self._failed(result, "collect", DockauditError(f"{path}: no such file or directory"), on_progress)
-        if target.kind is TargetKind.IMAGE_ARCHIVE:
-            return self._audit_archive(Path(target.ref), str(path), on_progress, cancel)
-        return self._audit_dockerfile(Path(target.ref), target.name, on_progress)
-
-    def _audit_archive(
-        self, path: Path, name: str, on_progress: ProgressCallback | None, cancel: threading.Event
-    ) -> TargetResult:
-        from dockaudit.engine.collect import image_facts_from_archive
-        from dockaudit.engine.layers import ArchiveError
-
-        placeholder = TargetResult(
-            kind=TargetKind.IMAGE_ARCHIVE, engine=None, id=name, name=name, scans={"checklist": "failed"}
-        )
-        self._progress(on_progress, name, name, "collect", "reading the image archive")
-        try:
-            facts = image_facts_from_archive(path, cancel=cancel, allow_secret_names=self.settings.allow_secret_names)
-        except ArchiveError as exc:
-            return self._failed(placeholder, INPUT_STAGE, exc, on_progress)
-        except Exception as exc:
-            return self._failed(placeholder, "collect", exc, on_progress)
-        result = self._image_result(facts, TargetKind.IMAGE_ARCHIVE, name)
-        return self.scan(result, facts, on_progress=on_progress, cancel=cancel, archive=path)
-
-    def _audit_dockerfile(self, path: Path, name: str, on_progress: ProgressCallback | None) -> TargetResult:
-        from dockaudit.parse.dockerfile import parse_dockerfile
-
-        result = TargetResult(kind=TargetKind.DOCKERFILE, engine=None, id=name, name=name, scans={"checklist": "ok"})
-        self._progress(on_progress, name, name, "collect", "parsing the Dockerfile")
-        try:
-            facts = parse_dockerfile(
-                path,
-                self.settings.allow_secret_names,
-                target=self.options.dockerfile_target,
-                base_lookup=self._base_lookup(),
-            )
-        except Exception as exc:
-            return self._failed(result, "collect", exc, on_progress)
-        if "checklist" not in self.options.scanners:
-            return self._finish(replace(result, scans={"checklist": "skipped"}))
-        try:
-            findings, passed = self._dockerfile_rules(facts)
-        except Exception as exc:
-            return self._failed(result, "checklist", exc, on_progress)
-        result = replace(
-            result,
-            findings=tuple(findings),
-            passed=tuple(passed),
-            hardened_dockerfile_diff=self._hardened_diff(path, name),
-        )
-        return self._finish(result)
-
-    def _dockerfile_rules(self, facts: DockerfileFacts) -> tuple[list[Finding], list[str]]:
-        """DA6xx over the Dockerfile, plus DA1xx/DA2xx over the image it describes, without duplicates."""
-        from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
-
-        findings, passed = self._rules((Scope.DOCKERFILE,), facts)
-        image_findings, image_passed = self._rules(DOCKERFILE_IMAGE_SCOPES, image_facts_from_dockerfile(facts))
-        seen = {(f.rule_id, f.location.line, f.evidence) for f in findings}
-        for finding in image_findings:
-            key = (finding.rule_id, finding.location.line, finding.evidence)
-            if key not in seen:
-                seen.add(key)
-                findings.append(finding)
-        failed = {f.rule_id for f in findings}
-        passed = sorted({*passed, *image_passed} - failed)
-        from dockaudit.rules.twins import merge_twins
-
-        return merge_twins(findings, passed)
-
-    def _hardened_diff(self, path: Path, name: str) -> str | None:
-        """The hardened Dockerfile as a unified diff; None when nothing changes or hardening fails."""
-        if not self.options.harden:
-            return None
-        try:
-            result = self.harden_dockerfile(path)
-        except Exception:  # the report is still worth having without the diff
-            return None
-        if not result.changed:
-            return None
-        from dockaudit.secrets import redact_dockerfile_text
-
-        # The diff quotes the user's own lines as context: redact them as the findings are.
-        return redact_dockerfile_text(result.diff(name), self.settings.allow_secret_names)
 
     # ---- whole targets -----------------------------------------------------------------------------------
 
@@ -781,7 +558,7 @@ class AuditSession:
         if target.kind is TargetKind.CONTAINER and result.errors and result.name == target.ref and target.name:
             # It vanished before it could be inspected: keep the name it was listed under.
             result = replace(result, name=target.name)
-        self._progress(on_progress, target.key, result.name, "done", f"grade {result.grade}", 1.0)
+        self.emit_progress(on_progress, target.key, result.name, "done", f"grade {result.grade}", 1.0)
         return result
 
     def audit_many(
@@ -794,7 +571,9 @@ class AuditSession:
     ) -> list[TargetResult]:
         """Audit targets of this engine at once (at most `options.concurrency` in flight), streaming each
         result to `on_result` as it finishes; targets not started before a cancel are left out."""
-        return _audit_all(
+        from dockaudit.run import audit_concurrently
+
+        return audit_concurrently(
             lambda target: self,
             targets,
             self.options.concurrency,
@@ -813,6 +592,8 @@ class AuditSession:
 
     def report(self, results: Sequence[TargetResult], errors: Sequence[ScanError] = ()) -> Report:
         """A report of results of this session, exactly as `dockaudit scan` writes it."""
+        from dockaudit.run import build_report
+
         return build_report([self], results, self.options, errors=errors)
 
     def export(self, results: Sequence[TargetResult], fmt: str, path: Path) -> Path:
@@ -826,7 +607,7 @@ class AuditSession:
 
     # ---- harden -------------------------------------------------------------------------------------
 
-    def _base_lookup(self) -> Callable[[str], BaseImage | None]:
+    def base_lookup(self) -> Callable[[str], BaseImage | None]:
         """Base images named in Dockerfiles, read from this session's engine when it has them."""
         from dockaudit.harden.context import base_from_facts
 
@@ -845,7 +626,7 @@ class AuditSession:
 
         text = path.read_bytes().decode("utf-8-sig")
         context = HardenContext(
-            base_lookup=self._base_lookup(),
+            base_lookup=self.base_lookup(),
             project_dir=str(path.parent),
             allow_secret_names=tuple(self.settings.allow_secret_names),
             target=self.options.dockerfile_target,
@@ -862,7 +643,7 @@ class AuditSession:
         return harden_image(
             facts,
             dockerfile_text,
-            base_lookup=self._base_lookup(),
+            base_lookup=self.base_lookup(),
             project_dir=project_dir,
             target=self.options.dockerfile_target,
             healthcheck_url=self.options.healthcheck_url,
@@ -870,7 +651,7 @@ class AuditSession:
 
     def image_for_harden(self, ref: str, cancel: threading.Event | None = None) -> ImageFacts:
         """An image's facts with its layers and its local base named, as hardening wants them."""
-        return self._source().image_facts(
+        return self.require_source().image_facts(
             ref, cancel=cancel, allow_secret_names=self.settings.allow_secret_names, name_base=True
         )
 
@@ -878,7 +659,7 @@ class AuditSession:
         """The hardened `docker run` and Compose service of a container, limits from its observed usage."""
         from dockaudit.harden.runtime import harden_container
 
-        source = self._source()
+        source = self.require_source()
         facts = source.with_usage(facts)
         try:
             image: ImageFacts | None = source.image_facts(
@@ -892,195 +673,3 @@ class AuditSession:
         """Release the engine connection (and any ssh tunnel)."""
         if self.source is not None:
             self.source.close()
-
-
-# ---- opening sessions -----------------------------------------------------------------------------------
-
-
-def open_session(
-    options: AuditOptions, *, host: str | None = None, context: str | None = None, timeout: float = 10.0
-) -> AuditSession:
-    """Connect to the engine the Docker CLI would use (or `-H`/`--context`); raises `EngineError` with a
-    one-line reason, or `UsageError` for conflicting flags."""
-    from dockaudit.engine.client import connect, resolve_endpoint
-    from dockaudit.engine.source import EngineSource
-
-    engine = connect(resolve_endpoint(host, context), timeout=timeout)
-    return AuditSession(EngineSource(engine), options)
-
-
-def connect_sessions(
-    specs: Sequence[EngineSpec],
-    options: AuditOptions,
-    *,
-    on_progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-) -> tuple[dict[str, AuditSession], list[EngineFailure]]:
-    """A session per reachable engine of a fleet (connected at once); unreachable engines are values."""
-    from dockaudit.engine.fleet import connect_all
-    from dockaudit.engine.source import EngineSource
-
-    engines, failures = connect_all(specs, concurrency=options.concurrency)
-    sessions = {
-        eid: AuditSession(EngineSource(engine), options, on_progress=on_progress, cancel=cancel)
-        for eid, engine in engines.items()
-    }
-    return sessions, failures
-
-
-def engine_contexts() -> list[tuple[str, str]]:
-    """Docker CLI contexts as (name, endpoint URL), for picking another engine."""
-    from dockaudit.engine.client import list_contexts
-
-    return [(name, endpoint.url) for name, endpoint in list_contexts()]
-
-
-def connection_problem(host: str | None, context: str | None, error: Exception) -> EngineProblem:
-    """What was tried when `open_session` failed, and the fixes that apply to that kind of endpoint."""
-    import os
-
-    from dockaudit.engine.client import alternative_sockets, resolve_endpoint
-
-    tried: list[str] = []
-    hints: list[str] = []
-    try:
-        endpoint = resolve_endpoint(host, context)
-    except DockauditError:
-        endpoint = None
-    if endpoint is not None:
-        tried.append(endpoint.describe())
-        if endpoint.scheme == "unix":
-            hints.append("Is the engine running? sudo systemctl start docker (or start Docker Desktop / Podman)")
-            hints.append("Permission denied? add yourself to the docker group, or use rootless Docker")
-            others = [s for s in alternative_sockets() if Path(s).exists() and f"unix://{s}" != endpoint.url]
-            hints.extend(f"Another engine socket exists: dockaudit -H unix://{s}" for s in others)
-        elif endpoint.scheme == "ssh":
-            hints.append(f"Check ssh works on its own: ssh {endpoint.url.removeprefix('ssh://')} docker version")
-            hints.append("Keys and jump hosts come from ~/.ssh/config and your ssh agent")
-        else:
-            hints.append("For tcp:// endpoints check the port, the firewall and the TLS files (DOCKER_CERT_PATH)")
-    else:
-        hints.append("Check the -H/--host URL or the --context name (docker context ls lists them)")
-    if os.environ.get("DOCKER_HOST"):
-        hints.append(f"DOCKER_HOST is set to {os.environ['DOCKER_HOST']}: unset it to use the current context")
-    hints.append("Pick another engine: E, or dockaudit -H URL / --context NAME (docker context ls)")
-    return EngineProblem(str(error), tuple(tried), tuple(hints))
-
-
-# ---- several engines at once ----------------------------------------------------------------------------
-
-
-def _audit_all(
-    session_of: Callable[[ResolvedTarget], AuditSession | None],
-    targets: Sequence[ResolvedTarget],
-    concurrency: int,
-    cancel: threading.Event,
-    on_progress: ProgressCallback | None,
-    on_result: Callable[[TargetResult], None] | None,
-) -> list[TargetResult]:
-    """Audit every target with its session, bounded, in finishing order; errors stay on their targets."""
-    results: list[TargetResult] = []
-    lock = threading.Lock()
-
-    def one(target: ResolvedTarget) -> None:
-        if cancel.is_set():
-            return
-        session = session_of(target)
-        if session is None:
-            result = TargetResult(
-                kind=target.kind,
-                engine=target.engine,
-                id=target.id or target.ref,
-                name=target.name or target.ref,
-                errors=(ScanError("engine", f"engine {target.engine} is not connected"),),
-            )
-        else:
-            try:
-                result = session.audit(target, on_progress=on_progress, cancel=cancel)
-            except CancelledError:
-                return
-            except Exception as exc:  # a bug in one target's audit must not lose the others
-                result = TargetResult(
-                    kind=target.kind,
-                    engine=target.engine,
-                    id=target.id or target.ref,
-                    name=target.name or target.ref,
-                    errors=(ScanError("audit", f"{type(exc).__name__}: {exc}"),),
-                )
-        with lock:
-            results.append(result)
-        if on_result is not None:
-            with contextlib.suppress(Exception):
-                on_result(result)
-
-    workers = max(1, min(concurrency, len(targets) or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") as pool:
-        futures = [pool.submit(one, t) for t in targets]
-        try:
-            for future in futures:
-                future.result()
-        except BaseException:
-            # Ctrl-C: stop queued targets and reach running Trivy processes before the pool waits for them.
-            cancel.set()
-            for future in futures:
-                future.cancel()
-            raise
-    return results
-
-
-def build_report(
-    sessions: Sequence[AuditSession],
-    results: Sequence[TargetResult],
-    options: AuditOptions,
-    *,
-    engine_infos: Sequence[EngineInfo] = (),
-    errors: Sequence[ScanError] = (),
-) -> Report:
-    """One report over results of several sessions: engines, Trivy, targets in report order."""
-    trivy: TrivyInfo | None = None
-    if any(r.kind in (TargetKind.IMAGE, TargetKind.IMAGE_ARCHIVE) for r in results) and sessions:
-        scanning = next((s for s in sessions if s._scanned), sessions[0])
-        if scanning.options.trivy_scanners:
-            # Scans may have refreshed the DB since the first probe.
-            trivy = scanning.scanner.info(refresh=scanning._scanned)
-    infos = {s.info.id: s.info for s in sessions if s.info is not None}
-    for info in engine_infos:
-        infos.setdefault(info.id, info)
-    return Report(
-        tool_version=__version__,
-        generated_at=options.clock(),
-        engines=tuple(sorted(infos.values(), key=lambda e: e.id)),
-        targets=tuple(sorted(results, key=TargetResult.sort_key)),
-        trivy=trivy,
-        errors=tuple(errors),
-    )
-
-
-def run_audit(
-    sessions: Mapping[str, AuditSession],
-    targets: Sequence[ResolvedTarget],
-    options: AuditOptions,
-    *,
-    files: AuditSession | None = None,
-    engine_infos: Sequence[EngineInfo] = (),
-    errors: Sequence[ScanError] = (),
-    cancel: threading.Event | None = None,
-    on_progress: ProgressCallback | None = None,
-    on_result: Callable[[TargetResult], None] | None = None,
-) -> Report:
-    """Audit targets across engines at once (at most `options.concurrency` in flight) into one report.
-
-    `engine_infos` adds engines that have no session (unreachable ones); `errors` are run-level errors
-    (engine failures) to carry into the report.
-    """
-    cancel = cancel if cancel is not None else threading.Event()
-    files = files if files is not None else AuditSession(None, options, cancel=cancel)
-
-    def session_of(target: ResolvedTarget) -> AuditSession | None:
-        return sessions.get(target.engine) if target.engine is not None else files
-
-    results = _audit_all(session_of, targets, options.concurrency, cancel, on_progress, on_result)
-    run_errors = list(errors)
-    if cancel.is_set():
-        run_errors.append(ScanError("audit", "cancelled before every target was audited"))
-    return build_report([*sessions.values(), files], results, options, engine_infos=engine_infos, errors=run_errors)

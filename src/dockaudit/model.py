@@ -241,6 +241,21 @@ class TargetResult:
     services: tuple[str, ...] = ()
     """The Compose services (`project/service`) this image or Dockerfile was audited for (`scan --with-images`)."""
 
+    @property
+    def graded(self) -> bool:
+        """Whether the grade means anything: not when the checklist could not run (nothing was checked)."""
+        return not self.scans.get("checklist", "ok").startswith("failed")
+
+    @property
+    def shown_grade(self) -> str:
+        """The grade as people read it: `-` when nothing was checked (an A there would read as a pass)."""
+        return self.grade if self.graded else "-"
+
+    @property
+    def shown_score(self) -> str:
+        """The score as people read it: `-` when nothing was checked."""
+        return str(self.score) if self.graded else "-"
+
     def summary(self) -> dict[str, int]:
         """Counts of counting findings per severity label."""
         counts = {sev.label: 0 for sev in sorted(Severity, reverse=True)}

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dockaudit.audit import AuditOptions, AuditSession, ProgressEvent, run_audit
+from dockaudit.audit import AuditOptions, AuditSession, ProgressEvent
 from dockaudit.config import Ignore, Settings
 from dockaudit.engine.client import connect, resolve_endpoint
 from dockaudit.engine.source import EngineSource
 from dockaudit.model import Finding, Severity, Source, Status, TargetKind, TargetResult, Vulnerability
+from dockaudit.run import run_audit
 from dockaudit.scanners.trivy import TrivyScan
 from dockaudit.targets import ResolvedTarget
 

@@ -18,8 +18,9 @@ import docker
 import docker.errors
 import pytest
 
-from dockaudit.audit import AuditOptions, open_session
+from dockaudit.audit import AuditOptions
 from dockaudit.config import Settings
+from dockaudit.connect import open_session
 from dockaudit.errors import EngineError
 from dockaudit.model import TargetKind
 from dockaudit.targets import ResolvedTarget

@@ -7,8 +7,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockaudit.audit import AuditOptions, ProgressEvent, open_session
+from dockaudit.audit import AuditOptions, ProgressEvent
 from dockaudit.config import Settings
+from dockaudit.connect import open_session
 from dockaudit.engine.readonly import ReadOnlyDockerClient, ReadOnlyError
 from dockaudit.engine.source import EngineSource
 from dockaudit.facts import ContainerFacts, ImageFacts

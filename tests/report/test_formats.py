@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
+from dockaudit.model import ScanError
 from dockaudit.report.json import report_to_dict
 from dockaudit.report.junit import render_junit
 from dockaudit.report.markdown import cell, fenced, render_markdown
@@ -78,3 +79,26 @@ def test_table_colour_only_on_request() -> None:
 def test_table_does_not_interpret_markup_in_data() -> None:
     target = replace(image_target(), name="[bold red]evil[/]")
     assert "[bold red]evil[/]" in render_table(report_with(target), color=False)
+
+
+def test_a_target_whose_checklist_failed_reads_ungraded_in_human_outputs() -> None:
+    from dockaudit.report.html import render_html
+
+    failed = replace(
+        image_target(),
+        findings=(),
+        score=100,
+        grade="A",
+        scans={"checklist": "failed", "trivy": "skipped"},
+        errors=(ScanError("collect", "no such image"),),
+    )
+    report = report_with(failed)
+    table = render_table(report, color=False)
+    assert "score 100/100" not in table and "not graded: the checklist failed" in table
+    markdown = render_markdown(report)
+    assert "**A**" not in markdown and "Not graded: the checklist failed" in markdown
+    assert "| **-** | - |" in markdown
+    html = render_html(report)
+    assert ">A</span>" not in html and 'class="grade grade--">-</span>' in html
+    # The JSON contract keeps the computed values; the errors say why they mean nothing.
+    assert report_to_dict(report)["targets"][0]["grade"] == "A"

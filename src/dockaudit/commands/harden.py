@@ -167,8 +167,9 @@ def _session(
     guess: str = "guessing their distribution by name",
 ) -> AuditSession:
     """A session on the engine; without one (unreachable, and a file does without it) a file-only one."""
-    from dockaudit.audit import AuditOptions, AuditSession, open_session
+    from dockaudit.audit import AuditOptions, AuditSession
     from dockaudit.config import load_settings
+    from dockaudit.connect import open_session
 
     options = AuditOptions(
         settings=load_settings(Path.cwd()),

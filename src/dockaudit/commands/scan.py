@@ -320,9 +320,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dockaudit.audit import AuditSession, connect_sessions, run_audit
+    from dockaudit.audit import AuditSession
     from dockaudit.config import ignore_problems
+    from dockaudit.connect import connect_sessions
     from dockaudit.gate import failures as failure_lines
+    from dockaudit.run import run_audit
     from dockaudit.targets import ComposeOptions, Selection, needs_engine, parse_target, resolve
 
     plan = plan_outputs(args.format, args.output)

@@ -68,7 +68,7 @@ def _summary_table(report: Report) -> list[str]:
         scans = ", ".join(f"{k}: {v}" for k, v in sorted(target.scans.items()))
         rows.append(
             f"| {cell(target.kind.value)} `{_code(target.name)}`{_for(target)} | {cell(target.engine or '-')} | "
-            f"**{target.grade}** | {target.score} | "
+            f"**{target.shown_grade}** | {target.shown_score} | "
             + " | ".join(str(summary[s.label]) for s in SEVERITIES)
             + f" | {cell(scans)} |"
         )
@@ -141,7 +141,8 @@ def _indent(text: str) -> str:
 
 def _target(report: Report, target: TargetResult) -> list[str]:
     lines = [f"## {cell(target_label(target, report))}", ""]
-    lines.append(f"Grade **{target.grade}** ({target.score}/100) · id `{_code(target.id)}`")
+    grade = f"Grade **{target.grade}** ({target.score}/100)" if target.graded else "Not graded: the checklist failed"
+    lines.append(f"{grade} · id `{_code(target.id)}`")
     if target.image is not None:
         lines[-1] += f" · image `{_code(target.image.ref)}`"
     lines.append("")

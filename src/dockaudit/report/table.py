@@ -66,8 +66,8 @@ def _overview(report: Report) -> Table:
         table.add_row(
             Text(printable(target_title(target))),
             Text(printable(target.engine or "-")),
-            Text(target.grade, style=GRADE_STYLE.get(target.grade, "")),
-            Text(str(target.score)),
+            Text(target.shown_grade, style=GRADE_STYLE.get(target.shown_grade, "")),
+            Text(target.shown_score),
             *(Text(str(summary[s.label]), style=SEVERITY_STYLE[s] if summary[s.label] else "dim") for s in SEVERITIES),
         )
     return table
@@ -76,8 +76,8 @@ def _overview(report: Report) -> Table:
 def _target_panel(report: Report, target: TargetResult) -> Panel:
     parts: list[RenderableType] = []
     head = Text()
-    head.append(f" {target.grade} ", style="reverse " + GRADE_STYLE.get(target.grade, ""))
-    head.append(f"  score {target.score}/100   ")
+    head.append(f" {target.shown_grade} ", style="reverse " + GRADE_STYLE.get(target.shown_grade, ""))
+    head.append(f"  score {target.shown_score}/100   " if target.graded else "  not graded: the checklist failed   ")
     head.append_text(_counts(target.summary()))
     parts.append(head)
     scans = "  ".join(f"{k}: {v}" for k, v in sorted(target.scans.items()))

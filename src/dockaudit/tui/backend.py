@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from dockaudit.audit import AuditOptions, AuditSession, connection_problem, engine_contexts, open_session
+from dockaudit.audit import AuditOptions, AuditSession
+from dockaudit.connect import connection_problem, engine_contexts, open_session
 from dockaudit.errors import EngineProblem
 from dockaudit.harden.result import HardenResult
 from dockaudit.harden.runtime import RuntimeHardening
