@@ -136,6 +136,19 @@ class TestUser:
         (left,) = [u for u in result.unfixed if "DA606" in u.rule_ids]
         assert "stage `test` builds FROM this one" in left.reason
 
+    def test_no_user_over_a_start_script_that_cannot_be_read(self, tmp_path: Path) -> None:
+        """Official images' `docker-entrypoint.sh` often chowns data dirs and drops to its user itself; when the
+        script is not in the build context dockaudit cannot tell, so it advises instead of adding USER."""
+        text = 'FROM scratch\nCOPY app /app\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["/app"]\n'
+        result = harden(text, project_dir=str(tmp_path))
+        assert "USER" not in result.hardened
+        (left,) = [u for u in result.unfixed if "DA606" in u.rule_ids]
+        assert "docker-entrypoint.sh" in left.reason and "could not read" in left.reason
+
+    def test_a_plain_binary_entrypoint_still_gets_a_user(self, tmp_path: Path) -> None:
+        result = harden('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app/server"]\n', project_dir=str(tmp_path))
+        assert "USER 65532:65532\n" in result.hardened
+
     def test_app_files_stay_owned_by_root(self) -> None:
         result = harden('FROM scratch\nWORKDIR /app\nCOPY . .\nCOPY conf /etc/app/\nCMD ["/app/run"]\n')
         assert "--chown" not in result.hardened

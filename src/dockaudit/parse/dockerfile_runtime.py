@@ -811,6 +811,12 @@ def _exec_words(ins: DockerfileInstruction, shell: tuple[str, ...] | None) -> tu
     return (*(shell or ("/bin/sh", "-c")), " ".join(ins.value))
 
 
+def _start_script(program: str) -> bool:
+    """Whether a program looks like an image's own start script (`docker-entrypoint.sh`, `entrypoint`, `run.sh`)."""
+    name = posixpath.basename(program)
+    return name.endswith(".sh") or "entrypoint" in name
+
+
 def _read_context_file(context_dir: Path | None, source: str) -> str | None:
     if context_dir is None or "$" in source or source.startswith(("http://", "https://")):
         return None
@@ -1141,15 +1147,21 @@ def _find_drop(
             reason = script_needs_root(script_text[0], script_text[1], numbered=False)
             if reason is not None:
                 needs_root.append(reason)
-        if source is not None:
-            script = _read_context_file(context_dir, source[0])
-            if script is not None:
-                drop = script_drop(script, source[1])
-                if drop is not None:
-                    return drop
-                reason = script_needs_root(script, source[1])
-                if reason is not None:
-                    needs_root.append(reason)
+        script = _read_context_file(context_dir, source[0]) if source is not None else None
+        if script is not None and source is not None:
+            drop = script_drop(script, source[1])
+            if drop is not None:
+                return drop
+            reason = script_needs_root(script, source[1])
+            if reason is not None:
+                needs_root.append(reason)
+        elif script_text is None and _start_script(words[0]):
+            # Official images' entrypoints chown data dirs and drop to their user themselves; one we cannot read
+            # may do the same, and a USER over it breaks the image. Unsure: advise, do not edit.
+            needs_root.append(
+                f"{where} starts {words[0]}, a script dockaudit could not read (not in the build context); "
+                "it may need root to prepare the container and drop privileges itself"
+            )
     known = base.known
     if known is None or known.drop is None:
         return _server_drop(entrypoint_ins, entrypoint, cmd_ins, cmd)
