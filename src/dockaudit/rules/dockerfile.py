@@ -10,8 +10,9 @@ from pathlib import Path
 
 from dockaudit.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, OsRelease
 from dockaudit.model import Fix, Location, Severity
-from dockaudit.parse.dockerfile_runtime import healthcheck_tools, runtime_of
+from dockaudit.parse.dockerfile_runtime import runtime_of
 from dockaudit.parse.dockerignore import is_ignored
+from dockaudit.parse.executables import healthcheck_tools
 from dockaudit.rules.fixes import (
     compose_service,
     create_user_dockerfile,

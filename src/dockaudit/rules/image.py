@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from dockaudit.facts import WATCHED_TOOLS, HistoryEntry, ImageFacts, NamedValue, PrivilegeDrop, RuntimeFacts
 from dockaudit.model import Fix, Location, Origin, Severity
 from dockaudit.parse.base_images import known_base
-from dockaudit.parse.dockerfile_runtime import drop_in_command, healthcheck_tools, script_drop, strip_init, tools_in
+from dockaudit.parse.executables import healthcheck_tools, tools_in
+from dockaudit.parse.privilege_drop import drop_in_command, script_drop
+from dockaudit.parse.shell_text import strip_init
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
 from dockaudit.rules.steps import anchor, last_step
