@@ -6,6 +6,7 @@ import importlib
 
 RULE_MODULES = (
     "image",
+    "image_metadata",
     "history",
     "packages",
     "run_commands",
