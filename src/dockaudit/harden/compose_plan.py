@@ -18,7 +18,8 @@ from dockaudit.harden.yamltext import YamlText, render_value
 from dockaudit.model import Finding, Location
 from dockaudit.parse.compose import written_text
 from dockaudit.parse.compose_source import Layer, SourceIndex, port_matches, position
-from dockaudit.rules.container import ALL_INTERFACES, capability_name, is_root_user
+from dockaudit.rules.container import ALL_INTERFACES, is_root_user
+from dockaudit.rules.container_confinement import capability_name
 from dockaudit.rules.fixes import APP_UID
 from dockaudit.rules.known_images import KnownImage, is_datastore, known_image, repository_name
 from dockaudit.secrets import classify_pair

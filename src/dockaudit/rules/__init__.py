@@ -12,6 +12,8 @@ RULE_MODULES = (
     "run_commands",
     "filesystem",
     "container",
+    "container_confinement",
+    "container_operations",
     "processes",
     "host",
     "dockerfile",

@@ -12,17 +12,9 @@ from dataclasses import replace
 
 from dockaudit.facts import ComposeService, EnvOrigin, ServiceFacts
 from dockaudit.model import Finding, Fix, Location, Severity, Status
-from dockaudit.rules.container import (
-    ALL_INTERFACES,
-    DANGEROUS_CAPS,
-    NO_NEW_PRIVILEGES,
-    UNCONFINED,
-    capability_name,
-    is_engine_socket,
-    is_root_user,
-    is_sensitive_host_path,
-    tag_of,
-)
+from dockaudit.rules.container import ALL_INTERFACES, is_engine_socket, is_root_user, is_sensitive_host_path
+from dockaudit.rules.container_confinement import DANGEROUS_CAPS, NO_NEW_PRIVILEGES, UNCONFINED, capability_name
+from dockaudit.rules.container_operations import tag_of
 from dockaudit.rules.fixes import APP_UID, compose_service
 from dockaudit.rules.known_images import is_datastore, known_image
 from dockaudit.rules.registry import (
