@@ -11,6 +11,7 @@ RULE_MODULES = (
     "packages",
     "run_commands",
     "filesystem",
+    "filesystem_accounts",
     "container",
     "container_confinement",
     "container_operations",
