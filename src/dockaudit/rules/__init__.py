@@ -20,6 +20,7 @@ RULE_MODULES = (
     "dockerfile",
     "eol",
     "compose",
+    "compose_container",
 )
 
 
