@@ -26,7 +26,8 @@ from dockaudit.harden.compose_validate import validate_hardening
 from dockaudit.harden.diff import unified_diff
 from dockaudit.harden.yamltext import YamlText
 from dockaudit.model import Severity, Status
-from dockaudit.parse.compose import ComposeBinary, written_text
+from dockaudit.parse.compose import written_text
+from dockaudit.parse.compose_binary import ComposeBinary
 from dockaudit.parse.compose_source import SourceIndex, build_index
 from dockaudit.rules.compose import evaluate_service
 from dockaudit.rules.registry import RuleContext

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from dockaudit.facts import ComposeProject, ImageFacts, ServiceFacts
 from dockaudit.model import Severity, Status
-from dockaudit.parse.compose import ComposeBinary, ComposeFileError, load_project
+from dockaudit.parse.compose import load_project
+from dockaudit.parse.compose_binary import ComposeBinary, ComposeFileError
 from dockaudit.rules.compose import evaluate_service
 from dockaudit.rules.registry import RuleContext
 
