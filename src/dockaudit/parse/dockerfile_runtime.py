@@ -12,13 +12,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from dockaudit.facts import (
-    DockerfileFacts,
-    DockerfileInstruction,
-    DockerfileStage,
-    ImageFacts,
-    RuntimeFacts,
-)
+from dockaudit.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, ImageFacts, RuntimeFacts
 from dockaudit.parse.accounts import (
     CreatedUsers,
     apply_user_commands,

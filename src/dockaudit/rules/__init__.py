@@ -18,6 +18,7 @@ RULE_MODULES = (
     "processes",
     "host",
     "dockerfile",
+    "dockerfile_context",
     "eol",
     "compose",
     "compose_container",

@@ -12,15 +12,7 @@ from dockaudit.model import Finding, Fix, Location, Severity, Status
 from dockaudit.rules.container import ALL_INTERFACES
 from dockaudit.rules.fixes import compose_service
 from dockaudit.rules.known_images import is_datastore
-from dockaudit.rules.registry import (
-    CheckResult,
-    Hit,
-    RuleContext,
-    Scope,
-    Section,
-    evaluate,
-    rule,
-)
+from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, evaluate, rule
 
 COMPOSE = Scope.COMPOSE
 

@@ -24,13 +24,7 @@ from dockaudit.rules.container_confinement import DANGEROUS_CAPS, NO_NEW_PRIVILE
 from dockaudit.rules.container_operations import tag_of
 from dockaudit.rules.fixes import APP_UID, compose_service
 from dockaudit.rules.known_images import known_image
-from dockaudit.rules.registry import (
-    CheckResult,
-    Hit,
-    RuleContext,
-    Skip,
-    variant,
-)
+from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Skip, variant
 
 # ---------------------------------------------------------------------------------------- host access
 
