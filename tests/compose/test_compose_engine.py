@@ -17,7 +17,8 @@ from dockaudit.engine.collect import collect_image
 from dockaudit.facts import ComposeProject, ComposeService, ImageFacts, ServiceFacts
 from dockaudit.harden.compose import harden_compose
 from dockaudit.model import Severity, Status
-from dockaudit.parse.compose import find_compose, load_project
+from dockaudit.parse.compose import load_project
+from dockaudit.parse.compose_binary import find_compose
 from dockaudit.rules.compose import evaluate_service
 from dockaudit.rules.registry import RuleContext
 from tests.fixtures.images import TEST_LABEL, build_image, busybox_files

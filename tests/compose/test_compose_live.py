@@ -21,7 +21,7 @@ import pytest
 from dockaudit.audit import AuditOptions
 from dockaudit.config import Settings
 from dockaudit.connect import open_session
-from dockaudit.parse.compose import find_compose
+from dockaudit.parse.compose_binary import find_compose
 from tests.cli.run import dockaudit
 from tests.compose.test_compose_engine import PASSWD_ROOT_ONLY, PASSWD_WITH_APP_USER, _free_port, _image
 from tests.fixtures.images import TEST_LABEL

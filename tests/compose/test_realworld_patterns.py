@@ -14,7 +14,8 @@ from dockaudit.config import Settings
 from dockaudit.facts import ServiceFacts
 from dockaudit.harden.compose import harden_compose
 from dockaudit.model import Finding, Status
-from dockaudit.parse.compose import ComposeFileError, load_project
+from dockaudit.parse.compose import load_project
+from dockaudit.parse.compose_binary import ComposeFileError
 from dockaudit.rules.compose import evaluate_service
 from dockaudit.rules.registry import RuleContext
 from tests.cli.run import dockaudit

@@ -8,7 +8,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockaudit.engine.collect import collect_host
+from dockaudit.engine.collect_host import collect_host
 from dockaudit.facts import RegistryAuth
 from tests.engine.conftest import EngineUnderTest
 

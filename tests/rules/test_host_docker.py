@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockaudit.engine.collect import collect_host
+from dockaudit.engine.collect_host import collect_host
 from dockaudit.facts import HostFacts
 from dockaudit.model import Finding, Status
 from dockaudit.rules import load_all

@@ -109,7 +109,7 @@ def trivy_status(explicit: str | None) -> dict[str, Any]:
 
 def compose_info() -> dict[str, Any]:
     """Which Docker Compose v2 reads Compose files (`scan compose.yaml`), or why none can."""
-    from dockaudit.parse.compose import ComposeUnavailableError, find_compose
+    from dockaudit.parse.compose_binary import ComposeUnavailableError, find_compose
 
     try:
         binary = find_compose()

@@ -23,7 +23,8 @@ from dockaudit.text import printable
 
 if TYPE_CHECKING:
     from dockaudit.audit import AuditSession
-    from dockaudit.harden.compose import ComposeHardening, MovedSecret
+    from dockaudit.harden.compose import ComposeHardening
+    from dockaudit.harden.compose_plan import MovedSecret
 
 
 def add_parser(sub: Any) -> None:

@@ -17,11 +17,11 @@ from dockaudit.engine.client import Engine
 from dockaudit.engine.collect import (
     BaseIndex,
     collect_container,
-    collect_host,
     collect_image,
     inventory,
     short_reference,
 )
+from dockaudit.engine.collect_host import collect_host
 from dockaudit.errors import DockauditError, EngineError
 from dockaudit.facts import (
     ContainerFacts,

@@ -1,16 +1,18 @@
-"""What well-known base images provide (users, default user, tools, privilege drops), from a shipped data table."""
+"""What a Dockerfile's base image provides (users, default user, tools, privilege drops): the local image when the
+caller can look one up, else the shipped table of well-known bases."""
 
 from __future__ import annotations
 
 import fnmatch
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from dockaudit.facts import Account
+from dockaudit.facts import Account, BaseImage
 
 _REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "library/")
 
@@ -133,3 +135,32 @@ def known_base(ref: str) -> KnownBase | None:
 def family_tools(family: str) -> tuple[frozenset[str], bool]:
     """Tools of a distribution family in the table, and whether the watched ones are complete."""
     return _table()[1].get(family, (frozenset(), False))
+
+
+BaseLookup = Callable[[str], BaseImage | None]
+"""The caller's look-up of a locally present image by reference (None: not present)."""
+
+
+@dataclass(frozen=True)
+class ResolvedBase:
+    """A `FROM` reference with what is known of it: the local image, the table's entry, both or neither."""
+
+    ref: str
+    known: KnownBase | None
+    image: BaseImage | None
+
+    @property
+    def described(self) -> str | None:
+        if self.image is not None:
+            return f"the local image {self.ref}"
+        if self.known is not None:
+            return f"the base image table ({self.known.name}: {self.known.source})"
+        return None
+
+
+def resolve_base(ref: str, lookup: BaseLookup | None) -> ResolvedBase:
+    """The base `ref` as the caller's local image and the table know it."""
+    image = None
+    if lookup is not None and ref.lower() != "scratch" and "$" not in ref:
+        image = lookup(ref)
+    return ResolvedBase(ref, known_base(ref), image)

@@ -6,16 +6,22 @@ import importlib
 
 RULE_MODULES = (
     "image",
+    "image_metadata",
     "history",
     "packages",
     "run_commands",
     "filesystem",
+    "filesystem_accounts",
     "container",
+    "container_confinement",
+    "container_operations",
     "processes",
     "host",
     "dockerfile",
+    "dockerfile_context",
     "eol",
     "compose",
+    "compose_container",
 )
 
 

@@ -1,4 +1,5 @@
-"""DA3xx: rules over the image's layers as the layer stream read them (final filesystem and history)."""
+"""DA3xx: rules over the image's layers as the layer stream read them (final filesystem and history), and the
+filesystem view the DA3xx modules share. Accounts and write permissions are judged in `filesystem_accounts`."""
 
 from __future__ import annotations
 
@@ -39,7 +40,6 @@ _PACKAGE_MANAGERS = (
     "/usr/bin/rpm",
     "/bin/rpm",
 )
-_WRITABLE_OK = ("/tmp", "/var/tmp", "/dev")
 _UNNECESSARY_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _SWAP = re.compile(r"\..+\.sw[a-p]|.+~|#.+#")
 _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "testdata"})
@@ -47,7 +47,7 @@ _THIRD_PARTY = ("/node_modules/", "/site-packages/", "/dist-packages/", "/vendor
 _MAX_LISTED = 10
 
 
-class _FinalView:
+class FinalView:
     """The final filesystem of one `FilesystemFacts`, indexed by path; built once per image, not per rule."""
 
     def __init__(self, fs: FilesystemFacts) -> None:
@@ -62,23 +62,23 @@ class _FinalView:
         ]
 
 
-_VIEWS: dict[int, _FinalView] = {}
+_VIEWS: dict[int, FinalView] = {}
 
 
-def _final(fs: FilesystemFacts) -> _FinalView:
+def final_view(fs: FilesystemFacts) -> FinalView:
     view = _VIEWS.get(id(fs))
     if view is None or view.fs is not fs:
         if len(_VIEWS) > 16:
             _VIEWS.clear()
-        view = _VIEWS[id(fs)] = _FinalView(fs)
+        view = _VIEWS[id(fs)] = FinalView(fs)
     return view
 
 
-def _get(fs: FilesystemFacts, path: str) -> FileFact | None:
-    return _final(fs).by_path.get(path)
+def file_at(fs: FilesystemFacts, path: str) -> FileFact | None:
+    return final_view(fs).by_path.get(path)
 
 
-def _on_filesystem(check: FilesystemCheck) -> Callable[[ImageFacts, RuleContext], CheckResult]:
+def on_filesystem(check: FilesystemCheck) -> Callable[[ImageFacts, RuleContext], CheckResult]:
     """Wrap a check so it runs on the read filesystem, or is skipped with the collector's reason."""
 
     def run(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
@@ -112,7 +112,7 @@ def _base_fix(facts: ImageFacts) -> Fix:
     )
 
 
-def _origin(fs: FilesystemFacts, layer_index: int) -> Origin:
+def layer_origin(fs: FilesystemFacts, layer_index: int) -> Origin:
     for layer in fs.layers:
         if layer.index == layer_index:
             if layer.from_base is None:
@@ -127,7 +127,7 @@ def _listing(items: list[str], limit: int | None) -> str:
     return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
 
 
-def _grouped(
+def grouped_hits(
     fs: FilesystemFacts,
     files: Iterable[FileFact],
     describe: Callable[[FileFact], str],
@@ -137,7 +137,7 @@ def _grouped(
     """One hit per origin (user layers, base image), listing the files."""
     groups: dict[Origin, list[FileFact]] = {}
     for fact in files:
-        groups.setdefault(_origin(fs, fact.layer_index), []).append(fact)
+        groups.setdefault(layer_origin(fs, fact.layer_index), []).append(fact)
     hits = []
     for origin in (Origin.USER, Origin.UNKNOWN, Origin.BASE):
         found = groups.get(origin)
@@ -163,14 +163,14 @@ def _parent(path: str) -> str:
 
 
 def _executables(fs: FilesystemFacts) -> list[FileFact]:
-    return _final(fs).executables
+    return final_view(fs).executables
 
 
 def _in_bin_dir(path: str) -> bool:
     return _parent(path).endswith(("/bin", "/sbin"))
 
 
-def _remove_fix(summary: str, dockerfile: str) -> Callable[[ImageFacts, RuleContext], Fix]:
+def remove_fix(summary: str, dockerfile: str) -> Callable[[ImageFacts, RuleContext], Fix]:
     return lambda facts, ctx: dockerfile_fix(summary, dockerfile)
 
 
@@ -199,21 +199,21 @@ def _multistage_fix(facts: ImageFacts, ctx: RuleContext) -> Fix:
         "needs any, so each one is attack surface."
     ),
     references=("CIS 4.8", "CIS-DI-0008"),
-    fix=_remove_fix(
+    fix=remove_fix(
         "Strip the setuid/setgid bits (or allowlist the paths you need in .dockaudit.toml).",
         "RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true",
     ),
 )
-@_on_filesystem
+@on_filesystem
 def setuid_binary(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """A regular file in the final filesystem has the setuid or setgid bit, outside the allowlist."""
     allow = tuple(ctx.settings.allow_setuid_paths)
     found = [
         f
-        for f in _final(fs).files
+        for f in final_view(fs).files
         if f.type is FileType.FILE and f.mode & 0o6000 and not any(fnmatch.fnmatch(f.path, p) for p in allow)
     ]
-    return _grouped(fs, found, lambda f: f"{f.path} ({f.mode & 0o7777:04o})", "setuid/setgid files", limit=None)
+    return grouped_hits(fs, found, lambda f: f"{f.path} ({f.mode & 0o7777:04o})", "setuid/setgid files", limit=None)
 
 
 @rule(
@@ -228,21 +228,21 @@ def setuid_binary(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> C
         "build secret mounts and runtime secrets, never in layers."
     ),
     references=("CIS 4.10", "CIS-DI-0010"),
-    fix=_remove_fix(
+    fix=remove_fix(
         "Remove the file from the build context (.dockerignore) and pass it as a BuildKit secret or at run time.",
         "RUN --mount=type=secret,id=credentials,target=/root/.aws/credentials <command that needs it>",
     ),
 )
-@_on_filesystem
+@on_filesystem
 def secret_file(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """A private key, credential file or `.env` with secret keys is in the final filesystem."""
     return [
         Hit(
             f"{f.path}: {f.secret.detail} (layer {f.layer_index})",
             Location(layer=f.layer_index, path=f.path),
-            origin=_origin(fs, f.layer_index),
+            origin=layer_origin(fs, f.layer_index),
         )
-        for f in _final(fs).files
+        for f in final_view(fs).files
         if f.secret is not None
     ]
 
@@ -259,12 +259,12 @@ def secret_file(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> Che
         "the secret, ship with the image and `docker save` recovers it."
     ),
     references=("seed recoverable from the image's layers",),
-    fix=_remove_fix(
+    fix=remove_fix(
         "Never add the secret in the first place: use a BuildKit secret mount, then rebuild and rotate the secret.",
         "RUN --mount=type=secret,id=key,target=/root/.ssh/id_rsa <command that needs it>",
     ),
 )
-@_on_filesystem
+@on_filesystem
 def secret_in_deleted_layer(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """A secret file exists in an earlier layer and a later layer deletes or overwrites it."""
     return [
@@ -272,7 +272,7 @@ def secret_in_deleted_layer(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleCon
             f"{f.path}: {f.secret.detail} in layer {f.layer_index}, "
             f"{'deleted' if f.deleted_later else 'overwritten'} later but still in the image",
             Location(layer=f.layer_index, path=f.path),
-            origin=_origin(fs, f.layer_index),
+            origin=layer_origin(fs, f.layer_index),
         )
         for f in fs.files
         if f.secret is not None and (f.deleted_later or f.replaced_later)
@@ -306,14 +306,14 @@ def _cache_fix(facts: ImageFacts, ctx: RuleContext) -> Fix:
     references=("DKL-DI-0005",),
     fix=_cache_fix,
 )
-@_on_filesystem
+@on_filesystem
 def package_cache_present(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """A package manager cache directory holds files; evidence gives the bytes wasted."""
     prefixes = tuple(prefix for prefix, _ in _CACHES)
     # One pass over the files, then per cache: images hold hundreds of thousands of paths.
     cached = [
         f
-        for f in _final(fs).files
+        for f in final_view(fs).files
         if f.path.startswith(prefixes) and f.type is FileType.FILE and _basename(f.path) != "lock"
     ]
     hits = []
@@ -325,7 +325,7 @@ def package_cache_present(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleConte
                 Hit(
                     f"{prefix} ({label}) holds {len(files)} files, {size} bytes wasted",
                     Location(layer=files[-1].layer_index, path=prefix.rstrip("/")),
-                    origin=_origin(fs, files[-1].layer_index),
+                    origin=layer_origin(fs, files[-1].layer_index),
                 )
             )
     return hits
@@ -343,13 +343,13 @@ def package_cache_present(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleConte
         "internal URLs; it usually arrives through `COPY . .` without a .dockerignore."
     ),
     references=("DKL-LI-0003",),
-    fix=_remove_fix("Exclude VCS directories from the build context.", "# .dockerignore\n.git\n.svn\n.hg"),
+    fix=remove_fix("Exclude VCS directories from the build context.", "# .dockerignore\n.git\n.svn\n.hg"),
 )
-@_on_filesystem
+@on_filesystem
 def vcs_metadata(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """A `.git`, `.svn` or `.hg` directory exists anywhere in the final filesystem."""
     roots: dict[str, FileFact] = {}
-    for f in _final(fs).files:
+    for f in final_view(fs).files:
         if "/." not in f.path:
             continue
         parts = f.path.split("/")
@@ -359,7 +359,7 @@ def vcs_metadata(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> Ch
                 break
     return [
         Hit(f"{path} is in the image (layer {f.layer_index})", Location(layer=f.layer_index, path=path),
-            origin=_origin(fs, f.layer_index))
+            origin=layer_origin(fs, f.layer_index))
         for path, f in sorted(roots.items())
     ]  # fmt: skip
 
@@ -375,14 +375,14 @@ def _build_tool(f: FileFact) -> bool:
 
 
 def _installed_build_essential(fs: FilesystemFacts) -> str | None:
-    dpkg = _get(fs, "/var/lib/dpkg/status")
+    dpkg = file_at(fs, "/var/lib/dpkg/status")
     if dpkg is not None and dpkg.content:
         for block in dpkg.content.decode("utf-8", "replace").split("\n\n"):
             if re.search(r"^Package: build-essential$", block, re.M) and re.search(
                 r"^Status: install ok installed$", block, re.M
             ):
                 return "/var/lib/dpkg/status lists build-essential"
-    apk = _get(fs, "/lib/apk/db/installed")
+    apk = file_at(fs, "/lib/apk/db/installed")
     if apk is not None and apk.content and re.search(rb"^P:build-base$", apk.content, re.M):
         return "/lib/apk/db/installed lists build-base"
     return None
@@ -402,10 +402,10 @@ def _installed_build_essential(fs: FilesystemFacts) -> str | None:
     references=("seed Multi-stage builds with a minimal runtime base",),
     fix=_multistage_fix,
 )
-@_on_filesystem
+@on_filesystem
 def build_tools_present(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """Compilers or build tools (gcc, cc1, make, go, rustc, cargo, javac, build-essential) are present."""
-    hits = _grouped(fs, [f for f in _executables(fs) if _build_tool(f)], lambda f: f.path, "build tools")
+    hits = grouped_hits(fs, [f for f in _executables(fs) if _build_tool(f)], lambda f: f.path, "build tools")
     package = _installed_build_essential(fs)
     if package is not None:
         hits.append(Hit(package, Location(path=package.split(" ", 1)[0])))
@@ -421,16 +421,16 @@ def build_tools_present(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext
     section=Section.ONE_PROCESS.value,
     rationale="Containers are entered with `docker exec`; an SSH server adds a daemon, keys and a network door.",
     references=("CIS 5.7",),
-    fix=_remove_fix(
+    fix=remove_fix(
         "Remove the SSH server; use `docker exec` for access.",
         "RUN apt-get purge -y openssh-server  # or: apk del openssh-server",
     ),
 )
-@_on_filesystem
+@on_filesystem
 def ssh_server_present(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """An `sshd` binary is in the image's final filesystem (not in any running process list)."""
     found = [f for f in _executables(fs) if _basename(f.path) == "sshd" and _in_bin_dir(f.path)]
-    return _grouped(fs, found, lambda f: f.path, "sshd binaries")
+    return grouped_hits(fs, found, lambda f: f.path, "sshd binaries")
 
 
 def _busybox_applet(fact: FileFact) -> bool:
@@ -463,163 +463,14 @@ def _command_words(facts: ImageFacts) -> set[str]:
         ),
     ),
 )
-@_on_filesystem
+@on_filesystem
 def database_bundled(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """A database server binary is present and the image's command is something else."""
     command = _command_words(facts)
     found = [f for f in _executables(fs) if _basename(f.path) in _DATABASES and _basename(f.path) not in command]
     if not found:
         return []
-    return _grouped(fs, found, lambda f: f.path, "database server binaries")
-
-
-def _file_location(fact: FileFact) -> Location:
-    return Location(layer=fact.layer_index, path=fact.path)
-
-
-def _text(fact: FileFact | None) -> str | None:
-    if fact is None or fact.content is None:
-        return None
-    return fact.content.decode("utf-8", "replace")
-
-
-def _missing(fs: FilesystemFacts, path: str) -> Skip | None:
-    fact = _get(fs, path)
-    if fact is None:
-        return Skip(f"{path} is not in the image (distroless or scratch)")
-    if fact.content is None:
-        return Skip(f"{path} content was not read")
-    return None
-
-
-@rule(
-    id="DA309",
-    slug="empty-password",
-    title="Account with an empty password",
-    severity=Severity.HIGH,
-    scope=Scope.FILESYSTEM,
-    section=Section.NON_ROOT.value,
-    rationale="An account with an empty password lets anyone with a login prompt (su, ssh) become that user.",
-    references=("DKL-LI-0001",),
-    fix=_remove_fix("Lock the account's password.", "RUN passwd -l <user>  # or: usermod -p '!' <user>"),
-)
-@_on_filesystem
-def empty_password(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
-    """`/etc/shadow` has an account whose password field is empty."""
-    skip = _missing(fs, "/etc/shadow")
-    if skip is not None:
-        return skip
-    shadow = _text(_get(fs, "/etc/shadow")) or ""
-    accounts = [
-        line.split(":", 2)[0] for line in shadow.splitlines() if line.count(":") >= 1 and line.split(":")[1] == ""
-    ]
-    return [Hit(f"/etc/shadow: {name} has an empty password", Location(path="/etc/shadow")) for name in accounts]
-
-
-def _duplicates(text: str, key_index: int) -> list[str]:
-    seen: dict[str, int] = {}
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) > key_index and line and not line.startswith("#"):
-            seen[fields[key_index]] = seen.get(fields[key_index], 0) + 1
-    return sorted(k for k, n in seen.items() if n > 1)
-
-
-@rule(
-    id="DA310",
-    slug="duplicate-ids",
-    title="Duplicate user or group IDs",
-    severity=Severity.MEDIUM,
-    scope=Scope.FILESYSTEM,
-    section=Section.NON_ROOT.value,
-    rationale="Two accounts with one UID share every file and permission: a second root account hides in plain sight.",
-    references=("DKL-LI-0002",),
-    fix=_remove_fix(
-        "Give every account and group a unique ID and name.", "RUN userdel <duplicate> || groupdel <duplicate>"
-    ),
-)
-@_on_filesystem
-def duplicate_ids(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
-    """`/etc/passwd` has duplicate UIDs or names, or `/etc/group` duplicate GIDs or names."""
-    passwd, group = _get(fs, "/etc/passwd"), _get(fs, "/etc/group")
-    if _text(passwd) is None and _text(group) is None:
-        return _missing(fs, "/etc/passwd") or Skip("/etc/passwd and /etc/group were not read")
-    hits = []
-    for fact, what in ((passwd, "user"), (group, "group")):
-        text = _text(fact)
-        if fact is None or text is None:
-            continue
-        where, origin = _file_location(fact), _origin(fs, fact.layer_index)
-        for name in _duplicates(text, 0):
-            hits.append(Hit(f"{fact.path}: {what} name {name} appears more than once", where, origin))
-        for ident in _duplicates(text, 2):
-            hits.append(Hit(f"{fact.path}: {'UID' if what == 'user' else 'GID'} {ident} is used twice", where, origin))
-    return hits
-
-
-def _world_writable(f: FileFact) -> bool:
-    if any(f.path == d or f.path.startswith(d + "/") for d in _WRITABLE_OK):
-        return False
-    if not f.mode & 0o002:
-        return False
-    if f.type is FileType.FILE:
-        return True
-    return f.type is FileType.DIR and not f.mode & 0o1000
-
-
-_ACCOUNT_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/passwd", "/etc/group")
-_ARBITRARY_UID_FILES = ("/etc/passwd", "/etc/group")
-
-
-def _account_file(f: FileFact) -> bool:
-    return f.path in _ACCOUNT_FILES or f.path == "/etc/sudoers.d" or f.path.startswith("/etc/sudoers.d/")
-
-
-def _account_hits(fs: FilesystemFacts, files: Iterable[FileFact]) -> list[Hit]:
-    """Group- or world-writable account and sudoers files: high, or medium for OpenShift's group-0 passwd."""
-    hits = []
-    for f in files:
-        if f.type not in (FileType.FILE, FileType.DIR) or not _account_file(f) or not f.mode & 0o022:
-            continue
-        mode = f"{f.mode & 0o7777:04o}"
-        where, origin = _file_location(f), _origin(fs, f.layer_index)
-        if f.mode & 0o002:
-            hits.append(Hit(f"{f.path} ({mode}) is writable by every user", where, origin, Severity.HIGH))
-        elif f.path in _ARBITRARY_UID_FILES and f.gid == 0:
-            text = (
-                f"{f.path} ({mode}) is writable by group 0: the arbitrary-UID pattern OpenShift documents "
-                "(`chmod g=u`); any process in the root group can add a UID 0 account"
-            )
-            hits.append(Hit(text, where, origin, Severity.MEDIUM))
-        else:
-            hits.append(Hit(f"{f.path} ({mode}) is writable by group {f.gid}", where, origin, Severity.HIGH))
-    return hits
-
-
-@rule(
-    id="DA311",
-    slug="world-writable",
-    title="World-writable files or directories",
-    severity=Severity.LOW,
-    scope=Scope.FILESYSTEM,
-    section=Section.READ_ONLY_ROOTFS.value,
-    rationale=(
-        "Any user in the container can modify a world-writable file, such as a script a root process later runs. "
-        "A group- or world-writable /etc/passwd, /etc/shadow, /etc/group or sudoers hands out root (high)."
-    ),
-    references=(),
-    fix=_remove_fix(
-        "Remove write permission for others (and give the app user ownership of the paths it writes).",
-        "RUN chmod -R o-w /app",
-    ),
-)
-@_on_filesystem
-def world_writable(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
-    """World-writable paths outside /tmp, /var/tmp, /dev (dirs without sticky bit); writable account files."""
-    files = _final(fs).files
-    accounts = _account_hits(fs, files)
-    found = [f for f in files if _world_writable(f) and not _account_file(f)]
-    return accounts + _grouped(fs, found, lambda f: f"{f.path} ({f.mode & 0o7777:04o})", "world-writable paths")
+    return grouped_hits(fs, found, lambda f: f.path, "database server binaries")
 
 
 @rule(
@@ -634,12 +485,12 @@ def world_writable(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> 
         "them. Do creation and cleanup in the same RUN, or use a multi-stage build."
     ),
     references=("dive wasted space",),
-    fix=_remove_fix(
+    fix=remove_fix(
         "Remove temporary files in the same RUN that creates them (or copy the result out of a build stage).",
         "RUN <download> && <install> && rm -rf /tmp/*",
     ),
 )
-@_on_filesystem
+@on_filesystem
 def wasted_space(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """Bytes deleted or overwritten by later layers exceed both thresholds (10% of the image and 20 MB)."""
     limits = ctx.settings.thresholds
@@ -682,17 +533,17 @@ def _unnecessary(f: FileFact, app: str | None) -> bool:
     section=Section.DOCKERIGNORE.value,
     rationale="Editor leftovers, caches and test folders add size and sometimes leak information.",
     references=("DKL-LI-0003",),
-    fix=_remove_fix(
+    fix=remove_fix(
         "Exclude them from the build context.",
         "# .dockerignore\n**/.DS_Store\n**/*.swp\n**/__pycache__\n**/node_modules/.cache\ntests/",
     ),
 )
-@_on_filesystem
+@on_filesystem
 def unnecessary_files(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """Editor swap files, OS metadata files, caches and test folders under the app directory."""
     app = _app_dir(facts)
-    found = [f for f in _final(fs).files if _unnecessary(f, app)]
-    return _grouped(fs, found, lambda f: f.path, "unnecessary files")
+    found = [f for f in final_view(fs).files if _unnecessary(f, app)]
+    return grouped_hits(fs, found, lambda f: f.path, "unnecessary files")
 
 
 @rule(
@@ -712,11 +563,11 @@ def unnecessary_files(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) 
         "FROM gcr.io/distroless/static-debian12:nonroot\nCOPY --from=build /app /app",
     ),
 )
-@_on_filesystem
+@on_filesystem
 def shell_present(facts: ImageFacts, fs: FilesystemFacts, ctx: RuleContext) -> CheckResult:
     """The final filesystem has both a shell and a package manager."""
-    shells = [p for p in _SHELLS if _get(fs, p) is not None]
-    managers = [p for p in _PACKAGE_MANAGERS if (f := _get(fs, p)) is not None and not _busybox_applet(f)]
+    shells = [p for p in _SHELLS if file_at(fs, p) is not None]
+    managers = [p for p in _PACKAGE_MANAGERS if (f := file_at(fs, p)) is not None and not _busybox_applet(f)]
     if shells and managers:
         return [Hit(f"shell {shells[0]} and package manager {managers[0]}", Location(path=shells[0]))]
     return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from dockaudit.facts import HistoryEntry, ImageFacts
-from dockaudit.model import Location
+from dockaudit.model import Location, Origin
 from dockaudit.rules.registry import Hit
 from dockaudit.rules.shell import Command, commands
 
@@ -41,3 +41,11 @@ def hits_per_command(facts: ImageFacts, judge: Callable[[HistoryEntry, Command],
                 hits.append(Hit(f"{step.where}: {reason}: {step.shown}", step.location, step.origin))
                 break
     return hits
+
+
+def origin_of(all_steps: list[HistoryEntry], instruction: str, contains: str = "") -> tuple[Origin, Location]:
+    """Origin and location of the newest step that set a config value; the user's when none is seen."""
+    step = last_step(all_steps, instruction, contains)
+    if step is None:
+        return Origin.UNKNOWN, Location()
+    return step.origin, step.location

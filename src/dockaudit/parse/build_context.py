@@ -1,0 +1,73 @@
+"""The build context as a Dockerfile's COPY and ADD bring it in: the files copied, and reading one of them (a
+start script, a dependency file) without leaving the context.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockaudit.parse.shell_text import BIN_DIRS
+
+_SCRIPT_CAP = 256 * 1024
+
+
+def read_context_file(context_dir: Path | None, source: str) -> str | None:
+    """A text file of the build context (None outside it, too large, unreadable or not a file)."""
+    if context_dir is None or "$" in source or source.startswith(("http://", "https://")):
+        return None
+    root = context_dir.resolve()
+    try:
+        path = (root / source.lstrip("/")).resolve()
+        path.relative_to(root)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not path.is_file() or path.stat().st_size > _SCRIPT_CAP:
+            return None
+        return path.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+@dataclass
+class CopyInstruction:
+    """A COPY or ADD: its sources, resolved destination, the stage it copies from (None: the context), its line."""
+
+    sources: tuple[str, ...]
+    dest: str
+    from_stage: str | None
+    line: int
+
+
+def script_source(
+    program: str, copies: Sequence[CopyInstruction], context_dir: Path | None, workdir: str
+) -> tuple[str, str] | None:
+    """(context path, shown name) of the file the build copies to where `program` runs from."""
+    wanted = program if program.startswith("/") else None
+    if program.startswith("./") or ("/" in program and not program.startswith("/")):
+        wanted = posixpath.normpath(posixpath.join(workdir, program))
+    for copy in reversed(copies):
+        if copy.from_stage is not None:
+            continue
+        for src in copy.sources:
+            base = posixpath.basename(src.rstrip("/"))
+            # A known directory counts as one without its trailing slash (`COPY x.sh /usr/local/bin`).
+            into_dir = copy.dest.endswith("/") or len(copy.sources) > 1 or copy.dest.rstrip("/") in (*BIN_DIRS, "")
+            target = posixpath.join(copy.dest, base) if into_dir else copy.dest
+            candidates = [(src, target)]
+            # A directory copied whole: the script is inside it.
+            if context_dir is not None and (context_dir / src).is_dir():
+                inner = posixpath.basename(program)
+                candidates = [(posixpath.join(src, inner), posixpath.join(copy.dest, inner))]
+            for source, path in candidates:
+                hit = (
+                    path == wanted
+                    if wanted
+                    else (posixpath.basename(path) == program and posixpath.dirname(path) in BIN_DIRS)
+                )
+                if hit:
+                    return source, posixpath.basename(source)
+    return None

@@ -1,0 +1,221 @@
+"""Whether and on which port an image serves HTTP: its base (the table), its command line (gunicorn, nginx,
+flask...), or an HTTP framework its dependency file names.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from dockaudit.facts import DockerfileInstruction
+from dockaudit.parse.base_images import ResolvedBase
+from dockaudit.parse.build_context import CopyInstruction, read_context_file
+from dockaudit.parse.shell_text import SHELLS, shell_words, strip_init
+
+_HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None], ...] = (
+    # (program, port option, default port)
+    (re.compile(r"^(?:gunicorn|hypercorn)$"), re.compile(r"(?:-b|--bind)[= ](?:[\w.\[\]:]*:)?(\d+)"), 8000),
+    (re.compile(r"^uvicorn$"), re.compile(r"--port[= ](\d+)"), 8000),
+    (re.compile(r"^uwsgi$"), re.compile(r"--http(?:-socket)?[= ](?:[\w.]*:)?(\d+)"), None),
+    (re.compile(r"^(?:http-server)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 8080),
+    (re.compile(r"^(?:httpd|busybox)$"), re.compile(r"-p[= ](?:[\w.]*:)?(\d+)"), 80),
+    (re.compile(r"^(?:nginx|caddy)$"), None, 80),
+    (re.compile(r"^(?:rails)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 3000),
+    (re.compile(r"^(?:puma)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 9292),
+    (re.compile(r"^catalina\.sh$"), None, 8080),
+    (re.compile(r"^(?:next|streamlit)$"), re.compile(r"(?:-p|--port|--server\.port)[= ](\d+)"), None),
+)
+
+
+_CONFIG_PORTS = frozenset({"nginx", "caddy", "httpd", "catalina.sh"})
+"""Servers whose listening port is set in their config file rather than on the command line."""
+
+
+def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
+    """(port, program) when the command starts a server known to speak HTTP, with the port it listens on."""
+    words = strip_init(list(argv))
+    if len(words) >= 3 and words[0].rsplit("/", 1)[-1] in SHELLS and words[1] == "-c":
+        words = shell_words(words[2])
+    if not words:
+        return None
+    program = words[0].rsplit("/", 1)[-1]
+    line = " ".join(words)
+    if program.startswith("python") and words[1:3] == ["-m", "http.server"]:
+        port = next((w for w in words[3:] if w.isdigit()), "8000")
+        return int(port), "python -m http.server"
+    if program.startswith("python") and "manage.py" in " ".join(words[1:2]) and "runserver" in words:
+        address = words[words.index("runserver") + 1] if words.index("runserver") + 1 < len(words) else "8000"
+        port = address.rsplit(":", 1)[-1]
+        return (int(port), "django runserver") if port.isdigit() else None
+    if program in ("flask",) and "run" in words:
+        match = re.search(r"(?:-p|--port)[= ](\d+)", line)
+        return int(match.group(1)) if match else 5000, "flask run"
+    if program == "php" and "-S" in words:
+        match = re.search(r"-S[= ]\S*:(\d+)", line)
+        return (int(match.group(1)), "php -S") if match else None
+    if program == "busybox" and (len(words) < 2 or words[1] != "httpd"):
+        return None
+    for pattern, option, default in _HTTP_SERVERS:
+        if pattern.match(program):
+            match = option.search(line) if option else None
+            if match:
+                return int(match.group(1)), program
+            return (default, program) if default is not None else None
+    return None
+
+
+def serves_http(
+    base: ResolvedBase,
+    command: Sequence[str],
+    cmd: Sequence[str],
+    entrypoint_ins: DockerfileInstruction | None,
+    cmd_ins: DockerfileInstruction | None,
+    exposed: Sequence[int],
+    copies: Sequence[CopyInstruction],
+    context_dir: Path | None,
+) -> tuple[int, str] | None:
+    """(port, why) when the image serves HTTP: its base, its command line, or its framework and only port."""
+    known = base.known
+    if known is not None and known.http_port is not None:
+        own = cmd_ins is not None or entrypoint_ins is not None
+        program = ""
+        if own and command:
+            words = list(command)
+            if len(words) >= 3 and words[0].rsplit("/", 1)[-1] in SHELLS and words[1] == "-c":
+                words = shell_words(words[2])
+            program = posixpath.basename(words[0]) if words else ""
+        if known.service:
+            # The base's own server: its default command, the entrypoint script that starts it, or its binary.
+            own_server = program == posixpath.basename(known.name.rstrip("*/")) or program == known.name.split("/")[-1]
+            serves = (
+                not own
+                or (known.drop is not None and program in known.drop.when)
+                or "entrypoint" in program
+                or own_server
+            )
+            if serves and (not exposed or known.http_port in exposed):
+                return known.http_port, f"{base.ref} serves HTTP on {known.http_port} ({known.source})"
+        elif known.http_port in exposed:
+            # An app framework base (ASP.NET Core) whose apps listen for HTTP on this port by default.
+            return known.http_port, f"apps on {base.ref} serve HTTP on {known.http_port} ({known.source})"
+    # An entrypoint script usually ends with `exec "$@"`: the CMD is then the server. The probe runs inside the
+    # container, so the port the command listens on counts whether or not EXPOSE names it.
+    found = http_from_command(command) or http_from_command(cmd)
+    if found is not None:
+        port, program = found
+        stated = re.search(rf"(?<!\d){port}(?!\d)", " ".join((*command, *cmd))) is not None
+        # A server whose port comes from its config file (nginx, caddy, Tomcat) may listen elsewhere than
+        # its default: trust the default only when EXPOSE agrees (or says nothing).
+        if stated or not exposed or port in exposed or program not in _CONFIG_PORTS:
+            where = "which the Dockerfile exposes" if port in exposed else "as its command line says"
+            return port, f"{program} serves HTTP on {port}, {where}"
+    if found is None and len(set(exposed)) == 1:
+        framework = _web_framework(command, copies, context_dir)
+        if framework is not None:
+            port = exposed[0]
+            return port, f"the app is built on {framework} (an HTTP framework) and exposes only port {port}"
+    return None
+
+
+_FRAMEWORKS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    # language: (dependency files, HTTP frameworks and servers named in them)
+    "node": (
+        ("package.json",),
+        frozenset(
+            {
+                "express",
+                "fastify",
+                "koa",
+                "@hapi/hapi",
+                "hapi",
+                "@nestjs/core",
+                "next",
+                "nuxt",
+                "restify",
+                "@remix-run/serve",
+                "json-server",
+                "http-server",
+                "serve",
+                "@adonisjs/core",
+                "sails",
+            }
+        ),
+    ),
+    "python": (
+        ("requirements.txt", "requirements.in", "pyproject.toml", "Pipfile"),
+        frozenset(
+            {
+                "flask",
+                "django",
+                "fastapi",
+                "starlette",
+                "aiohttp",
+                "tornado",
+                "bottle",
+                "sanic",
+                "streamlit",
+                "gradio",
+                "uvicorn",
+                "gunicorn",
+                "hypercorn",
+                "quart",
+                "falcon",
+                "litestar",
+            }
+        ),
+    ),
+}
+
+
+_NODE_PROGRAMS = frozenset({"node", "nodejs", "npm", "yarn", "pnpm", "bun"})
+_DEPENDENCY = re.compile(r"^\s*[\"']?([A-Za-z0-9_.@/-]+?)[\"']?\s*(?:[=<>~!\[;:]|$)")
+
+
+def _web_framework(command: Sequence[str], copies: Sequence[CopyInstruction], context_dir: Path | None) -> str | None:
+    """The HTTP framework the app's dependency file (copied in from the build context) names, if any."""
+    words = strip_init(list(command))
+    if len(words) >= 3 and posixpath.basename(words[0]) in SHELLS and words[1] == "-c":
+        words = shell_words(words[2])
+    program = posixpath.basename(words[0]) if words else ""
+    language = "node" if program in _NODE_PROGRAMS else "python" if program.startswith("python") else None
+    if language is None or context_dir is None:
+        return None
+    names, frameworks = _FRAMEWORKS[language]
+    for copy in copies:
+        if copy.from_stage is not None:
+            continue
+        for source in copy.sources:
+            base = source.rstrip("/")
+            candidates = (
+                [base]
+                if posixpath.basename(base) in names
+                else [
+                    posixpath.join(base, name)
+                    for name in names
+                    if base in (".", "./", "") or not posixpath.splitext(base)[1]
+                ]
+            )
+            for candidate in candidates:
+                text = read_context_file(context_dir, candidate)
+                found = _named_dependency(text or "", frameworks, candidate.endswith("package.json"))
+                if found is not None:
+                    return found
+    return None
+
+
+def _named_dependency(text: str, frameworks: frozenset[str], is_json: bool) -> str | None:
+    if is_json:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        deps = {**(data.get("dependencies") or {})} if isinstance(data, dict) else {}
+        return next((name for name in deps if name in frameworks), None)
+    for line in text.splitlines():
+        match = _DEPENDENCY.match(line.split("#", 1)[0])
+        if match and match.group(1).lower() in frameworks:
+            return match.group(1).lower()
+    return None
