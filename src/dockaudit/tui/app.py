@@ -6,7 +6,7 @@ import codecs
 import contextlib
 import locale
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -107,6 +107,7 @@ class DockauditApp(App[int]):
         watch_events: bool = True,
         theme: str | None = None,
         ascii_borders: bool = False,
+        compose_paths: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.connector = connector
@@ -119,6 +120,8 @@ class DockauditApp(App[int]):
         """The session of the engine shown."""
         self.ascii_borders = ascii_borders
         """Whether box-drawing borders were replaced by ASCII ones (see `make_app`)."""
+        self.compose_paths = tuple(compose_paths)
+        """Compose files (or project directories) to list in the Compose tab."""
         wanted = theme or os.environ.get("DOCKAUDIT_THEME", "")
         self.theme = {"light": LIGHT_THEME, "dark": DARK_THEME}.get(wanted, wanted or DARK_THEME)
 
@@ -183,7 +186,11 @@ class DockauditApp(App[int]):
         old = self.session
         self.session = message.session
         self._clear_screens()
-        self.push_screen(MainScreen(message.session, message.engine, watch_events=self.watch_events))
+        self.push_screen(
+            MainScreen(
+                message.session, message.engine, watch_events=self.watch_events, compose_paths=self.compose_paths
+            )
+        )
         if old is not None and old is not message.session:
             self._close_session(old)
 
@@ -307,8 +314,11 @@ def make_app(
     watch_events: bool = True,
     theme: str | None = None,
     ascii_borders: bool | None = None,
+    compose_paths: Sequence[str] = (),
 ) -> DockauditApp:
     """Build the app around a connector; tests, screenshots and the CLI all come through here."""
     use_ascii = (not unicode_terminal()) if ascii_borders is None else ascii_borders
     cls = AsciiDockauditApp if use_ascii else DockauditApp
-    return cls(connector, choice, watch_events=watch_events, theme=theme, ascii_borders=use_ascii)
+    return cls(
+        connector, choice, watch_events=watch_events, theme=theme, ascii_borders=use_ascii, compose_paths=compose_paths
+    )

@@ -1,0 +1,227 @@
+"""The Compose tab's share of the main screen: its tree, its detail pane and the workers behind them.
+
+Live projects come from the inventory's Compose labels; projects given as files are read through the session
+once, at start. A live service is audited through its containers (the same audit, and the same result, as the
+Containers tab's), whose findings the session points at the Compose file's lines when that file is readable here;
+a file's service is a target of its own. The diff pane hardens the project's Compose file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Static, TabbedContent
+
+from dockaudit.audit import AuditSession
+from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, Inventory
+from dockaudit.live_compose import ComposeGrouping
+from dockaudit.model import TargetResult
+from dockaudit.targets import ResolvedTarget
+from dockaudit.tui import presenters as p
+from dockaudit.tui.backend import (
+    ComposeFileProject,
+    Hardening,
+    ScanState,
+    harden_compose_project,
+    live_compose_project,
+    read_compose_files,
+)
+from dockaudit.tui.compose_presenters import (
+    ComposeNode,
+    Level,
+    compose_status,
+    compose_tree,
+    node_label,
+    project_overview,
+)
+from dockaudit.tui.messages import HardeningLoaded
+from dockaudit.tui.widgets.browser import DetailPane
+from dockaudit.tui.widgets.compose_view import ComposeView, compose_diff_renderable
+
+
+@dataclass
+class ComposeFilesRead(Message):
+    """The Compose files given on the command line, read (or rejected) by Compose."""
+
+    files: list[ComposeFileProject]
+
+
+class ComposeTab(Screen[None]):
+    """The Compose tab of the main screen (which owns the audit state this reads and the queue `a` feeds)."""
+
+    session: AuditSession
+    inventory: Inventory
+    results: dict[str, TargetResult]
+    scans: dict[str, ScanState]
+    facts: dict[str, ImageFacts | ContainerFacts]
+    hardening: dict[str, Hardening | str]
+
+    def __init__(self, compose_paths: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.compose_paths = tuple(compose_paths)
+        """Compose files or project directories given on the command line."""
+        self.compose_files: list[ComposeFileProject] = []
+        self.compose_grouping = ComposeGrouping((), ())
+        self._compose_rows: dict[str, ComposeNode] = {}
+
+    @property
+    def compose_view(self) -> ComposeView:
+        """The Compose tab's tree and detail."""
+        return self.query_one("#compose-view", ComposeView)
+
+    def start_compose(self) -> None:
+        """Read the Compose files given on the command line (Compose runs in a worker)."""
+        if self.compose_paths:
+            self._read_compose_files()
+
+    # ---- the tree ----------------------------------------------------------------------------------
+
+    def populate_compose(self) -> None:
+        """Rebuild the tree from the inventory's Compose labels and the files given."""
+        self.compose_grouping = self.session.compose_groups(self.inventory)
+        projects = compose_tree(self.compose_grouping, self.compose_files)
+        self._compose_rows = {}
+        stack = list(projects)
+        while stack:
+            node = stack.pop()
+            self._compose_rows[node.key] = node
+            stack.extend(node.children)
+        self.compose_view.populate(projects, self._compose_label)
+        tabs = self.query_one("#main-tabs", TabbedContent)
+        tabs.get_tab("compose").label = f"Compose {len(projects)}"
+
+    def _compose_label(self, node: ComposeNode) -> Text:
+        containers: dict[str, ContainerSummary] = {f"container:{c.id}": c for c in self.inventory.containers}
+        return node_label(node, self.results, self.scans, containers)
+
+    def compose_keys(self, *, every: bool = False) -> list[str]:
+        """State keys `a` audits: the highlighted row's (a project's: all its services'), or every project's."""
+        if every:
+            return [k for node in self._compose_rows.values() if node.level is Level.PROJECT for k in node.audit_keys]
+        node = self.compose_view.current
+        return list(node.audit_keys) if node is not None else []
+
+    def compose_current_key(self) -> str | None:
+        """The state key of the highlighted row's findings (a project row has none: its own key)."""
+        node = self.compose_view.current
+        if node is None:
+            return None
+        return node.result_key if node.level is not Level.PROJECT and node.result_key else node.key
+
+    def compose_target(self, key: str) -> ResolvedTarget | None:
+        """The audit target of a file service's key (`service:compose.yaml#web`)."""
+        for given in self.compose_files:
+            if given.project is not None:
+                for target in self.session.compose_targets(given.project):
+                    if f"service:{target.id}" == key:
+                        return target
+        return None
+
+    def compose_hardening_key(self) -> str | None:
+        """The project whose hardened Compose file `w` saves."""
+        node = self.compose_view.current
+        return node.project if node is not None else None
+
+    # ---- the detail --------------------------------------------------------------------------------
+
+    def show_compose(self) -> None:
+        """Fill the detail pane for the highlighted row; load what is missing for it only."""
+        view = self.compose_view
+        node = view.current
+        detail = view.detail
+        key = node.result_key if node is not None else None
+        result = self.results.get(key) if key else None
+        scan = self.scans.get(key) if key else None
+        detail.show_status(result, scan)
+        detail.query_one("#detail-status", Static).update(Text(compose_status(node, result, scan)))
+        if node is None:
+            detail.show_result(None, "Nothing listed")
+            detail.show_hardening(Text("Nothing listed", style="dim"))
+            detail.show_overview(Text("Nothing listed", style="dim"))
+            return
+        if node.level is Level.PROJECT:
+            detail.show_result(None, node.error or "Highlight a service for its findings")
+        else:
+            detail.show_result(result, "Not audited yet: press a")
+        self._show_compose_overview(node, detail)
+        self._show_compose_hardening(node, detail)
+
+    def _show_compose_overview(self, node: ComposeNode, detail: DetailPane) -> None:
+        if node.level is Level.CONTAINER:
+            facts = self.facts.get(node.key)
+            if isinstance(facts, ContainerFacts):
+                detail.show_overview(p.container_overview(facts, self.session.options.clock()))
+                return
+        project = self._compose_rows.get(node.project)
+        if project is None:
+            return
+        index = int(node.project.rpartition(":")[2]) if node.project.startswith("compose:file:") else -1
+        given = self.compose_files[index].project if 0 <= index < len(self.compose_files) else None
+        group = next((g for g in self.compose_grouping.projects if f"compose:live:{g.name}" == node.project), None)
+        detail.show_overview(project_overview(project, given, group))
+
+    def _show_compose_hardening(self, node: ComposeNode, detail: DetailPane) -> None:
+        hardening = self.hardening.get(node.project)
+        project = self._compose_rows.get(node.project)
+        if project is not None and project.error:
+            detail.show_hardening(Text(project.error, style="red"))
+        elif hardening is None:
+            if detail.active_tab == "tab-hardening":
+                detail.show_hardening(Text("Hardening the Compose file…", style="dim"))
+                self._load_compose_hardening(node.project)
+            else:
+                detail.show_hardening(Text("", style="dim"))
+        elif isinstance(hardening, str):
+            detail.show_hardening(Text(hardening, style="yellow"))
+        else:
+            theme = "ansi_light" if not self.app.current_theme.dark else "ansi_dark"
+            detail.show_hardening(compose_diff_renderable(hardening, theme=theme))
+
+    def compose_state_changed(self, key: str, *, shown: bool) -> None:
+        """Redraw the rows that show `key`'s audit, and the detail when the Compose tab shows one of them."""
+        rows = [n.key for n in self._compose_rows.values() if n.result_key == key]
+        if not rows:
+            return
+        self.compose_view.relabel(rows, self._compose_label)
+        if shown and self.compose_view.current is not None and self.compose_view.current.key in rows:
+            self.show_compose()
+
+    @on(ComposeView.Highlighted)
+    def _compose_highlighted(self) -> None:
+        self.show_compose()
+
+    # ---- workers -----------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="compose-files", exit_on_error=False)
+    def _read_compose_files(self) -> None:
+        self.post_message(ComposeFilesRead(read_compose_files(self.session, self.compose_paths)))
+
+    @on(ComposeFilesRead)
+    def _compose_files_read(self, message: ComposeFilesRead) -> None:
+        self.compose_files = message.files
+        for given in message.files:
+            if given.error:
+                self.notify(given.error, title=f"Compose rejected {given.path}", severity="error")
+        self.populate_compose()
+
+    @work(thread=True, group="compose-hardening", exit_on_error=False)
+    def _load_compose_hardening(self, project_key: str) -> None:
+        try:
+            if project_key.startswith("compose:file:"):
+                project = self.compose_files[int(project_key.rpartition(":")[2])].project
+                if project is None:
+                    raise ValueError("Compose rejected the file")
+            else:
+                name = project_key.removeprefix("compose:live:")
+                group = next(g for g in self.compose_grouping.projects if g.name == name)
+                project = live_compose_project(self.session, group)
+            hardening = harden_compose_project(self.session, project)
+        except Exception as exc:
+            self.post_message(HardeningLoaded(project_key, None, f"No hardened Compose file: {exc}"))
+            return
+        self.post_message(HardeningLoaded(project_key, hardening))
