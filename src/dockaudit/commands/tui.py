@@ -29,7 +29,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the TUI, or explain why not (stdout is not a terminal: exit 2)."""
+    """Start the TUI, or explain why not (a COMPOSE_FILE that is none, or stdout is not a terminal: exit 2)."""
+    # Bad paths are usage errors before anything else (one line, exit 2), terminal or not.
+    compose_paths = [_compose_path(path) for path in args.compose]
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         sys.stderr.write(NOT_A_TTY_HINT)
         return 2
@@ -40,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
     from dockaudit.tui.app import make_app
     from dockaudit.tui.backend import Connector, EngineChoice, EngineConnector
 
-    compose_paths = [_compose_path(path) for path in args.compose]
     options = audit_options(args)
     choice = EngineChoice(host=args.host, context=args.context)
     connector: Connector

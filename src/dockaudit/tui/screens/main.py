@@ -1,4 +1,4 @@
-"""The main screen: header, Images/Containers/Host/Compose tabs, the filter box and the footer; owns audit state."""
+"""The main screen: header, Images/Containers/Compose/Host tabs, the filter box and the footer; owns audit state."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ from dockaudit.tui.widgets.text_views import diff_renderable
 MAX_PARALLEL_AUDITS = 4
 """Targets audited at once; the rest wait in a queue so 'audit all' on 1,000 images stays light."""
 
-TABS = ("images", "containers", "host", "compose")
+TABS = ("images", "containers", "compose", "host")
 DETAIL_TABS = ("tab-findings", "tab-vulns", "tab-hardening", "tab-overview")
 
 
@@ -151,11 +151,11 @@ class MainScreen(ComposeTab):
                 yield TargetBrowser("image", id="images-browser")
             with TabPane("Containers", id="containers"):
                 yield TargetBrowser("container", id="containers-browser")
+            with TabPane("Compose", id="compose"):
+                yield ComposeView(id="compose-view")
             with TabPane("Host", id="host"):
                 yield Static("", id="host-status")
                 yield FindingsView(id="host-findings")
-            with TabPane("Compose", id="compose"):
-                yield ComposeView(id="compose-view")
         yield Field(placeholder="filter: words match name, tag, ID (Enter keeps, Esc clears)", id="filter")
         yield Footer()
 
