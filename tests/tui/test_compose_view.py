@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
+from textual.widgets.tree import TreeNode
 
 from dockaudit.audit import AuditOptions
 from dockaudit.config import Settings
@@ -113,9 +115,15 @@ def rows(screen: MainScreen) -> dict[str, ComposeNode]:
     return {node.key: node for node in screen.compose_view.nodes()}
 
 
+def tree_node(screen: MainScreen, key: str) -> TreeNode[ComposeNode]:
+    node = screen.compose_view.tree_node(key)
+    assert node is not None, f"no row {key}"
+    return node
+
+
 async def highlight(screen: MainScreen, pilot: Pilot[int], key: str) -> None:
     view = screen.compose_view
-    view.project_tree.move_cursor(view._rows[key])
+    view.project_tree.move_cursor(tree_node(screen, key))
     await pilot.pause()
     assert view.current is not None and view.current.key == key
 
@@ -146,16 +154,15 @@ async def test_live_project_lists_services_and_containers_with_findings_on_compo
             [f"{live.name}-web-1"],
             [f"{live.name}-worker-1"],
         ]
-        tree_node = screen.compose_view._rows[project.key]
-        assert tree_node.is_expanded, "a project row opens on its services"
+        assert tree_node(screen, project.key).is_expanded, "a project row opens on its services"
 
         # Enter on a service opens it on its containers.
         web = project.children[0]
         await highlight(screen, pilot, web.key)
         await pilot.press("enter")
         await pilot.pause()
-        assert screen.compose_view._rows[web.key].is_expanded
-        assert str(screen.compose_view._rows[web.children[0].key].label).startswith(f"{live.name}-web-1")
+        assert tree_node(screen, web.key).is_expanded
+        assert str(tree_node(screen, web.children[0].key).label).startswith(f"{live.name}-web-1")
 
         # `a` on the service audits its container; the service shows those findings, on compose.yaml's lines.
         await pilot.press("a")
@@ -174,7 +181,7 @@ async def test_live_project_lists_services_and_containers_with_findings_on_compo
         assert "Where:" in shown_text(screen, "#finding-detail") and "compose.yaml" in shown_text(
             screen, "#finding-detail"
         )
-        assert str(screen.compose_view._rows[web.key].label).startswith(f"web  {result.grade}")
+        assert str(tree_node(screen, web.key).label).startswith(f"web  {result.grade}")
 
         # The diff pane: the project's Compose file hardened, the same diff `dockaudit harden compose.yaml` prints.
         await pilot.press("3")
@@ -233,6 +240,15 @@ async def test_an_invalid_compose_file_is_a_one_line_error_in_the_ui(tmp_path: P
     bad = tmp_path / "compose.yaml"
     bad.write_text("services:\n  web:\n    image: x\n    ports: [{bogus: 1}]\n")
     app = engine_app(tmp_path, (str(bad),))
+    toasts: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def record(message: str, **kwargs: Any) -> None:
+        # Toasts expire while a big engine lists: keep what was shown.
+        toasts.append((message, kwargs.get("severity", "information")))
+        notify(message, **kwargs)
+
+    app.notify = record  # type: ignore[method-assign]
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_compose_tab(app, pilot)
         project = rows(screen)["compose:file:0"]
@@ -242,8 +258,8 @@ async def test_an_invalid_compose_file_is_a_one_line_error_in_the_ui(tmp_path: P
         await highlight(screen, pilot, project.key)
         status = shown_text(screen, "#detail-status")
         assert status.startswith(f"Compose rejected {bad}") and "\n" not in status
-        errors = [n for n in app._notifications if n.severity == "error"]
-        assert len(errors) == 1 and project.error in errors[0].message
+        errors = [message for message, severity in toasts if severity == "error"]
+        assert len(errors) == 1 and project.error in errors[0]
         await pilot.press("a", "3")
         await settled(app, pilot)
         assert isinstance(app.screen, MainScreen), "nothing broke"
@@ -283,6 +299,6 @@ def test_tree_puts_files_first_then_live_projects_and_a_service_shows_its_first_
     assert web.audit_keys == ("container:c2", "container:c1") and web.result_key == "container:c2"
     assert live.audit_keys == ("container:c3", "container:c2", "container:c1")
     label = node_label(live, {}, {}, {})
-    assert label.plain == "app  live · 2 services · 3 containers"
+    assert label.plain == "app  live, 2 services, 3 containers"
     assert node_label(web, {}, {}, {}).plain == "web  -  2 containers"
     assert node_label(tree[0], {}, {}, {}).plain == "bad.yaml  error: yaml: line 2: did not find expected key"

@@ -65,6 +65,7 @@ Input { border: ascii $border-blurred; }
 Input:focus { border: ascii $border; }
 Button { border: ascii $primary; height: 3; }
 TargetBrowser > DetailPane { border-top: ascii $primary-darken-2; }
+ComposeView > DetailPane { border-top: ascii $primary-darken-2; }
 ExportScreen > Vertical, IgnoreScreen > Vertical, SaveScreen > Vertical, EngineScreen > Vertical,
 HelpScreen > VerticalScroll, TextScreen > VerticalScroll { border: ascii $primary; }
 EngineErrorScreen > Vertical { border: ascii $error; }

@@ -20,7 +20,7 @@ from dockaudit.live_compose import ComposeGrouping, ProjectGroup
 from dockaudit.model import TargetResult
 from dockaudit.text import printable
 from dockaudit.tui.backend import ComposeFileProject, ScanState
-from dockaudit.tui.presenters import grade_text, scan_summary, severity_counts, state_text
+from dockaudit.tui.presenters import fit, grade_text, scan_summary, severity_counts, state_text
 
 if TYPE_CHECKING:
     from dockaudit.harden.compose import ComposeHardening
@@ -118,6 +118,10 @@ def compose_tree(grouping: ComposeGrouping, files: Sequence[ComposeFileProject])
     return [_file_project(i, f) for i, f in enumerate(files)] + [_live_project(g) for g in grouping.projects]
 
 
+LABEL_WIDTH = 40
+"""Names, paths and errors in tree rows stop here, so rows fit 80 columns without a horizontal scrollbar."""
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -129,15 +133,19 @@ def node_label(
     containers: Mapping[str, ContainerSummary],
 ) -> Text:
     """The tree row: project with where it comes from; service and container with grade and finding counts."""
-    text = Text(printable(node.name, multiline=False), style="bold" if node.level is Level.PROJECT else "")
+    text = Text(fit(node.name, LABEL_WIDTH), style="bold" if node.level is Level.PROJECT else "")
     if node.level is Level.PROJECT:
         if node.error:
-            text.append(f"  error: {printable(node.error, multiline=False)}", style="red")
+            # The row says that it failed; the status line and the panes hold Compose's whole message.
+            error = printable(node.error, multiline=False)
+            text.append(
+                f"  error: {error if len(error) <= LABEL_WIDTH else error[: LABEL_WIDTH - 1] + '…'}", style="red"
+            )
             return text
-        parts = [node.detail, _plural(len(node.children), "service")]
+        parts = [fit(node.detail, LABEL_WIDTH), _plural(len(node.children), "service")]
         if node.detail == "live":
             parts.append(_plural(sum(len(s.children) for s in node.children), "container"))
-        text.append("  " + " · ".join(printable(p, multiline=False) for p in parts), style="dim")
+        text.append("  " + ", ".join(printable(p, multiline=False) for p in parts), style="dim")
         return text
     key = node.result_key
     result = results.get(key) if key else None

@@ -67,7 +67,6 @@ class ComposeTab(Screen[None]):
         """Compose files or project directories given on the command line."""
         self.compose_files: list[ComposeFileProject] = []
         self.compose_grouping = ComposeGrouping((), ())
-        self._compose_rows: dict[str, ComposeNode] = {}
 
     @property
     def compose_view(self) -> ComposeView:
@@ -85,12 +84,6 @@ class ComposeTab(Screen[None]):
         """Rebuild the tree from the inventory's Compose labels and the files given."""
         self.compose_grouping = self.session.compose_groups(self.inventory)
         projects = compose_tree(self.compose_grouping, self.compose_files)
-        self._compose_rows = {}
-        stack = list(projects)
-        while stack:
-            node = stack.pop()
-            self._compose_rows[node.key] = node
-            stack.extend(node.children)
         self.compose_view.populate(projects, self._compose_label)
         tabs = self.query_one("#main-tabs", TabbedContent)
         tabs.get_tab("compose").label = f"Compose {len(projects)}"
@@ -102,7 +95,7 @@ class ComposeTab(Screen[None]):
     def compose_keys(self, *, every: bool = False) -> list[str]:
         """State keys `a` audits: the highlighted row's (a project's: all its services'), or every project's."""
         if every:
-            return [k for node in self._compose_rows.values() if node.level is Level.PROJECT for k in node.audit_keys]
+            return [k for node in self.compose_view.nodes() if node.level is Level.PROJECT for k in node.audit_keys]
         node = self.compose_view.current
         return list(node.audit_keys) if node is not None else []
 
@@ -157,7 +150,7 @@ class ComposeTab(Screen[None]):
             if isinstance(facts, ContainerFacts):
                 detail.show_overview(p.container_overview(facts, self.session.options.clock()))
                 return
-        project = self._compose_rows.get(node.project)
+        project = self.compose_view.row(node.project)
         if project is None:
             return
         index = int(node.project.rpartition(":")[2]) if node.project.startswith("compose:file:") else -1
@@ -167,7 +160,7 @@ class ComposeTab(Screen[None]):
 
     def _show_compose_hardening(self, node: ComposeNode, detail: DetailPane) -> None:
         hardening = self.hardening.get(node.project)
-        project = self._compose_rows.get(node.project)
+        project = self.compose_view.row(node.project)
         if project is not None and project.error:
             detail.show_hardening(Text(project.error, style="red"))
         elif hardening is None:
@@ -182,13 +175,11 @@ class ComposeTab(Screen[None]):
             theme = "ansi_light" if not self.app.current_theme.dark else "ansi_dark"
             detail.show_hardening(compose_diff_renderable(hardening, theme=theme))
 
-    def compose_state_changed(self, key: str, *, shown: bool) -> None:
-        """Redraw the rows that show `key`'s audit, and the detail when the Compose tab shows one of them."""
-        rows = [n.key for n in self._compose_rows.values() if n.result_key == key]
-        if not rows:
-            return
-        self.compose_view.relabel(rows, self._compose_label)
-        if shown and self.compose_view.current is not None and self.compose_view.current.key in rows:
+    def relabel_compose(self, key: str) -> None:
+        """Redraw the rows that show `key`'s audit (queued, running, graded), and the detail when it shows one."""
+        rows = self.compose_view.relabel(key, self._compose_label)
+        shown = self.query_one("#main-tabs", TabbedContent).active == "compose"
+        if shown and self.compose_view.current in rows:
             self.show_compose()
 
     @on(ComposeView.Highlighted)

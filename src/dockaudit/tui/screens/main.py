@@ -267,6 +267,7 @@ class MainScreen(ComposeTab):
 
     def patch_row(self, key: str) -> None:
         """Redraw one row after its state changed."""
+        self.relabel_compose(key)
         kind, _, ident = key.partition(":")
         if kind == "image":
             row = next((r for r in self.inventory.images if r.id == ident), None)
@@ -650,7 +651,6 @@ class MainScreen(ComposeTab):
             if self.kind == "host":
                 self._show_host()
             return
-        self.compose_state_changed(key, shown=self.kind == "compose")
         self.patch_row(key)
         if self.listing and key == self.current_key():
             detail = self.browser().detail

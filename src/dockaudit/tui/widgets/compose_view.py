@@ -19,6 +19,7 @@ from dockaudit.text import printable
 from dockaudit.tui.backend import Hardening
 from dockaudit.tui.compose_presenters import ComposeNode, Level
 from dockaudit.tui.widgets.browser import DetailPane
+from dockaudit.tui.widgets.findings import FindingsView
 
 
 def compose_diff_renderable(hardening: Hardening, *, theme: str) -> RenderableType:
@@ -90,6 +91,15 @@ class ComposeView(Vertical):
             if node.data is not None:
                 yield node.data
 
+    def tree_node(self, key: str) -> TreeNode[ComposeNode] | None:
+        """The tree's node of a row, by the row's key."""
+        return self._rows.get(key)
+
+    def row(self, key: str) -> ComposeNode | None:
+        """A row by its key."""
+        node = self._rows.get(key)
+        return node.data if node is not None else None
+
     def populate(self, projects: Sequence[ComposeNode], label: Callable[[ComposeNode], Text]) -> None:
         """Rebuild the tree, keeping the highlighted row and the opened services."""
         tree = self.project_tree
@@ -119,12 +129,13 @@ class ComposeView(Vertical):
         tree.move_cursor(target if target is not None else (tree.root.children[0] if tree.root.children else None))
         self.post_message(self.Highlighted(self.current))
 
-    def relabel(self, keys: Sequence[str], label: Callable[[ComposeNode], Text]) -> None:
-        """Redraw the rows of these keys after their audit state changed."""
-        for key in keys:
-            node = self._rows.get(key)
-            if node is not None and node.data is not None:
+    def relabel(self, result_key: str, label: Callable[[ComposeNode], Text]) -> list[ComposeNode]:
+        """Redraw the rows that show this state key's audit; returns them."""
+        shown = [node for node in self._rows.values() if node.data is not None and node.data.result_key == result_key]
+        for node in shown:
+            if node.data is not None:
                 node.set_label(label(node.data))
+        return [node.data for node in shown if node.data is not None]
 
     @on(Tree.NodeHighlighted, "#compose-tree")
     def _highlighted(self, event: Tree.NodeHighlighted[ComposeNode]) -> None:
@@ -133,5 +144,8 @@ class ComposeView(Vertical):
 
     @on(Tree.NodeSelected, "#compose-tree")
     def _selected(self, event: Tree.NodeSelected[ComposeNode]) -> None:
-        # Enter opens or closes the row (the Tree does it); the screen's handler reads findings, not projects.
+        # Enter opens or closes a row with children (the Tree does it), and moves into a leaf's findings, as
+        # Enter on a list row does; the screen's own handler reads findings, not projects.
         event.stop()
+        if not event.node.children and event.node.data is not None:
+            self.detail.query_one(FindingsView).finding_tree.focus()
