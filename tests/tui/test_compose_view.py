@@ -30,8 +30,10 @@ from dockaudit.parse.compose import find_compose
 from dockaudit.tui.app import DockauditApp, make_app
 from dockaudit.tui.backend import ComposeFileProject, EngineConnector, Hardening
 from dockaudit.tui.compose_presenters import ComposeNode, Level, compose_tree, node_label
+from dockaudit.tui.screens.dialogs import SaveScreen
 from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.settle import settle
+from dockaudit.tui.widgets.fields import Field
 from dockaudit.tui.widgets.findings import FindingsView
 from tests.cli.run import dockaudit
 from tests.compose.test_compose_engine import PASSWD_ROOT_ONLY, _free_port, _image
@@ -233,6 +235,22 @@ async def test_compose_file_on_the_command_line_lists_its_services_as_targets(
         assert isinstance(hardening, Hardening), hardening
         assert "+    cap_drop:" in hardening.diff and hardening.filename == "compose.hardened.yaml"
         assert "read_only: true" in hardening.hardened
+
+        # `w` saves the hardened Compose file, which Compose itself accepts.
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveScreen)
+        saved = project_dir / "compose.hardened.yaml"
+        field = app.screen.query_one("#save-path", Field)
+        field.value = str(saved)
+        field.focus()
+        await pilot.press("enter")
+        await settled(app, pilot)
+    assert saved.read_text() == hardening.hardened
+    config = subprocess.run(
+        [*find_compose().argv, "-f", str(saved), "config", "--quiet"], capture_output=True, text=True, check=False
+    )
+    assert config.returncode == 0, config.stderr
 
 
 @sync

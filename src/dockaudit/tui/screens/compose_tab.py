@@ -89,7 +89,11 @@ class ComposeTab(Screen[None]):
         tabs.get_tab("compose").label = f"Compose {len(projects)}"
 
     def _compose_label(self, node: ComposeNode) -> Text:
-        containers: dict[str, ContainerSummary] = {f"container:{c.id}": c for c in self.inventory.containers}
+        containers: dict[str, ContainerSummary] = {}
+        if node.level is Level.CONTAINER:
+            # Only a container row shows its state (looked up here, as rows redraw on every audit step).
+            found = next((c for c in self.inventory.containers if f"container:{c.id}" == node.key), None)
+            containers = {node.key: found} if found is not None else {}
         return node_label(node, self.results, self.scans, containers)
 
     def compose_keys(self, *, every: bool = False) -> list[str]:
