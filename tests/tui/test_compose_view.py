@@ -30,6 +30,7 @@ from dockaudit.parse.compose import find_compose
 from dockaudit.tui.app import DockauditApp, make_app
 from dockaudit.tui.backend import ComposeFileProject, EngineConnector, Hardening
 from dockaudit.tui.compose_presenters import ComposeNode, Level, compose_tree, node_label
+from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.screens.dialogs import SaveScreen
 from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.settle import settle
@@ -38,7 +39,7 @@ from dockaudit.tui.widgets.findings import FindingsView
 from tests.cli.run import dockaudit
 from tests.compose.test_compose_engine import PASSWD_ROOT_ONLY, _free_port, _image
 from tests.fixtures.images import TEST_LABEL
-from tests.tui.conftest import sync
+from tests.tui.conftest import demo_app, sync
 
 pytestmark = pytest.mark.docker
 
@@ -111,6 +112,19 @@ async def open_compose_tab(app: DockauditApp, pilot: Pilot[int]) -> MainScreen:
 
 async def settled(app: DockauditApp, pilot: Pilot[int]) -> None:
     await settle(app, pilot)  # type: ignore[arg-type]
+
+
+def record_toasts(app: DockauditApp) -> list[tuple[str, str]]:
+    """Every toast the app shows, as (message, severity): toasts expire while a big engine lists."""
+    toasts: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def record(message: str, **kwargs: Any) -> None:
+        toasts.append((message, kwargs.get("severity", "information")))
+        notify(message, **kwargs)
+
+    app.notify = record  # type: ignore[method-assign]
+    return toasts
 
 
 def rows(screen: MainScreen) -> dict[str, ComposeNode]:
@@ -258,15 +272,7 @@ async def test_an_invalid_compose_file_is_a_one_line_error_in_the_ui(tmp_path: P
     bad = tmp_path / "compose.yaml"
     bad.write_text("services:\n  web:\n    image: x\n    ports: [{bogus: 1}]\n")
     app = engine_app(tmp_path, (str(bad),))
-    toasts: list[tuple[str, str]] = []
-    notify = app.notify
-
-    def record(message: str, **kwargs: Any) -> None:
-        # Toasts expire while a big engine lists: keep what was shown.
-        toasts.append((message, kwargs.get("severity", "information")))
-        notify(message, **kwargs)
-
-    app.notify = record  # type: ignore[method-assign]
+    toasts = record_toasts(app)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_compose_tab(app, pilot)
         project = rows(screen)["compose:file:0"]
@@ -320,3 +326,22 @@ def test_tree_puts_files_first_then_live_projects_and_a_service_shows_its_first_
     assert label.plain == "app  live, 2 services, 3 containers"
     assert node_label(web, {}, {}, {}).plain == "web  -  2 containers"
     assert node_label(tree[0], {}, {}, {}).plain == "bad.yaml  error: yaml: line 2: did not find expected key"
+
+
+@sync
+async def test_with_no_engine_the_compose_files_are_still_audited(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  db:\n    image: postgres:16\n    ports:\n      - 5432:5432\n")
+    app, _ = demo_app(DemoConnector(fail_connect=True), compose_paths=(str(tmp_path / "compose.yaml"),))
+    toasts = record_toasts(app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen) and screen.engine is None, type(screen).__name__
+        assert screen.main_tab == "compose", "the tab with something to audit"
+        project = rows(screen)["compose:file:0"]
+        (db,) = project.children
+        await highlight(screen, pilot, db.key)
+        await pilot.press("a")
+        await settled(app, pilot)
+        assert "DA703" in failing(screen.results[db.key].findings), "a database published on all interfaces"
+        assert [severity for message, severity in toasts if "without an engine" in message] == ["warning"]

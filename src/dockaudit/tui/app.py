@@ -175,7 +175,11 @@ class DockauditApp(App[int]):
                 problem = self.connector.problem(choice, exc)
             except Exception:
                 problem = EngineProblem(str(exc), hints=_generic_hints())
-            self.post_message(ConnectFailed(problem))
+            if self.compose_paths:
+                # Compose files need no engine: audit them, and say why the engine's tabs are empty.
+                self.post_message(Connected(self.connector.files_session(), None, problem))
+            else:
+                self.post_message(ConnectFailed(problem))
             return
         if session.info is None:
             self.post_message(ConnectFailed(EngineProblem("the session has no engine", hints=_generic_hints())))
@@ -194,6 +198,13 @@ class DockauditApp(App[int]):
         )
         if old is not None and old is not message.session:
             self._close_session(old)
+        if message.problem is not None:
+            self.notify(
+                f"{message.problem.message}: the Compose files are audited without an engine (E picks one)",
+                title="No engine",
+                severity="warning",
+                timeout=15,
+            )
 
     @on(ConnectFailed)
     def _connect_failed(self, message: ConnectFailed) -> None:

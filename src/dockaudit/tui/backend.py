@@ -42,6 +42,10 @@ class Connector(Protocol):
         """Engines to pick from: Docker CLI contexts as (name, endpoint URL)."""
         ...
 
+    def files_session(self) -> AuditSession:
+        """A session with no engine, for Compose files given on the command line when no engine answers."""
+        ...
+
 
 @dataclass(frozen=True)
 class EngineConnector:
@@ -62,6 +66,10 @@ class EngineConnector:
     def contexts(self) -> list[tuple[str, str]]:
         """Docker CLI contexts."""
         return engine_contexts()
+
+    def files_session(self) -> AuditSession:
+        """A session on no engine, with the same options."""
+        return AuditSession(None, self.options)
 
 
 @dataclass(frozen=True)

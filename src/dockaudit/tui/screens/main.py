@@ -107,7 +107,7 @@ class MainScreen(ComposeTab):
     def __init__(
         self,
         session: AuditSession,
-        engine: EngineInfo,
+        engine: EngineInfo | None,
         *,
         watch_events: bool = True,
         compose_paths: Sequence[str] = (),
@@ -116,7 +116,7 @@ class MainScreen(ComposeTab):
         self.session = session
         """The audit session of this engine: every read and audit goes through it."""
         self.engine = engine
-        """The connected engine."""
+        """The connected engine; None when only Compose files given on the command line are audited."""
         self.watch_events = watch_events
         self.now = session.options.clock()
         """Ages are relative to this (fixed per screen, so rows do not churn)."""
@@ -161,13 +161,18 @@ class MainScreen(ComposeTab):
 
     def on_mount(self) -> None:
         """Load the inventory and Trivy's state in the background."""
-        self.refresh_inventory()
         self._load_trivy()
         self.start_compose()
-        if self.watch_events:
+        if self.engine is not None:
+            self.refresh_inventory()
+        if self.watch_events and self.engine is not None:
             self._watch_events()
         self.query_one("#host-findings", FindingsView).show(None, "Host not audited yet: press a")
-        self.query_one("#images-browser", TargetBrowser).table.focus()
+        if self.engine is None:
+            # No engine, only Compose files: open on the tab that has something to audit.
+            self.query_one("#main-tabs", TabbedContent).active = "compose"
+        else:
+            self.query_one("#images-browser", TargetBrowser).table.focus()
 
     def on_unmount(self) -> None:
         """Stop following events and release the engine."""
@@ -454,6 +459,8 @@ class MainScreen(ComposeTab):
 
     def _target(self, key: str) -> ResolvedTarget | None:
         """The audit target of a list key, built from the inventory row (so it is named as the list names it)."""
+        if self.engine is None:
+            return None
         engine = self.engine.id
         if key == "host":
             return ResolvedTarget(TargetKind.HOST, engine, engine, engine, engine)
