@@ -153,7 +153,10 @@ class ComposeTab(Screen[None]):
             facts = self.facts.get(node.key)
             if isinstance(facts, ContainerFacts):
                 detail.show_overview(p.container_overview(facts, self.session.options.clock()))
-                return
+            else:
+                detail.show_overview(Text("Loading…", style="dim"))
+                self.load_container_facts(node.key)
+            return
         project = self.compose_view.row(node.project)
         if project is None:
             return
@@ -191,6 +194,10 @@ class ComposeTab(Screen[None]):
         self.show_compose()
 
     # ---- workers -----------------------------------------------------------------------------------
+
+    def load_container_facts(self, key: str) -> None:
+        """Inspect a container for its Overview (the main screen's worker, shared with the Containers tab)."""
+        raise NotImplementedError
 
     @work(thread=True, exclusive=True, group="compose-files", exit_on_error=False)
     def _read_compose_files(self) -> None:

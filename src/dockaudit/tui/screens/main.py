@@ -422,6 +422,10 @@ class MainScreen(ComposeTab):
         except Exception:
             return
 
+    def load_container_facts(self, key: str) -> None:
+        """Inspect a container of the Compose tab for its Overview."""
+        self._load_facts(key)
+
     @work(thread=True, exclusive=True, group="facts", exit_on_error=False)
     def _load_facts(self, key: str) -> None:
         kind, _, ident = key.partition(":")
