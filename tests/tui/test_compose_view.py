@@ -18,7 +18,7 @@ import docker
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent
 from textual.widgets.tree import TreeNode
 
 from dockaudit.audit import AuditOptions
@@ -164,6 +164,9 @@ async def test_live_project_lists_services_and_containers_with_findings_on_compo
         screen = await open_compose_tab(app, pilot)
         found = rows(screen)
         project = found[f"compose:live:{live.name}"]
+        projects = [row for row in found.values() if row.level is Level.PROJECT]
+        tab = screen.query_one("#main-tabs", TabbedContent).get_tab("compose")
+        assert str(tab.label) == f"Compose {len(projects)}"
         assert project.level is Level.PROJECT
         assert [s.name for s in project.children] == ["web", "worker"]
         assert [[c.name for c in s.children] for s in project.children] == [

@@ -85,8 +85,13 @@ class ComposeTab(Screen[None]):
         self.compose_grouping = self.session.compose_groups(self.inventory)
         projects = compose_tree(self.compose_grouping, self.compose_files)
         self.compose_view.populate(projects, self._compose_label)
+        self.label_compose()
+
+    def label_compose(self) -> None:
+        """Tab label: how many projects (live ones counted from the inventory, before the tab is first shown)."""
+        live = self.session.compose_groups(self.inventory).projects
         tabs = self.query_one("#main-tabs", TabbedContent)
-        tabs.get_tab("compose").label = f"Compose {len(projects)}"
+        tabs.get_tab("compose").label = f"Compose {len(live) + len(self.compose_files)}"
 
     def _compose_label(self, node: ComposeNode) -> Text:
         containers: dict[str, ContainerSummary] = {}

@@ -564,6 +564,8 @@ class MainScreen(ComposeTab):
         self._populate_shown()
         if "container" in self.stale:
             self._label("container", len(self._visible_containers()))
+        if "compose" in self.stale:
+            self.label_compose()
 
     def _populate_shown(self) -> None:
         if self.kind in self.stale:
