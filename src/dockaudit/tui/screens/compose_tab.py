@@ -18,8 +18,8 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent
 
 from dockaudit.audit import AuditSession
-from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, Inventory
-from dockaudit.live_compose import ComposeGrouping
+from dockaudit.facts import ComposeProject, ContainerFacts, ContainerSummary, ImageFacts, Inventory
+from dockaudit.live_compose import ComposeGrouping, ProjectGroup
 from dockaudit.model import TargetResult
 from dockaudit.targets import ResolvedTarget
 from dockaudit.tui import presenters as p
@@ -36,6 +36,10 @@ from dockaudit.tui.compose_presenters import (
     Level,
     compose_status,
     compose_tree,
+    container_key,
+    file_project_key,
+    file_service_key,
+    live_project_key,
     node_label,
     project_overview,
 )
@@ -97,7 +101,7 @@ class ComposeTab(Screen[None]):
         containers: dict[str, ContainerSummary] = {}
         if node.level is Level.CONTAINER:
             # Only a container row shows its state (looked up here, as rows redraw on every audit step).
-            found = next((c for c in self.inventory.containers if f"container:{c.id}" == node.key), None)
+            found = next((c for c in self.inventory.containers if container_key(c.id) == node.key), None)
             containers = {node.key: found} if found is not None else {}
         return node_label(node, self.results, self.scans, containers)
 
@@ -120,7 +124,7 @@ class ComposeTab(Screen[None]):
         for given in self.compose_files:
             if given.project is not None:
                 for target in self.session.compose_targets(given.project):
-                    if f"service:{target.id}" == key:
+                    if file_service_key(target.id) == key:
                         return target
         return None
 
@@ -165,10 +169,13 @@ class ComposeTab(Screen[None]):
         project = self.compose_view.row(node.project)
         if project is None:
             return
-        index = int(node.project.rpartition(":")[2]) if node.project.startswith("compose:file:") else -1
-        given = self.compose_files[index].project if 0 <= index < len(self.compose_files) else None
-        group = next((g for g in self.compose_grouping.projects if f"compose:live:{g.name}" == node.project), None)
-        detail.show_overview(project_overview(project, given, group))
+        detail.show_overview(project_overview(project, *self._compose_sources(node.project)))
+
+    def _compose_sources(self, project_key: str) -> tuple[ComposeProject | None, ProjectGroup | None]:
+        """What a project row comes from: the file's project as Compose read it, or the live project's group."""
+        given = next((f.project for i, f in enumerate(self.compose_files) if file_project_key(i) == project_key), None)
+        group = next((g for g in self.compose_grouping.projects if live_project_key(g.name) == project_key), None)
+        return given, group
 
     def _show_compose_hardening(self, node: ComposeNode, detail: DetailPane) -> None:
         hardening = self.hardening.get(node.project)
@@ -218,15 +225,14 @@ class ComposeTab(Screen[None]):
 
     @work(thread=True, group="compose-hardening", exit_on_error=False)
     def _load_compose_hardening(self, project_key: str) -> None:
+        given, group = self._compose_sources(project_key)
         try:
-            if project_key.startswith("compose:file:"):
-                project = self.compose_files[int(project_key.rpartition(":")[2])].project
-                if project is None:
-                    raise ValueError("Compose rejected the file")
-            else:
-                name = project_key.removeprefix("compose:live:")
-                group = next(g for g in self.compose_grouping.projects if g.name == name)
+            if given is not None:
+                project = given
+            elif group is not None:
                 project = live_compose_project(self.session, group)
+            else:
+                raise ValueError("the project is no longer listed, or Compose rejected its file")
             hardening = harden_compose_project(self.session, project)
         except Exception as exc:
             self.post_message(HardeningLoaded(project_key, None, f"No hardened Compose file: {exc}"))
