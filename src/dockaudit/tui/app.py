@@ -6,7 +6,7 @@ import codecs
 import contextlib
 import locale
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -65,6 +65,7 @@ Input { border: ascii $border-blurred; }
 Input:focus { border: ascii $border; }
 Button { border: ascii $primary; height: 3; }
 TargetBrowser > DetailPane { border-top: ascii $primary-darken-2; }
+ComposeView > DetailPane { border-top: ascii $primary-darken-2; }
 ExportScreen > Vertical, IgnoreScreen > Vertical, SaveScreen > Vertical, EngineScreen > Vertical,
 HelpScreen > VerticalScroll, TextScreen > VerticalScroll { border: ascii $primary; }
 EngineErrorScreen > Vertical { border: ascii $error; }
@@ -107,6 +108,7 @@ class DockauditApp(App[int]):
         watch_events: bool = True,
         theme: str | None = None,
         ascii_borders: bool = False,
+        compose_paths: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.connector = connector
@@ -119,6 +121,8 @@ class DockauditApp(App[int]):
         """The session of the engine shown."""
         self.ascii_borders = ascii_borders
         """Whether box-drawing borders were replaced by ASCII ones (see `make_app`)."""
+        self.compose_paths = tuple(compose_paths)
+        """Compose files (or project directories) to list in the Compose tab."""
         wanted = theme or os.environ.get("DOCKAUDIT_THEME", "")
         self.theme = {"light": LIGHT_THEME, "dark": DARK_THEME}.get(wanted, wanted or DARK_THEME)
 
@@ -171,7 +175,11 @@ class DockauditApp(App[int]):
                 problem = self.connector.problem(choice, exc)
             except Exception:
                 problem = EngineProblem(str(exc), hints=_generic_hints())
-            self.post_message(ConnectFailed(problem))
+            if self.compose_paths:
+                # Compose files need no engine: audit them, and say why the engine's tabs are empty.
+                self.post_message(Connected(self.connector.files_session(), None, problem))
+            else:
+                self.post_message(ConnectFailed(problem))
             return
         if session.info is None:
             self.post_message(ConnectFailed(EngineProblem("the session has no engine", hints=_generic_hints())))
@@ -183,9 +191,20 @@ class DockauditApp(App[int]):
         old = self.session
         self.session = message.session
         self._clear_screens()
-        self.push_screen(MainScreen(message.session, message.engine, watch_events=self.watch_events))
+        self.push_screen(
+            MainScreen(
+                message.session, message.engine, watch_events=self.watch_events, compose_paths=self.compose_paths
+            )
+        )
         if old is not None and old is not message.session:
             self._close_session(old)
+        if message.problem is not None:
+            self.notify(
+                f"{message.problem.message}: the Compose files are audited without an engine (E picks one)",
+                title="No engine",
+                severity="warning",
+                timeout=15,
+            )
 
     @on(ConnectFailed)
     def _connect_failed(self, message: ConnectFailed) -> None:
@@ -307,8 +326,11 @@ def make_app(
     watch_events: bool = True,
     theme: str | None = None,
     ascii_borders: bool | None = None,
+    compose_paths: Sequence[str] = (),
 ) -> DockauditApp:
     """Build the app around a connector; tests, screenshots and the CLI all come through here."""
     use_ascii = (not unicode_terminal()) if ascii_borders is None else ascii_borders
     cls = AsciiDockauditApp if use_ascii else DockauditApp
-    return cls(connector, choice, watch_events=watch_events, theme=theme, ascii_borders=use_ascii)
+    return cls(
+        connector, choice, watch_events=watch_events, theme=theme, ascii_borders=use_ascii, compose_paths=compose_paths
+    )

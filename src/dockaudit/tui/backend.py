@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from dockaudit.audit import AuditOptions, AuditSession
 from dockaudit.connect import connection_problem, engine_contexts, open_session
-from dockaudit.errors import EngineProblem
+from dockaudit.errors import DockauditError, EngineProblem
 from dockaudit.harden.result import HardenResult
 from dockaudit.harden.runtime import RuntimeHardening
+from dockaudit.text import printable
+
+if TYPE_CHECKING:
+    from dockaudit.facts import ComposeProject
+    from dockaudit.live_compose import ProjectGroup
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,10 @@ class Connector(Protocol):
         """Engines to pick from: Docker CLI contexts as (name, endpoint URL)."""
         ...
 
+    def files_session(self) -> AuditSession:
+        """A session with no engine, for Compose files given on the command line when no engine answers."""
+        ...
+
 
 @dataclass(frozen=True)
 class EngineConnector:
@@ -55,6 +66,10 @@ class EngineConnector:
     def contexts(self) -> list[tuple[str, str]]:
         """Docker CLI contexts."""
         return engine_contexts()
+
+    def files_session(self) -> AuditSession:
+        """A session on no engine, with the same options."""
+        return AuditSession(None, self.options)
 
 
 @dataclass(frozen=True)
@@ -93,3 +108,63 @@ class ScanState:
     running: bool = True
     error: str | None = None
     trivy_pending: bool = field(default=False)
+
+
+# ---- Compose (the Compose tab) -------------------------------------------------------------------------
+# Compose projects as the Compose tab shows them: files given on the command line, read through the session,
+# and the live projects whose containers carry Compose's labels. Kept apart from the audit plumbing above.
+
+
+@dataclass(frozen=True)
+class ComposeFileProject:
+    """A Compose file (or project directory) given on the command line: its project, or why it has none."""
+
+    path: str
+    project: ComposeProject | None
+    error: str = ""
+    """Compose's own one-line message when it rejected the file (or no Compose could run)."""
+
+
+def read_compose_files(session: AuditSession, paths: Sequence[str]) -> list[ComposeFileProject]:
+    """Each path's project, read through the session (Compose itself); a file Compose rejects is a value."""
+    from dockaudit.targets import compose_files
+
+    found = []
+    for path in paths:
+        files = compose_files(Path(path)) if Path(path).is_file() else [path]
+        try:
+            found.append(ComposeFileProject(path, session.compose_project(files)))
+        except DockauditError as exc:
+            found.append(ComposeFileProject(path, None, printable(str(exc), multiline=False)))
+    return found
+
+
+def live_compose_project(session: AuditSession, group: ProjectGroup) -> ComposeProject:
+    """The project a live project's containers were started from, read from its files through the session;
+    raises `DockauditError` saying why when its files are not on this machine or Compose cannot read them."""
+    from dockaudit.live_compose import compose_labels
+
+    labels = next((found for c in group.containers if (found := compose_labels(c.labels)) is not None), None)
+    files = ", ".join(group.config_files) or "(none recorded)"
+    if labels is None or not labels.readable:
+        raise DockauditError(f"its Compose file is not readable on this machine: {files}")
+    project = session.live_projects.read(labels, session.settings.allow_secret_names)
+    if project is None:
+        raise DockauditError(f"Compose could not read {files} here (a variable only the original shell had?)")
+    return project
+
+
+def harden_compose_project(session: AuditSession, project: ComposeProject) -> Hardening:
+    """The project's hardened Compose file as a diff, what changed and why in the note; `w` saves the file."""
+    from dockaudit.tui.compose_presenters import compose_hardening_note
+
+    result = session.harden_compose(project)
+    first = result.files[0] if result.files else None
+    name = Path(first.path).name if first is not None else "compose.yaml"
+    stem = name.removesuffix(".yaml").removesuffix(".yml")
+    return Hardening(
+        diff=result.diff(),
+        hardened=first.hardened if first is not None else "",
+        filename=f"{stem}.hardened.yaml",
+        note=compose_hardening_note(result),
+    )

@@ -53,6 +53,10 @@ class DemoConnector:
             ),
         )
 
+    def files_session(self) -> AuditSession:
+        """A session on no engine, with the demo's fixed clock and settings file."""
+        return AuditSession(None, AuditOptions(settings=Settings(), clock=lambda: NOW, config_dir=self.config_dir))
+
     def contexts(self) -> list[tuple[str, str]]:
         """Two made-up engines to switch between."""
         return [("demo", DEMO_ENGINE.endpoint), ("demo-staging", "demo://made-up-staging")]

@@ -15,10 +15,11 @@ from dockaudit.tui.backend import Hardening
 
 @dataclass
 class Connected(Message):
-    """The engine answered."""
+    """The engine answered (or, with Compose files to audit, did not: `engine` None and the `problem`)."""
 
     session: AuditSession
-    engine: EngineInfo
+    engine: EngineInfo | None
+    problem: EngineProblem | None = None
 
 
 @dataclass

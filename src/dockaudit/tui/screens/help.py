@@ -26,7 +26,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("x", "show or hide stopped and created containers"),
     ("r", "refresh the inventory (it also follows Docker events)"),
     ("1-4", "detail tabs: Findings, Vulns, Dockerfile/Runtime, Overview"),
-    ("[ ]", "previous / next main tab (Images, Containers, Host)"),
+    ("[ ]", "main tabs: Images, Containers, Compose projects, Host"),
     ("g", "group findings by severity or by checklist section"),
     ("enter", "read the highlighted finding in full"),
     ("i", "ignore the highlighted finding (reason, expiry) in .dockaudit.toml"),

@@ -1,9 +1,10 @@
-"""The main screen: header, Images/Containers/Host tabs, the filter box and the footer; owns audit state."""
+"""The main screen: header, Images/Containers/Compose/Host tabs, the filter box and the footer; owns audit state."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -14,7 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -37,6 +37,7 @@ from dockaudit.tui.messages import (
     TrivyDone,
     TrivyLoaded,
 )
+from dockaudit.tui.screens.compose_tab import ComposeTab
 from dockaudit.tui.screens.dialogs import (
     ExportRequest,
     ExportScreen,
@@ -46,6 +47,7 @@ from dockaudit.tui.screens.dialogs import (
     TextScreen,
 )
 from dockaudit.tui.widgets.browser import DetailPane, TargetBrowser
+from dockaudit.tui.widgets.compose_view import ComposeView
 from dockaudit.tui.widgets.fields import Field
 from dockaudit.tui.widgets.findings import FindingsView, rationale_for
 from dockaudit.tui.widgets.header import EngineHeader
@@ -54,7 +56,7 @@ from dockaudit.tui.widgets.text_views import diff_renderable
 MAX_PARALLEL_AUDITS = 4
 """Targets audited at once; the rest wait in a queue so 'audit all' on 1,000 images stays light."""
 
-TABS = ("images", "containers", "host")
+TABS = ("images", "containers", "compose", "host")
 DETAIL_TABS = ("tab-findings", "tab-vulns", "tab-hardening", "tab-overview")
 
 
@@ -68,8 +70,8 @@ def container_key(container_id: str) -> str:
     return f"container:{container_id}"
 
 
-class MainScreen(Screen[None]):
-    """Browse and audit one engine's images, containers and host."""
+class MainScreen(ComposeTab):
+    """Browse and audit one engine's images, containers, host and Compose projects."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # noqa: RUF012 - Textual reads it per instance
 
@@ -102,12 +104,19 @@ class MainScreen(Screen[None]):
         Binding("o", "vulns('sort')", "Vuln sort", show=False),
     ]
 
-    def __init__(self, session: AuditSession, engine: EngineInfo, *, watch_events: bool = True) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        session: AuditSession,
+        engine: EngineInfo | None,
+        *,
+        watch_events: bool = True,
+        compose_paths: Sequence[str] = (),
+    ) -> None:
+        super().__init__(compose_paths)
         self.session = session
         """The audit session of this engine: every read and audit goes through it."""
         self.engine = engine
-        """The connected engine."""
+        """The connected engine; None when only Compose files given on the command line are audited."""
         self.watch_events = watch_events
         self.now = session.options.clock()
         """Ages are relative to this (fixed per screen, so rows do not churn)."""
@@ -142,6 +151,8 @@ class MainScreen(Screen[None]):
                 yield TargetBrowser("image", id="images-browser")
             with TabPane("Containers", id="containers"):
                 yield TargetBrowser("container", id="containers-browser")
+            with TabPane("Compose", id="compose"):
+                yield ComposeView(id="compose-view")
             with TabPane("Host", id="host"):
                 yield Static("", id="host-status")
                 yield FindingsView(id="host-findings")
@@ -150,12 +161,18 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Load the inventory and Trivy's state in the background."""
-        self.refresh_inventory()
         self._load_trivy()
-        if self.watch_events:
+        self.start_compose()
+        if self.engine is not None:
+            self.refresh_inventory()
+        if self.watch_events and self.engine is not None:
             self._watch_events()
         self.query_one("#host-findings", FindingsView).show(None, "Host not audited yet: press a")
-        self.query_one("#images-browser", TargetBrowser).table.focus()
+        if self.engine is None:
+            # No engine, only Compose files: open on the tab that has something to audit.
+            self.query_one("#main-tabs", TabbedContent).active = "compose"
+        else:
+            self.query_one("#images-browser", TargetBrowser).table.focus()
 
     def on_unmount(self) -> None:
         """Stop following events and release the engine."""
@@ -172,8 +189,13 @@ class MainScreen(Screen[None]):
 
     @property
     def kind(self) -> str:
-        """`image`, `container` or `host` for the shown tab."""
-        return {"images": "image", "containers": "container"}.get(self.main_tab, "host")
+        """`image`, `container`, `host` or `compose` for the shown tab."""
+        return {"images": "image", "containers": "container", "compose": "compose"}.get(self.main_tab, "host")
+
+    @property
+    def listing(self) -> bool:
+        """Whether the shown tab is a target list (filter, sort and selection apply)."""
+        return self.kind in ("image", "container")
 
     def browser(self, kind: str | None = None) -> TargetBrowser:
         """The browser of a kind (default: the shown one)."""
@@ -184,6 +206,8 @@ class MainScreen(Screen[None]):
         """State key of the highlighted row (or `host`)."""
         if self.kind == "host":
             return "host"
+        if self.kind == "compose":
+            return self.compose_current_key()
         return self.browser().table.current_key
 
     def _visible_images(self) -> list[ImageSummary]:
@@ -220,6 +244,9 @@ class MainScreen(Screen[None]):
 
     def populate(self, kind: str) -> None:
         """Rebuild one list from the inventory, filter and sort."""
+        if kind == "compose":
+            self.populate_compose()
+            return
         browser = self.browser(kind)
         if kind == "image":
             images = self._visible_images()
@@ -245,6 +272,7 @@ class MainScreen(Screen[None]):
 
     def patch_row(self, key: str) -> None:
         """Redraw one row after its state changed."""
+        self.relabel_compose(key)
         kind, _, ident = key.partition(":")
         if kind == "image":
             row = next((r for r in self.inventory.images if r.id == ident), None)
@@ -262,6 +290,9 @@ class MainScreen(Screen[None]):
         kind = kind or self.kind
         if kind == "host":
             self._show_host()
+            return
+        if kind == "compose":
+            self.show_compose()
             return
         browser = self.browser(kind)
         key = browser.table.current_key
@@ -341,9 +372,14 @@ class MainScreen(Screen[None]):
             if self.kind == "host":
                 self._show_host()
                 self.query_one("#host-findings", FindingsView).finding_tree.focus()
+            elif self.kind == "compose":
+                self.compose_view.project_tree.focus()
+                self.show_compose()
             else:
                 self.browser().table.focus()
                 self.show_detail()
+        elif event.pane.id == "tab-hardening" and self.kind == "compose":
+            self.show_compose()
         elif event.pane.id == "tab-hardening":
             key = self.current_key()
             if key and key != "host":
@@ -386,6 +422,10 @@ class MainScreen(Screen[None]):
         except Exception:
             return
 
+    def load_container_facts(self, key: str) -> None:
+        """Inspect a container of the Compose tab for its Overview."""
+        self._load_facts(key)
+
     @work(thread=True, exclusive=True, group="facts", exit_on_error=False)
     def _load_facts(self, key: str) -> None:
         kind, _, ident = key.partition(":")
@@ -423,6 +463,8 @@ class MainScreen(Screen[None]):
 
     def _target(self, key: str) -> ResolvedTarget | None:
         """The audit target of a list key, built from the inventory row (so it is named as the list names it)."""
+        if self.engine is None:
+            return None
         engine = self.engine.id
         if key == "host":
             return ResolvedTarget(TargetKind.HOST, engine, engine, engine, engine)
@@ -449,6 +491,8 @@ class MainScreen(Screen[None]):
                 self.post_message(message)
 
         target = self._target(key)
+        if target is None and key.startswith("service:"):
+            target = self.compose_target(key)
         if target is None:
             post(AuditFailed(key, "it is no longer listed: refresh the inventory (r)"))
             return
@@ -516,10 +560,12 @@ class MainScreen(Screen[None]):
     def _inventory(self, message: InventoryLoaded) -> None:
         self.inventory = message.inventory
         # Only the shown list is built now; the other waits until its tab opens (faster first paint).
-        self.stale = {"image", "container"}
+        self.stale = {"image", "container", "compose"}
         self._populate_shown()
         if "container" in self.stale:
             self._label("container", len(self._visible_containers()))
+        if "compose" in self.stale:
+            self.label_compose()
 
     def _populate_shown(self) -> None:
         if self.kind in self.stale:
@@ -600,13 +646,17 @@ class MainScreen(Screen[None]):
     @on(FactsLoaded)
     def _facts_loaded(self, message: FactsLoaded) -> None:
         self.facts.setdefault(message.key, message.facts)
-        if message.key == self.current_key():
+        if self.kind == "compose":
+            self.show_compose()
+        elif message.key == self.current_key():
             self._show_overview(message.key, self.browser().detail)
 
     @on(HardeningLoaded)
     def _hardening_loaded(self, message: HardeningLoaded) -> None:
         self.hardening[message.key] = message.hardening if message.hardening is not None else message.error
-        if message.key == self.current_key():
+        if self.kind == "compose":
+            self.show_compose()
+        elif message.key == self.current_key():
             self._show_hardening(message.key, self.browser().detail)
 
     def _after_scan_change(self, key: str, *, result_changed: bool = False) -> None:
@@ -615,7 +665,7 @@ class MainScreen(Screen[None]):
                 self._show_host()
             return
         self.patch_row(key)
-        if key == self.current_key():
+        if self.listing and key == self.current_key():
             detail = self.browser().detail
             detail.show_status(self.results.get(key), self.scans.get(key))
             if result_changed:
@@ -629,6 +679,8 @@ class MainScreen(Screen[None]):
         """Keys of the selection of the shown list, else of the highlighted row."""
         if self.kind == "host":
             return ["host"]
+        if self.kind == "compose":
+            return self.compose_keys()
         prefix = f"{self.kind}:"
         chosen = [k for k in self.selected if k.startswith(prefix)]
         if not chosen:
@@ -650,6 +702,8 @@ class MainScreen(Screen[None]):
             keys = [image_key(r.id) for r in self._visible_images()]
         elif self.kind == "container":
             keys = [container_key(r.id) for r in self._visible_containers()]
+        elif self.kind == "compose":
+            keys = self.compose_keys(every=True)
         else:
             keys = ["host"]
         self.enqueue(keys)
@@ -661,7 +715,7 @@ class MainScreen(Screen[None]):
         if flt.has_class("-shown"):
             flt.value = ""
             self._hide_filter()
-            if self.kind != "host":
+            if self.listing:
                 self.filters[self.kind] = ""
                 self.populate(self.kind)
             return
@@ -678,7 +732,7 @@ class MainScreen(Screen[None]):
 
     def action_select(self) -> None:
         """Toggle the highlighted row in the selection and move down."""
-        if self.kind == "host":
+        if not self.listing:
             return
         key = self.current_key()
         if key is None:
@@ -694,7 +748,7 @@ class MainScreen(Screen[None]):
 
     def action_filter(self) -> None:
         """Show the filter box for the shown list."""
-        if self.kind == "host":
+        if not self.listing:
             return
         flt = self.query_one("#filter", Input)
         flt.add_class("-shown")
@@ -708,13 +762,13 @@ class MainScreen(Screen[None]):
         flt = self.query_one("#filter", Input)
         flt.remove_class("-shown")
         flt.display = False
-        if self.kind != "host":
+        if self.listing:
             self.browser().table.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         # Not gated on the box being shown: in a burst ("/bad" + Enter) the change arrives after Enter hid it.
-        if self.kind == "host" or event.value == self.filters[self.kind]:
+        if not self.listing or event.value == self.filters[self.kind]:
             return
         self.filters[self.kind] = event.value
         self.populate(self.kind)
@@ -725,7 +779,7 @@ class MainScreen(Screen[None]):
 
     def action_sort(self) -> None:
         """Cycle the order of the shown list."""
-        if self.kind == "host":
+        if not self.listing:
             return
         self.sorts[self.kind] = self.sorts[self.kind].next()
         kind = self.kind
@@ -757,7 +811,9 @@ class MainScreen(Screen[None]):
 
     def action_detail(self, tab: str) -> None:
         """Show a detail tab of the shown browser."""
-        if self.kind != "host":
+        if self.kind == "compose":
+            self.compose_view.detail.show_tab(tab)
+        elif self.kind != "host":
             self.browser().detail.show_tab(tab)
 
     def action_main_tab(self, step: int) -> None:
@@ -768,6 +824,8 @@ class MainScreen(Screen[None]):
     def _findings_view(self) -> FindingsView:
         if self.kind == "host":
             return self.query_one("#host-findings", FindingsView)
+        if self.kind == "compose":
+            return self.compose_view.detail.query_one(FindingsView)
         return self.browser().detail.query_one(FindingsView)
 
     def action_group(self) -> None:
@@ -775,7 +833,7 @@ class MainScreen(Screen[None]):
         self._findings_view().toggle_grouping()
 
     def _current_finding(self) -> Finding | None:
-        if self.kind != "host" and self.browser().detail.active_tab == "tab-vulns":
+        if self.listing and self.browser().detail.active_tab == "tab-vulns":
             from dockaudit.tui.widgets.vulns import VulnsView
 
             return self.browser().detail.query_one(VulnsView).current
@@ -865,8 +923,8 @@ class MainScreen(Screen[None]):
         self.notify(f"{request.rule} ignored in {path}")
 
     def action_save(self) -> None:
-        """Save the hardened Dockerfile or Compose service of the highlighted target."""
-        key = self.current_key()
+        """Save the hardened Dockerfile, Compose service or Compose file of the highlighted target."""
+        key = self.compose_hardening_key() if self.kind == "compose" else self.current_key()
         hardening = self.hardening.get(key) if key else None
         if hardening is None or isinstance(hardening, str):
             self.notify("Open the Dockerfile/Runtime tab (3) first", severity="warning")

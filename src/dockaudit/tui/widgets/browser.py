@@ -33,7 +33,7 @@ class DetailPane(Vertical):
     def __init__(self, kind: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.kind = kind
-        """`image` or `container`."""
+        """`image`, `container` or `compose`."""
 
     def compose(self) -> ComposeResult:
         """Status row and the tabs (Vulnerabilities only for images)."""
@@ -46,7 +46,7 @@ class DetailPane(Vertical):
             if self.kind == "image":
                 with TabPane("Vulns", id="tab-vulns"):
                     yield VulnsView()
-            with TabPane("Dockerfile" if self.kind == "image" else "Runtime", id="tab-hardening"):
+            with TabPane({"image": "Dockerfile", "compose": "Compose"}.get(self.kind, "Runtime"), id="tab-hardening"):
                 yield TextPane(id="hardening-text")
             with TabPane("Overview", id="tab-overview"):
                 yield TextPane(id="overview-text")
