@@ -115,6 +115,62 @@ CASES = [
         da606="info",
     ),
     Case(
+        name="language-image-ending-with-its-repl-is-a-base",
+        source="docker-library/node and python Dockerfiles (ENTRYPOINT docker-entrypoint.sh, CMD node / python3)",
+        text=dockerfile("""
+            FROM alpine:3.20
+            RUN addgroup -g 1000 node && adduser -u 1000 -G node -s /bin/sh -D node
+            COPY docker-entrypoint.sh /usr/local/bin/
+            ENTRYPOINT ["docker-entrypoint.sh"]
+            CMD ["node"]
+            """),
+        files={"docker-entrypoint.sh": '#!/bin/sh\nset -e\nexec "$@"\n'},
+        base_image=True,
+        da606="info",
+    ),
+    Case(
+        name="app-that-runs-node-on-its-script-is-not-a-base",
+        source="node apps (CMD node server.js)",
+        text='FROM node:22-alpine\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
+        base_image=False,
+    ),
+    Case(
+        name="entrypoint-prepends-the-drop-tool-with-set",
+        source='hashicorp/vault and getsentry docker-entrypoint.sh (`set -- su-exec vault "$@"` ... `exec "$@"`)',
+        text=dockerfile("""
+            FROM alpine:3.20
+            RUN addgroup vault && adduser -S -G vault vault && apk add --no-cache su-exec libcap
+            COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+            ENTRYPOINT ["docker-entrypoint.sh"]
+            CMD ["server", "-dev"]
+            """),
+        files={
+            "docker-entrypoint.sh": (
+                '#!/bin/sh\nset -e\nif [ "$1" = \'server\' ]; then set -- vault "$@"; fi\n'
+                "if [ \"$(id -u)\" = '0' ]; then\n  chown -R vault:vault /vault/logs\n"
+                '  set -- su-exec vault "$@"\nfi\nexec "$@"\n'
+            )
+        },
+        drop=("su-exec", "vault"),
+        da606="info",
+    ),
+    Case(
+        name="rabbitmq-base-entrypoint-drops-with-gosu",
+        source="docker-library/rabbitmq: plugins enabled on the official image, its entrypoint chowns and gosu's",
+        text="FROM rabbitmq:3.12-management\nRUN rabbitmq-plugins enable --offline rabbitmq_shovel\n",
+        drop=("gosu", "rabbitmq"),
+        accounts=(("rabbitmq", 999),),
+        da606="info",
+    ),
+    Case(
+        name="rabbitmq-alpine-base-drops-with-su-exec-to-uid-100",
+        source="docker-library/rabbitmq alpine variant (su-exec; rabbitmq is 100 there)",
+        text="FROM rabbitmq:3.12-alpine\nCOPY rabbitmq.conf /etc/rabbitmq/\n",
+        drop=("su-exec", "rabbitmq"),
+        accounts=(("rabbitmq", 100),),
+        da606="info",
+    ),
+    Case(
         name="alpine-entrypoint-drops-with-su-exec",
         source='docker-library/redis alpine docker-entrypoint.sh (`exec su-exec redis "$0" "$@"`)',
         text=dockerfile("""
@@ -821,6 +877,28 @@ CASES = [
             CMD ["python", "app.py"]
             """),
         files={"requirements.txt": "Flask==3.0.3  # web\nredis>=5\n"},
+        http=5000,
+    ),
+    Case(
+        name="flask-run-port-moved-by-the-environment-is-not-guessed",
+        source="docker/awesome-compose flask (`ENV FLASK_RUN_PORT 8000`, EXPOSE 8000, `CMD flask run`)",
+        text=dockerfile("""
+            FROM python:3.12-alpine
+            WORKDIR /src
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+            ENV FLASK_RUN_PORT 8000
+            EXPOSE 8000
+            CMD ["flask", "run"]
+            """),
+        files={"requirements.txt": "flask\n"},
+        http=None,
+    ),
+    Case(
+        name="flask-run-on-its-default-port",
+        source="Flask quickstarts (`CMD flask run --host=0.0.0.0`, EXPOSE 5000)",
+        text='FROM python:3.12-slim\nCOPY . /app\nEXPOSE 5000\nCMD ["flask", "run", "--host=0.0.0.0"]\n',
         http=5000,
     ),
     Case(

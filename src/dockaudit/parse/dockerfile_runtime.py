@@ -26,7 +26,7 @@ from dockaudit.parse.build_context import CopyInstruction
 from dockaudit.parse.dockerfile_stages import StageView, select_runtime_stage, windows_reason
 from dockaudit.parse.executables import base_tools, tools_in
 from dockaudit.parse.http_serving import http_from_command, serves_http
-from dockaudit.parse.privilege_drop import find_drop
+from dockaudit.parse.privilege_drop import find_drop, start_script
 from dockaudit.parse.shell_text import SHELLS, VARIABLE, expand, shell_words, strip_init, unquote
 
 
@@ -186,6 +186,10 @@ def analyse_runtime(
     )
 
 
+_REPLS = frozenset({"node", "python", "python3", "irb", "jshell", "ghci", "iex", "erl", "php", "lua", "R"})
+"""Interactive prompts that official language images leave as their CMD."""
+
+
 def _base_image(
     onbuild: DockerfileInstruction | None, chain: Sequence[DockerfileInstruction], base: ResolvedBase
 ) -> str | None:
@@ -201,6 +205,16 @@ def _base_image(
             return (
                 f"its only command is a shell (CMD {words[0]}, line {commands[-1].start_line}): a base or toolbox "
                 "image for others to build on"
+            )
+    script = bool(entrypoints and entrypoints[-1].value and start_script(entrypoints[-1].value[0]))
+    if commands and (not entrypoints or only_init or script) and not ({"EXPOSE", "HEALTHCHECK", "ONBUILD"} & cmds):
+        words = list(commands[-1].value) if commands[-1].json_form else shell_words(" ".join(commands[-1].value))
+        if len(words) == 1 and posixpath.basename(words[0]) in _REPLS:
+            # The official language images (node, python, ruby) end with their REPL: children add the app, and
+            # they install packages as root first.
+            return (
+                f"its only command is the {words[0]} prompt (CMD, line {commands[-1].start_line}): a language "
+                "runtime for others to build on"
             )
     if entrypoints and "CMD" not in cmds and not ({"EXPOSE", "HEALTHCHECK"} & cmds):
         last = entrypoints[-1]

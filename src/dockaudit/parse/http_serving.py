@@ -30,10 +30,6 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
 )
 
 
-_CONFIG_PORTS = frozenset({"nginx", "caddy", "httpd", "catalina.sh"})
-"""Servers whose listening port is set in their config file rather than on the command line."""
-
-
 def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
     """(port, program) when the command starts a server known to speak HTTP, with the port it listens on."""
     words = strip_init(list(argv))
@@ -107,9 +103,9 @@ def serves_http(
     if found is not None:
         port, program = found
         stated = re.search(rf"(?<!\d){port}(?!\d)", " ".join((*command, *cmd))) is not None
-        # A server whose port comes from its config file (nginx, caddy, Tomcat) may listen elsewhere than
-        # its default: trust the default only when EXPOSE agrees (or says nothing).
-        if stated or not exposed or port in exposed or program not in _CONFIG_PORTS:
+        # A default port the command line does not state may be moved by a config file (nginx, Tomcat) or an
+        # environment variable (FLASK_RUN_PORT, PORT): trust it only when EXPOSE agrees or says nothing.
+        if stated or not exposed or port in exposed:
             where = "which the Dockerfile exposes" if port in exposed else "as its command line says"
             return port, f"{program} serves HTTP on {port}, {where}"
     if found is None and len(set(exposed)) == 1:

@@ -124,13 +124,16 @@ def script_drop(text: str, where: str, numbered: bool = True) -> PrivilegeDrop |
             # A drop tool may follow `exec`, `if`, `then` or sit in a subshell.
             while words and words[0] in ("exec", "if", "then", "else", "do", "!", "time", "nohup", "eval"):
                 words = words[1:]
+            if words[:2] == ["set", "--"]:
+                # `set -- gosu app "$@"` then `exec "$@"`: the docker-library way to prepend the drop tool.
+                words = words[2:]
             found = drop_in_command(words)
             if found is not None:
                 return PrivilegeDrop(found[0], found[1], f"{where} line {number}" if numbered else where)
     return None
 
 
-def _start_script(program: str) -> bool:
+def start_script(program: str) -> bool:
     """Whether a program looks like an image's own start script (`docker-entrypoint.sh`, `entrypoint`, `run.sh`)."""
     name = posixpath.basename(program)
     return name.endswith(".sh") or "entrypoint" in name
@@ -186,7 +189,7 @@ def find_drop(
             reason = script_needs_root(script, source[1])
             if reason is not None:
                 needs_root.append(reason)
-        elif script_text is None and _start_script(words[0]):
+        elif script_text is None and start_script(words[0]):
             # Official images' entrypoints chown data dirs and drop to their user themselves; one we cannot read
             # may do the same, and a USER over it breaks the image. Unsure: advise, do not edit.
             needs_root.append(
