@@ -45,6 +45,18 @@ PURGED_IN_THE_SAME_RUN = {
         "    apt-get purge -y --auto-remove -o APT::AutoRemove::RecommendsImportant=false; \\\n"
         "    rm -rf /var/lib/apt/lists/*\n"
     ),
+    # docker-library/postgres and ghost: the fallback build branch marks everything auto with xargs.
+    "apt-mark showmanual | xargs apt-mark auto": (
+        "FROM debian:12-slim\n"
+        'RUN set -eux; savedAptMark="$(apt-mark showmanual)"; apt-get update; \\\n'
+        "    apt-get install -y --no-install-recommends dpkg-dev gcc make; make -C /src install; \\\n"
+        "    apt-mark showmanual | xargs apt-mark auto > /dev/null; apt-mark manual $savedAptMark; \\\n"
+        "    apt-get purge -y --auto-remove; rm -rf /var/lib/apt/lists/*\n"
+    ),
+    # ghost's Dockerfile: a global CLI is a tool, not the project's devDependencies.
+    "npm global install of a CLI": (
+        'FROM node:22-slim\nENV NODE_ENV production\nRUN npm install -g "ghost-cli@1.26.0"; npm cache clean --force\n'
+    ),
     # Alpine's virtual package, as the postgres, php and python alpine images use it.
     "apk virtual build deps": (
         "FROM python:3.12-alpine\n"
@@ -187,3 +199,22 @@ def test_a_missing_dockerignore_matters_in_proportion_to_what_is_copied(
 def test_the_evidence_names_what_copies_the_context(tmp_path: Path) -> None:
     (finding,) = run_rule("DA601", _project(tmp_path, "FROM node:22\nWORKDIR /app\nCOPY . .\n"))
     assert "line 3 `COPY .`" in finding.evidence
+
+
+# ---------------------------------------------------------------------------------------------- DA203/DA204
+
+
+def test_a_quoted_url_in_add_is_one_remote_download_not_a_local_file() -> None:
+    """linuxserver/docker-baseimage-alpine quotes its s6-overlay URLs: DA204 only, not DA203 as well."""
+    text = 'FROM alpine:3.20\nADD --chmod=755 "https://example.com/releases/s6-overlay-noarch.sh" /init\n'
+    assert rule("DA203", text) == []
+    (finding,) = rule("DA204", text)
+    assert "https://example.com/releases/s6-overlay-noarch.sh" in finding.evidence
+
+
+def test_a_user_from_an_arg_without_default_may_come_from_the_base_images_env() -> None:
+    """jupyter/docker-stacks: `ARG NB_UID` then `USER ${NB_UID}`, where the base sets ENV NB_UID: no false claim."""
+    text = 'FROM quay.io/jupyter/docker-stacks-foundation\nARG NB_UID\nCMD ["start-notebook.py"]\nUSER ${NB_UID}\n'
+    (finding,) = rule("DA606", text)
+    assert finding.severity is Severity.LOW
+    assert "unless the base image quay.io/jupyter/docker-stacks-foundation sets it in its ENV" in finding.evidence

@@ -255,6 +255,9 @@ def test_installing_the_sudo_package_is_not_using_it() -> None:
         "curl -s https://x | sudo bash -s -- --yes",
         'sh -c "$(curl -fsSL https://get.example.com)"',
         "bash <(curl -s https://get.example.com)",
+        # python-poetry's installer, as tiangolo's and many Python images run it.
+        "curl -sSL https://install.python-poetry.org | POETRY_HOME=/opt/poetry python",
+        "curl -sSL https://install.python-poetry.org | python3 -",
     ],
 )
 def test_download_piped_into_a_shell(command: str) -> None:
@@ -268,6 +271,8 @@ def test_download_piped_into_a_shell(command: str) -> None:
         "printf '%s\\n' 'wget -O- x | bash' >> /docs/README",
         "curl -fsSLo /tmp/i.sh https://get.example.com && sha256sum -c sums && sh /tmp/i.sh",
         "cat script.sh | sh",
+        # Parsing a download is not running it.
+        "curl -s https://api.example.com/latest | python3 -c 'import json,sys; print(json.load(sys.stdin))'",
     ],
 )
 def test_script_text_in_echo_is_not_a_pipe_to_shell(command: str) -> None:

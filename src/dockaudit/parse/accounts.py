@@ -189,6 +189,9 @@ def effective_user(
         if value is None:
             missing = ", ".join(v for v in variables if v in arg_lines) or ", ".join(variables)
             detail = f"USER {written} needs the build arg {missing}, which has no default"
+            if base.image is None and base.ref.lower() != "scratch":
+                # An ENV of the base image (jupyter's NB_UID) would fill it, and dockaudit cannot see that one.
+                detail += f", unless the base image {base.ref} sets it in its ENV"
             return EffectiveUser("", written, ins.start_line, None, detail)
         detail = f"USER {written} is {value} ({via})" if variables else ""
         return EffectiveUser(value, written, ins.start_line, is_root_spec(value), detail)

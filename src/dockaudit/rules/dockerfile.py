@@ -33,7 +33,10 @@ _BUILD_PACKAGE = re.compile(
     r"golang(?:-go)?|rustc|cargo|openjdk-\d+-jdk(?:-headless)?|java-\S*-devel|musl-dev|.+-dev|.+-devel|"
     r"(?:gcc-)?c\+\+|automake|autoconf|libtool"
 )
-_NPM_DEV_INSTALL = re.compile(r"\bnpm\s+(?:ci|install|i)\b(?![^;&|]*--(?:omit=dev|only=prod\w*|production))")
+_NPM_DEV_INSTALL = re.compile(
+    r"\bnpm\s+(?:ci|install|i)\b(?![^;&|]*(?:--(?:omit=dev|only=prod\w*|production)|\s(?:-g|--global)\b))"
+)
+"""A project install that brings devDependencies; a global install (`npm install -g ghost-cli`) installs a tool."""
 _ARG_REF = r"\$(?:\{{{name}(?::?[-+?][^}}]*)?\}}|{name}\b)"
 _SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\||\n")
 
@@ -140,7 +143,10 @@ _REMOVE = re.compile(
     r"^\s*(?:sudo\s+)?(?:(?:apt-get|apt|aptitude)\s+(?:-\S+\s+)*(?:purge|remove|autoremove)|"
     r"apk\s+(?:-\S+\s+)*del|(?:yum|dnf|microdnf)\s+(?:-\S+\s+)*(?:remove|erase|autoremove))\b"
 )
-_APT_MARK_ALL_AUTO = re.compile(r"\bapt-mark\s+auto\s+['\"]?\.\*['\"]?")
+_APT_MARK_ALL_AUTO = re.compile(
+    r"\bapt-mark\s+auto\s+['\"]?\.\*['\"]?|\bapt-mark\s+showmanual\s*\|\s*xargs\s+(?:-r\s+)?apt-mark\s+auto\b"
+)
+"""Every package marked automatic (`apt-mark auto '.*'`, or postgres' `apt-mark showmanual | xargs apt-mark auto`)."""
 _APT_AUTOREMOVE = re.compile(
     r"\bapt(?:-get)?\s+(?:\S+\s+)*?(?:purge|remove)\b[^;&|\n]*--auto-remove|\bapt(?:-get)?\s+[^;&|\n]*\bautoremove\b"
 )

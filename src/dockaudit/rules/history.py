@@ -233,7 +233,8 @@ def _add_local(step: HistoryEntry, facts: ImageFacts) -> str | bool | None:
     words = step.body.split()
     if len(words) < 2 or words[0].startswith("["):
         return None
-    sources = words[:-1]
+    # Sources may be quoted (`ADD --chmod=755 "https://..." /init`): judge them without their quotes.
+    sources = [w.strip("'\"") for w in words[:-1]]
     local = [s for s in sources if not _URL.match(s) and not s.startswith("git@") and not _ARCHIVE.search(s)]
     if local:
         return f"ADD of local {', '.join(local)} (not an archive)"

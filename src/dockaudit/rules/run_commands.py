@@ -52,12 +52,18 @@ def _fix_pipe(facts: ImageFacts, ctx: RuleContext) -> Fix:
 
 
 _DOWNLOADERS = frozenset({"curl", "wget", "fetch"})
+_INTERPRETER = re.compile(r"^(?:python[0-9.]*|perl|ruby|node|php)$")
+
+
+def _runs_stdin(cmd: Command) -> bool:
+    """An interpreter that runs the program it reads on stdin (`python`, `python3 -`), not `python -c '...'`."""
+    return _INTERPRETER.match(cmd.name) is not None and all(a == "-" for a in cmd.args)
 
 
 def _pipes_to_shell(body: str) -> str | None:
     for pipeline in pipelines(body):
         for left, right in itertools.pairwise(pipeline):
-            if left.name in _DOWNLOADERS and right.name in SHELLS:
+            if left.name in _DOWNLOADERS and (right.name in SHELLS or _runs_stdin(right)):
                 return f"`{left.name} ... | {right.name}`"
         for cmd in pipeline:
             if cmd.name not in SHELLS:
@@ -87,7 +93,7 @@ def _pipes_to_shell(body: str) -> str | None:
     fix=_fix_pipe,
 )
 def curl_pipe_shell(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
-    """A download piped into a shell (`curl ... | sh`), outside quoted text."""
+    """A download piped into a shell (`curl ... | sh`) or an interpreter reading stdin, outside quoted text."""
     hits: list[Hit] = []
     for step in run_steps(facts):
         found = _pipes_to_shell(step.body)
