@@ -902,6 +902,24 @@ CASES = [
         http=5000,
     ),
     Case(
+        name="prometheus-serves-its-ui-on-9090",
+        source="prometheus/prometheus Dockerfile (busybox base, EXPOSE 9090, ENTRYPOINT /bin/prometheus)",
+        text=dockerfile("""
+            FROM busybox:1.36
+            COPY prometheus /bin/prometheus
+            EXPOSE 9090
+            ENTRYPOINT ["/bin/prometheus"]
+            CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
+            """),
+        http=9090,
+    ),
+    Case(
+        name="prometheus-moved-by-its-listen-flag",
+        source="prometheus deployments (`--web.listen-address=:9091`)",
+        text='FROM busybox:1.36\nCOPY prometheus /bin/\nENTRYPOINT ["/bin/prometheus", "--web.listen-address=0.0.0.0:9091"]\n',
+        http=9091,
+    ),
+    Case(
         name="celery-worker-is-not-http",
         source="Celery workers next to a web service (same base, no HTTP framework)",
         text=dockerfile("""

@@ -27,6 +27,13 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
     (re.compile(r"^(?:puma)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 9292),
     (re.compile(r"^catalina\.sh$"), None, 8080),
     (re.compile(r"^(?:next|streamlit)$"), re.compile(r"(?:-p|--port|--server\.port)[= ](\d+)"), None),
+    # The Prometheus family and other Go servers whose web UI/API port is documented and set by one flag.
+    (re.compile(r"^prometheus$"), re.compile(r"--web\.listen-address[= ]\S*:(\d+)"), 9090),
+    (re.compile(r"^alertmanager$"), re.compile(r"--web\.listen-address[= ]\S*:(\d+)"), 9093),
+    (re.compile(r"^pushgateway$"), re.compile(r"--web\.listen-address[= ]\S*:(\d+)"), 9091),
+    (re.compile(r"^node_exporter$"), re.compile(r"--web\.listen-address[= ]\S*:(\d+)"), 9100),
+    (re.compile(r"^(?:grafana-server|grafana)$"), None, 3000),
+    (re.compile(r"^loki$"), re.compile(r"-server\.http-listen-port[= ](\d+)"), 3100),
 )
 
 
