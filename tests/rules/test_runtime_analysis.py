@@ -916,7 +916,10 @@ CASES = [
     Case(
         name="prometheus-moved-by-its-listen-flag",
         source="prometheus deployments (`--web.listen-address=:9091`)",
-        text='FROM busybox:1.36\nCOPY prometheus /bin/\nENTRYPOINT ["/bin/prometheus", "--web.listen-address=0.0.0.0:9091"]\n',
+        text=(
+            "FROM busybox:1.36\nCOPY prometheus /bin/\n"
+            'ENTRYPOINT ["/bin/prometheus", "--web.listen-address=0.0.0.0:9091"]\n'
+        ),
         http=9091,
     ),
     Case(
