@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 
@@ -34,8 +34,6 @@ from dockaudit.secrets import redact_command
 
 PS_ARGS = "-o pid,ppid,uid,stat,args"
 """`docker top` columns: numeric UIDs and process states (`Z` for zombies) besides the default's."""
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
 # ------------------------------------------------------------------------------------------------ inventory

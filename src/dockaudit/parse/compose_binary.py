@@ -103,14 +103,6 @@ def find_compose() -> ComposeBinary:
     )
 
 
-def compose_status() -> tuple[bool, str]:
-    """For doctor: whether Compose v2 is usable, and which one (or why not)."""
-    try:
-        return True, find_compose().describe()
-    except ComposeUnavailableError as exc:
-        return False, str(exc)
-
-
 def _one_line(stderr: str) -> str:
     """Compose's error without warnings, ANSI codes or line breaks."""
     lines = []
