@@ -8,8 +8,10 @@ An unprefixed TARGET is tried as a container, then an image, then a path (as `do
 from __future__ import annotations
 
 import fnmatch
+import re
 import tarfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -383,16 +385,16 @@ def resolve(
         except DockauditError as exc:
             errors.append((engine, f"listing images and containers on engine {engine}: {exc}"))
             failed.add(engine)
-    for spec in specs:
+    lookups = _look_up(specs, {e: s for e, s in sources.items() if e not in failed})
+    for i, spec in enumerate(specs):
         found: list[ResolvedTarget] = []
         if spec.kind != "path":
-            for engine, source in sources.items():
-                if engine in failed:
+            for engine in sources:
+                if engine in failed or (i, engine) not in lookups:
                     continue
-                try:
-                    hit = _find(source, spec, engine)
-                except DockauditError as exc:
-                    errors.append((engine, str(exc)))
+                hit = lookups[i, engine]
+                if isinstance(hit, DockauditError):
+                    errors.append((engine, str(hit)))
                     failed.add(engine)
                     continue
                 if hit is not None:
@@ -420,9 +422,36 @@ def resolve(
     return Resolution(tuple(kept), tuple(errors))
 
 
+_LOOKUPS_IN_FLIGHT = 8
+"""Engine lookups made at once while resolving: each is one small request, so latency, not the engine, bounds it."""
+
+
+def _look_up(
+    specs: Sequence[TargetSpec], sources: Mapping[str, FactSource]
+) -> dict[tuple[int, str], ResolvedTarget | DockauditError | None]:
+    """What each TARGET names on each engine, looked up at once (an engine's failure is kept as a value)."""
+    keys = [(i, engine) for i, spec in enumerate(specs) if spec.kind != "path" for engine in sources]
+
+    def find(key: tuple[int, str]) -> ResolvedTarget | DockauditError | None:
+        i, engine = key
+        try:
+            return _find(sources[engine], specs[i], engine)
+        except DockauditError as exc:
+            return exc
+
+    if len(keys) <= 1:
+        return {key: find(key) for key in keys}
+    with ThreadPoolExecutor(max_workers=min(_LOOKUPS_IN_FLIGHT, len(keys)), thread_name_prefix="resolve") as pool:
+        return dict(zip(keys, pool.map(find, keys), strict=True))
+
+
+_CONTAINER_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+"""What a container name or ID can look like; `nginx:1.27` or `ghcr.io/x/y` can only name an image."""
+
+
 def _find(source: FactSource, spec: TargetSpec, engine: str) -> ResolvedTarget | None:
     """The container (first) or image a TARGET names on one engine."""
-    if spec.kind in ("auto", "container"):
+    if spec.kind == "container" or (spec.kind == "auto" and _CONTAINER_NAME.match(spec.value)):
         container = source.find_container(spec.value)
         if container is not None:
             return container_target(container, engine)
