@@ -11,16 +11,19 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 # Pictures must not depend on animation timing (the indeterminate progress bar moves with the clock).
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
-from dockaudit.tui.app import make_app
-from dockaudit.tui.demo import DemoConnector
-from dockaudit.tui.scenes import SCENES, Scene
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the scenes are test helpers: they live in tests/, not in the package
+
+from dockaudit.tui.app import make_app  # noqa: E402
+from dockaudit.tui.demo import DemoConnector  # noqa: E402
+from tests.tui.scenes import SCENES, Scene  # noqa: E402
+
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
 """Wide enough for the side-by-side layout to stay readable in a README."""

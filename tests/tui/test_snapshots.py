@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dockaudit.tui.demo import DemoConnector
-from dockaudit.tui.scenes import SCENES, Scene
+from tests.tui.scenes import SCENES, Scene
 from tests.tui.conftest import demo_app
 
 SIZES = ((80, 24), (160, 48))

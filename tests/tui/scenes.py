@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from textual.pilot import Pilot
 
 from dockaudit.tui.screens.main import MainScreen
-from dockaudit.tui.settle import settle
+from tests.tui.settle import settle
 
 Steps = Callable[[Pilot[object]], Awaitable[None]]
 
