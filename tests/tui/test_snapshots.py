@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from dockaudit.tui.demo import DemoConnector
-from tests.tui.scenes import SCENES, Scene
 from tests.tui.conftest import demo_app
+from tests.tui.scenes import SCENES, Scene
 
 SIZES = ((80, 24), (160, 48))
 BY_NAME = {scene.name: scene for scene in SCENES}
