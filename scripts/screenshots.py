@@ -20,9 +20,10 @@ os.environ["TEXTUAL_ANIMATIONS"] = "none"
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the scenes are test helpers: they live in tests/, not in the package
 
+from tests.tui.scenes import SCENES, Scene  # noqa: E402
+
 from dockaudit.tui.app import make_app  # noqa: E402
 from dockaudit.tui.demo import DemoConnector  # noqa: E402
-from tests.tui.scenes import SCENES, Scene  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
