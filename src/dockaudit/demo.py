@@ -47,7 +47,7 @@ NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 MB = 1000 * 1000
 DEMO_ENGINE = EngineInfo(
     id="demo",
-    endpoint="demo://made-up-engine",
+    endpoint="demo://made-up-engine",  # the demo:// scheme is what the TUI badges DEMO (presenters.is_demo)
     context="demo",
     server_version="28.2.2",
     api_version="1.50",

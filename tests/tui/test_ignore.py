@@ -3,6 +3,7 @@ list), the finding moves to a dimmed IGNORED group with its reason and expiry, a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from textual.widgets import Input
 
 from dockaudit.config import Ignore, add_ignore, load_file, load_settings, remove_ignore
 from dockaudit.errors import DockauditError
-from dockaudit.model import Severity, Status
+from dockaudit.model import Finding, Severity, Source, Status, Suppression
 from dockaudit.targets import image_target
 from dockaudit.tui import presenters as p
 from dockaudit.tui.backend import EngineChoice
@@ -218,3 +219,16 @@ def test_remove_ignore_in_pyproject_and_a_missing_file(tmp_path: Path) -> None:
     assert load_file(pyproject, ("tool", "dockaudit")).ignores == ()
     assert 'name = "x"' in pyproject.read_text()
     assert not remove_ignore(tmp_path / "absent.toml", Ignore("DA101", "x"))
+
+
+def test_ignored_findings_leave_their_groups_for_the_last_one_in_both_groupings() -> None:
+    base = Finding("DA101", "root", Source.CHECKLIST, Severity.HIGH, Status.FAIL, "Runs as root", "User", "no USER")
+    ignored = replace(base, rule_id="DA104", suppressed=Suppression("accepted", "cfg:3", "2027-01-31"))
+    skipped = replace(base, rule_id="DA301", status=Status.SKIPPED)
+    for grouping in p.Grouping:
+        groups = p.group_findings([ignored, skipped, base], grouping)
+        assert [label for label, _ in groups][-2:] == [p.SKIPPED_GROUP, p.IGNORED_GROUP]
+        assert groups[-1][1] == [ignored] and base in groups[0][1]
+    line = p.finding_line(ignored)
+    assert line.plain.endswith("DA104 Runs as root: accepted (until 2027-01-31)") and str(line.style) == "dim"
+    assert "no expiry" in p.finding_line(replace(ignored, suppressed=Suppression("ok", "cfg:3"))).plain

@@ -6,6 +6,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import humanize
 from rich.text import Text
@@ -244,8 +245,13 @@ def header_text(
     trivy_loaded: bool = True,
     compact: bool = False,
 ) -> Text:
-    """The one-line header: engine, versions, rootless/Podman, Trivy version and DB age."""
+    """The one-line header: a DEMO badge on the made-up engine, then engine, versions, rootless/Podman, Trivy
+    version and DB age."""
     text = Text()
+    if is_demo(engine):
+        # First, so no width cuts it; reverse video reads without colour (NO_COLOR) too.
+        text.append(" DEMO ", style="bold reverse")
+        text.append(" ")
     if not compact:
         text.append("dockaudit ", style="bold")
     if engine is None:
@@ -270,6 +276,21 @@ def header_text(
         text.append(f"Trivy {trivy.version} ")
         text.append_text(db_text(trivy.db, now))
     return text
+
+
+DEMO_SCHEME = "demo://"
+"""Endpoints of the made-up demo engines (`dockaudit --demo`); no real engine has this scheme."""
+
+
+def is_demo(engine: EngineInfo | None) -> bool:
+    """Whether the engine shown is the made-up demo engine."""
+    return engine is not None and engine.endpoint.startswith(DEMO_SCHEME)
+
+
+def export_directory(engine: EngineInfo | None, scratch: Path | None) -> str:
+    """Where the export dialog proposes to write: the working directory, but the demo's own temporary directory
+    (`scratch`, where its config lives) on the demo engine, so trying the demo never litters the user's project."""
+    return str(scratch) if is_demo(engine) and scratch is not None else "."
 
 
 def db_text(db: DbStatus, now: datetime) -> Text:

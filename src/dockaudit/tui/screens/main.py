@@ -817,8 +817,9 @@ class MainScreen(Screen[None]):
         if not targets:
             self.notify("Nothing audited yet: press a or A first", severity="warning")
             return
-        # Relative paths: the working directory the user started in, shown short.
-        self.app.push_screen(ExportScreen(".", len(targets)), self._export_chosen)
+        # Relative paths: the working directory the user started in, shown short (the demo: its temporary one).
+        directory = p.export_directory(self.engine, self.session.options.config_dir)
+        self.app.push_screen(ExportScreen(directory, len(targets)), self._export_chosen)
 
     def _export_chosen(self, request: ExportRequest | None) -> None:
         if request is not None:
