@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from dockaudit.config import Ignore, add_ignore, load_file, load_settings, remove_ignore
 from dockaudit.errors import DockauditError
@@ -20,6 +20,7 @@ from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.screens.dialogs import IgnoreScreen
 from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.widgets.findings import FindingsView
+from dockaudit.tui.widgets.vulns import VulnsView
 from tests.tui.conftest import demo_app, sync
 from tests.tui.settle import settle
 
@@ -232,3 +233,38 @@ def test_ignored_findings_leave_their_groups_for_the_last_one_in_both_groupings(
     line = p.finding_line(ignored)
     assert line.plain.endswith("DA104 Runs as root: accepted (until 2027-01-31)") and str(line.style) == "dim"
     assert "no expiry" in p.finding_line(replace(ignored, suppressed=Suppression("ok", "cfg:3"))).plain
+
+
+@sync
+async def test_a_vulnerability_ignored_in_the_vulns_tab_is_dimmed_there_and_u_takes_it_back() -> None:
+    app, demo = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await audited(app, pilot, "shop/web:latest")
+        key = screen.current_key() or ""
+        before = screen.results[key]
+        await pilot.press("2")
+        await pilot.pause()
+        view = screen.browser("image").detail.query_one(VulnsView)
+        vuln = view.current
+        assert vuln is not None and vuln.source is Source.TRIVY_VULN
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, IgnoreScreen) and vuln.rule_id in str(app.screen.query_one(".title").render())
+        await pilot.press(*"no fix upstream yet", "enter")
+        await settle(app, pilot)
+        after = screen.results[key]
+        assert after.summary()[vuln.severity.label] == before.summary()[vuln.severity.label] - 1
+        table = view.query_one("#vuln-table", DataTable)
+        index = next(
+            i for i, f in enumerate(p.vulnerabilities(after, view.filter, view.sort)) if f.rule_id == vuln.rule_id
+        )
+        cells = table.get_row_at(index)
+        assert str(cells[5]).startswith("ignored: no fix upstream yet - ")
+        assert all(str(cell.style) == "dim" for cell in cells)
+
+        table.move_cursor(row=index)
+        await pilot.pause()
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert screen.results[key] == before
+        assert "no fix upstream yet" not in (demo.config_dir / ".dockaudit.toml").read_text()
