@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual.pilot import Pilot
 
+from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.screens.main import MainScreen
 from tests.tui.settle import settle
 
@@ -23,6 +25,19 @@ class Scene:
     fail_connect: bool = False
     hang_trivy: bool = False
     """The demo's Trivy never finishes, so scans stay in progress for the picture."""
+
+
+PICTURE_DIR = Path("/tmp/dockaudit-demo")
+"""The demo's temporary directory in pictures: the export dialog shows it, so its name must not change per run."""
+
+
+def scene_connector(scene: Scene | None = None) -> DemoConnector:
+    """The demo engine for a picture of `scene`, its directory at `PICTURE_DIR` (no scene confirms an ignore or an
+    export, so nothing accumulates there)."""
+    PICTURE_DIR.mkdir(exist_ok=True)
+    if scene is None:
+        return DemoConnector(config_dir=PICTURE_DIR)
+    return DemoConnector(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy, config_dir=PICTURE_DIR)
 
 
 async def _ready(pilot: Pilot[object]) -> MainScreen:

@@ -268,3 +268,21 @@ async def test_a_vulnerability_ignored_in_the_vulns_tab_is_dimmed_there_and_u_ta
         await settle(app, pilot)
         assert screen.results[key] == before
         assert "no fix upstream yet" not in (demo.config_dir / ".dockaudit.toml").read_text()
+
+
+@sync
+async def test_the_detail_shows_the_highlighted_finding_after_moving_to_another_target() -> None:
+    # FindingsView.show rebuilds the tree; the detail must follow the new cursor, not the previous target's node.
+    app, _ = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await audited(app, pilot)
+        await pilot.press("A")
+        await settle(app, pilot)
+        table = screen.browser("image").table
+        for row in range(table.row_count):
+            table.move_cursor(row=row)
+            await pilot.pause()
+            view = findings_view(screen)
+            current = view.current
+            detail = str(view.query_one("#finding-detail").render())
+            assert current is not None and f" {current.rule_id} {current.slug}" in detail.splitlines()[0], detail

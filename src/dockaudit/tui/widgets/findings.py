@@ -94,6 +94,7 @@ class FindingsView(Horizontal):
             return
         line = 0
         lines: dict[tuple[str, str, str], int] = {}
+        at_line: dict[int, Finding] = {}
         for label, items in group_findings(findings, self.grouping):
             ignored = label == IGNORED_GROUP
             expand = not ignored or self.ignored_open
@@ -104,12 +105,14 @@ class FindingsView(Horizontal):
                 node.add_leaf(finding_line(finding), data=finding)
                 if expand:
                     lines.setdefault(_identity(finding), line)
+                    at_line[line] = finding
                     line += 1
         kept, kept_line = keep
         target_line = lines.get(_identity(kept), kept_line) if kept is not None else kept_line
-        tree.move_cursor_to_line(min(max(target_line, 1), max(line - 1, 0)))
-        cursor = tree.cursor_node
-        self._show_detail(cursor.data if cursor is not None else None)
+        target_line = min(max(target_line, 1), max(line - 1, 0))
+        tree.move_cursor_to_line(target_line)
+        # The tree lays its lines out on its next refresh, so its cursor node is not this one yet: say which.
+        self._show_detail(at_line.get(target_line))
 
     @on(Tree.NodeExpanded, "#finding-tree")
     @on(Tree.NodeCollapsed, "#finding-tree")
