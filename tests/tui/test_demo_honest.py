@@ -121,6 +121,23 @@ async def test_every_finding_grade_and_diff_the_demo_shows_is_what_the_rules_say
         assert sum(diff.startswith("---") for diff in diffs) >= 4, "most demo images have something to harden"
 
 
+def test_the_demo_facts_agree_with_each_other() -> None:
+    source = DemoSource(extra_images=3, extra_containers=3)
+    inventory = source.inventory()
+    image_ids = {row.id for row in inventory.images}
+    for row in inventory.images:
+        facts = source.image_facts(row.id)
+        assert facts.filesystem is not None
+        layers = facts.filesystem.layers
+        assert row.size == facts.size == facts.filesystem.total_size == sum(layer.size for layer in layers), row.name
+        assert [layer.digest for layer in layers] == list(facts.layers)
+        stepped = [step.layer_index for step in facts.history if step.layer_index is not None]
+        assert stepped == [layer.index for layer in layers], row.name
+    for container in inventory.containers:
+        assert container.image_id in image_ids, container.name
+        assert source.container_facts(container.id).image_id == container.image_id
+
+
 def test_the_demo_package_writes_no_finding_fix_or_diff_by_hand() -> None:
     for module in (SRC / "demo.py", SRC / "tui" / "demo.py"):
         text = module.read_text()
