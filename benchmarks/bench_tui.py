@@ -50,7 +50,9 @@ async def child(mode: str) -> None:
     from dockaudit.tui.app import make_app
     from dockaudit.tui.backend import Connector, EngineConnector
     from dockaudit.tui.screens.main import MainScreen
-    from dockaudit.tui.settle import settle
+
+    sys.path.insert(0, str(ROOT))  # the test helpers (settle) live in tests/, not in the package
+    from tests.tui.settle import settle
 
     connector: Connector
     if mode == "demo":

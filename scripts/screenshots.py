@@ -11,16 +11,19 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 # Pictures must not depend on animation timing (the indeterminate progress bar moves with the clock).
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
-from dockaudit.tui.app import make_app
-from dockaudit.tui.demo import DemoConnector
-from dockaudit.tui.scenes import SCENES, Scene
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the scenes are test helpers: they live in tests/, not in the package
+
+from tests.tui.scenes import SCENES, Scene, scene_connector  # noqa: E402
+
+from dockaudit.tui.app import make_app  # noqa: E402
+
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
 """Wide enough for the side-by-side layout to stay readable in a README."""
@@ -41,7 +44,7 @@ WANTED = (
 
 async def shoot(scene: Scene, path: Path) -> None:
     """Run the demo app to a scene and save its SVG."""
-    demo = DemoConnector(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy)
+    demo = scene_connector(scene)
     app = make_app(demo, watch_events=False, theme="dark", ascii_borders=False)
     async with app.run_test(size=SIZE) as pilot:
         await scene.steps(pilot)

@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from dockaudit.audit_compose import LiveProjects, checklist_service, point_at_compose_lines, service_image_lookup
 from dockaudit.audit_files import audit_path
-from dockaudit.config import Ignore, Settings, add_ignore, apply_config, default_config_path, load_settings
+from dockaudit.config import (
+    Ignore,
+    Settings,
+    add_ignore,
+    apply_config,
+    default_config_path,
+    load_settings,
+    remove_ignore,
+    suppressing_ignore,
+)
 from dockaudit.errors import DockauditError, UsageError
 from dockaudit.facts import ImageFacts
 from dockaudit.model import (
@@ -173,13 +182,32 @@ class AuditSession:
         else:
             raise DockauditError("these settings are not read from a file, so an ignore cannot be saved")
         written = add_ignore(path, rule, reason, target, expires)
+        self._reread(written)
+        return written
+
+    def ignore_of(self, finding: Finding, target_name: str) -> Ignore | None:
+        """The ignore of the settings that suppresses `finding` on the target named `target_name`, if any."""
+        return suppressing_ignore(finding, target_name, self.settings, self.options.clock().date())
+
+    def remove_ignore(self, ignore: Ignore) -> Path:
+        """Delete an ignore from the configuration file it was read from, and stop applying it; `rescore` shows
+        the findings it suppressed counting again. Raises `DockauditError` when the file no longer declares it."""
+        if not self.settings.path:
+            raise DockauditError("these settings are not read from a file, so no ignore can be removed")
+        path = Path(self.settings.path)
+        if not remove_ignore(path, ignore):
+            raise DockauditError(f"{path} no longer declares ignore {ignore.rule} on {ignore.target!r}")
+        self._reread(path)
+        return path
+
+    def _reread(self, path: Path) -> None:
+        """Apply the configuration file after this session changed it."""
         if self.options.config_dir is None:
-            # A session with fixed settings (the demo) still honours the file it wrote.
+            # A session with fixed settings still honours the file it wrote.
             with self._lock:
                 self.options = replace(self.options, settings=load_settings(path.parent, path))
         else:
             self.reload_settings()
-        return written
 
     @property
     def scanner(self) -> ImageScanner:

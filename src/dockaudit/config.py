@@ -399,6 +399,65 @@ def add_ignore(path: Path, rule: str, reason: str, target: str = "*", expires: d
     return path
 
 
+def remove_ignore(path: Path, ignore: Ignore) -> bool:
+    """Delete the first `[[ignore]]` entry of `path` that declares `ignore` (same rule, reason, target and
+    expiry), keeping the rest of the file as it was; False when the file holds no such entry."""
+    import tomlkit  # only the TUI writes config; keep CLI start-up lean
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    container: Any = doc
+    if path.name == PYPROJECT:
+        container = doc.get("tool", {}).get("dockaudit", {})
+    entries = container.get("ignore")
+    if entries is None:
+        return False
+    for nth, entry in enumerate(entries):
+        if _declares(entry, ignore):
+            del entries[nth]
+            if not entries:
+                # No `ignore = []` left behind: the file reads as if the ignore had never been added.
+                del container["ignore"]
+            path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+            return True
+    return False
+
+
+def _declares(entry: Any, ignore: Ignore) -> bool:
+    """Whether a raw `[[ignore]]` table is the declaration `ignore` was parsed from."""
+    expires = entry.get("expires")
+    if isinstance(expires, datetime):
+        expires = expires.date()
+    elif isinstance(expires, str):
+        try:
+            expires = date.fromisoformat(expires)
+        except ValueError:
+            return False
+    return (
+        str(entry.get("rule", "")).strip() == ignore.rule
+        and str(entry.get("reason", "")).strip() == ignore.reason
+        and str(entry.get("target", "*")) == ignore.target
+        and expires == ignore.expires
+    )
+
+
+def suppressing_ignore(finding: Finding, target_name: str, settings: Settings, today: date) -> Ignore | None:
+    """The ignore that suppresses `finding` on the target named `target_name` (the first live one that matches,
+    as `apply_config` chose it); None when no ignore does."""
+    for ignore in settings.ignores:
+        if ignore.matches(finding, target_name) and not ignore.expired(today):
+            return ignore
+    return None
+
+
 def default_config_path(cwd: Path) -> Path:
     """Where a new ignore goes: the config file in use, else `.dockaudit.toml` in `cwd`."""
     found = find_config(cwd)

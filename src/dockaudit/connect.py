@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockaudit.audit import AuditOptions, AuditSession, ProgressCallback
-from dockaudit.errors import DockauditError, EngineProblem
+from dockaudit.errors import DockauditError, EngineError, EngineProblem, UsageError
 
 if TYPE_CHECKING:
     from dockaudit.engine.fleet import EngineFailure, EngineSpec
@@ -18,13 +18,19 @@ if TYPE_CHECKING:
 def open_session(
     options: AuditOptions, *, host: str | None = None, context: str | None = None, timeout: float = 10.0
 ) -> AuditSession:
-    """Connect to the engine the Docker CLI would use (or `-H`/`--context`); raises `EngineError` with a
-    one-line reason, or `UsageError` for conflicting flags."""
-    from dockaudit.engine.client import connect, resolve_endpoint
-    from dockaudit.engine.source import EngineSource
+    """Connect to the engine the Docker CLI would use (or `-H`/`--context`), exactly as `dockaudit scan` does for
+    that engine (same id, context and options), so a target's report is the same from both; raises `EngineError`
+    with a one-line reason, or `UsageError` for conflicting flags."""
+    from dockaudit.engine.fleet import engine_specs
 
-    engine = connect(resolve_endpoint(host, context), timeout=timeout)
-    return AuditSession(EngineSource(engine), options)
+    if host and context:
+        raise UsageError("conflicting options: either specify -H/--host or --context, not both")
+    specs = engine_specs((host,) if host else (), (context,) if context else ())
+    sessions, failures = connect_sessions(specs, options, timeout=timeout)
+    if failures:
+        raise EngineError(failures[0].message)
+    (session,) = sessions.values()
+    return session
 
 
 def connect_sessions(
@@ -33,12 +39,13 @@ def connect_sessions(
     *,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    timeout: float = 10.0,
 ) -> tuple[dict[str, AuditSession], list[EngineFailure]]:
     """A session per reachable engine of a fleet (connected at once); unreachable engines are values."""
     from dockaudit.engine.fleet import connect_all
     from dockaudit.engine.source import EngineSource
 
-    engines, failures = connect_all(specs, concurrency=options.concurrency)
+    engines, failures = connect_all(specs, timeout=timeout, concurrency=options.concurrency)
     sessions = {
         eid: AuditSession(EngineSource(engine), options, on_progress=on_progress, cancel=cancel)
         for eid, engine in engines.items()

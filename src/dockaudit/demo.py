@@ -47,7 +47,7 @@ NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 MB = 1000 * 1000
 DEMO_ENGINE = EngineInfo(
     id="demo",
-    endpoint="demo://made-up-engine",
+    endpoint="demo://made-up-engine",  # the demo:// scheme is what the TUI badges DEMO (presenters.is_demo)
     context="demo",
     server_version="28.2.2",
     api_version="1.50",
@@ -342,6 +342,11 @@ def _image_facts(spec: _Image, image_id: str, name: str, allow: tuple[str, ...])
                 from_base=step.base,
             )
         )
+    listed = sum(layer.size for layer in layers)
+    if layers and spec.size > listed:
+        # The files listed are a sample of what the layers hold: the first layer carries the rest of the
+        # distribution, so the layers add up to the image's size, as an engine's answers do.
+        layers[0] = replace(layers[0], size=layers[0].size + spec.size - listed)
     env = tuple(NamedValue(k, *redact_pair(k, v, allow)) for k, v in spec.env)
     config = ImageConfig(
         user=spec.user,

@@ -17,9 +17,9 @@ from dockaudit.config import Settings
 from dockaudit.tui.app import DockauditApp, make_app
 from dockaudit.tui.backend import EngineConnector
 from dockaudit.tui.screens.main import MainScreen
-from dockaudit.tui.settle import settle
 from tests.reliability import hostile
 from tests.tui.conftest import image_row_refs, sync
+from tests.tui.settle import settle
 
 pytestmark = [pytest.mark.docker]
 

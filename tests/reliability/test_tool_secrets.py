@@ -15,10 +15,10 @@ from dockaudit.scanners.trivy import TrivyOptions
 from dockaudit.tui.app import DockauditApp, make_app
 from dockaudit.tui.backend import EngineConnector
 from dockaudit.tui.screens.main import MainScreen
-from dockaudit.tui.settle import settle
 from tests.fixtures import planted
 from tests.reliability import cli
 from tests.tui.conftest import image_row_refs, sync
+from tests.tui.settle import settle
 
 pytestmark = [pytest.mark.docker, pytest.mark.trivy]
 

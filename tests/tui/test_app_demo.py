@@ -17,9 +17,9 @@ from dockaudit.tui.screens.engines import EngineScreen
 from dockaudit.tui.screens.error import EngineErrorScreen
 from dockaudit.tui.screens.help import HelpScreen
 from dockaudit.tui.screens.main import MAX_PARALLEL_AUDITS, MainScreen
-from dockaudit.tui.settle import settle
 from dockaudit.tui.widgets.findings import FindingsView
 from tests.tui.conftest import demo_app, sync
+from tests.tui.settle import settle
 
 
 def main_screen(app: object) -> MainScreen:

@@ -17,11 +17,11 @@ from dockaudit.tui.app import DockauditApp, make_app
 from dockaudit.tui.backend import EngineConnector, Hardening
 from dockaudit.tui.screens.dialogs import ExportScreen, IgnoreScreen
 from dockaudit.tui.screens.main import MainScreen
-from dockaudit.tui.settle import settle
 from dockaudit.tui.widgets.fields import Field
 from tests.fixtures.planted import assert_no_planted_secret
 from tests.trivy import trivydb
 from tests.tui.conftest import image_row_refs, sync
+from tests.tui.settle import settle
 
 pytestmark = [pytest.mark.docker, pytest.mark.trivy]
 

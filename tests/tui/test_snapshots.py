@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from dockaudit.tui.demo import DemoConnector
-from dockaudit.tui.scenes import SCENES, Scene
 from tests.tui.conftest import demo_app
+from tests.tui.scenes import SCENES, Scene, scene_connector
 
 SIZES = ((80, 24), (160, 48))
 BY_NAME = {scene.name: scene for scene in SCENES}
@@ -25,17 +24,17 @@ STILL_SCENES = [scene for scene in SCENES if not scene.hang_trivy]
 @pytest.mark.parametrize("scene", STILL_SCENES, ids=lambda s: s.name)
 def test_view(snap_compare: Any, scene: Scene, size: tuple[int, int]) -> None:
     """Each scene's picture: see `Scene.description`."""
-    app, _ = demo_app(DemoConnector(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy))
+    app, _ = demo_app(scene_connector(scene))
     assert snap_compare(app, terminal_size=size, run_before=scene.steps)
 
 
 def test_ascii_borders_when_the_locale_is_not_utf8(snap_compare: Any) -> None:
     """LANG=C: dialogs and panes drawn with ASCII borders."""
-    app, _ = demo_app(ascii_borders=True)
+    app, _ = demo_app(scene_connector(), ascii_borders=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=BY_NAME["export-dialog"].steps)
 
 
 def test_light_theme(snap_compare: Any) -> None:
     """The light theme on the findings view."""
-    app, _ = demo_app(theme="light")
+    app, _ = demo_app(scene_connector(), theme="light")
     assert snap_compare(app, terminal_size=(80, 24), run_before=BY_NAME["findings"].steps)

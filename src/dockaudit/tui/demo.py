@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockaudit.audit import AuditOptions, AuditSession
-from dockaudit.config import Settings
+from dockaudit.config import CONFIG_NAME, Settings
 from dockaudit.demo import DEMO_ENGINE, NOW, DemoScanner, DemoSource
 from dockaudit.errors import EngineError, EngineProblem
 from dockaudit.tui.backend import EngineChoice
+
+DEMO_CONFIG = "# dockaudit --demo: the ignores made in the demo are written here, never in your project.\n"
 
 
 @dataclass
@@ -36,6 +38,11 @@ class DemoConnector:
             extra_images=self.extra_images, extra_containers=self.extra_containers, context=choice.context or "demo"
         )
         self.scanner = DemoScanner(source, hang=self.hang_trivy)
+        config = self.config_dir / CONFIG_NAME
+        if not config.exists():
+            # The session's settings come from this file from the start, so an ignore is written here and
+            # never into a config file found further up (a `.dockaudit.toml` in /tmp or the user's home).
+            config.write_text(DEMO_CONFIG, encoding="utf-8")
         options = AuditOptions(settings=Settings(), clock=lambda: NOW, config_dir=self.config_dir)
         session = AuditSession(source, options, scanner=self.scanner)
         session.reload_settings()

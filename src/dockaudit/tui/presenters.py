@@ -6,12 +6,23 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import humanize
 from rich.text import Text
 
 from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, NamedValue, short_id
-from dockaudit.model import DbStatus, EngineInfo, Finding, Severity, Source, Status, TargetResult, TrivyInfo
+from dockaudit.model import (
+    DbStatus,
+    EngineInfo,
+    Finding,
+    Severity,
+    Source,
+    Status,
+    Suppression,
+    TargetResult,
+    TrivyInfo,
+)
 from dockaudit.text import is_printable, printable
 from dockaudit.tui.backend import ScanState
 
@@ -234,8 +245,13 @@ def header_text(
     trivy_loaded: bool = True,
     compact: bool = False,
 ) -> Text:
-    """The one-line header: engine, versions, rootless/Podman, Trivy version and DB age."""
+    """The one-line header: a DEMO badge on the made-up engine, then engine, versions, rootless/Podman, Trivy
+    version and DB age."""
     text = Text()
+    if is_demo(engine):
+        # First, so no width cuts it; reverse video reads without colour (NO_COLOR) too.
+        text.append(" DEMO ", style="bold reverse")
+        text.append(" ")
     if not compact:
         text.append("dockaudit ", style="bold")
     if engine is None:
@@ -262,6 +278,21 @@ def header_text(
     return text
 
 
+DEMO_SCHEME = "demo://"
+"""Endpoints of the made-up demo engines (`dockaudit --demo`); no real engine has this scheme."""
+
+
+def is_demo(engine: EngineInfo | None) -> bool:
+    """Whether the engine shown is the made-up demo engine."""
+    return engine is not None and engine.endpoint.startswith(DEMO_SCHEME)
+
+
+def export_directory(engine: EngineInfo | None, scratch: Path | None) -> str:
+    """Where the export dialog proposes to write: the working directory, but the demo's own temporary directory
+    (`scratch`, where its config lives) on the demo engine, so trying the demo never litters the user's project."""
+    return str(scratch) if is_demo(engine) and scratch is not None else "."
+
+
 def db_text(db: DbStatus, now: datetime) -> Text:
     """`DB 2 days old`, or the DB's problem."""
     if db.updated_at is not None and db.status in ("ok", "stale"):
@@ -283,25 +314,37 @@ def checklist_findings(result: TargetResult) -> list[Finding]:
     return sorted(items, key=lambda f: (f.status is Status.SKIPPED, *f.sort_key()))
 
 
+SKIPPED_GROUP = "SKIPPED (could not check)"
+IGNORED_GROUP = "IGNORED"
+"""The group of findings an ignore suppresses: last, shown dimmed with the reason and expiry."""
+
+
 def group_findings(findings: Sequence[Finding], grouping: Grouping) -> list[tuple[str, list[Finding]]]:
-    """Findings in labelled groups: by severity (worst first, skipped apart) or by checklist section."""
+    """Findings in labelled groups: by severity (worst first) or by checklist section, then the skipped checks,
+    then the ignored findings (they do not count, so they leave the groups that do)."""
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
-        if finding.status is Status.SKIPPED:
-            label = "SKIPPED (could not check)"
+        if finding.suppressed is not None:
+            label = IGNORED_GROUP
+        elif finding.status is Status.SKIPPED:
+            label = SKIPPED_GROUP
         elif grouping is Grouping.SEVERITY:
             label = finding.severity.name
         else:
             label = finding.section or "Other"
         groups.setdefault(label, []).append(finding)
+    tail = [SKIPPED_GROUP, IGNORED_GROUP]
     if grouping is Grouping.SEVERITY:
-        order = [s.name for s in sorted(Severity, reverse=True)] + ["SKIPPED (could not check)"]
-        return [(label, groups[label]) for label in order if label in groups]
-    return sorted(groups.items(), key=lambda kv: (kv[0].startswith("SKIPPED"), kv[0]))
+        order = [s.name for s in sorted(Severity, reverse=True)]
+    else:
+        order = sorted(label for label in groups if label not in tail)
+    return [(label, groups[label]) for label in (*order, *tail) if label in groups]
 
 
 def finding_line(finding: Finding) -> Text:
-    """A finding in the tree: `HIGH  DA101 Image runs as root`."""
+    """A finding in the tree: `HIGH     DA101 Image runs as root`; an ignored one dimmed, with why and until when."""
+    if finding.suppressed is not None:
+        return ignored_line(finding)
     text = Text()
     if finding.status is Status.SKIPPED:
         text.append("SKIP     ", style="dim")
@@ -309,9 +352,25 @@ def finding_line(finding: Finding) -> Text:
         text.append_text(severity_label(finding.severity, width=9))
     text.append(printable(f"{finding.rule_id} ", multiline=False), style="bold")
     text.append(printable(finding.title, multiline=False))
-    if finding.suppressed is not None:
-        text.append(" (ignored)", style="dim italic")
     return text
+
+
+def ignored_line(finding: Finding) -> Text:
+    """`HIGH     DA101 Image runs as root: base image decides (until 2027-01-31)`, all dimmed."""
+    suppressed = finding.suppressed
+    assert suppressed is not None
+    text = Text(style="dim")
+    text.append(f"{finding.severity.name:<9}")
+    text.append(printable(f"{finding.rule_id} ", multiline=False), style="bold")
+    text.append(printable(finding.title, multiline=False))
+    text.append(printable(f": {suppressed.reason}", multiline=False), style="italic")
+    text.append(f" ({ignore_expiry(suppressed)})", style="italic")
+    return text
+
+
+def ignore_expiry(suppressed: Suppression) -> str:
+    """`until 2027-01-31`, or `no expiry`."""
+    return f"until {suppressed.expires}" if suppressed.expires else "no expiry"
 
 
 def finding_detail(finding: Finding, rationale: str = "") -> Text:
@@ -373,7 +432,8 @@ def _finding_detail(finding: Finding, rationale: str = "") -> Text:
         text.append(", ".join(finding.references) + "\n")
     if finding.suppressed is not None:
         text.append("\nIgnored: ", style="bold")
-        text.append(f"{finding.suppressed.reason} ({finding.suppressed.by})\n")
+        text.append(f"{finding.suppressed.reason} ({ignore_expiry(finding.suppressed)}; {finding.suppressed.by})\n")
+        text.append("u removes the ignore\n", style="dim")
     return text
 
 
@@ -436,17 +496,25 @@ def vulnerabilities(result: TargetResult | None, flt: VulnFilter, sort: str = "s
 
 
 def vuln_cells(finding: Finding) -> tuple[Text | str, ...]:
-    """Cells of a vulnerability row; `-` when no fixed version exists."""
+    """Cells of a vulnerability row; `-` when no fixed version exists; an ignored one dimmed and marked."""
     vuln = finding.vulnerability
     assert vuln is not None
     # Text, not str: a DataTable reads str cells as markup, and Trivy's titles are not ours.
-    return (
+    cells = (
         severity_label(finding.severity),
         Text(printable(vuln.id, multiline=False)),
         Text(printable(vuln.package, multiline=False)),
         Text(printable(vuln.fixed or "-", multiline=False), style="green" if vuln.fixed else "dim"),
         Text(printable(vuln.installed, multiline=False)),
         Text(printable(vuln.title, multiline=False)),
+    )
+    if finding.suppressed is None:
+        return cells
+    title = Text(f"ignored: {printable(finding.suppressed.reason, multiline=False)} - ", style="italic")
+    return (
+        Text(finding.severity.name, style="dim"),
+        *(Text(cell.plain, style="dim") for cell in cells[1:5]),
+        Text.assemble(title, cells[5].plain, style="dim"),
     )
 
 

@@ -30,6 +30,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("g", "group findings by severity or by checklist section"),
     ("enter", "read the highlighted finding in full"),
     ("i", "ignore the highlighted finding (reason, expiry) in .dockaudit.toml"),
+    ("u", "un-ignore: remove the highlighted IGNORED finding's entry from the config file"),
     ("y", "copy the highlighted finding's fix (OSC 52: works over SSH)"),
     ("f v o", "vulnerabilities: fixable only, minimum severity, sort"),
     ("w", "save the hardened Dockerfile / Compose service"),

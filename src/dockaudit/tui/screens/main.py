@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from dockaudit.audit import AuditSession, ProgressEvent
+from dockaudit.config import Ignore
 from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory, short_id
 from dockaudit.model import EngineInfo, Finding, TargetKind, TargetResult, TrivyInfo
 from dockaudit.report.write import write_atomic
@@ -89,6 +90,7 @@ class MainScreen(ComposeTab):
         Binding("r", "refresh", "Refresh", show=False),
         Binding("e", "export", "Export"),
         Binding("i", "ignore", "Ignore"),
+        Binding("u", "unignore", "Un-ignore", show=False),
         Binding("y", "copy_fix", "Copy fix", show=False),
         Binding("g", "group", "Group", show=False),
         Binding("w", "save", "Save", show=False),
@@ -873,8 +875,9 @@ class MainScreen(ComposeTab):
         if not targets:
             self.notify("Nothing audited yet: press a or A first", severity="warning")
             return
-        # Relative paths: the working directory the user started in, shown short.
-        self.app.push_screen(ExportScreen(".", len(targets)), self._export_chosen)
+        # Relative paths: the working directory the user started in, shown short (the demo: its temporary one).
+        directory = p.export_directory(self.engine, self.session.options.config_dir)
+        self.app.push_screen(ExportScreen(directory, len(targets)), self._export_chosen)
 
     def _export_chosen(self, request: ExportRequest | None) -> None:
         if request is not None:
@@ -914,13 +917,40 @@ class MainScreen(ComposeTab):
         except Exception as exc:
             self.notify(str(exc), title="Could not write the ignore", severity="error")
             return
+        self._rescore_all()
+        self.notify(f"{request.rule} ignored in {path}")
+
+    def _rescore_all(self) -> None:
         # The session applies the new settings; every result is settled again (suppressed, rescored).
         for key, result in list(self.results.items()):
             rescored = self.session.rescore(result)
             if rescored != result:
                 self.results[key] = rescored
                 self._after_scan_change(key, result_changed=True)
-        self.notify(f"{request.rule} ignored in {path}")
+
+    def action_unignore(self) -> None:
+        """Remove the ignore of the highlighted (ignored) finding from the config file, and rescore."""
+        finding = self._current_finding()
+        key = self.current_key()
+        result = self.results.get(key) if key else None
+        if finding is None or result is None or finding.suppressed is None:
+            self.notify("Highlight an ignored finding first (the IGNORED group)", severity="warning")
+            return
+        ignore = self.session.ignore_of(finding, result.name)
+        if ignore is None:
+            self.notify(f"No ignore in the settings covers {finding.rule_id} any more", severity="warning")
+            return
+        self._unignore(ignore)
+
+    @work(exclusive=True, group="ignore", exit_on_error=False)
+    async def _unignore(self, ignore: Ignore) -> None:
+        try:
+            path = await asyncio.to_thread(self.session.remove_ignore, ignore)
+        except Exception as exc:
+            self.notify(str(exc), title="Could not remove the ignore", severity="error")
+            return
+        self._rescore_all()
+        self.notify(f"Ignore of {ignore.rule} on {ignore.target!r} removed from {path}")
 
     def action_save(self) -> None:
         """Save the hardened Dockerfile, Compose service or Compose file of the highlighted target."""

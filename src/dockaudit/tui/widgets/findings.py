@@ -9,7 +9,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, Tree
 
 from dockaudit.model import Finding, TargetResult
-from dockaudit.tui.presenters import Grouping, checklist_findings, finding_detail, finding_line, group_findings
+from dockaudit.tui.presenters import (
+    IGNORED_GROUP,
+    Grouping,
+    checklist_findings,
+    finding_detail,
+    finding_line,
+    group_findings,
+)
 
 
 def rationale_for(rule_id: str) -> str:
@@ -37,6 +44,8 @@ class FindingsView(Horizontal):
         """How findings are grouped."""
         self.result: TargetResult | None = None
         """The target shown."""
+        self.ignored_open = False
+        """Whether the IGNORED group is expanded (it starts collapsed: those findings do not count)."""
 
     def compose(self) -> ComposeResult:
         """A tree and a detail panel."""
@@ -61,9 +70,17 @@ class FindingsView(Horizontal):
         return self.query_one("#finding-tree", Tree)
 
     def show(self, result: TargetResult | None, placeholder: str = "") -> None:
-        """Show a target's findings (or a placeholder when it has none yet)."""
-        self.result = result
+        """Show a target's findings (or a placeholder when it has none yet); the ignored ones in a group of
+        their own, collapsed until opened. Shown again for the same target (rescored after an ignore), the
+        cursor stays on its finding, else on its line."""
+        same_target = (
+            result is not None
+            and self.result is not None
+            and (result.kind, result.id) == (self.result.kind, self.result.id)
+        )
         tree = self.finding_tree
+        keep = (self.current, tree.cursor_line) if same_target else (None, 1)
+        self.result = result
         tree.clear()
         detail = self.query_one("#finding-detail", Static)
         if result is None:
@@ -75,14 +92,35 @@ class FindingsView(Horizontal):
             tree.root.add_leaf(Text(f"No findings: {len(result.passed)} checks passed", style="green"), data=None)
             detail.update("")
             return
-        first: Finding | None = None
+        line = 0
+        lines: dict[tuple[str, str, str], int] = {}
+        at_line: dict[int, Finding] = {}
         for label, items in group_findings(findings, self.grouping):
-            node = tree.root.add(Text(f"{label} ({len(items)})", style="bold"), data=None, expand=True)
+            ignored = label == IGNORED_GROUP
+            expand = not ignored or self.ignored_open
+            style = "bold dim" if ignored else "bold"
+            node = tree.root.add(Text(f"{label} ({len(items)})", style=style), data=None, expand=expand)
+            line += 1
             for finding in items:
                 node.add_leaf(finding_line(finding), data=finding)
-                first = first or finding
-        tree.move_cursor_to_line(1)
-        self._show_detail(first)
+                if expand:
+                    lines.setdefault(_identity(finding), line)
+                    at_line[line] = finding
+                    line += 1
+        kept, kept_line = keep
+        target_line = lines.get(_identity(kept), kept_line) if kept is not None else kept_line
+        target_line = min(max(target_line, 1), max(line - 1, 0))
+        tree.move_cursor_to_line(target_line)
+        # The tree lays its lines out on its next refresh, so its cursor node is not this one yet: say which.
+        self._show_detail(at_line.get(target_line))
+
+    @on(Tree.NodeExpanded, "#finding-tree")
+    @on(Tree.NodeCollapsed, "#finding-tree")
+    def _ignored_toggled(self, event: Tree.NodeExpanded[Finding | None] | Tree.NodeCollapsed[Finding | None]) -> None:
+        # Remember whether the user opened the ignored group, so a rescore does not close it again.
+        event.stop()
+        if event.node.data is None and str(event.node.label).startswith(IGNORED_GROUP):
+            self.ignored_open = isinstance(event, Tree.NodeExpanded)
 
     def toggle_grouping(self) -> None:
         """Switch between severity and section grouping."""
@@ -104,3 +142,10 @@ class FindingsView(Horizontal):
     def _show_detail(self, finding: Finding | None) -> None:
         detail = self.query_one("#finding-detail", Static)
         detail.update(finding_detail(finding, rationale_for(finding.rule_id)) if finding else "")
+
+
+def _identity(finding: Finding | None) -> tuple[str, str, str]:
+    """What names a finding across rescoring (its severity and suppression may change, not this)."""
+    if finding is None:
+        return ("", "", "")
+    return (finding.rule_id, finding.evidence, str(finding.location))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
@@ -12,7 +13,7 @@ FOLLOWERS = frozenset({"events"})
 """Worker groups that run for the app's lifetime and are never waited for."""
 
 
-async def settle(app: App[object], pilot: Pilot[object], *, rounds: int = 50) -> None:
+async def settle(app: App[Any], pilot: Pilot[Any], *, rounds: int = 50) -> None:
     """Await every finite worker (including ones started by their results), then let messages drain."""
     for _ in range(rounds):
         pending = [w for w in app.workers if w.is_running and w.group not in FOLLOWERS]

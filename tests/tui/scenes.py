@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual.pilot import Pilot
 
+from dockaudit.config import CONFIG_NAME
+from dockaudit.tui.demo import DEMO_CONFIG, DemoConnector
 from dockaudit.tui.screens.main import MainScreen
-from dockaudit.tui.settle import settle
+from dockaudit.tui.widgets.findings import FindingsView
+from tests.tui.settle import settle
 
 Steps = Callable[[Pilot[object]], Awaitable[None]]
 
@@ -23,6 +27,21 @@ class Scene:
     fail_connect: bool = False
     hang_trivy: bool = False
     """The demo's Trivy never finishes, so scans stay in progress for the picture."""
+
+
+PICTURE_DIR = Path("/tmp/dockaudit-demo")
+"""Where the demo's temporary directories go in pictures: the export dialog shows the path, so it is fixed."""
+
+
+def scene_connector(scene: Scene | None = None) -> DemoConnector:
+    """The demo engine for a picture of `scene`: a directory of the scene's own under `PICTURE_DIR`, its config
+    file reset, so an ignore one picture makes is not in the next."""
+    directory = PICTURE_DIR / (scene.name if scene is not None else "default")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / CONFIG_NAME).write_text(DEMO_CONFIG, encoding="utf-8")
+    if scene is None:
+        return DemoConnector(config_dir=directory)
+    return DemoConnector(fail_connect=scene.fail_connect, hang_trivy=scene.hang_trivy, config_dir=directory)
 
 
 async def _ready(pilot: Pilot[object]) -> MainScreen:
@@ -145,6 +164,26 @@ async def ignore_dialog(pilot: Pilot[object]) -> None:
     await _quiet(pilot)
 
 
+async def ignored(pilot: Pilot[object]) -> None:
+    """The worst finding of an image ignored with a reason and an expiry: its grade goes from C to B at once, and
+    the finding is shown in the IGNORED group."""
+    screen = await _audited(pilot, "busybox:1.36")
+    await pilot.press("i")
+    await pilot.pause()
+    await pilot.press(*"the base image decides; tracked upstream", "tab", "tab")
+    await pilot.press(*"2027-01-31", "enter")
+    await settle(pilot.app, pilot)
+    view = screen.browser("image").detail.query_one(FindingsView)
+    tree = view.finding_tree
+    group = tree.root.children[-1]
+    tree.focus()
+    tree.move_cursor(group)
+    await pilot.press("enter")
+    await pilot.pause()
+    tree.move_cursor(group.children[0])
+    await _quiet(pilot)
+
+
 async def help_screen(pilot: Pilot[object]) -> None:
     """Keys and the rule catalog."""
     await _ready(pilot)
@@ -173,6 +212,9 @@ SCENES: tuple[Scene, ...] = (
     ),
     Scene("export-dialog", "Export a report: format and path", export_dialog),
     Scene("ignore-dialog", "Ignore a finding with a reason and expiry", ignore_dialog),
+    Scene(
+        "ignored", "An ignored finding: rescored at once, dimmed in the IGNORED group with reason and expiry", ignored
+    ),
     Scene("help", "Keys and the rule catalog", help_screen),
     Scene("engine-error", "The engine cannot be reached: what was tried, how to fix it", engine_error, True),
 )
