@@ -169,7 +169,7 @@ def node_label(
 def compose_status(node: ComposeNode | None, result: TargetResult | None, scan: ScanState | None) -> str:
     """The line above the detail tabs for the highlighted row."""
     if node is None:
-        return "No Compose project: start one (docker compose up) or pass compose.yaml to dockaudit tui"
+        return "No Compose project: run docker compose up, or dockaudit tui compose.yaml"
     if node.level is not Level.PROJECT:
         if node.result_key is None:
             return "This service has no container: nothing to audit"
