@@ -33,13 +33,13 @@ from dockaudit.tui.compose_presenters import ComposeNode, Level, compose_tree, n
 from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.screens.dialogs import SaveScreen
 from dockaudit.tui.screens.main import MainScreen
-from dockaudit.tui.settle import settle
 from dockaudit.tui.widgets.fields import Field
 from dockaudit.tui.widgets.findings import FindingsView
 from tests.cli.run import dockaudit
 from tests.compose.test_compose_engine import PASSWD_ROOT_ONLY, _free_port, _image
 from tests.fixtures.images import TEST_LABEL
 from tests.tui.conftest import demo_app, sync
+from tests.tui.settle import settle
 
 pytestmark = pytest.mark.docker
 
