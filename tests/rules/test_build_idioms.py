@@ -218,3 +218,14 @@ def test_a_user_from_an_arg_without_default_may_come_from_the_base_images_env() 
     (finding,) = rule("DA606", text)
     assert finding.severity is Severity.LOW
     assert "unless the base image quay.io/jupyter/docker-stacks-foundation sets it in its ENV" in finding.evidence
+
+
+def test_an_add_whose_url_comes_from_an_arg_default_is_a_remote_download() -> None:
+    """keycloak's UBI Dockerfile: `ARG KEYCLOAK_DIST=https://...-$KEYCLOAK_VERSION.tar.gz`, `ADD $KEYCLOAK_DIST`."""
+    text = (
+        "FROM registry.access.redhat.com/ubi9\nENV KEYCLOAK_VERSION=22.0.5\n"
+        "ARG KEYCLOAK_DIST=https://example.com/keycloak-$KEYCLOAK_VERSION.tar.gz\nADD $KEYCLOAK_DIST /tmp/keycloak/\n"
+    )
+    (finding,) = rule("DA204", text)
+    assert "https://example.com/keycloak-22.0.5.tar.gz" in finding.evidence
+    assert rule("DA203", text) == []

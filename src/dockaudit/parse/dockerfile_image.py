@@ -15,6 +15,7 @@ from dockaudit.facts import (
     NamedValue,
     OsRelease,
 )
+from dockaudit.parse.shell_text import expand
 from dockaudit.secrets import redact_history_line, redact_pair
 
 _LAYER_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
@@ -167,13 +168,25 @@ def _history(final: Sequence[DockerfileInstruction]) -> tuple[HistoryEntry, ...]
     entries: list[HistoryEntry] = []
     layer = 0
     args: dict[str, NamedValue] = {}
+    values: dict[str, str | None] = {}
+    """ARG defaults and ENV values that are not secrets, to resolve ADD sources as the build does."""
     for ins in final:
         if ins.cmd == "ARG":
             for item in ins.value:
                 name, _, value = item.partition("=")
                 safe, match = redact_pair(name, _unquote(value))
                 args[name] = NamedValue(name, safe, match)
+                raw = _unquote(value)
+                values[name] = (expand(raw, values) or raw) if match is None and "=" in item else None
+        elif ins.cmd == "ENV":
+            # The parser gives ENV as name, value pairs (`ENV A=1 B=2` and `ENV A 1` alike).
+            for name, value in zip(ins.value[::2], ins.value[1::2], strict=False):
+                raw = _unquote(value)
+                values[name] = (expand(raw, values) or raw) if redact_pair(name, raw)[1] is None else None
         text = " ".join(ins.original.split())
+        if ins.cmd == "ADD" and "$" in text:
+            # `ARG DIST=https://.../keycloak-$VERSION.tar.gz` + `ADD $DIST /tmp/`: history shows the URL.
+            text = " ".join(expand(word, values) or word for word in text.split())
         redacted = redact_history_line(text)
         makes_layer = ins.cmd in _LAYER_INSTRUCTIONS
         entries.append(
