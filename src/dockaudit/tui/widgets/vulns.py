@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Static
 from dockaudit.model import Finding, Severity, TargetResult
 from dockaudit.tui.presenters import VULN_COLUMNS, VULN_SORTS, VulnFilter, vuln_cells, vulnerabilities
 from dockaudit.tui.widgets.fields import Field
+from dockaudit.tui.widgets.lists import NavTable
 
 
 class VulnsView(Vertical):
@@ -41,7 +42,7 @@ class VulnsView(Vertical):
         with Horizontal():
             yield Static("", id="vuln-status")
             yield Field(placeholder="filter CVE/package", id="vuln-filter")
-        table: DataTable[Text | str] = DataTable(id="vuln-table", cursor_type="row")
+        table = NavTable(id="vuln-table", cursor_type="row")
         yield table
 
     def on_mount(self) -> None:
