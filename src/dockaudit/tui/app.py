@@ -138,7 +138,7 @@ def ascii_text(text: str) -> str:
 class AsciiFilter(LineFilter):
     """Draws only ASCII: a terminal in a non-UTF-8 locale shows anything else as garbage."""
 
-    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+    def apply(self, segments: list[Segment], _background: Color) -> list[Segment]:
         """Replace each non-ASCII character by a stand-in of the same width."""
         return [
             segment if segment.text.isascii() else Segment(ascii_text(segment.text), segment.style, segment.control)

@@ -684,6 +684,7 @@ class MainScreen(Screen[None]):
     def action_select(self) -> None:
         """Toggle the highlighted row in the selection and move down."""
         if self.kind == "host":
+            self.notify("The host is one target: a audits it", severity="warning")
             return
         key = self.current_key()
         if key is None:
@@ -735,6 +736,7 @@ class MainScreen(Screen[None]):
     def action_sort(self) -> None:
         """Cycle the order of the shown list."""
         if self.kind == "host":
+            self.notify("The host list has one order", severity="warning")
             return
         self.sorts[self.kind] = self.sorts[self.kind].next()
         kind = self.kind
@@ -881,6 +883,8 @@ class MainScreen(Screen[None]):
         """Move to the previous or next main tab."""
         tabs = self.query_one("#main-tabs", TabbedContent)
         tabs.active = TABS[(TABS.index(self.main_tab) + step) % len(TABS)]
+        # At once, as for the detail tabs: focus left in the hidden tab would bring that tab back.
+        self._focus(self._panes()[0])
 
     def _findings_view(self) -> FindingsView:
         if self.kind == "host":
@@ -933,7 +937,8 @@ class MainScreen(Screen[None]):
         from dockaudit.tui.widgets.vulns import VulnsView
 
         detail = self.browser().detail
-        detail.show_tab("tab-vulns")
+        if detail.active_tab != "tab-vulns":
+            self.action_detail("tab-vulns")
         view = detail.query_one(VulnsView)
         {"fixable": view.toggle_fixable, "severity": view.cycle_severity, "sort": view.cycle_sort}[what]()
 
@@ -997,7 +1002,11 @@ class MainScreen(Screen[None]):
         key = self.current_key()
         hardening = self.hardening.get(key) if key else None
         if hardening is None or isinstance(hardening, str):
-            self.notify("Open the Dockerfile/Runtime tab (3) first", severity="warning")
+            if key and key != "host" and hardening is None:
+                self.action_detail("tab-hardening")  # works the hardened file out
+                self.notify("Working out the hardened file: press w again when it shows")
+            else:
+                self.notify("Nothing to save here: a target's Dockerfile/Runtime tab (3) has it", severity="warning")
             return
         text = hardening.hardened
 
