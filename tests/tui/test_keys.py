@@ -12,6 +12,7 @@ from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, TabbedContent, Tree
+from textual.widgets._footer import FooterKey
 
 from dockaudit.tui.app import DockauditApp
 from dockaudit.tui.demo import DemoConnector
@@ -22,6 +23,7 @@ from dockaudit.tui.screens.help import KEYS, HelpScreen
 from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.settle import settle as settle_app
 from dockaudit.tui.widgets.findings import FindingsView
+from dockaudit.tui.widgets.footer import KeyFooter
 from dockaudit.tui.widgets.vulns import VulnsView
 from tests.tui.conftest import demo_app, sync
 
@@ -533,3 +535,99 @@ async def test_every_key_works_from_the_pane(pane: str) -> None:
 async def test_quit_keys_work_from_every_pane(key: str, pane: str) -> None:
     async with demo_at_80x24() as (app, pilot):
         await quits(await at_pane(app, pilot, pane), key)
+
+
+# ---- Esc, Enter, Ctrl+C, the footer ---------------------------------------------------------------------
+
+
+@sync
+async def test_escape_clears_a_kept_filter_and_brings_the_whole_list_back() -> None:
+    async with demo_at_80x24() as (app, pilot):
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        await pilot.press("slash", *"shop", "enter")
+        await pilot.pause()
+        assert len(row_names(screen)) == 3 and screen.browser().table.has_focus
+        await pilot.press("1")  # into the detail: Esc first comes back to the list, the filter stays
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.browser().table.has_focus and len(row_names(screen)) == 3
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(row_names(screen)) == 6 and screen.filters["image"] == ""
+        assert "6/" not in str(screen.query_one("#main-tabs", TabbedContent).get_tab("images").label)
+
+
+@sync
+async def test_escape_leaves_a_zoomed_pane_before_anything_else() -> None:
+    async with demo_at_80x24() as (app, pilot):
+        keyed = await at_pane(app, pilot, "vulns")
+        await pilot.press("z")
+        await pilot.pause()
+        assert keyed.screen.maximized is not None
+        await pilot.press("escape")
+        await pilot.pause()
+        assert keyed.screen.maximized is None and keyed.screen.pane() == "vulns"
+
+
+@sync
+async def test_enter_on_a_vulnerability_shows_its_whole_record() -> None:
+    async with demo_at_80x24() as (app, pilot):
+        keyed = await at_pane(app, pilot, "vulns")
+        view = keyed.screen.browser().detail.query_one(VulnsView)
+        finding = view.current
+        assert finding is not None and finding.vulnerability is not None
+        vuln = finding.vulnerability
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TextScreen)
+        text = app.screen.text.plain
+        assert text.startswith(f"{finding.severity.name} {vuln.id}")
+        assert f"Package:   {vuln.package}" in text and f"Installed: {vuln.installed}" in text
+        assert f"Fixed in:  {vuln.fixed}" in text if vuln.fixed else "no fixed version" in text
+        if vuln.cvss is not None:
+            assert f"CVSS {vuln.cvss:.1f}" in text
+        if finding.location.layer is not None:
+            assert f"Layer:     {finding.location.layer}" in text and "Step:" in text
+        assert all(ref in text for ref in finding.references)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is keyed.screen and keyed.screen.pane() == "vulns"
+
+
+@sync
+async def test_ctrl_c_while_an_audit_runs_warns_in_words_then_quits_and_stops_trivy() -> None:
+    demo = DemoConnector(hang_trivy=True)
+    app, _ = demo_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        while not isinstance(app.screen, MainScreen) or not app.screen.browser().table.row_count:
+            await pilot.pause()
+        screen = app.screen
+        await pilot.press("a")
+        while not screen.results:
+            await pilot.pause()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app._exit
+        toast = list(app._notifications)[-1]
+        assert toast.message == "1 audit still running. Press Ctrl+C again to stop it and quit."
+        assert "[" not in toast.message and toast.title == "Quit?"
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app._exit
+    assert demo.scanner is not None and demo.scanner.cancelled.is_set()
+
+
+@pytest.mark.parametrize("pane", PANES)
+@sync
+async def test_the_80_column_footer_starts_with_help_then_the_panes_keys(pane: str) -> None:
+    async with demo_at_80x24() as (app, pilot):
+        keyed = await at_pane(app, pilot, pane)
+        await pilot.pause()
+        footer = keyed.screen.query_one(KeyFooter)
+        shown = [key for key in footer.query(FooterKey) if "-command-palette" not in key.classes]
+        assert shown[0].key == "question_mark" and shown[0].region.right <= SIZE[0]
+        assert "? Help" in str(shown[0].render())
+        first_of_pane = keyed.screen.pane_keys()[0]
+        assert shown[1].key == first_of_pane and shown[1].region.right <= SIZE[0]
