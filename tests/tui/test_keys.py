@@ -592,7 +592,8 @@ async def test_enter_on_a_vulnerability_shows_its_whole_record() -> None:
         assert all(ref in text for ref in finding.references)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is keyed.screen and keyed.screen.pane() == "vulns"
+        back: object = app.screen
+        assert back is keyed.screen and keyed.screen.pane() == "vulns"
 
 
 @sync

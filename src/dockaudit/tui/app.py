@@ -23,7 +23,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.color import Color
 from textual.containers import Center, Middle
-from textual.filter import LineFilter, Monochrome, NoColor
+from textual.filter import LineFilter, Monochrome
 from textual.notifications import SeverityLevel
 from textual.renderables.bar import Bar
 from textual.screen import Screen
@@ -135,6 +135,15 @@ def ascii_text(text: str) -> str:
     return "".join(out)
 
 
+class PlainFilter(LineFilter):
+    """NO_COLOR: every colour dropped, bold, dim, italic, underline and reverse kept. Textual's own `NoColor`
+    writes "default colour" codes, and its `Monochrome` (what it picks for NO_COLOR) draws grey shades."""
+
+    def apply(self, segments: list[Segment], _background: Color) -> list[Segment]:
+        """The segments without colour."""
+        return [Segment(s.text, s.style.without_color if s.style else None, s.control) for s in segments]
+
+
 class AsciiFilter(LineFilter):
     """Draws only ASCII: a terminal in a non-UTF-8 locale shows anything else as garbage."""
 
@@ -164,6 +173,7 @@ ExportScreen > Vertical, IgnoreScreen > Vertical, SaveScreen > Vertical, EngineS
 HelpScreen > VerticalScroll, TextScreen > VerticalScroll { border: ascii $primary; }
 EngineErrorScreen > Vertical { border: ascii $error; }
 Footer FooterKey.-command-palette { border-left: ascii $foreground 20%; }
+VulnsView #vuln-filter { border: none; }
 """
 """Border overrides when the locale is not UTF-8 (box-drawing characters would show as garbage)."""
 
@@ -221,7 +231,7 @@ class DockauditApp(App[int]):
         wanted = theme or os.environ.get("DOCKAUDIT_THEME", "")
         self.theme = {"light": LIGHT_THEME, "dark": DARK_THEME}.get(wanted, wanted or DARK_THEME)
         self._interrupted_at = -QUIT_CONFIRM_SECONDS
-        self._no_colour = NoColor()
+        self._no_colour = PlainFilter()
         self._ascii = AsciiFilter()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -422,6 +432,11 @@ class AsciiDockauditApp(DockauditApp):
         Bar.HALF_BAR_LEFT = Bar.BAR = Bar.HALF_BAR_RIGHT = "-"
         ScrollBarRender.VERTICAL_BARS = [" "] * 8
         ScrollBarRender.HORIZONTAL_BARS = [" "] * 8
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Key names in letters where Textual would draw a symbol (`enter`, not a return arrow)."""
+        shown = super().get_key_display(binding)
+        return shown if shown.isascii() else binding.key
 
     def on_unmount(self) -> None:
         """Put Textual's glyphs back (tests run several apps in one process); Textual also calls the base's."""
