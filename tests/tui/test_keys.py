@@ -612,7 +612,7 @@ async def test_ctrl_c_while_an_audit_runs_warns_in_words_then_quits_and_stops_tr
         await pilot.pause()
         assert not app._exit
         toast = list(app._notifications)[-1]
-        assert toast.message == "1 audit still running. Press Ctrl+C again to stop it and quit."
+        assert toast.message == "1 audit still running. Press Ctrl+C again to stop and quit."
         assert "[" not in toast.message and toast.title == "Quit?"
         await pilot.press("ctrl+c")
         await pilot.pause()

@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
+
+from dockaudit.tui.app import ascii_text, unicode_terminal
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -140,3 +143,18 @@ def test_sixteen_colours_use_only_the_sixteen_and_stay_readable() -> None:
     assert all(word in vulns for word in SEVERITIES[:3])
     footer = plain(dict(shots)["image list"]).splitlines()[-1]
     assert footer.lstrip().startswith("? Help")
+
+
+def test_the_locale_python_set_for_itself_does_not_hide_a_c_locale() -> None:
+    # Started under LANG=C, Python sets LC_CTYPE=C.UTF-8 in its own environment (PEP 538).
+    assert unicode_terminal({"LANG": "C", "LC_CTYPE": "C.UTF-8"}, coerced=True) is False
+    assert unicode_terminal({"LANG": "en_US.UTF-8", "LC_CTYPE": "C.UTF-8"}, coerced=True) is True
+    # Set by the user, LC_CTYPE counts.
+    assert unicode_terminal({"LANG": "C", "LC_CTYPE": "C.UTF-8"}, coerced=False) is True
+    assert unicode_terminal({"LC_ALL": "POSIX", "LANG": "en_US.UTF-8"}, coerced=False) is False
+
+
+@pytest.mark.parametrize("text", ["registry.e…/app", "┃ HIGH ▏ ^p", "名前 ok", "e\u0301t\u00e9", "ascii"])
+def test_ascii_stand_ins_keep_the_width(text: str) -> None:
+    out = ascii_text(text)
+    assert out.isascii() and cell_len(out) == cell_len(text)

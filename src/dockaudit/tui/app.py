@@ -250,7 +250,7 @@ class DockauditApp(App[int]):
             return
         self._interrupted_at = now
         self.notify(
-            f"{work} still running. Press Ctrl+C again to stop it and quit.",
+            f"{work} still running. Press Ctrl+C again to stop and quit.",
             title="Quit?",
             severity="warning",
             timeout=QUIT_CONFIRM_SECONDS,
