@@ -24,6 +24,7 @@ from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.settle import settle as settle_app
 from dockaudit.tui.widgets.findings import FindingsView
 from dockaudit.tui.widgets.footer import KeyFooter
+from dockaudit.tui.widgets.lists import NavScroll
 from dockaudit.tui.widgets.vulns import VulnsView
 from tests.tui.conftest import demo_app, sync
 
@@ -632,3 +633,28 @@ async def test_the_80_column_footer_starts_with_help_then_the_panes_keys(pane: s
         assert "? Help" in str(shown[0].render())
         first_of_pane = keyed.screen.pane_keys()[0]
         assert shown[1].key == first_of_pane and shown[1].region.right <= SIZE[0]
+
+
+@sync
+async def test_the_help_and_the_readers_scroll_with_the_list_keys() -> None:
+    async with demo_at_80x24() as (app, pilot):
+        keyed = await at_pane(app, pilot, "findings")
+        for opener in ("question_mark", "enter"):
+            await pilot.press(opener)
+            await pilot.pause()
+            scroll = app.screen.query_one(NavScroll)
+            assert scroll.has_focus or scroll.can_focus
+            scroll.focus()
+            await pilot.pause()
+            if opener == "question_mark":
+                assert scroll.max_scroll_y > 0  # the help is longer than 24 rows
+            await pilot.press("G")
+            await pilot.pause()
+            assert scroll.scroll_y == scroll.max_scroll_y
+            await pilot.press("g")
+            await pilot.pause()
+            assert scroll.scroll_y == 0
+            await pilot.press("escape")
+            await pilot.pause()
+            back: object = app.screen
+            assert back is keyed.screen

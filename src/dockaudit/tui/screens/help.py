@@ -9,11 +9,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from dockaudit.tui.presenters import severity_label
+from dockaudit.tui.widgets.lists import NavScroll
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("a", "audit the selection (or the highlighted row): checklist now, Trivy in the background"),
@@ -95,7 +95,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """Keys, then the catalog."""
         rules = registered_rules()
-        with VerticalScroll():
+        with NavScroll():
             yield Static(keys_table())
             yield Static("")
             if rules:
