@@ -658,3 +658,14 @@ async def test_the_help_and_the_readers_scroll_with_the_list_keys() -> None:
             await pilot.pause()
             back: object = app.screen
             assert back is keyed.screen
+
+
+@sync
+async def test_a_zoomed_list_keeps_its_filter_box() -> None:
+    async with demo_at_80x24() as (app, pilot):
+        keyed = await at_pane(app, pilot, "list")
+        await pilot.press("z", "slash", *"shop")
+        await pilot.pause()
+        flt = keyed.screen.query_one("#filter", Input)
+        assert keyed.screen.maximized is not None and flt.has_focus and flt.region.height > 0
+        assert len(row_names(keyed.screen)) == 3

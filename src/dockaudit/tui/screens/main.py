@@ -75,6 +75,8 @@ class MainScreen(Screen[None]):
     """Browse and audit one engine's images, containers and host."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # noqa: RUF012 - Textual reads it per instance
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #filter"
+    """A zoomed list keeps its filter box (typing into a hidden box would look like nothing happens)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "audit", "Audit"),
