@@ -669,3 +669,17 @@ async def test_a_zoomed_list_keeps_its_filter_box() -> None:
         flt = keyed.screen.query_one("#filter", Input)
         assert keyed.screen.maximized is not None and flt.has_focus and flt.region.height > 0
         assert len(row_names(keyed.screen)) == 3
+
+
+@sync
+async def test_the_vulnerability_filter_keeps_on_enter_and_clears_on_escape() -> None:
+    async with demo_at_80x24() as (app, pilot):
+        keyed = await at_pane(app, pilot, "vulns")
+        table = keyed.screen.browser().detail.query_one("#vuln-table", DataTable)
+        everything = table.row_count
+        await pilot.press("slash", *"libexpat", "enter")
+        await pilot.pause()
+        assert table.has_focus and 0 < table.row_count < everything
+        await pilot.press("slash", "escape")
+        await pilot.pause()
+        assert table.has_focus and table.row_count == everything

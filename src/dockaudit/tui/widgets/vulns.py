@@ -114,6 +114,12 @@ class VulnsView(Vertical):
         self.filter = replace(self.filter, text=event.value)
         self._render_rows()
 
+    @on(Input.Submitted, "#vuln-filter")
+    def _kept(self, event: Input.Submitted) -> None:
+        # Enter keeps the filter and goes back to the list, as in the target filter.
+        event.stop()
+        self.query_one("#vuln-table").focus()
+
     @on(DataTable.HeaderSelected, "#vuln-table")
     def _header(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
