@@ -39,7 +39,7 @@ def test_sizes_and_ages_read_like_the_docker_cli() -> None:
 def test_long_names_keep_their_tag_visible() -> None:
     name = "registry.example.com/platform/team/service-name:1.2.3"
     short = fit(name, 32)
-    assert len(short) == 32 and short.endswith("service-name:1.2.3") and "…" in short
+    assert len(short) == 32 and short.endswith("service-name:1.2.3") and "..." in short
     assert fit("nginx:1", 32) == "nginx:1"
 
 

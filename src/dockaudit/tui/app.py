@@ -6,6 +6,9 @@ import codecs
 import contextlib
 import locale
 import os
+import sys
+import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import partial
 from importlib import resources
@@ -13,11 +16,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.markup import escape
+from rich.segment import Segment
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.color import Color
 from textual.containers import Center, Middle
+from textual.filter import LineFilter, Monochrome
 from textual.notifications import SeverityLevel
 from textual.renderables.bar import Bar
 from textual.screen import Screen
@@ -34,6 +40,9 @@ from dockaudit.tui.screens.error import EngineErrorScreen
 from dockaudit.tui.screens.help import HelpScreen
 from dockaudit.tui.screens.main import MainScreen
 
+QUIT_CONFIRM_SECONDS = 5.0
+"""How long a first Ctrl+C waits for the second while work runs."""
+
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
 
@@ -46,10 +55,14 @@ def stylesheet_path() -> Path:
     return Path(__file__).resolve().parents[3] / "styles" / "app.tcss"
 
 
-def unicode_terminal(env: dict[str, str] | None = None) -> bool:
+def unicode_terminal(env: dict[str, str] | None = None, *, coerced: bool | None = None) -> bool:
     """Whether the locale can show box-drawing characters (LANG=C and friends cannot)."""
     env = dict(os.environ) if env is None else env
-    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
+    if coerced is None:
+        coerced = python_coerced_locale(env)
+    # Python started in the C locale sets LC_CTYPE=C.UTF-8 for itself (PEP 538): that says nothing about
+    # the terminal, so the locale the user set is read without it.
+    for var in ("LC_ALL", "LANG") if coerced else ("LC_ALL", "LC_CTYPE", "LANG"):
         value = env.get(var)
         if value:
             return "utf-8" in value.lower() or "utf8" in value.lower()
@@ -58,6 +71,97 @@ def unicode_terminal(env: dict[str, str] | None = None) -> bool:
     except LookupError:
         return False
 
+
+def python_coerced_locale(env: dict[str, str]) -> bool:
+    """Whether this Python found the C locale at start and set LC_CTYPE to a UTF-8 one itself (PEP 538, 540)."""
+    asked = env.get("PYTHONUTF8") == "1" or "utf8" in getattr(sys, "_xoptions", {})
+    return bool(sys.flags.utf8_mode) and not asked and env.get("LC_CTYPE", "").lower() in ("c.utf-8", "c.utf8", "utf-8")
+
+
+ASCII_GLYPHS = str.maketrans(
+    {
+        "…": "~",
+        "▏": "|",
+        "▎": "|",
+        "▍": "|",
+        "▌": "|",
+        "▐": "|",
+        "▕": "|",
+        "│": "|",
+        "┃": "|",
+        "║": "|",
+        "─": "-",
+        "━": "-",
+        "═": "-",
+        "╸": "-",
+        "╺": "-",
+        "▼": "v",
+        "▶": ">",
+        "▲": "^",
+        "►": ">",
+        "◀": "<",
+        "•": "*",
+        "·": ".",
+        "✓": "+",
+        "✔": "+",
+        "✗": "x",
+        "✘": "x",
+        "×": "x",
+        "—": "-",
+        "–": "-",
+        "“": '"',
+        "”": '"',
+        "‘": "'",
+        "’": "'",
+    }
+)
+"""ASCII stand-ins of the same width for glyphs Textual and engine text draw."""
+
+
+def ascii_text(text: str) -> str:
+    """`text` with every character ASCII and of the same cell width (so layouts do not move)."""
+    if text.isascii():
+        return text
+    out = []
+    for char in text.translate(ASCII_GLYPHS):
+        if char.isascii():
+            out.append(char)
+        elif unicodedata.combining(char):
+            continue
+        elif "\u2500" <= char <= "\u259f":  # box drawing and blocks: corners and bars
+            out.append("+" if "\u250c" <= char <= "\u254b" else "#" if char >= "\u2580" else "-")
+        else:
+            out.append("??" if unicodedata.east_asian_width(char) in ("W", "F") else "?")
+    return "".join(out)
+
+
+class PlainFilter(LineFilter):
+    """NO_COLOR: every colour dropped, bold, dim, italic, underline and reverse kept. Textual's own `NoColor`
+    writes "default colour" codes, and its `Monochrome` (what it picks for NO_COLOR) draws grey shades."""
+
+    def apply(self, segments: list[Segment], _background: Color) -> list[Segment]:
+        """The segments without colour."""
+        return [Segment(s.text, s.style.without_color if s.style else None, s.control) for s in segments]
+
+
+class AsciiFilter(LineFilter):
+    """Draws only ASCII: a terminal in a non-UTF-8 locale shows anything else as garbage."""
+
+    def apply(self, segments: list[Segment], _background: Color) -> list[Segment]:
+        """Replace each non-ASCII character by a stand-in of the same width."""
+        return [
+            segment if segment.text.isascii() else Segment(ascii_text(segment.text), segment.style, segment.control)
+            for segment in segments
+        ]
+
+
+NO_COLOR_CSS = """
+DataTable:nocolor > .datatable--cursor { text-style: reverse bold; }
+DataTable:nocolor > .datatable--header { text-style: bold underline; }
+Tab.-active:nocolor { text-style: reverse bold; }
+Input:nocolor:focus { text-style: bold; }
+"""
+"""With NO_COLOR, what colour alone told apart (the cursor row, the shown tab) is marked with reverse and bold."""
 
 ASCII_CSS = """
 * { scrollbar-size-vertical: 1; }
@@ -69,6 +173,8 @@ ComposeView > DetailPane { border-top: ascii $primary-darken-2; }
 ExportScreen > Vertical, IgnoreScreen > Vertical, SaveScreen > Vertical, EngineScreen > Vertical,
 HelpScreen > VerticalScroll, TextScreen > VerticalScroll { border: ascii $primary; }
 EngineErrorScreen > Vertical { border: ascii $error; }
+Footer FooterKey.-command-palette { border-left: ascii $foreground 20%; }
+VulnsView #vuln-filter { border: none; }
 """
 """Border overrides when the locale is not UTF-8 (box-drawing characters would show as garbage)."""
 
@@ -83,7 +189,7 @@ class ConnectingScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """A centred line."""
         with Middle(), Center():
-            yield Static(Text(f"Connecting to {self.target} …", style="italic"), id="connecting")
+            yield Static(Text(f"Connecting to {self.target} ...", style="italic"), id="connecting")
         yield Footer()
 
 
@@ -92,12 +198,15 @@ class DockauditApp(App[int]):
 
     TITLE = "dockaudit"
     CSS_PATH = str(stylesheet_path())
+    CSS = NO_COLOR_CSS
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("E", "switch_engine", "Engine"),
         Binding("T", "toggle_theme", "Theme", show=False),
+        # Priority: Ctrl+C quits from anywhere, text fields included (Textual's own binding only hinted ctrl+q).
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -125,6 +234,41 @@ class DockauditApp(App[int]):
         """Compose files (or project directories) to list in the Compose tab."""
         wanted = theme or os.environ.get("DOCKAUDIT_THEME", "")
         self.theme = {"light": LIGHT_THEME, "dark": DARK_THEME}.get(wanted, wanted or DARK_THEME)
+        self._interrupted_at = -QUIT_CONFIRM_SECONDS
+        self._no_colour = PlainFilter()
+        self._ascii = AsciiFilter()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """NO_COLOR drops colour (Textual would draw greys instead); an ASCII app draws ASCII only."""
+        filters = [self._no_colour if isinstance(f, Monochrome) else f for f in super().get_line_filters()]
+        if self.ascii_borders:
+            filters.append(self._ascii)
+        return filters
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C: quit; while work runs, the first press says so and a second one (within seconds) quits."""
+        now = time.monotonic()
+        work = self.running_work()
+        if not work or now - self._interrupted_at < QUIT_CONFIRM_SECONDS:
+            self.exit()
+            return
+        self._interrupted_at = now
+        self.notify(
+            f"{work} still running. Press Ctrl+C again to stop and quit.",
+            title="Quit?",
+            severity="warning",
+            timeout=QUIT_CONFIRM_SECONDS,
+            markup=False,
+        )
+
+    def running_work(self) -> str:
+        """What quitting would stop, in words (`2 audits`), or "" when nothing is running."""
+        running = [w for w in self.workers if w.is_running]
+        audits = len({w.group for w in running if w.group.startswith("audit")})
+        writes = [w.group for w in running if w.group in ("export", "ignore", "save")]
+        parts = [f"{audits} audit{'s' if audits != 1 else ''}"] if audits else []
+        parts += [{"export": "an export", "ignore": "an ignore", "save": "a save"}[g] for g in writes]
+        return " and ".join(parts).capitalize()
 
     def notify(
         self,
@@ -258,7 +402,7 @@ class DockauditApp(App[int]):
             for title, help_text, action in (
                 ("Audit selection", "Checklist now, Trivy in the background (a)", "audit"),
                 ("Audit all", "Every listed target (A)", "audit_all"),
-                ("Cancel audits", "Stop queued and running audits, kill Trivy (Esc)", "cancel"),
+                ("Cancel audits", "Stop queued and running audits, kill Trivy", "cancel"),
                 ("Rescan without cache", "Ignore cached Trivy results (ctrl+r)", "rescan"),
                 ("Export report", "JSON, SARIF, HTML, Markdown, JUnit (e)", "export"),
                 ("Ignore finding", "Write an ignore with a reason to .dockaudit.toml (i)", "ignore"),
@@ -291,7 +435,7 @@ def _generic_hints() -> tuple[str, ...]:
 class AsciiDockauditApp(DockauditApp):
     """The app with ASCII borders and glyphs, for terminals whose locale is not UTF-8."""
 
-    CSS = ASCII_CSS
+    CSS = NO_COLOR_CSS + ASCII_CSS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -307,6 +451,11 @@ class AsciiDockauditApp(DockauditApp):
         Bar.HALF_BAR_LEFT = Bar.BAR = Bar.HALF_BAR_RIGHT = "-"
         ScrollBarRender.VERTICAL_BARS = [" "] * 8
         ScrollBarRender.HORIZONTAL_BARS = [" "] * 8
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Key names in letters where Textual would draw a symbol (`enter`, not a return arrow)."""
+        shown = super().get_key_display(binding)
+        return shown if shown.isascii() else binding.key
 
     def on_unmount(self) -> None:
         """Put Textual's glyphs back (tests run several apps in one process); Textual also calls the base's."""

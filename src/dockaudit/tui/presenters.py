@@ -11,7 +11,15 @@ from pathlib import Path
 import humanize
 from rich.text import Text
 
-from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, NamedValue, short_id
+from dockaudit.facts import (
+    ContainerFacts,
+    ContainerSummary,
+    HistoryEntry,
+    ImageFacts,
+    ImageSummary,
+    NamedValue,
+    short_id,
+)
 from dockaudit.model import (
     DbStatus,
     EngineInfo,
@@ -27,13 +35,14 @@ from dockaudit.text import is_printable, printable
 from dockaudit.tui.backend import ScanState
 
 SEVERITY_STYLE: dict[Severity, str] = {
-    Severity.CRITICAL: "bold white on red",
+    Severity.CRITICAL: "bold reverse red",
     Severity.HIGH: "bold red",
     Severity.MEDIUM: "yellow",
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
-"""Colour per severity; the text label always goes with it (never colour alone)."""
+"""Colour per severity; the text label always goes with it (never colour alone), and without colour (NO_COLOR)
+CRITICAL still stands out in reverse, HIGH in bold, INFO dim."""
 
 SEVERITY_SHORT: dict[Severity, str] = {
     Severity.CRITICAL: "C",
@@ -90,7 +99,7 @@ def severity_label(severity: Severity, *, width: int = 0) -> Text:
 def grade_text(result: TargetResult | None, scan: ScanState | None) -> Text:
     """Grade cell: the grade, a running percentage, `!` on error, or `-` when never audited."""
     if scan is not None and scan.running:
-        pct = f"{int(scan.fraction * 100)}%" if scan.fraction is not None else "…"
+        pct = f"{int(scan.fraction * 100)}%" if scan.fraction is not None else "..."
         return Text(pct, style="italic")
     if scan is not None and scan.error and result is None:
         return Text("ERR", style="bold red")
@@ -154,12 +163,13 @@ NAME_WIDTH = 32
 
 
 def fit(text: str, width: int = NAME_WIDTH) -> str:
-    """`text` shortened in the middle (`registry.exa…/app:1.2.3`), keeping the tag at the end visible."""
+    """`text` shortened in the middle (`registry.e.../app:1.2.3`), keeping the tag at the end visible (ASCII dots:
+    a terminal in the C locale cannot show an ellipsis character)."""
     text = printable(text, multiline=False)
     if len(text) <= width:
         return text
-    tail = (width - 1) * 2 // 3
-    return text[: width - 1 - tail] + "…" + text[-tail:]
+    tail = (width - 3) * 2 // 3
+    return text[: width - 3 - tail] + "..." + text[-tail:]
 
 
 def matches(text: str, *fields: str) -> bool:
@@ -267,7 +277,7 @@ def header_text(
             text.append(" rootless", style="yellow")
     text.append(" | ")
     if not trivy_loaded:
-        text.append("Trivy …", style="dim")
+        text.append("Trivy ...", style="dim")
     elif trivy is None:
         text.append("Trivy off", style="dim")
     elif not trivy.version:
@@ -516,6 +526,57 @@ def vuln_cells(finding: Finding) -> tuple[Text | str, ...]:
         *(Text(cell.plain, style="dim") for cell in cells[1:5]),
         Text.assemble(title, cells[5].plain, style="dim"),
     )
+
+
+def layer_step(facts: ImageFacts | ContainerFacts | None, finding: Finding) -> HistoryEntry | None:
+    """The history step that made the layer a finding was seen in, when the facts tell."""
+    layer = finding.location.layer
+    if not isinstance(facts, ImageFacts) or layer is None:
+        return None
+    return next((h for h in facts.history if h.layer_index == layer), None)
+
+
+def vuln_detail(finding: Finding, step: HistoryEntry | None = None) -> Text:
+    """One vulnerability in full: id, package, versions, severity and CVSS, where it came from, references."""
+    vuln = finding.vulnerability
+    assert vuln is not None
+    text = Text()
+    text.append_text(severity_label(finding.severity))
+    text.append(f" {vuln.id}", style="bold")
+    if vuln.cvss is not None:
+        text.append(f"  CVSS {vuln.cvss:.1f}")
+    text.append("\n")
+    if vuln.title:
+        text.append(vuln.title + "\n", style="bold")
+    text.append("\n")
+    rows = [
+        ("Package", vuln.package + (f" ({vuln.package_path})" if vuln.package_path else "")),
+        ("Installed", vuln.installed or "-"),
+        ("Fixed in", vuln.fixed or f"no fixed version ({vuln.status or 'affected'})"),
+    ]
+    layer = finding.location.layer
+    if layer is not None or vuln.layer:
+        digest = f" ({vuln.layer[:19]})" if vuln.layer else ""
+        rows.append(("Layer", (f"{layer}" if layer is not None else "?") + digest))
+    if step is not None:
+        where = f"line {step.line}: " if step.line is not None else f"history step {step.index}: "
+        rows.append(("Step", where + step.shown))
+    if vuln.from_base is not None:
+        rows.append(("Origin", "the base image" if vuln.from_base else "your layers"))
+    for label, value in rows:
+        text.append(f"{label + ':':<11}", style="bold")
+        text.append(value + "\n")
+    if finding.fix is not None:
+        text.append("\nFix: ", style="bold")
+        text.append(finding.fix.summary + "\n")
+    if finding.references:
+        text.append("\nReferences:\n", style="bold")
+        for ref in finding.references:
+            text.append(f"  {ref}\n")
+    if finding.suppressed is not None:
+        text.append("\nIgnored: ", style="bold")
+        text.append(f"{finding.suppressed.reason} ({finding.suppressed.by})\n")
+    return _printable_text(text)
 
 
 def redacted_env(values: Iterable[NamedValue]) -> list[str]:

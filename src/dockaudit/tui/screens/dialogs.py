@@ -10,11 +10,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from dockaudit.tui.widgets.fields import Field
+from dockaudit.tui.widgets.lists import NavScroll
 
 EXPORT_FORMATS: tuple[tuple[str, str], ...] = (
     ("json", "report.json"),
@@ -224,8 +225,8 @@ class TextScreen(ModalScreen[None]):
         self.text = text
 
     def compose(self) -> ComposeResult:
-        """The text, scrollable."""
-        with VerticalScroll():
+        """The text, scrollable (j/k, g/G as in the lists)."""
+        with NavScroll():
             yield Static(self.text)
 
     def action_close(self) -> None:

@@ -9,26 +9,31 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from dockaudit.tui.presenters import severity_label
+from dockaudit.tui.widgets.lists import NavScroll
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("a", "audit the selection (or the highlighted row): checklist now, Trivy in the background"),
     ("A", "audit every listed target"),
-    ("Esc", "cancel running audits (kills Trivy); closes the filter"),
     ("ctrl+r", "rescan the selection ignoring the Trivy cache"),
     ("space", "select or unselect the row"),
-    ("/", "filter the list (Enter keeps it, Esc clears it)"),
+    ("/", "filter the list (the vulnerability list in its pane); Enter keeps it, Esc clears it"),
     ("s", "sort: name, grade, size, age"),
     ("x", "show or hide stopped and created containers"),
     ("r", "refresh the inventory (it also follows Docker events)"),
-    ("1-4", "detail tabs: Findings, Vulns, Dockerfile/Runtime, Overview"),
-    ("[ ]", "main tabs: Images, Containers, Compose projects, Host"),
-    ("g", "group findings by severity or by checklist section"),
-    ("enter", "read the highlighted finding in full"),
+    ("tab shift+tab", "next / previous pane: the list, the detail, the finding's text"),
+    ("1-4", "detail tabs: Findings, Vulns, Dockerfile/Runtime, Overview (the focus goes there)"),
+    ("[ ]", "previous / next main tab (Images, Containers, Compose projects, Host)"),
+    ("j k", "down / up in any list or text (arrows too)"),
+    ("g G", "first / last row (Home / End too)"),
+    ("pgup pgdn", "a page up / down"),
+    ("enter", "open: a target's detail, a finding or vulnerability in full, a text full screen"),
+    ("esc", "back one level: close a dialog, leave a zoom, the detail or a filter (never stops an audit)"),
+    ("z", "zoom the focused pane to the whole screen, and back"),
+    ("b", "group findings by severity or by checklist section"),
     ("i", "ignore the highlighted finding (reason, expiry) in .dockaudit.toml"),
     ("u", "un-ignore: remove the highlighted IGNORED finding's entry from the config file"),
     ("y", "copy the highlighted finding's fix (OSC 52: works over SSH)"),
@@ -40,6 +45,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
     ("q", "quit"),
+    ("ctrl+c", "quit (while audits run, press it twice)"),
 )
 """Keys and what they do, in the order the help screen lists them."""
 
@@ -90,7 +96,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """Keys, then the catalog."""
         rules = registered_rules()
-        with VerticalScroll():
+        with NavScroll():
             yield Static(keys_table())
             yield Static("")
             if rules:

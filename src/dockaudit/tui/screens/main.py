@@ -15,7 +15,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Tabs, Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from dockaudit.audit import AuditSession, ProgressEvent
@@ -51,7 +52,9 @@ from dockaudit.tui.widgets.browser import DetailPane, TargetBrowser
 from dockaudit.tui.widgets.compose_view import ComposeView
 from dockaudit.tui.widgets.fields import Field
 from dockaudit.tui.widgets.findings import FindingsView, rationale_for
+from dockaudit.tui.widgets.footer import KeyFooter
 from dockaudit.tui.widgets.header import EngineHeader
+from dockaudit.tui.widgets.target_table import TargetTable
 from dockaudit.tui.widgets.text_views import diff_renderable
 
 MAX_PARALLEL_AUDITS = 4
@@ -75,11 +78,17 @@ class MainScreen(ComposeTab):
     """Browse and audit one engine's images, containers, host and Compose projects."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # noqa: RUF012 - Textual reads it per instance
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #filter"
+    """A zoomed list keeps its filter box (typing into a hidden box would look like nothing happens)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "audit", "Audit"),
         Binding("A", "audit_all", "Audit all"),
-        Binding("escape", "cancel", "Cancel", show=False),
+        # Esc goes back one level (detail, filter, zoom) and never stops work.
+        Binding("escape", "back", "Back", show=False),
+        Binding("tab", "focus_pane(1)", "Next pane", show=False),
+        Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False),
+        Binding("z", "zoom", "Zoom", show=False),
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("space", "select", "Select", show=False),
         # Priority: checked by the App as the key arrives, so keys typed right after '/' (a burst from tmux
@@ -92,9 +101,9 @@ class MainScreen(ComposeTab):
         Binding("i", "ignore", "Ignore"),
         Binding("u", "unignore", "Un-ignore", show=False),
         Binding("y", "copy_fix", "Copy fix", show=False),
-        Binding("g", "group", "Group", show=False),
+        Binding("b", "group", "Group by", show=False),
         Binding("w", "save", "Save", show=False),
-        Binding("enter", "open_finding", "Read", show=False),
+        Binding("enter", "open_finding", "Open", show=False),
         Binding("1", "detail('tab-findings')", "Findings", show=False),
         Binding("2", "detail('tab-vulns')", "Vulns", show=False),
         Binding("3", "detail('tab-hardening')", "Fix", show=False),
@@ -159,7 +168,7 @@ class MainScreen(ComposeTab):
                 yield Static("", id="host-status")
                 yield FindingsView(id="host-findings")
         yield Field(placeholder="filter: words match name, tag, ID (Enter keeps, Esc clears)", id="filter")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Load the inventory and Trivy's state in the background."""
@@ -175,6 +184,9 @@ class MainScreen(ComposeTab):
             self.query_one("#main-tabs", TabbedContent).active = "compose"
         else:
             self.query_one("#images-browser", TargetBrowser).table.focus()
+        # Tab moves between panes (see `action_focus_pane`); the tab strips are for the mouse and [ ] 1-4.
+        for strip in self.query(Tabs):
+            strip.can_focus = False
 
     def on_unmount(self) -> None:
         """Stop following events and release the engine."""
@@ -315,7 +327,7 @@ class MainScreen(ComposeTab):
     def _show_overview(self, key: str, detail: DetailPane) -> None:
         facts = self.facts.get(key)
         if facts is None:
-            detail.show_overview(Text("Loading…", style="dim"))
+            detail.show_overview(Text("Loading...", style="dim"))
             self._load_facts(key)
             return
         if isinstance(facts, ImageFacts):
@@ -327,7 +339,7 @@ class MainScreen(ComposeTab):
         hardening = self.hardening.get(key)
         if hardening is None:
             if detail.active_tab == "tab-hardening":
-                detail.show_hardening(Text("Working out the hardened version…", style="dim"))
+                detail.show_hardening(Text("Working out the hardened version...", style="dim"))
                 self._load_hardening(key)
             else:
                 detail.show_hardening(Text("", style="dim"))
@@ -353,14 +365,9 @@ class MainScreen(ComposeTab):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         # Enter on a target moves into its detail, where Enter again reads a finding in full.
         if event.data_table.id in ("image-table", "container-table"):
-            detail = self.browser().detail
-            active = detail.active_tab
-            if active == "tab-findings":
-                detail.query_one(FindingsView).finding_tree.focus()
-            elif active == "tab-vulns":
-                detail.query_one("#vuln-table").focus()
-            else:
-                detail.query_one(f"#{'hardening' if active == 'tab-hardening' else 'overview'}-text").focus()
+            self._focus(self._detail_list(self.browser().detail))
+        elif event.data_table.id == "vuln-table":
+            self.action_open_finding()
 
     @on(Tree.NodeSelected)
     def _finding_selected(self, event: Tree.NodeSelected[Finding | None]) -> None:
@@ -735,6 +742,8 @@ class MainScreen(ComposeTab):
     def action_select(self) -> None:
         """Toggle the highlighted row in the selection and move down."""
         if not self.listing:
+            if self.kind == "host":
+                self.notify("The host is one target: a audits it", severity="warning")
             return
         key = self.current_key()
         if key is None:
@@ -749,8 +758,13 @@ class MainScreen(ComposeTab):
         return not (action == "filter" and isinstance(self.focused, Input))
 
     def action_filter(self) -> None:
-        """Show the filter box for the shown list."""
+        """Show the filter box for the shown list (the vulnerability list's own box when that has the focus)."""
+        if self.kind != "compose" and self.pane() == "vulns":
+            self.set_focus(self.browser().detail.query_one("#vuln-filter", Input))
+            return
         if not self.listing:
+            if self.kind == "host":
+                self.notify("The host list has nothing to filter", severity="warning")
             return
         flt = self.query_one("#filter", Input)
         flt.add_class("-shown")
@@ -782,6 +796,8 @@ class MainScreen(ComposeTab):
     def action_sort(self) -> None:
         """Cycle the order of the shown list."""
         if not self.listing:
+            if self.kind == "host":
+                self.notify("The host list has one order", severity="warning")
             return
         self.sorts[self.kind] = self.sorts[self.kind].next()
         kind = self.kind
@@ -812,16 +828,134 @@ class MainScreen(ComposeTab):
         self.notify("Refreshing the inventory")
 
     def action_detail(self, tab: str) -> None:
-        """Show a detail tab of the shown browser."""
-        if self.kind == "compose":
-            self.compose_view.detail.show_tab(tab)
-        elif self.kind != "host":
-            self.browser().detail.show_tab(tab)
+        """Show a detail tab of the shown browser, with the focus on its list."""
+        if self.kind == "host":
+            self.notify("The host has no detail tabs: its findings are listed here", severity="warning")
+            return
+        detail = self._shown_detail()
+        detail.show_tab(tab)
+        # Focus must follow at once: a focused widget left in the hidden tab gives the focus to its
+        # neighbour in that tab, whose pane then asks to be shown again (the tab flashed, then snapped back).
+        self._focus(self._detail_list(detail))
+
+    # ---- focus: panes, back, zoom -------------------------------------------------------------------
+
+    def _detail_list(self, detail: DetailPane) -> Widget:
+        """What takes the focus in the shown detail tab: its list, or its text."""
+        active = detail.active_tab
+        if active == "tab-findings":
+            return detail.query_one(FindingsView).finding_tree
+        if active == "tab-vulns":
+            return detail.query_one("#vuln-table")
+        return detail.query_one(f"#{'hardening' if active == 'tab-hardening' else 'overview'}-text")
+
+    def _panes(self) -> list[Widget]:
+        """What Tab cycles through on the shown tab: the list, then the shown detail (list, then its text)."""
+        if self.kind == "host":
+            view = self.query_one("#host-findings", FindingsView)
+            return [view.finding_tree, view.query_one("#finding-detail-scroll")]
+        detail = self._shown_detail()
+        panes: list[Widget] = [self._list_widget(), self._detail_list(detail)]
+        if detail.active_tab == "tab-findings":
+            panes.append(detail.query_one("#finding-detail-scroll"))
+        return panes
+
+    def _list_widget(self) -> Widget:
+        """The shown tab's list: the target table, or the Compose project tree."""
+        return self.compose_view.project_tree if self.kind == "compose" else self.browser().table
+
+    def _shown_detail(self) -> DetailPane:
+        """The shown tab's detail pane (not for Host, whose findings are the whole tab)."""
+        return self.compose_view.detail if self.kind == "compose" else self.browser().detail
+
+    def _focus(self, widget: Widget) -> None:
+        """Focus a pane now (not after the next refresh); a zoom follows the focus to the pane's zoom unit."""
+        if self.maximized is not None and self.maximized not in (widget, *widget.ancestors):
+            self.maximized = self._zoom_unit(widget)
+        self.set_focus(widget)
+
+    def _zoom_unit(self, widget: Widget) -> Widget:
+        """What `z` gives the whole screen for a focused widget: the target list, or the detail with its tabs."""
+        for node in (widget, *widget.ancestors):
+            if isinstance(node, (TargetTable, DetailPane, FindingsView)):
+                return node
+        return widget
+
+    def pane(self) -> str:
+        """The kind of pane that has the focus: list, findings, vulns, hardening, overview, host or filter."""
+        focused = self.focused
+        if focused is None:
+            return "list"
+        if isinstance(focused, Input):
+            return "filter"
+        if self.kind == "host":
+            return "host"
+        if isinstance(focused, TargetTable) or focused is self._list_widget():
+            return "list"
+        detail = self._shown_detail()
+        return detail.active_tab.removeprefix("tab-") if detail in focused.ancestors else "list"
+
+    def pane_keys(self) -> tuple[str, ...]:
+        """Keys the footer shows first for the focused pane (after Help), most useful first."""
+        return {
+            "list": ("a", "A", "enter", "slash", "s", "space", "z"),
+            "findings": ("enter", "i", "y", "b", "escape", "z"),
+            "vulns": ("enter", "f", "v", "o", "slash", "escape", "z"),
+            "hardening": ("w", "escape", "z"),
+            "overview": ("escape", "z"),
+            "host": ("a", "enter", "i", "y", "b", "z"),
+            "filter": ("enter", "escape"),
+        }.get(self.pane(), ())
+
+    def action_focus_pane(self, step: int) -> None:
+        """Tab / Shift+Tab: the next or previous pane (inside the zoomed pane while zoomed)."""
+        panes = self._panes()
+        if self.maximized is not None:
+            zoomed = self.maximized
+            panes = [w for w in panes if zoomed in (w, *w.ancestors)] or panes
+        focused = self.focused
+        around = focused.ancestors_with_self if focused is not None else []
+        index = next((i for i, w in enumerate(panes) if w in around), -1)
+        self._focus(panes[(index + step) % len(panes)] if index >= 0 else panes[0])
+
+    def action_zoom(self) -> None:
+        """Give the focused pane the whole screen, or put it back."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        if focused is None or isinstance(focused, Input):
+            focused = self._panes()[0]
+            self.set_focus(focused)
+        self.maximized = self._zoom_unit(focused)
+
+    def action_back(self) -> None:
+        """Esc: one level back: out of a filter box (clearing it), from the detail to the list, then clear the
+        list's filter. It never stops work; dialogs close and a zoom ends before this is reached."""
+        if self.kind == "host":
+            return
+        flt = self.query_one("#filter", Input)
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id == "vuln-filter":
+            focused.value = ""
+            self._focus(self.browser().detail.query_one("#vuln-table"))
+        elif not flt.has_class("-shown") and self.pane() != "list":
+            self._focus(self._list_widget())
+        elif not self.listing:
+            return
+        elif flt.has_class("-shown") or self.filters[self.kind]:
+            flt.value = ""
+            self._hide_filter()
+            if self.filters[self.kind]:
+                self.filters[self.kind] = ""
+                self.populate(self.kind)
 
     def action_main_tab(self, step: int) -> None:
         """Move to the previous or next main tab."""
         tabs = self.query_one("#main-tabs", TabbedContent)
         tabs.active = TABS[(TABS.index(self.main_tab) + step) % len(TABS)]
+        # At once, as for the detail tabs: focus left in the hidden tab would bring that tab back.
+        self._focus(self._panes()[0])
 
     def _findings_view(self) -> FindingsView:
         if self.kind == "host":
@@ -831,7 +965,9 @@ class MainScreen(ComposeTab):
         return self.browser().detail.query_one(FindingsView)
 
     def action_group(self) -> None:
-        """Group findings by severity or by section."""
+        """Group findings by severity or by section (showing the Findings tab)."""
+        if self.kind != "host" and self.browser().detail.active_tab != "tab-findings":
+            self.action_detail("tab-findings")
         self._findings_view().toggle_grouping()
 
     def _current_finding(self) -> Finding | None:
@@ -842,9 +978,17 @@ class MainScreen(ComposeTab):
         return self._findings_view().current
 
     def action_open_finding(self) -> None:
-        """Read the highlighted finding in full."""
+        """Enter: open what is highlighted: a finding or a vulnerability in full; a text pane full screen."""
+        pane = self.pane()
+        if pane in ("hardening", "overview"):
+            self.action_zoom()
+            return
         finding = self._current_finding()
         if finding is None:
+            return
+        if finding.vulnerability is not None:
+            facts = self.facts.get(self.current_key() or "")
+            self.app.push_screen(TextScreen(p.vuln_detail(finding, p.layer_step(facts, finding))))
             return
         self.app.push_screen(TextScreen(p.finding_detail(finding, rationale_for(finding.rule_id))))
 
@@ -861,11 +1005,13 @@ class MainScreen(ComposeTab):
     def action_vulns(self, what: str) -> None:
         """Vulnerability filters: fixable only, minimum severity, sort."""
         if self.kind != "image":
+            self.notify("Vulnerabilities are listed for images (Images tab)", severity="warning")
             return
         from dockaudit.tui.widgets.vulns import VulnsView
 
         detail = self.browser().detail
-        detail.show_tab("tab-vulns")
+        if detail.active_tab != "tab-vulns":
+            self.action_detail("tab-vulns")
         view = detail.query_one(VulnsView)
         {"fixable": view.toggle_fixable, "severity": view.cycle_severity, "sort": view.cycle_sort}[what]()
 
@@ -957,7 +1103,11 @@ class MainScreen(ComposeTab):
         key = self.compose_hardening_key() if self.kind == "compose" else self.current_key()
         hardening = self.hardening.get(key) if key else None
         if hardening is None or isinstance(hardening, str):
-            self.notify("Open the Dockerfile/Runtime tab (3) first", severity="warning")
+            if key and key != "host" and hardening is None:
+                self.action_detail("tab-hardening")  # works the hardened file out
+                self.notify("Working out the hardened file: press w again when it shows")
+            else:
+                self.notify("Nothing to save here: a target's Dockerfile/Runtime tab (3) has it", severity="warning")
             return
         text = hardening.hardened
 

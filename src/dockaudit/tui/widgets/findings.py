@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.widgets import Static, Tree
 
 from dockaudit.model import Finding, TargetResult
@@ -17,6 +20,7 @@ from dockaudit.tui.presenters import (
     finding_line,
     group_findings,
 )
+from dockaudit.tui.widgets.lists import NavScroll, NavTree
 
 
 def rationale_for(rule_id: str) -> str:
@@ -27,6 +31,12 @@ def rationale_for(rule_id: str) -> str:
     load_all()
     rule = RULES.get(rule_id)
     return rule.rationale if rule is not None else ""
+
+
+class FindingTree(NavTree[Finding | None]):
+    """The findings tree; space selects the target as it does on every pane (Enter opens or folds a group)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "screen.select", "Select", show=False)]
 
 
 class FindingsView(Horizontal):
@@ -49,11 +59,11 @@ class FindingsView(Horizontal):
 
     def compose(self) -> ComposeResult:
         """A tree and a detail panel."""
-        tree: Tree[Finding | None] = Tree("findings", id="finding-tree")
+        tree = FindingTree("findings", id="finding-tree")
         tree.show_root = False
         tree.guide_depth = 2
         yield tree
-        with VerticalScroll(id="finding-detail-scroll"):
+        with NavScroll(id="finding-detail-scroll"):
             yield Static("", id="finding-detail")
 
     def on_mount(self) -> None:

@@ -6,13 +6,14 @@ import contextlib
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from dockaudit.tui.widgets.lists import NavTable
 
 Cells = tuple[Text | str, ...]
 
 
-class TargetTable(DataTable[Text | str]):
+class TargetTable(NavTable):
     """The target list; row keys are target IDs, column keys are the presenters' column ids."""
 
     DEFAULT_CSS = """

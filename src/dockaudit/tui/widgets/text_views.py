@@ -6,14 +6,14 @@ from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from dockaudit.text import printable
 from dockaudit.tui.backend import Hardening
+from dockaudit.tui.widgets.lists import NavScroll
 
 
-class TextPane(VerticalScroll):
+class TextPane(NavScroll):
     """A scrollable block of rich text."""
 
     DEFAULT_CSS = """

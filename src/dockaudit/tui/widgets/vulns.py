@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Static
 from dockaudit.model import Finding, Severity, TargetResult
 from dockaudit.tui.presenters import VULN_COLUMNS, VULN_SORTS, VulnFilter, vuln_cells, vulnerabilities
 from dockaudit.tui.widgets.fields import Field
+from dockaudit.tui.widgets.lists import NavTable
 
 
 class VulnsView(Vertical):
@@ -41,7 +42,7 @@ class VulnsView(Vertical):
         with Horizontal():
             yield Static("", id="vuln-status")
             yield Field(placeholder="filter CVE/package", id="vuln-filter")
-        table: DataTable[Text | str] = DataTable(id="vuln-table", cursor_type="row")
+        table = NavTable(id="vuln-table", cursor_type="row")
         yield table
 
     def on_mount(self) -> None:
@@ -112,6 +113,12 @@ class VulnsView(Vertical):
         event.stop()
         self.filter = replace(self.filter, text=event.value)
         self._render_rows()
+
+    @on(Input.Submitted, "#vuln-filter")
+    def _kept(self, event: Input.Submitted) -> None:
+        # Enter keeps the filter and goes back to the list, as in the target filter.
+        event.stop()
+        self.query_one("#vuln-table").focus()
 
     @on(DataTable.HeaderSelected, "#vuln-table")
     def _header(self, event: DataTable.HeaderSelected) -> None:
