@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import queue
 from collections import deque
 from dataclasses import replace
 from functools import partial
@@ -15,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -22,9 +24,10 @@ from dockaudit.audit import AuditSession, ProgressEvent
 from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory, short_id
 from dockaudit.model import EngineInfo, Finding, TargetKind, TargetResult, TrivyInfo
 from dockaudit.report.write import write_atomic
+from dockaudit.run import AuditEnded, AuditFinished, AuditStarted, BatchAudit
 from dockaudit.targets import ResolvedTarget, container_target, image_target
 from dockaudit.tui import presenters as p
-from dockaudit.tui.backend import Hardening, ScanState
+from dockaudit.tui.backend import Hardening, ScanState, start_audit_all
 from dockaudit.tui.messages import (
     AuditFailed,
     ChecklistDone,
@@ -45,6 +48,7 @@ from dockaudit.tui.screens.dialogs import (
     SaveScreen,
     TextScreen,
 )
+from dockaudit.tui.widgets.audit_progress import AuditProgress
 from dockaudit.tui.widgets.browser import DetailPane, TargetBrowser
 from dockaudit.tui.widgets.fields import Field
 from dockaudit.tui.widgets.findings import FindingsView, rationale_for
@@ -52,7 +56,9 @@ from dockaudit.tui.widgets.header import EngineHeader
 from dockaudit.tui.widgets.text_views import diff_renderable
 
 MAX_PARALLEL_AUDITS = 4
-"""Targets audited at once; the rest wait in a queue so 'audit all' on 1,000 images stays light."""
+"""Targets audited at once by `a`; the rest wait in a queue."""
+BATCH_DRAIN_SECONDS = 0.2
+"""How often audit-all results are taken into the lists: one batch of row patches per tick, not one per result."""
 
 TABS = ("images", "containers", "host")
 DETAIL_TABS = ("tab-findings", "tab-vulns", "tab-hardening", "tab-overview")
@@ -76,6 +82,7 @@ class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "audit", "Audit"),
         Binding("A", "audit_all", "Audit all"),
+        Binding("c", "cancel_audits", "Cancel audits"),
         Binding("escape", "cancel", "Cancel", show=False),
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("space", "select", "Select", show=False),
@@ -129,6 +136,10 @@ class MainScreen(Screen[None]):
         self.active: set[str] = set()
         self._refresh_timer_pending = False
         self._events_stream: object | None = None
+        self.audit_all_run: BatchAudit | None = None
+        """The running audit-all, if any."""
+        self._batch_rows: dict[str, ImageSummary | ContainerSummary] = {}
+        self._batch_timer: Timer | None = None
 
     # ---- layout -------------------------------------------------------------------------------------
 
@@ -145,6 +156,7 @@ class MainScreen(Screen[None]):
             with TabPane("Host", id="host"):
                 yield Static("", id="host-status")
                 yield FindingsView(id="host-findings")
+        yield AuditProgress(id="audit-progress")
         yield Field(placeholder="filter: words match name, tag, ID (Enter keeps, Esc clears)", id="filter")
         yield Footer()
 
@@ -158,7 +170,9 @@ class MainScreen(Screen[None]):
         self.query_one("#images-browser", TargetBrowser).table.focus()
 
     def on_unmount(self) -> None:
-        """Stop following events and release the engine."""
+        """Stop following events and the audit-all, and release the engine."""
+        if self.audit_all_run is not None:
+            self.audit_all_run.cancel()
         stream = self._events_stream
         if stream is not None:
             stream.close()  # type: ignore[attr-defined]
@@ -493,6 +507,7 @@ class MainScreen(Screen[None]):
                 thread=True,
                 exit_on_error=False,
             )
+        self.refresh_bindings()  # `c` is offered while audits run
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Free an audit slot when a target's worker ends."""
@@ -645,15 +660,120 @@ class MainScreen(Screen[None]):
         self.enqueue(self._targets(), use_cache=False)
 
     def action_audit_all(self) -> None:
-        """Audit every target listed in the shown tab."""
-        if self.kind == "image":
-            keys = [image_key(r.id) for r in self._visible_images()]
-        elif self.kind == "container":
-            keys = [container_key(r.id) for r in self._visible_containers()]
-        else:
-            keys = ["host"]
-        self.enqueue(keys)
-        self.notify(f"Auditing {len(keys)} targets ({MAX_PARALLEL_AUDITS} at a time)")
+        """Audit every target listed in the shown tab in the background; results stream into the list."""
+        if self.kind == "host":
+            self.enqueue(["host"])
+            return
+        if self.audit_all_run is not None:
+            self.notify("Audit all is already running: c cancels it", severity="warning")
+            return
+        engine = self.engine.id
+        rows: list[ImageSummary | ContainerSummary] = [
+            *(self._visible_images() if self.kind == "image" else self._visible_containers())
+        ]
+        targets = [
+            image_target(r, engine) if isinstance(r, ImageSummary) else container_target(r, engine) for r in rows
+        ]
+        if not targets:
+            self.notify("Nothing listed to audit", severity="warning")
+            return
+        self._batch_rows = {t.key: r for t, r in zip(targets, rows, strict=True)}
+        for key in self._batch_rows:
+            self.scans[key] = ScanState(stage="queued", message="waiting for audit all", fraction=0.0)
+            self._patch_batch_row(key)
+        self.audit_all_run = start_audit_all(
+            self.session, targets, getattr(self.app, "connector", None), getattr(self.app, "choice", None)
+        )
+        self.query_one("#audit-progress", AuditProgress).start(len(targets))
+        self._batch_timer = self.set_interval(BATCH_DRAIN_SECONDS, self._drain_batch)
+        self.show_detail()
+        self.refresh_bindings()
+
+    def _patch_batch_row(self, key: str) -> None:
+        row = self._batch_rows.get(key)
+        if isinstance(row, ImageSummary):
+            self.browser("image").table.patch(key, self._image_cells(row))
+        elif isinstance(row, ContainerSummary):
+            self.browser("container").table.patch(key, self._container_cells(row))
+
+    def _drain_batch(self) -> None:
+        """Take every audit-all event that arrived since the last tick into state, then patch the rows once."""
+        batch = self.audit_all_run
+        if batch is None:
+            return
+        changed: dict[str, bool] = {}  # key -> its result changed
+        done = failed = 0
+        ended: AuditEnded | None = None
+        while ended is None:
+            try:
+                event = batch.events.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(event, AuditStarted):
+                if event.key in self._batch_rows:
+                    self.scans[event.key] = ScanState(stage="auditing", message="auditing", fraction=None)
+                    changed.setdefault(event.key, False)
+            elif isinstance(event, AuditFinished):
+                result = event.result
+                if event.raw is not None:
+                    self.session.adopt(event.raw)  # so ignores rescore it and export reports it
+                self.results[event.key] = result
+                self.hardening.pop(event.key, None)
+                error = "; ".join(f"{e.stage}: {e.message}" for e in result.errors) or None
+                self.scans[event.key] = ScanState(
+                    stage="failed" if error else "done", message=error or "done", running=False, error=error
+                )
+                changed[event.key] = True
+                done += 1
+                failed += bool(result.errors)
+            else:
+                ended = event
+        for key, result_changed in changed.items():
+            if key == self.current_key():
+                self._after_scan_change(key, result_changed=result_changed)
+            else:
+                self._patch_batch_row(key)
+        progress = self.query_one("#audit-progress", AuditProgress)
+        progress.count(done, failed)
+        if ended is not None:
+            self._end_batch(ended)
+
+    def _end_batch(self, ended: AuditEnded) -> None:
+        """Rows left waiting go back to not audited, rows cut off mid-audit say so; the line keeps a summary."""
+        if self._batch_timer is not None:
+            self._batch_timer.stop()
+        for key in self._batch_rows:
+            scan = self.scans.get(key)
+            if scan is not None and scan.running:
+                if scan.stage == "queued":
+                    self.scans.pop(key)
+                else:
+                    self.scans[key] = replace(scan, running=False, stage="cancelled", message="cancelled")
+                self._patch_batch_row(key)
+        progress = self.query_one("#audit-progress", AuditProgress)
+        progress.end(cancelled=ended.cancelled)
+        if ended.error:
+            self.notify(ended.error, title="Audit all failed", severity="error")
+        elif ended.cancelled:
+            self.notify(f"Audit all cancelled: {progress.done} of {progress.total} audited")
+        self.audit_all_run = None
+        self._batch_rows = {}
+        self.show_detail()
+        self.refresh_bindings()
+
+    def action_cancel_audits(self) -> None:
+        """Cancel audit-all and every queued or running audit (Trivy processes are killed)."""
+        if self.audit_all_run is not None:
+            self.audit_all_run.cancel()
+            self._drain_batch()
+        waiting = list(self.queue)
+        self.queue.clear()
+        for key, _cache in waiting:
+            self.scans.pop(key, None)
+            self.patch_row(key)
+        for worker in self.app.workers:
+            if worker.node is self and worker.group.startswith("audit:") and worker.is_running:
+                worker.cancel()
 
     def action_cancel(self) -> None:
         """Close the filter, or cancel queued and running audits (Trivy processes are killed)."""
@@ -690,6 +810,8 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """'/' types a slash while a text field has focus (it is a priority binding)."""
+        if action == "cancel_audits":
+            return self.audit_all_run is not None or bool(self.queue or self.active)
         return not (action == "filter" and isinstance(self.focused, Input))
 
     def action_filter(self) -> None:
