@@ -60,6 +60,12 @@ MAX_PARALLEL_AUDITS = 4
 BATCH_DRAIN_SECONDS = 0.2
 """How often audit-all results are taken into the lists: one batch of row patches per tick, not one per result."""
 
+READ_ONLY_EVENTS = frozenset(
+    {"save", "top", "export", "attach", "detach", "resize", "exec_create", "exec_start", "exec_die", "archive-path"}
+)
+"""Engine event actions that change no list: reads, among them audit-all's own (a `docker save` per image, a
+`top` per container), which would otherwise reload 1,000 rows every half second while it runs."""
+
 TABS = ("images", "containers", "host")
 DETAIL_TABS = ("tab-findings", "tab-vulns", "tab-hardening", "tab-overview")
 
@@ -136,6 +142,8 @@ class MainScreen(Screen[None]):
         self.active: set[str] = set()
         self._refresh_timer_pending = False
         self._events_stream: object | None = None
+        self._listed = False
+        """Whether an inventory arrived yet."""
         self.audit_all_run: BatchAudit | None = None
         """The running audit-all, if any."""
         self._batch_rows: dict[str, ImageSummary | ContainerSummary] = {}
@@ -529,9 +537,16 @@ class MainScreen(Screen[None]):
 
     @on(InventoryLoaded)
     def _inventory(self, message: InventoryLoaded) -> None:
-        self.inventory = message.inventory
-        # Only the shown list is built now; the other waits until its tab opens (faster first paint).
-        self.stale = {"image", "container"}
+        old, self.inventory = self.inventory, message.inventory
+        # Only the shown list is built now; the other waits until its tab opens (faster first paint). A list
+        # whose rows did not change is not rebuilt (a busy engine's events would rebuild 1,000 rows for nothing).
+        if not self._listed:
+            self.stale = {"image", "container"}
+            self._listed = True
+        if old.images != message.inventory.images:
+            self.stale.add("image")
+        if old.containers != message.inventory.containers:
+            self.stale.add("container")
         self._populate_shown()
         if "container" in self.stale:
             self._label("container", len(self._visible_containers()))
@@ -555,6 +570,8 @@ class MainScreen(Screen[None]):
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:
+        if message.description.partition(" ")[2].split(":")[0] in READ_ONLY_EVENTS:
+            return
         # Coalesce bursts (a compose up fires dozens of events) into one refresh.
         if not self._refresh_timer_pending:
             self._refresh_timer_pending = True

@@ -60,8 +60,8 @@ class AuditProgress(Static):
 
     def _show(self) -> None:
         elapsed = (self._ended_at if self.ended else time.monotonic()) - self._started
-        self.update(
-            p.audit_progress_text(
-                self.done, self.total, self.failed, elapsed, ended=self.ended, cancelled=self.cancelled
-            )
+        text = p.audit_progress_text(
+            self.done, self.total, self.failed, elapsed, ended=self.ended, cancelled=self.cancelled
         )
+        # One line whatever it says: no layout pass (it would re-arrange the whole screen five times a second).
+        self.update(text, layout=False)
