@@ -11,7 +11,10 @@ from pathlib import Path
 import docker
 import pytest
 from rich.text import Text
+from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
+from textual.render import measure
+from textual.widgets._data_table import default_cell_formatter
 
 from dockaudit.audit import AuditOptions
 from dockaudit.config import Settings
@@ -21,10 +24,12 @@ from dockaudit.scanners.trivy import TrivyOptions
 from dockaudit.tui import presenters as p
 from dockaudit.tui.app import DockauditApp, make_app
 from dockaudit.tui.backend import EngineConnector, ScanState
+from dockaudit.tui.messages import EngineEvent
 from dockaudit.tui.screens.main import MainScreen, image_key
 from dockaudit.tui.widgets.audit_progress import AuditProgress
+from dockaudit.tui.widgets.target_table import TargetTable
 from tests.fixtures.fleet import load_fleet, remove_fleet
-from tests.tui.conftest import sync
+from tests.tui.conftest import demo_app, sync
 from tests.tui.test_real_engine import HANGING_TRIVY, _alive
 
 FLEET = 24
@@ -197,3 +202,57 @@ def test_the_progress_line_counts_estimates_and_ends() -> None:
     assert p.audit_progress_text(1000, 1000, 3, 14.2, ended=True).plain == "Audited 1000/1000 · 3 failed · 14 s"
     text = p.audit_progress_text(120, 1000, 0, 5.0, ended=True, cancelled=True).plain
     assert text == "Cancelled: 120/1000 audited, 880 not · 5 s"
+
+
+class _TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield TargetTable(p.IMAGE_COLUMNS, id="t")
+
+
+@sync
+async def test_the_list_sizes_columns_from_its_cells_without_re_measuring_on_patch() -> None:
+    app = _TableApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(TargetTable)
+        rows = [
+            (
+                f"image:{n}",
+                (" ", Text("registry.example/team/app:" + "9" * n), "-", Text(""), "1 MB", "now", f"{n:012}"),
+            )
+            for n in range(12)
+        ]
+        table.populate(rows)
+        await pilot.pause()
+        # What DataTable itself would measure, cell by cell, and the labels.
+        for index, (column, label) in enumerate(p.IMAGE_COLUMNS):
+            cells = [measure(app.console, default_cell_formatter(r[1][index]) or Text(""), 1) for r in rows]
+            assert table.columns[column].content_width == max([*cells, len(label)]), column  # type: ignore[index]
+        # A result arrives: the Findings column grows to fit it...
+        wide = (" ", rows[3][1][1], Text("A"), Text("12C 34H 56M 78L"), "1 MB", "now", rows[3][1][6])
+        table.patch("image:3", wide)
+        await pilot.pause()
+        assert table.columns["counts"].content_width == len("12C 34H 56M 78L")  # type: ignore[index]
+        assert table.get_cell("image:3", "counts") == wide[3]
+        # ...and never shrinks back row by row (that is what re-measured all 1,000 rows per result).
+        table.patch("image:3", (" ", rows[3][1][1], Text("B"), Text("ok"), "1 MB", "now", rows[3][1][6]))
+        await pilot.pause()
+        assert table.columns["counts"].content_width == len("12C 34H 56M 78L")  # type: ignore[index]
+        assert table.get_cell("image:3", "grade") == Text("B")
+
+
+@sync
+async def test_the_audits_own_reads_do_not_reload_the_list() -> None:
+    app, _demo = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not (isinstance(app.screen, MainScreen) and app.screen.inventory.images):
+            await pilot.pause()
+        screen = app.screen
+        await pilot.pause(0.6)  # any refresh the start-up asked for has fired
+        # Audit-all reads every image (`docker save` → "image save") and container ("container top").
+        for description in ("image save", "container top", "container exec_start: sh -c id"):
+            screen.post_message(EngineEvent(description))
+            await pilot.pause()
+            assert not screen._refresh_timer_pending, description
+        screen.post_message(EngineEvent("container start"))
+        await pilot.pause()
+        assert screen._refresh_timer_pending

@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -147,7 +146,6 @@ class MainScreen(Screen[None]):
         self.audit_all_run: BatchAudit | None = None
         """The running audit-all, if any."""
         self._batch_rows: dict[str, ImageSummary | ContainerSummary] = {}
-        self._batch_timer: Timer | None = None
 
     # ---- layout -------------------------------------------------------------------------------------
 
@@ -702,9 +700,16 @@ class MainScreen(Screen[None]):
             self.session, targets, getattr(self.app, "connector", None), getattr(self.app, "choice", None)
         )
         self.query_one("#audit-progress", AuditProgress).start(len(targets))
-        self._batch_timer = self.set_interval(BATCH_DRAIN_SECONDS, self._drain_batch)
+        self._follow_audit_all(self.audit_all_run)
         self.show_detail()
         self.refresh_bindings()
+
+    @work(exclusive=True, group="audit-all", exit_on_error=False)
+    async def _follow_audit_all(self, run: BatchAudit) -> None:
+        # A worker, not a timer: whoever waits for the screen's work (tests, scenes) waits for audit-all too.
+        while self.audit_all_run is run:
+            await asyncio.sleep(BATCH_DRAIN_SECONDS)
+            self._drain_batch()
 
     def _patch_batch_row(self, key: str) -> None:
         row = self._batch_rows.get(key)
@@ -757,8 +762,6 @@ class MainScreen(Screen[None]):
 
     def _end_batch(self, ended: AuditEnded) -> None:
         """Rows left waiting go back to not audited, rows cut off mid-audit say so; the line keeps a summary."""
-        if self._batch_timer is not None:
-            self._batch_timer.stop()
         for key in self._batch_rows:
             scan = self.scans.get(key)
             if scan is not None and scan.running:
