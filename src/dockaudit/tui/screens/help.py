@@ -17,7 +17,8 @@ from dockaudit.tui.presenters import severity_label
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("a", "audit the selection (or the highlighted row): checklist now, Trivy in the background"),
-    ("A", "audit every listed target"),
+    ("A", "audit every listed target in the background: rows fill in as results arrive, a line counts them"),
+    ("c", "cancel audit-all and running audits (kills Trivy); finished results stay"),
     ("Esc", "cancel running audits (kills Trivy); closes the filter"),
     ("ctrl+r", "rescan the selection ignoring the Trivy cache"),
     ("space", "select or unselect the row"),
