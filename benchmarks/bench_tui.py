@@ -257,17 +257,14 @@ def make_fleet() -> list[str]:
 
     client = docker.from_env(timeout=300)
     tags = [f"{FLEET_REPO}:{n}" for n in range(N_IMAGES)]
-    if len(client.api.images(name=FLEET_REPO)) != N_IMAGES:  # type: ignore[no-untyped-call]
+    if len(client.api.images(name=FLEET_REPO)) != N_IMAGES:
         start = time.perf_counter()
         load_fleet(client, FLEET_REPO, N_IMAGES)
         print(f"fleet: {N_IMAGES} images loaded in {time.perf_counter() - start:.1f} s", flush=True)
-    created = [
-        c["Id"]
-        for c in client.api.containers(all=True, filters={"label": "dockaudit.bench=tui"})  # type: ignore[no-untyped-call]
-    ]
+    created = [c["Id"] for c in client.api.containers(all=True, filters={"label": "dockaudit.bench=tui"})]
     for n in range(len(created), N_CONTAINERS):
         running = n < N_RUNNING
-        cid = client.api.create_container(  # type: ignore[no-untyped-call]
+        cid = client.api.create_container(
             tags[n % len(tags)],
             command=["/bin/busybox", "sleep", "3600"] if running else None,
             labels={"dockaudit.test": "1", "dockaudit.bench": "tui"},
@@ -275,7 +272,7 @@ def make_fleet() -> list[str]:
         )["Id"]
         created.append(cid)
         if running:
-            client.api.start(cid)  # type: ignore[no-untyped-call]
+            client.api.start(cid)
     print(f"fleet: {N_IMAGES} images, {len(created)} containers", flush=True)
     return created
 
