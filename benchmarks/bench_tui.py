@@ -1,31 +1,53 @@
-"""TUI start-up: process start to a rendered list of 1,000 images and 300 containers, and RSS then.
+"""TUI start-up, and audit-all at fleet scale.
 
-Runs the app headless in child processes (so imports count), on the fixed-data backend padded to
-1,000 images / 300 containers, and on the real engine; times `docker images` on the same engine in the
-same run. Also times list operations on the 1,000 rows (filter keystroke, sort). Rewrites its block of
-benchmarks/RESULTS.md. Usage: `.venv/bin/python benchmarks/bench_tui.py [--runs N]`.
+Start-up (default): process start to a rendered list of 1,000 images and 300 containers, and RSS then. Runs
+the app headless in child processes (so imports count), on the fixed-data backend padded to 1,000 images /
+300 containers, and on the real engine; times `docker images` on the same engine in the same run. Also times
+list operations on the 1,000 rows (filter keystroke, sort). Usage: `.venv/bin/python benchmarks/bench_tui.py
+[--runs N]`.
+
+Audit-all (`--audit-all`): loads 1,000 distinct images sharing one busybox layer with one `docker load` and
+makes 300 containers from them (20 running), then, interleaved per run: `dockaudit scan --all-images
+--no-trivy` as a fresh process (the baseline); the TUI headless under Pilot at 80x24 pressing `A` and
+probing keys (Down/Up) until the audit ends; and the real `dockaudit tui --no-trivy` in tmux at 80x24 over
+`ssh 127.0.0.1` (a private sshd), timing first paint, keys (send-keys until the cursor row moves on the
+captured screen) and the audit. Removes what it made unless `--keep`. Usage: `.venv/bin/python
+benchmarks/bench_tui.py --audit-all [--runs N] [--keep]`.
+
+Each mode rewrites its own block of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import re
+import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from results import write_block  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- bench:tui:start -->", "<!-- bench:tui:end -->"
+AUDIT_START, AUDIT_END = "<!-- bench:tui-audit-all:start -->", "<!-- bench:tui-audit-all:end -->"
 N_IMAGES, N_CONTAINERS = 1000, 300
+N_RUNNING = 20
 SIZE = (160, 48)
+SMALL = (80, 24)
+FLEET_REPO = "dockaudit-bench/tui-fleet"
+PROBE_GAP_S = 0.05
+"""Pause between key probes during audit-all (a user pressing keys, not a flood)."""
 
 
 def verdict(ok: bool) -> str:
@@ -101,6 +123,52 @@ async def child(mode: str) -> None:
         print(json.dumps(timings), flush=True)
 
 
+async def child_audit_all() -> None:
+    """Headless at 80x24 on the real engine: paint, press A, probe Down/Up until the audit ends."""
+    os.environ["TEXTUAL_ANIMATIONS"] = "none"
+    from dockaudit.audit import AuditOptions
+    from dockaudit.config import Settings
+    from dockaudit.tui.app import make_app
+    from dockaudit.tui.backend import EngineConnector
+    from dockaudit.tui.screens.main import MainScreen
+    from dockaudit.tui.widgets.audit_progress import AuditProgress
+
+    options = AuditOptions(settings=Settings(), scanners=frozenset({"checklist"}))
+    app = make_app(EngineConnector(options), watch_events=False, ascii_borders=False)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = app.screen
+        while not (isinstance(screen, MainScreen) and screen.inventory.images):
+            await pilot.pause()
+            screen = app.screen
+        table = screen.browser("image").table
+        while table.row_count < len(screen.inventory.images):
+            await pilot.pause()
+        await pilot.pause()
+        print(json.dumps({"painted": True, "rows": table.row_count}), flush=True)
+        await pilot.pause(0.5)
+        await pilot.press("A")
+        progress = screen.query_one("#audit-progress", AuditProgress)
+        latencies: list[float] = []
+        while progress.running:
+            start = time.perf_counter()
+            await pilot.press("down" if len(latencies) % 2 == 0 else "up")
+            latencies.append((time.perf_counter() - start) * 1000)
+            await asyncio.sleep(PROBE_GAP_S)
+        print(
+            json.dumps(
+                {
+                    "audit_s": progress._ended_at - progress._started,
+                    "done": progress.done,
+                    "total": progress.total,
+                    "failed": progress.failed,
+                    "keys_ms": latencies,
+                    "rss": rss_mb(),
+                }
+            ),
+            flush=True,
+        )
+
+
 def run_child(mode: str) -> tuple[float, dict[str, float], dict[str, float]]:
     """Wall time from spawn to the painted line, the painted line, and the operations line."""
     start = time.perf_counter()
@@ -123,12 +191,19 @@ def docker_images_s() -> tuple[float, int]:
 def main() -> int:
     """Measure, then rewrite the RESULTS.md block."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--child", choices=("demo", "engine"))
+    parser.add_argument("--child", choices=("demo", "engine", "audit-all"))
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--audit-all", action="store_true", help="audit-all at fleet scale (see above)")
+    parser.add_argument("--keep", action="store_true", help="leave the fleet on the engine (the next run reuses it)")
     args = parser.parse_args()
+    if args.child == "audit-all":
+        asyncio.run(child_audit_all())
+        return 0
     if args.child:
         asyncio.run(child(args.child))
         return 0
+    if args.audit_all:
+        return audit_all_main(args.runs, args.keep)
     demo_paint, demo_rss, engine_paint, engine_rss, docker, ops = [], [], [], [], [], []
     engine_rows = docker_rows = containers = 0
     for _ in range(args.runs):  # interleaved so load drift hits every measurement alike
@@ -169,6 +244,287 @@ median of {args.runs} interleaved runs; {platform.machine()}, CPython {platform.
     write_block(block)
     print(block)
     return 0
+
+
+# ---- audit-all at fleet scale -------------------------------------------------------------------------------
+
+
+def make_fleet() -> list[str]:
+    """1,000 distinct images (one `docker load`) and 300 containers made from them; the container IDs.
+
+    A fleet left by `--keep` is reused as it is."""
+    sys.path.insert(0, str(ROOT))
+    import docker
+    from tests.fixtures.fleet import load_fleet
+
+    client = docker.from_env(timeout=300)
+    tags = [f"{FLEET_REPO}:{n}" for n in range(N_IMAGES)]
+    if len(client.api.images(name=FLEET_REPO)) != N_IMAGES:
+        start = time.perf_counter()
+        load_fleet(client, FLEET_REPO, N_IMAGES)
+        print(f"fleet: {N_IMAGES} images loaded in {time.perf_counter() - start:.1f} s", flush=True)
+    created = [c["Id"] for c in client.api.containers(all=True, filters={"label": "dockaudit.bench=tui"})]
+    for n in range(len(created), N_CONTAINERS):
+        running = n < N_RUNNING
+        cid = client.api.create_container(
+            tags[n % len(tags)],
+            command=["/bin/busybox", "sleep", "3600"] if running else None,
+            labels={"dockaudit.test": "1", "dockaudit.bench": "tui"},
+            name=f"dockaudit-bench-tui-{os.getpid()}-{n}",
+        )["Id"]
+        created.append(cid)
+        if running:
+            client.api.start(cid)
+    print(f"fleet: {N_IMAGES} images, {len(created)} containers", flush=True)
+    return created
+
+
+def remove_fleet(containers: list[str]) -> None:
+    """Remove the fleet's containers and images."""
+    import docker
+    from tests.fixtures.fleet import remove_fleet as remove
+
+    remove(docker.from_env(timeout=300), FLEET_REPO, containers)
+
+
+def cli_scan() -> tuple[float, int]:
+    """Wall time of `dockaudit scan --all-images --no-trivy` as a fresh process, and how many targets it audited."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        argv = [sys.executable, "-m", "dockaudit", "scan", "--all-images", "--no-trivy", "-f", "json", "-o", str(out)]
+        start = time.perf_counter()
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - start
+        # 1: findings; 3: some target failed (other sessions' broken fixtures live on the shared engine).
+        if done.returncode not in (0, 1, 3) or not out.exists():
+            raise RuntimeError(f"dockaudit scan failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        return seconds, len(json.loads(out.read_text())["targets"])
+
+
+def pilot_audit_all() -> dict[str, Any]:
+    """The headless run: spawn to painted, then the audit line."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", "audit-all"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    painted = json.loads(proc.stdout.readline())
+    paint_s = time.perf_counter() - start
+    audit = json.loads(proc.stdout.readline())
+    proc.wait(timeout=120)
+    return {"paint_s": paint_s, "rows": painted["rows"], **audit}
+
+
+class Tmux:
+    """One tmux server of our own (-L), one session at 80x24."""
+
+    def __init__(self, command: str) -> None:
+        self.socket = f"dockaudit-bench-{os.getpid()}"
+        self._tmux("new-session", "-d", "-s", "bench", "-x", str(SMALL[0]), "-y", str(SMALL[1]), command)
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True).stdout
+
+    def screen(self) -> str:
+        """The pane with its colours (SGR sequences)."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", "bench")
+
+    def keys(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "bench", *keys)
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._tmux("kill-server")
+
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+BACKGROUND = re.compile(r"48;5;(\d+)")
+
+
+def list_rows(screen: str) -> list[str]:
+    """Raw lines of the image list: after its header row, up to the rule above the detail pane."""
+    lines = screen.splitlines()
+    plain = [SGR.sub("", line) for line in lines]
+    header = next((i for i, line in enumerate(plain) if "Image" in line and "Grade" in line), None)
+    if header is None:
+        return []
+    rows = []
+    for raw, text in zip(lines[header + 1 :], plain[header + 1 :], strict=True):
+        if text.strip().startswith("─") or not text.strip():
+            break
+        rows.append(raw)
+    return rows
+
+
+def cursor_row(screen: str, cursor_bg: str) -> int | None:
+    """Which list row carries the cursor's background."""
+    for index, raw in enumerate(list_rows(screen)):
+        first = BACKGROUND.search(raw)
+        if first is not None and first.group(1) == cursor_bg:
+            return index
+    return None
+
+
+def tmux_audit_all(ssh_config: Path) -> dict[str, Any]:
+    """`dockaudit tui --no-trivy` in tmux at 80x24 over ssh: first paint, key latency during A, audit time."""
+    remote = f"cd {shlex.quote(str(ROOT))} && LANG=C.UTF-8 exec .venv/bin/dockaudit tui --no-trivy"
+    command = f"ssh -F {shlex.quote(str(ssh_config))} -t root@127.0.0.1 {shlex.quote(remote)}"
+    tracebacks = 0
+    start = time.perf_counter()
+    tmux = Tmux(command)
+    try:
+        deadline = start + 60
+        while True:
+            screen = tmux.screen()
+            if len(list_rows(screen)) >= 5:
+                break
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the list never painted:\n" + SGR.sub("", screen))
+            time.sleep(0.01)
+        paint_s = time.perf_counter() - start
+        time.sleep(0.5)
+        match = BACKGROUND.search(list_rows(tmux.screen())[0])
+        assert match is not None, "no cursor colour on the first row"
+        cursor_bg = match.group(1)
+        tmux.keys("A")
+        audit_start = time.perf_counter()
+        latencies: list[float] = []
+        audited = ""
+        while not audited:
+            before = cursor_row(tmux.screen(), cursor_bg)
+            tmux.keys("Down" if len(latencies) % 2 == 0 else "Up")
+            sent = time.perf_counter()
+            while True:
+                screen = tmux.screen()
+                text = SGR.sub("", screen)
+                tracebacks += "Traceback" in text
+                found = re.search(r"(Audited|Cancelled:?) (\d+)/(\d+)", text)
+                if found and not audited:
+                    audited = found.group(0)
+                    audit_s = time.perf_counter() - audit_start
+                now = cursor_row(screen, cursor_bg)
+                if now is not None and now != before:
+                    latencies.append((time.perf_counter() - sent) * 1000)
+                    break
+                if time.perf_counter() - sent > 60:
+                    raise RuntimeError("a key went unanswered for 60 s:\n" + text)
+            time.sleep(PROBE_GAP_S)
+        tmux.keys("q")
+        time.sleep(0.5)
+    finally:
+        tmux.close()
+    return {"paint_s": paint_s, "audit_s": audit_s, "audited": audited, "keys_ms": latencies, "tracebacks": tracebacks}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of the values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] if ordered else float("nan")
+
+
+def audit_all_main(runs: int, keep: bool) -> int:
+    """Make the fleet, measure CLI, Pilot and tmux-over-ssh runs interleaved, write the block, clean up."""
+    sys.path.insert(0, str(ROOT))
+    from tests.harness import sshd
+
+    containers = make_fleet()
+    cli: list[float] = []
+    cli_targets = 0
+    pilot: list[dict[str, Any]] = []
+    real: list[dict[str, Any]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            info = sshd.start(Path(tmp) / "sshd")
+            try:
+                for run in range(runs):  # interleaved so load drift hits every measurement alike
+                    seconds, cli_targets = cli_scan()
+                    cli.append(seconds)
+                    pilot.append(pilot_audit_all())
+                    real.append(tmux_audit_all(info.config))
+                    print(
+                        f"run {run + 1}: cli {seconds:.1f} s; pilot {pilot[-1]['audit_s']:.1f} s "
+                        f"(p95 {percentile(pilot[-1]['keys_ms'], 95):.0f} ms); tmux/ssh {real[-1]['audit_s']:.1f} s "
+                        f"(p95 {percentile(real[-1]['keys_ms'], 95):.0f} ms, paint {real[-1]['paint_s']:.2f} s)",
+                        flush=True,
+                    )
+            finally:
+                sshd.stop(Path(tmp) / "sshd")
+    finally:
+        if not keep:
+            remove_fleet(containers)
+    write_block(audit_block(runs, cli, cli_targets, pilot, real))
+    return 0
+
+
+def audit_block(
+    runs: int, cli: list[float], cli_targets: int, pilot: list[dict[str, Any]], real: list[dict[str, Any]]
+) -> str:
+    """The RESULTS.md block of the audit-all runs."""
+    med = statistics.median
+    cli_s = med(cli)
+    pilot_keys = [k for r in pilot for k in r["keys_ms"]]
+    real_keys = [k for r in real for k in r["keys_ms"]]
+    pilot_s, real_s = med(r["audit_s"] for r in pilot), med(r["audit_s"] for r in real)
+    real_paint = med(r["paint_s"] for r in real)
+    p95_pilot, p95_real = percentile(pilot_keys, 95), percentile(real_keys, 95)
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rows = pilot[-1]["rows"]
+    tracebacks = sum(r["tracebacks"] for r in real)
+    rows_md = [
+        ("measurement", "value", "target", "result"),
+        ("---", "---", "---", "---"),
+        (f"`dockaudit scan --all-images --no-trivy` ({cli_targets} targets)", f"{cli_s:.1f} s", "baseline", ""),
+        (
+            "Pilot: audit-all",
+            f"{pilot_s:.1f} s",
+            "<= 1.2 x",
+            f"{pilot_s / cli_s:.2f} x {verdict(pilot_s / cli_s <= 1.2)}",
+        ),
+        (
+            f"Pilot: keys during audit-all, p50 / p95 ({len(pilot_keys)} presses)",
+            f"{percentile(pilot_keys, 50):.0f} / {p95_pilot:.0f} ms",
+            "p95 <= 100 ms",
+            verdict(p95_pilot <= 100),
+        ),
+        (
+            "tmux over `ssh 127.0.0.1`, 80x24: start → list painted",
+            f"{real_paint:.2f} s",
+            "<= 1.5 s",
+            verdict(real_paint <= 1.5),
+        ),
+        (
+            "tmux over ssh: audit-all",
+            f"{real_s:.1f} s",
+            "<= 1.2 x",
+            f"{real_s / cli_s:.2f} x {verdict(real_s / cli_s <= 1.2)}",
+        ),
+        (
+            f"tmux over ssh: keys during audit-all, p50 / p95 ({len(real_keys)} presses)",
+            f"{percentile(real_keys, 50):.0f} / {p95_real:.0f} ms",
+            "p95 <= 100 ms",
+            verdict(p95_real <= 100),
+        ),
+        ("tmux over ssh: slowest key", f"{max(real_keys, default=float('nan')):.0f} ms", "", ""),
+        ("tracebacks on the captured screens", str(tracebacks), "0", verdict(tracebacks == 0)),
+        ("resident memory of the TUI process at the end (Pilot)", f"{max(r['rss'] for r in pilot):.0f} MB", "", ""),
+    ]
+    table = "\n".join("| " + " | ".join(row) + " |" for row in rows_md)
+    return f"""{AUDIT_START}
+### TUI audit-all at fleet scale (benchmarks/bench_tui.py --audit-all, {now})
+
+{N_IMAGES} distinct images sharing one busybox layer (one `docker load`) and {N_CONTAINERS} containers made from
+them ({N_RUNNING} running) on the shared test engine ({rows} images listed in all, other sessions' included);
+checklist only on both sides (`--no-trivy`), the default 4-way concurrency. Baseline: `dockaudit scan
+--all-images --no-trivy` as a fresh process. TUI: `A` on the image list at 80x24, audited in a child process
+(the same `AuditSession.audit_many`), while Down/Up are pressed one at a time ({PROBE_GAP_S * 1000:.0f} ms apart);
+a key's latency is until Pilot has handled it, or, in tmux, until the captured screen shows the cursor on
+the other row (so it includes the redraw over ssh and a capture-pane of a few ms). Audit time runs from `A` to
+the progress line reading `Audited N/N`. Median of {runs} interleaved runs (keys: all probes pooled);
+{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, CPython
+{platform.python_version()}.
+
+{table}
+{AUDIT_END}"""
 
 
 if __name__ == "__main__":

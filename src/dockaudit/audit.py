@@ -349,6 +349,19 @@ class AuditSession:
             raw = self._raw.get((result.kind, result.engine, result.id))
         return self._settle(raw) if raw is not None else result
 
+    def raw(self, result: TargetResult) -> TargetResult | None:
+        """The result as audited, before the settings applied (what `rescore` starts from)."""
+        with self._lock:
+            return self._raw.get((result.kind, result.engine, result.id))
+
+    def adopt(self, raw: TargetResult) -> TargetResult:
+        """Take in a raw result that another session with the same options audited (the TUI's audit-all runs in
+        a child process), so `rescore`, ignores and reports treat it as audited here; returns it settled."""
+        if "trivy" in raw.scans:
+            with self._lock:
+                self._scanned = True
+        return self.finish(raw)
+
     def fail(
         self, result: TargetResult, stage: str, exc: BaseException, callback: ProgressCallback | None = None
     ) -> TargetResult:

@@ -1,12 +1,14 @@
 """Audits of many targets at once, across engines, into one report: what `dockaudit scan` runs, and what a
-session's `audit_many` (the TUI's audit-all) runs for its own engine."""
+session's `audit_many` (the TUI's audit-all) runs for its own engine, streaming events to a UI."""
 
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dockaudit import __version__
@@ -15,7 +17,7 @@ from dockaudit.model import EngineInfo, Report, ScanError, TargetKind, TargetRes
 from dockaudit.targets import ResolvedTarget
 
 if TYPE_CHECKING:
-    from dockaudit.audit import AuditOptions, AuditSession, ProgressCallback
+    from dockaudit.audit import AuditOptions, AuditSession, ProgressCallback, ProgressEvent
 
 
 def audit_concurrently(
@@ -139,3 +141,102 @@ def run_audit(
         run_errors.append(ScanError("audit", "cancelled before every target was audited"))
     everyone = [*sessions.values(), *([files] if files is not None else [])]
     return build_report(everyone, results, options, engine_infos=engine_infos, errors=run_errors)
+
+
+# ---- a batch audit in the background, its events queued for a UI to drain ----------------------------------
+
+
+@dataclass(frozen=True)
+class AuditStarted:
+    """A target's audit began (it left the queue)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class AuditFinished:
+    """A target's audit ended, with its result (errors included) and the raw result `rescore` starts from."""
+
+    key: str
+    result: TargetResult
+    raw: TargetResult | None
+
+
+@dataclass(frozen=True)
+class AuditEnded:
+    """The batch is over: every target audited, or cancelled, or the audit could not run at all."""
+
+    cancelled: bool
+    error: str | None = None
+
+
+BatchEvent = AuditStarted | AuditFinished | AuditEnded
+
+
+class BatchAudit:
+    """Targets of one engine audited in the background with `AuditSession.audit_many`; events arrive on
+    `events` in finishing order and `cancel` stops the rest (running Trivy processes are killed)."""
+
+    def __init__(self, targets: Sequence[ResolvedTarget], on_cancel: Callable[[], None] | None = None) -> None:
+        self.targets = tuple(targets)
+        self.events: queue.SimpleQueue[BatchEvent] = queue.SimpleQueue()
+        self._cancel = threading.Event()
+        self._on_cancel = on_cancel
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether `cancel` was called."""
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        """Stop auditing: targets not started are left out, running ones are stopped."""
+        self._cancel.set()
+        if self._on_cancel is not None:
+            self._on_cancel()
+
+
+def _key_of(result: TargetResult, keys: Mapping[tuple[str, str], str]) -> str:
+    """The key of the target a result belongs to (images and containers are keyed by their full ID)."""
+    found = keys.get((result.kind.value, result.id))
+    if found is not None:
+        return found
+    return "host" if result.kind is TargetKind.HOST else f"{result.kind.value}:{result.id}"
+
+
+def stream_audit(
+    session: AuditSession,
+    targets: Sequence[ResolvedTarget],
+    cancel: threading.Event,
+    send: Callable[[BatchEvent], None],
+) -> None:
+    """Audit with the session's own `audit_many`, sending a start per target and each result as it finishes."""
+    keys = {(t.kind.value, t.id or t.ref): t.key for t in targets}
+    started: set[str] = set()
+    lock = threading.Lock()
+
+    def progress(event: ProgressEvent) -> None:
+        with lock:
+            if event.key in started:
+                return
+            started.add(event.key)
+        send(AuditStarted(event.key))
+
+    def finished(result: TargetResult) -> None:
+        send(AuditFinished(_key_of(result, keys), result, session.raw(result)))
+
+    session.audit_many(targets, on_result=finished, on_progress=progress, cancel=cancel)
+    send(AuditEnded(cancelled=cancel.is_set()))
+
+
+def audit_in_thread(session: AuditSession, targets: Sequence[ResolvedTarget]) -> BatchAudit:
+    """Audit in threads of this process, on the session itself (engines a child cannot reopen: the demo)."""
+    batch = BatchAudit(targets)
+
+    def run() -> None:
+        try:
+            stream_audit(session, batch.targets, batch._cancel, batch.events.put)
+        except Exception as exc:  # the UI must hear that the batch ended, whatever happened
+            batch.events.put(AuditEnded(cancelled=batch.cancelled, error=f"{type(exc).__name__}: {exc}"))
+
+    threading.Thread(target=run, name="audit-all", daemon=True).start()
+    return batch

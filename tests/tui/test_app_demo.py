@@ -16,7 +16,7 @@ from dockaudit.tui.screens.dialogs import ExportScreen, IgnoreScreen, TextScreen
 from dockaudit.tui.screens.engines import EngineScreen
 from dockaudit.tui.screens.error import EngineErrorScreen
 from dockaudit.tui.screens.help import HelpScreen
-from dockaudit.tui.screens.main import MAX_PARALLEL_AUDITS, MainScreen
+from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.widgets.findings import FindingsView
 from tests.tui.conftest import demo_app, sync
 from tests.tui.settle import settle
@@ -242,7 +242,7 @@ async def test_the_cancel_action_stops_a_hanging_trivy_scan() -> None:
             await pilot.pause()
         key = next(iter(screen.results))
         assert screen.scans[key].trivy_pending
-        await screen.run_action("cancel")  # Esc no longer cancels (it goes back); the palette does
+        await pilot.press("c")  # c cancels; Esc only goes back
         await settle(app, pilot)
         assert demo.scanner is not None and demo.scanner.cancelled.is_set()
         assert not screen.scans[key].trivy_pending and not screen.active
@@ -365,20 +365,29 @@ async def test_toasts_show_engine_text_harmlessly() -> None:
 
 
 @sync
-async def test_audit_all_grades_at_once_while_trivy_runs_and_queues_the_rest() -> None:
+async def test_audit_all_runs_a_few_at_a_time_queues_the_rest_and_c_cancels() -> None:
     app, _ = demo_app(DemoConnector(hang_trivy=True))
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
         screen = main_screen(app)
-        await pilot.press("A")
-        while len(screen.results) < MAX_PARALLEL_AUDITS:
-            await pilot.pause()
-        await pilot.pause()
         table = screen.browser("image").table
-        grades = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[2]).strip() for i in range(table.row_count)}
-        audited = {r.name for r in screen.results.values()}
-        # The checklist grade shows at once, marked as still waiting for Trivy; the others wait for a slot.
-        assert len(audited) == MAX_PARALLEL_AUDITS < len(grades)
-        assert all(grades[name].endswith("*") for name in audited)
-        assert all(grades[name] == "0%" for name in grades.keys() - audited)
-        assert sum(scan.trivy_pending for scan in screen.scans.values()) == MAX_PARALLEL_AUDITS
+
+        def grades() -> dict[str, str]:
+            return {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[2]).strip() for i in range(table.row_count)}
+
+        await pilot.press("A")
+        running = screen.session.options.concurrency
+        while list(grades().values()).count("…") < running:
+            await pilot.pause(0.05)
+        # Trivy never finishes here: as many run as the session audits at once, the others wait their turn.
+        assert sorted(grades().values()) == sorted(["…"] * running + ["0%"] * (table.row_count - running))
+        assert not screen.results
+        assert str(screen.query_one("#audit-progress").render()).startswith(f"Auditing 0/{table.row_count}")
+        await pilot.press("c")
+        while screen.audit_all_run is not None:
+            await pilot.pause(0.05)
+        # The running ones keep their checklist grade (Trivy's part was cancelled); the queued never ran.
+        after = grades()
+        assert len(screen.results) == running
+        assert all(after[r.name][:1] in "ABCDEF" for r in screen.results.values())
+        assert list(after.values()).count("-") == table.row_count - running

@@ -124,7 +124,8 @@ async def at_pane(app: DockauditApp, pilot: Pilot[Any], pane: str) -> Keyed:
         "dockerfile": ("3",),
         "overview": ("4",),
         "containers": ("right_square_bracket",),
-        "host": ("right_square_bracket", "right_square_bracket") + (() if "host" in screen.results else ("a",)),
+        # Images, Containers, Compose, Host.
+        "host": ("right_square_bracket",) * 3 + (() if "host" in screen.results else ("a",)),
     }[pane]
     await pilot.press(*keys)
     await settle(app, pilot)
@@ -196,6 +197,21 @@ async def audits_all(k: Keyed, key: str) -> None:
     else:
         table = k.screen.browser(kind).table
         assert table.row_count and all(str(table.get_row_at(i)[2]) not in ("-", "") for i in range(table.row_count))
+
+
+async def cancels(k: Keyed, key: str) -> None:
+    """A hanging audit runs (see the loop): c stops it."""
+    assert k.screen.active, "no audit was running to cancel"
+    await k.pilot.press(key)
+    await settle(k.app, k.pilot)
+    assert not k.screen.active and not k.screen.queue
+
+
+async def unignores(k: Keyed, key: str) -> None:
+    """u answers on any finding; removing an entry is tests/tui/test_ignore.py's."""
+    await k.pilot.press(key)
+    await k.pilot.pause()
+    assert warned(k, "Highlight an ignored finding first") or warned(k, "removed from")
 
 
 async def selects(k: Keyed, key: str) -> None:
@@ -287,9 +303,9 @@ async def main_tab(k: Keyed, key: str) -> None:
     before = k.screen.main_tab
     await k.pilot.press(key)
     await k.pilot.pause()
-    order = ("images", "containers", "host")
+    order = ("images", "containers", "compose", "host")
     step = 1 if key == "right_square_bracket" else -1
-    assert k.screen.main_tab == order[(order.index(before) + step) % 3]
+    assert k.screen.main_tab == order[(order.index(before) + step) % len(order)]
     assert k.app.focused is not None
 
 
@@ -461,6 +477,7 @@ Check = Callable[[Keyed, str], Awaitable[None]]
 CHECKS: dict[str, tuple[tuple[str, ...], Check]] = {
     "a": (("a",), audits_highlighted),
     "A": (("A",), audits_all),
+    "c": (("c",), cancels),
     "ctrl+r": (("ctrl+r",), audits_highlighted),
     "space": (("space",), selects),
     "/": (("slash",), filters),
@@ -478,6 +495,7 @@ CHECKS: dict[str, tuple[tuple[str, ...], Check]] = {
     "z": (("z",), zooms),
     "b": (("b",), groups),
     "i": (("i",), ignores),
+    "u": (("u",), unignores),
     "y": (("y",), copies),
     "f v o": (("f", "v", "o"), vuln_filter),
     "w": (("w",), saves),
@@ -520,8 +538,8 @@ async def test_every_key_works_from_the_pane(pane: str) -> None:
             if key in QUITS:
                 continue
             keyed = await at_pane(app, pilot, pane)
-            if key == "escape":
-                # An audit whose Trivy scan hangs runs meanwhile; Esc must leave it alone.
+            if key in ("escape", "c"):
+                # An audit whose Trivy scan hangs runs meanwhile; Esc must leave it alone, c stop it.
                 demo.scanner.hang = True
                 table = keyed.screen.browser("image").table
                 keyed.screen.enqueue([str(k.value) for k in table.rows if k.value != table.current_key][:1])
@@ -531,9 +549,9 @@ async def test_every_key_works_from_the_pane(pane: str) -> None:
             except AssertionError as exc:
                 failed.append(f"{key!r}: {exc}")
             finally:
-                if key == "escape":
+                if key in ("escape", "c"):
                     demo.scanner.hang = False
-                    await keyed.screen.run_action("cancel")
+                    await keyed.screen.run_action("cancel_audits")
     assert not failed, f"keys that failed in the {pane} pane:\n" + "\n".join(failed)
 
 

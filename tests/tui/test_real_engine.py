@@ -157,7 +157,7 @@ async def test_cancel_kills_a_running_trivy_scan(
         pids = [int(p) for p in pidfile.read_text().split()[before:]]
         key = screen.current_key() or ""
         assert screen.scans[key].trivy_pending
-        await screen.run_action("cancel")  # Esc no longer cancels (it goes back); the palette does
+        await screen.run_action("cancel_audits")  # what c (and the palette) does
         await settle(app, pilot)
         assert not screen.active
         assert not screen.scans[key].trivy_pending

@@ -402,7 +402,7 @@ class DockauditApp(App[int]):
             for title, help_text, action in (
                 ("Audit selection", "Checklist now, Trivy in the background (a)", "audit"),
                 ("Audit all", "Every listed target (A)", "audit_all"),
-                ("Cancel audits", "Stop queued and running audits, kill Trivy", "cancel"),
+                ("Cancel audits", "Stop audit-all, queued and running audits, kill Trivy (c)", "cancel_audits"),
                 ("Rescan without cache", "Ignore cached Trivy results (ctrl+r)", "rescan"),
                 ("Export report", "JSON, SARIF, HTML, Markdown, JUnit (e)", "export"),
                 ("Ignore finding", "Write an ignore with a reason to .dockaudit.toml (i)", "ignore"),

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from dockaudit.audit import AuditOptions, AuditSession
-from dockaudit.connect import connection_problem, engine_contexts, open_session
+from dockaudit.connect import ChildConnection, audit_in_child, connection_problem, engine_contexts, open_session
 from dockaudit.errors import DockauditError, EngineProblem
 from dockaudit.harden.result import HardenResult
 from dockaudit.harden.runtime import RuntimeHardening
+from dockaudit.run import BatchAudit, audit_in_thread
+from dockaudit.targets import ResolvedTarget
 from dockaudit.text import printable
 
 if TYPE_CHECKING:
@@ -54,6 +57,8 @@ class EngineConnector:
     options: AuditOptions
     timeout: float = 10.0
     """Connect timeout in seconds."""
+    audit_all_in_child: bool = True
+    """Audit-all in a child process (keys stay answered); False runs it in threads of the UI process."""
 
     def open(self, choice: EngineChoice) -> AuditSession:
         """Resolve and connect, as `dockaudit scan` does."""
@@ -108,6 +113,21 @@ class ScanState:
     running: bool = True
     error: str | None = None
     trivy_pending: bool = field(default=False)
+
+
+def start_audit_all(
+    session: AuditSession, targets: Sequence[ResolvedTarget], connector: object, choice: EngineChoice | None
+) -> BatchAudit:
+    """Audit `targets` in the background: in a child process with the session's current options when the
+    engine can be opened again there (a real engine), else in threads on the session itself (the demo)."""
+    if isinstance(connector, EngineConnector) and connector.audit_all_in_child and choice is not None:
+        connection = ChildConnection(session.options, choice.host, choice.context, connector.timeout)
+        try:
+            pickle.dumps(connection)
+        except Exception:  # options a child cannot receive (a test's clock lambda): stay in this process
+            return audit_in_thread(session, targets)
+        return audit_in_child(connection, targets)
+    return audit_in_thread(session, targets)
 
 
 # ---- Compose (the Compose tab) -------------------------------------------------------------------------

@@ -105,6 +105,9 @@ def grade_text(result: TargetResult | None, scan: ScanState | None) -> Text:
         return Text("ERR", style="bold red")
     if result is None:
         return Text("-", style="dim")
+    if not result.graded:
+        # The checklist did not run: nothing was checked, so no grade (an A here would read as a pass).
+        return Text("ERR", style="bold red")
     label = result.grade + ("*" if scan is not None and scan.trivy_pending else "")
     return Text(label, style=GRADE_STYLE.get(result.grade, ""))
 
@@ -155,6 +158,8 @@ def _grade_rank(result: TargetResult | None) -> tuple[int, int]:
     # Worst first (grade, then score within a grade); unaudited targets go last.
     if result is None:
         return (99, 0)
+    if not result.graded:
+        return (98, 0)  # nothing was checked: after every graded target, before the unaudited
     return (-GRADE_ORDER.get(result.grade, 0), result.score)
 
 
@@ -695,4 +700,27 @@ def scan_summary(result: TargetResult | None, scan: ScanState | None) -> str:
     if result is None:
         return "Not audited yet: press a to audit (A: all)"
     scans = ", ".join(f"{k} {v}" for k, v in result.scans.items())
-    return f"Grade {result.grade} (score {result.score}) - {scans}"
+    return f"Grade {result.shown_grade} (score {result.shown_score}) - {scans}"
+
+
+def audit_progress_text(
+    done: int, total: int, failed: int, elapsed: float, *, ended: bool = False, cancelled: bool = False
+) -> Text:
+    """The audit-all line: `Auditing 120/1000 · 3 failed · about 1 min left · c cancels`, and how it ended."""
+    failures = Text(f" · {failed} failed", style="bold red") if failed else Text("")
+    if cancelled:
+        return Text.assemble(
+            Text(f"Cancelled: {done}/{total} audited, {total - done} not", style="yellow"),
+            failures,
+            f" · {_duration(elapsed)}",
+        )
+    if ended:
+        return Text.assemble(Text(f"Audited {done}/{total}", style="green"), failures, f" · {_duration(elapsed)}")
+    estimate = f" · about {_duration(elapsed / done * (total - done))} left" if done else ""
+    return Text.assemble(f"Auditing {done}/{total}", failures, estimate, Text(" · c cancels", style="dim"))
+
+
+def _duration(seconds: float) -> str:
+    """`42 s`, `3 min 5 s`."""
+    whole = max(0, round(seconds))
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60} s"

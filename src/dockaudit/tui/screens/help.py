@@ -17,7 +17,8 @@ from dockaudit.tui.widgets.lists import NavScroll
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("a", "audit the selection (or the highlighted row): checklist now, Trivy in the background"),
-    ("A", "audit every listed target"),
+    ("A", "audit every listed target in the background: rows fill in as results arrive, a line counts them"),
+    ("c", "cancel audit-all and running audits (kills Trivy); finished results stay"),
     ("ctrl+r", "rescan the selection ignoring the Trivy cache"),
     ("space", "select or unselect the row"),
     ("/", "filter the list (the vulnerability list in its pane); Enter keeps it, Esc clears it"),

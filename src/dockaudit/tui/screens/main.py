@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import queue
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
@@ -24,9 +25,10 @@ from dockaudit.config import Ignore
 from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory, short_id
 from dockaudit.model import EngineInfo, Finding, TargetKind, TargetResult, TrivyInfo
 from dockaudit.report.write import write_atomic
+from dockaudit.run import AuditEnded, AuditFinished, AuditStarted, BatchAudit
 from dockaudit.targets import ResolvedTarget, container_target, image_target
 from dockaudit.tui import presenters as p
-from dockaudit.tui.backend import Hardening, ScanState
+from dockaudit.tui.backend import Hardening, ScanState, start_audit_all
 from dockaudit.tui.messages import (
     AuditFailed,
     ChecklistDone,
@@ -48,6 +50,7 @@ from dockaudit.tui.screens.dialogs import (
     SaveScreen,
     TextScreen,
 )
+from dockaudit.tui.widgets.audit_progress import AuditProgress
 from dockaudit.tui.widgets.browser import DetailPane, TargetBrowser
 from dockaudit.tui.widgets.compose_view import ComposeView
 from dockaudit.tui.widgets.fields import Field
@@ -58,7 +61,15 @@ from dockaudit.tui.widgets.target_table import TargetTable
 from dockaudit.tui.widgets.text_views import diff_renderable
 
 MAX_PARALLEL_AUDITS = 4
-"""Targets audited at once; the rest wait in a queue so 'audit all' on 1,000 images stays light."""
+"""Targets audited at once by `a`; the rest wait in a queue."""
+BATCH_DRAIN_SECONDS = 0.2
+"""How often audit-all results are taken into the lists: one batch of row patches per tick, not one per result."""
+
+READ_ONLY_EVENTS = frozenset(
+    {"save", "top", "export", "attach", "detach", "resize", "exec_create", "exec_start", "exec_die", "archive-path"}
+)
+"""Engine event actions that change no list: reads, among them audit-all's own (a `docker save` per image, a
+`top` per container), which would otherwise reload 1,000 rows every half second while it runs."""
 
 TABS = ("images", "containers", "compose", "host")
 DETAIL_TABS = ("tab-findings", "tab-vulns", "tab-hardening", "tab-overview")
@@ -89,6 +100,7 @@ class MainScreen(ComposeTab):
         Binding("tab", "focus_pane(1)", "Next pane", show=False),
         Binding("shift+tab", "focus_pane(-1)", "Previous pane", show=False),
         Binding("z", "zoom", "Zoom", show=False),
+        Binding("c", "cancel_audits", "Cancel audits"),
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("space", "select", "Select", show=False),
         # Priority: checked by the App as the key arrives, so keys typed right after '/' (a burst from tmux
@@ -149,6 +161,11 @@ class MainScreen(ComposeTab):
         self.active: set[str] = set()
         self._refresh_timer_pending = False
         self._events_stream: object | None = None
+        self._listed = False
+        """Whether an inventory arrived yet."""
+        self.audit_all_run: BatchAudit | None = None
+        """The running audit-all, if any."""
+        self._batch_rows: dict[str, ImageSummary | ContainerSummary] = {}
 
     # ---- layout -------------------------------------------------------------------------------------
 
@@ -167,6 +184,7 @@ class MainScreen(ComposeTab):
             with TabPane("Host", id="host"):
                 yield Static("", id="host-status")
                 yield FindingsView(id="host-findings")
+        yield AuditProgress(id="audit-progress")
         yield Field(placeholder="filter: words match name, tag, ID (Enter keeps, Esc clears)", id="filter")
         yield KeyFooter()
 
@@ -189,7 +207,9 @@ class MainScreen(ComposeTab):
             strip.can_focus = False
 
     def on_unmount(self) -> None:
-        """Stop following events and release the engine."""
+        """Stop following events and the audit-all, and release the engine."""
+        if self.audit_all_run is not None:
+            self.audit_all_run.cancel()
         stream = self._events_stream
         if stream is not None:
             stream.close()  # type: ignore[attr-defined]
@@ -546,6 +566,7 @@ class MainScreen(ComposeTab):
                 thread=True,
                 exit_on_error=False,
             )
+        self.refresh_bindings()  # `c` is offered while audits run
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Free an audit slot when a target's worker ends."""
@@ -567,9 +588,16 @@ class MainScreen(ComposeTab):
 
     @on(InventoryLoaded)
     def _inventory(self, message: InventoryLoaded) -> None:
-        self.inventory = message.inventory
-        # Only the shown list is built now; the other waits until its tab opens (faster first paint).
-        self.stale = {"image", "container", "compose"}
+        old, self.inventory = self.inventory, message.inventory
+        # Only the shown list is built now; the other waits until its tab opens (faster first paint). A list
+        # whose rows did not change is not rebuilt (a busy engine's events would rebuild 1,000 rows for nothing).
+        if not self._listed:
+            self.stale = {"image", "container", "compose"}
+            self._listed = True
+        if old.images != message.inventory.images:
+            self.stale.add("image")
+        if old.containers != message.inventory.containers:
+            self.stale |= {"container", "compose"}
         self._populate_shown()
         if "container" in self.stale:
             self._label("container", len(self._visible_containers()))
@@ -595,6 +623,8 @@ class MainScreen(ComposeTab):
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:
+        if message.description.partition(" ")[2].split(":")[0] in READ_ONLY_EVENTS:
+            return
         # Coalesce bursts (a compose up fires dozens of events) into one refresh.
         if not self._refresh_timer_pending:
             self._refresh_timer_pending = True
@@ -706,38 +736,133 @@ class MainScreen(ComposeTab):
         self.enqueue(self._targets(), use_cache=False)
 
     def action_audit_all(self) -> None:
-        """Audit every target listed in the shown tab."""
-        if self.kind == "image":
-            keys = [image_key(r.id) for r in self._visible_images()]
-        elif self.kind == "container":
-            keys = [container_key(r.id) for r in self._visible_containers()]
-        elif self.kind == "compose":
-            keys = self.compose_keys(every=True)
-        else:
-            keys = ["host"]
-        self.enqueue(keys)
-        self.notify(f"Auditing {len(keys)} targets ({MAX_PARALLEL_AUDITS} at a time)")
-
-    def action_cancel(self) -> None:
-        """Close the filter, or cancel queued and running audits (Trivy processes are killed)."""
-        flt = self.query_one("#filter", Input)
-        if flt.has_class("-shown"):
-            flt.value = ""
-            self._hide_filter()
-            if self.listing:
-                self.filters[self.kind] = ""
-                self.populate(self.kind)
+        """Audit every target listed in the shown tab in the background; results stream into the list."""
+        if self.kind == "host":
+            self.enqueue(["host"])
             return
+        if self.kind == "compose":
+            keys = self.compose_keys(every=True)
+            self.enqueue(keys)
+            self.notify(f"Auditing {len(keys)} Compose targets ({MAX_PARALLEL_AUDITS} at a time)")
+            return
+        if self.audit_all_run is not None:
+            self.notify("Audit all is already running: c cancels it", severity="warning")
+            return
+        if self.engine is None:
+            self.notify("No engine: only the Compose files given are listed (E picks an engine)", severity="warning")
+            return
+        engine = self.engine.id
+        rows: list[ImageSummary | ContainerSummary] = [
+            *(self._visible_images() if self.kind == "image" else self._visible_containers())
+        ]
+        targets = [
+            image_target(r, engine) if isinstance(r, ImageSummary) else container_target(r, engine) for r in rows
+        ]
+        if not targets:
+            self.notify("Nothing listed to audit", severity="warning")
+            return
+        self._batch_rows = {t.key: r for t, r in zip(targets, rows, strict=True)}
+        for key in self._batch_rows:
+            self.scans[key] = ScanState(stage="queued", message="waiting for audit all", fraction=0.0)
+            self._patch_batch_row(key)
+        self.audit_all_run = start_audit_all(
+            self.session, targets, getattr(self.app, "connector", None), getattr(self.app, "choice", None)
+        )
+        self.query_one("#audit-progress", AuditProgress).start(len(targets))
+        self._follow_audit_all(self.audit_all_run)
+        self.show_detail()
+        self.refresh_bindings()
+
+    @work(exclusive=True, group="audit-all", exit_on_error=False)
+    async def _follow_audit_all(self, run: BatchAudit) -> None:
+        # A worker, not a timer: whoever waits for the screen's work (tests, scenes) waits for audit-all too.
+        while self.audit_all_run is run:
+            await asyncio.sleep(BATCH_DRAIN_SECONDS)
+            self._drain_batch()
+
+    def _patch_batch_row(self, key: str) -> None:
+        row = self._batch_rows.get(key)
+        if isinstance(row, ImageSummary):
+            self.browser("image").table.patch(key, self._image_cells(row))
+        elif isinstance(row, ContainerSummary):
+            self.browser("container").table.patch(key, self._container_cells(row))
+
+    def _drain_batch(self) -> None:
+        """Take every audit-all event that arrived since the last tick into state, then patch the rows once."""
+        batch = self.audit_all_run
+        if batch is None:
+            return
+        changed: dict[str, bool] = {}  # key -> its result changed
+        done = failed = 0
+        ended: AuditEnded | None = None
+        while ended is None:
+            try:
+                event = batch.events.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(event, AuditStarted):
+                if event.key in self._batch_rows:
+                    self.scans[event.key] = ScanState(stage="auditing", message="auditing", fraction=None)
+                    changed.setdefault(event.key, False)
+            elif isinstance(event, AuditFinished):
+                result = event.result
+                if event.raw is not None:
+                    self.session.adopt(event.raw)  # so ignores rescore it and export reports it
+                self.results[event.key] = result
+                self.hardening.pop(event.key, None)
+                error = "; ".join(f"{e.stage}: {e.message}" for e in result.errors) or None
+                self.scans[event.key] = ScanState(
+                    stage="failed" if error else "done", message=error or "done", running=False, error=error
+                )
+                changed[event.key] = True
+                done += 1
+                failed += bool(result.errors)
+            else:
+                ended = event
+        for key, result_changed in changed.items():
+            if key == self.current_key():
+                self._after_scan_change(key, result_changed=result_changed)
+            else:
+                self._patch_batch_row(key)
+        progress = self.query_one("#audit-progress", AuditProgress)
+        progress.count(done, failed)
+        if ended is not None:
+            self._end_batch(ended)
+
+    def _end_batch(self, ended: AuditEnded) -> None:
+        """Rows left waiting go back to not audited, rows cut off mid-audit say so; the line keeps a summary."""
+        for key in self._batch_rows:
+            scan = self.scans.get(key)
+            if scan is not None and scan.running:
+                if scan.stage == "queued":
+                    self.scans.pop(key)
+                else:
+                    self.scans[key] = replace(scan, running=False, stage="cancelled", message="cancelled")
+                self._patch_batch_row(key)
+        progress = self.query_one("#audit-progress", AuditProgress)
+        progress.end(cancelled=ended.cancelled)
+        if ended.error:
+            self.notify(ended.error, title="Audit all failed", severity="error")
+        elif ended.cancelled:
+            self.notify(f"Audit all cancelled: {progress.done} of {progress.total} audited")
+        self.audit_all_run = None
+        self._batch_rows = {}
+        self.show_detail()
+        self.refresh_bindings()
+
+    def action_cancel_audits(self) -> None:
+        """Cancel audit-all and every queued or running audit (Trivy processes are killed)."""
+        if self.audit_all_run is not None:
+            self.audit_all_run.cancel()
+            self._drain_batch()
         waiting = list(self.queue)
         self.queue.clear()
         for key, _cache in waiting:
             self.scans.pop(key, None)
             self.patch_row(key)
-        running = [w for w in self.app.workers if w.node is self and w.group.startswith("audit:") and w.is_running]
-        for worker in running:
-            worker.cancel()
-        if running or waiting:
-            self.notify(f"Cancelled {len(running)} running and {len(waiting)} queued audits")
+        for worker in self.app.workers:
+            if worker.node is self and worker.group.startswith("audit:") and worker.is_running:
+                worker.cancel()
 
     def action_select(self) -> None:
         """Toggle the highlighted row in the selection and move down."""
@@ -755,6 +880,8 @@ class MainScreen(ComposeTab):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """'/' types a slash while a text field has focus (it is a priority binding)."""
+        if action == "cancel_audits":
+            return self.audit_all_run is not None or bool(self.queue or self.active)
         return not (action == "filter" and isinstance(self.focused, Input))
 
     def action_filter(self) -> None:
