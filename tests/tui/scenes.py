@@ -125,21 +125,15 @@ async def host(pilot: Pilot[object]) -> None:
 
 
 async def scanning(pilot: Pilot[object]) -> None:
-    """Audit all while Trivy is still running: checklist grades shown, Trivy pending, the rest queued."""
+    """Audit all while Trivy is still running: rows auditing, the rest queued, the progress line counting."""
     screen = await _ready(pilot)
     await pilot.press("A")
     table = screen.browser("image").table
 
     def settled() -> bool:
-        # Four audits hold the four slots with Trivy hung after its first progress step, and the table has
-        # re-measured its columns (DataTable does that on its next idle, which under load may come late).
-        trivy_waiting = [s for s in screen.scans.values() if s.message == "scanning for vulnerabilities"]
-        return (
-            len(screen.results) >= 4
-            and len(trivy_waiting) >= 4
-            and not table._updated_cells
-            and not table._require_update_dimensions
-        )
+        # Audit-all runs four at a time; with Trivy hung those four stay in it and the others wait.
+        auditing = [s for s in screen.scans.values() if s.stage == "auditing"]
+        return len(auditing) >= 4 and not table._updated_cells and not table._require_update_dimensions
 
     while not settled():
         await pilot.pause()

@@ -377,10 +377,10 @@ async def test_audit_all_runs_a_few_at_a_time_queues_the_rest_and_c_cancels() ->
 
         await pilot.press("A")
         running = screen.session.options.concurrency
-        while list(grades().values()).count("…") < running:
+        while list(grades().values()).count("...") < running:
             await pilot.pause(0.05)
         # Trivy never finishes here: as many run as the session audits at once, the others wait their turn.
-        assert sorted(grades().values()) == sorted(["…"] * running + ["0%"] * (table.row_count - running))
+        assert sorted(grades().values()) == sorted(["..."] * running + ["0%"] * (table.row_count - running))
         assert not screen.results
         assert str(screen.query_one("#audit-progress").render()).startswith(f"Auditing 0/{table.row_count}")
         await pilot.press("c")

@@ -150,7 +150,7 @@ async def test_c_cancels_the_rest_and_says_so(tmp_path: Path, fleet_repo: str, m
             assert time.monotonic() < deadline, "the stand-in Trivy never started"
             await pilot.pause(0.05)
         await pilot.pause(0.3)
-        running = [k for k, cell in grade_cells(screen).items() if cell == "…"]
+        running = [k for k, cell in grade_cells(screen).items() if cell == "..."]
         assert len(running) == 2, grade_cells(screen)
         await pilot.press("c")
         deadline = time.monotonic() + 30
