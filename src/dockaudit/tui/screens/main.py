@@ -477,10 +477,11 @@ class MainScreen(ComposeTab):
         kind, _, ident = key.partition(":")
         try:
             facts = self.facts.get(key)
-            if facts is None:
-                facts = (
-                    self.session.image_overview(ident) if kind == "image" else self.session.container_overview(ident)
-                )
+            if kind == "image" and (not isinstance(facts, ImageFacts) or facts.filesystem is None):
+                # As `dockaudit harden` reads it: with its layers (which tools the image has) and its base named.
+                facts = self.session.image_for_harden(ident)
+            elif facts is None:
+                facts = self.session.container_overview(ident)
             if isinstance(facts, ImageFacts):
                 hardening = Hardening.of_image(self.session.harden_image(facts))
             else:
