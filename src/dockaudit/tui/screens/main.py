@@ -803,7 +803,9 @@ class MainScreen(ComposeTab):
                 break
             if isinstance(event, AuditStarted):
                 if event.key in self._batch_rows:
-                    self.scans[event.key] = ScanState(stage="auditing", message="checklist and Trivy running", fraction=None)
+                    self.scans[event.key] = ScanState(
+                        stage="auditing", message="checklist and Trivy running", fraction=None
+                    )
                     changed.setdefault(event.key, False)
             elif isinstance(event, AuditFinished):
                 result = event.result
