@@ -107,7 +107,8 @@ class TestUser:
 
     def test_reuses_the_user_the_base_passwd_has(self) -> None:
         passwd = "root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n"
-        result = harden('FROM node:20\nCMD ["node"]\n', **base("node:20", DEBIAN_FILES, passwd=passwd))
+        # An app, not the runtime's bare prompt (`CMD ["node"]` alone is a base for others to build on).
+        result = harden('FROM node:20\nCMD ["node", "server.js"]\n', **base("node:20", DEBIAN_FILES, passwd=passwd))
         assert "USER 1000:1000\n" in result.hardened and "useradd" not in result.hardened
 
     def test_unknown_named_user_is_left_with_a_note(self) -> None:
