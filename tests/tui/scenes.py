@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from dockaudit.config import CONFIG_NAME
 from dockaudit.tui.demo import DEMO_CONFIG, DemoConnector
 from dockaudit.tui.screens.main import MainScreen
+from dockaudit.tui.widgets.audit_progress import AuditProgress
 from dockaudit.tui.widgets.findings import FindingsView
 from tests.tui.settle import settle
 
@@ -51,9 +52,19 @@ async def _ready(pilot: Pilot[object]) -> MainScreen:
     return screen
 
 
+def _freeze_elapsed(app: object) -> None:
+    """Pictures must not depend on how long the demo's audit-all took (`0 s` or `1 s` under load)."""
+    for screen in app.screen_stack:  # type: ignore[attr-defined]
+        for progress in screen.query(AuditProgress):
+            if progress.ended:
+                progress._ended_at = progress._started
+                progress._show()
+
+
 async def _quiet(pilot: Pilot[object]) -> None:
     await settle(pilot.app, pilot)
     pilot.app.clear_notifications()
+    _freeze_elapsed(pilot.app)
     await pilot.pause()
 
 
