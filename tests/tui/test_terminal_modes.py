@@ -19,7 +19,13 @@ from rich.cells import cell_len
 
 from dockaudit.tui.app import ascii_text, unicode_terminal
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+@pytest.fixture(autouse=True)
+def _tmux_installed() -> None:
+    """These screens are captured in tmux: without it they fail loudly (scripts/test installs it), never skip."""
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed: run the tests through scripts/test, which installs it")
+
 
 DOCKAUDIT = Path(sys.executable).with_name("dockaudit")
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
