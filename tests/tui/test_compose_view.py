@@ -37,16 +37,12 @@ from dockaudit.tui.widgets.fields import Field
 from dockaudit.tui.widgets.findings import FindingsView
 from tests.cli.run import dockaudit
 from tests.compose.test_compose_engine import PASSWD_ROOT_ONLY, _free_port, _image
+from tests.compose.test_compose_live import _compose
 from tests.fixtures.images import TEST_LABEL
 from tests.tui.conftest import demo_app, sync
 from tests.tui.settle import settle
 
 pytestmark = pytest.mark.docker
-
-
-def _compose(project: Path, name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [*find_compose().argv, "-p", name, "--project-directory", str(project), *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False, cwd=project)
 
 
 @dataclass(frozen=True)
