@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,11 +77,13 @@ class SortKey(enum.StrEnum):
         return members[(members.index(self) + 1) % len(members)]
 
 
+@functools.lru_cache(maxsize=4096)
 def human_size(size: int) -> str:
     """`1.2 GB`, in decimal units like the Docker CLI."""
     return str(humanize.naturalsize(size, format="%.1f"))
 
 
+@functools.lru_cache(maxsize=4096)
 def human_age(created: datetime | None, now: datetime) -> str:
     """`3 days ago`; `-` when unknown."""
     if created is None:
