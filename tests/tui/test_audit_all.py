@@ -25,7 +25,8 @@ from dockaudit.tui import presenters as p
 from dockaudit.tui.app import DockauditApp, make_app
 from dockaudit.tui.backend import EngineConnector, ScanState
 from dockaudit.tui.messages import EngineEvent
-from dockaudit.tui.screens.main import MainScreen, image_key
+from dockaudit.tui.screens.main import MainScreen
+from dockaudit.tui.screens.target_lists import image_key
 from dockaudit.tui.widgets.audit_progress import AuditProgress
 from dockaudit.tui.widgets.target_table import TargetTable
 from tests.fixtures.fleet import load_fleet, remove_fleet

@@ -281,7 +281,7 @@ async def test_the_detail_shows_the_highlighted_finding_after_moving_to_another_
         table = screen.browser("image").table
         for row in range(table.row_count):
             table.move_cursor(row=row)
-            await pilot.pause()
+            await settle(app, pilot)  # the detail is drawn once the cursor rests
             view = findings_view(screen)
             current = view.current
             detail = str(view.query_one("#finding-detail").render())

@@ -34,6 +34,11 @@ class DetailPane(Vertical):
         super().__init__(id=id)
         self.kind = kind
         """`image`, `container` or `compose`."""
+        self.shown_key: str | None = None
+        """The state key of the target shown (None: nothing, or a placeholder)."""
+        self._shown: dict[str, object] = {}
+        """What each part shows, by a token of its inputs: an unchanged part is not drawn again (a redraw
+        lays out and repaints the whole pane, the most of a cursor move's cost at fleet scale)."""
 
     def compose(self) -> ComposeResult:
         """Status row and the tabs (Vulnerabilities only for images)."""
@@ -62,31 +67,54 @@ class DetailPane(Vertical):
         if tabs.query(f"#{tab}"):
             tabs.active = tab
 
+    def shows(self, part: str, token: object) -> bool:
+        """Whether `part` (`overview`, `hardening`) already shows what `token` names."""
+        return self._shown.get(part) == token
+
+    def _changed(self, part: str, token: object | None) -> bool:
+        """Note what `part` shows now; False when it showed that already (None: always draw)."""
+        if token is not None and self._shown.get(part) == token:
+            return False
+        if token is None:
+            self._shown.pop(part, None)
+        else:
+            self._shown[part] = token
+        return True
+
     def show_status(self, result: TargetResult | None, scan: ScanState | None) -> None:
         """The one-line audit state and the progress bar."""
-        self.query_one("#detail-status", Static).update(Text(scan_summary(result, scan)))
-        bar = self.query_one("#detail-progress", ProgressBar)
+        summary = scan_summary(result, scan)
         active = scan is not None and (scan.running or scan.trivy_pending)
+        fraction = scan.fraction if active and scan is not None else None
+        if not self._changed("status", (summary, active, fraction)):
+            return
+        # One line in a row of fixed height: no layout pass.
+        self.query_one("#detail-status", Static).update(Text(summary), layout=False)
+        bar = self.query_one("#detail-progress", ProgressBar)
         bar.set_class(active, "-active")
-        if active and scan is not None:
-            if scan.fraction is None:
+        if active:
+            if fraction is None:
                 bar.update(total=None)
             else:
-                bar.update(total=100, progress=scan.fraction * 100)
+                bar.update(total=100, progress=fraction * 100)
 
     def show_result(self, result: TargetResult | None, placeholder: str = "") -> None:
-        """Findings and vulnerabilities of the target."""
+        """Findings and vulnerabilities of the target (not drawn again when they are the ones shown)."""
+        if not self._changed("result", (result, placeholder)):
+            return
         self.query_one(FindingsView).show(result, placeholder)
         for view in self.query(VulnsView):
             view.show(result, placeholder)
 
-    def show_hardening(self, renderable: RenderableType) -> None:
-        """The hardening diff (or a message)."""
-        self.query_one("#hardening-text", TextPane).show(renderable)
+    def show_hardening(self, renderable: RenderableType, token: object | None = None) -> None:
+        """The hardening diff (or a message); `token` names what it shows (see `shows`)."""
+        if self._changed("hardening", token):
+            self.query_one("#hardening-text", TextPane).show(renderable)
 
-    def show_overview(self, renderable: RenderableType) -> None:
-        """The overview text (or a message)."""
-        self.query_one("#overview-text", TextPane).show(renderable)
+    def show_overview(self, renderable: RenderableType, token: object | None = None) -> None:
+        """The overview text (or a message); `token` names what it shows (see `shows`)."""
+        if self._changed("overview", token):
+            self.query_one("#overview-text", TextPane).show(renderable)
 
 
 class TargetBrowser(Vertical):

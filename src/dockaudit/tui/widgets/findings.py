@@ -56,6 +56,8 @@ class FindingsView(Horizontal):
         """The target shown."""
         self.ignored_open = False
         """Whether the IGNORED group is expanded (it starts collapsed: those findings do not count)."""
+        self._shown_current: Finding | None = None
+        """The finding `show` put the cursor on, until the rebuilt tree lays out its lines (see `current`)."""
 
     def compose(self) -> ComposeResult:
         """A tree and a detail panel."""
@@ -92,6 +94,7 @@ class FindingsView(Horizontal):
         keep = (self.current, tree.cursor_line) if same_target else (None, 1)
         self.result = result
         tree.clear()
+        self._shown_current = None
         detail = self.query_one("#finding-detail", Static)
         if result is None:
             tree.root.add_leaf(Text(placeholder or "Not audited yet", style="dim"), data=None)
@@ -122,7 +125,8 @@ class FindingsView(Horizontal):
         target_line = min(max(target_line, 1), max(line - 1, 0))
         tree.move_cursor_to_line(target_line)
         # The tree lays its lines out on its next refresh, so its cursor node is not this one yet: say which.
-        self._show_detail(at_line.get(target_line))
+        self._shown_current = at_line.get(target_line)
+        self._show_detail(self._shown_current)
 
     @on(Tree.NodeExpanded, "#finding-tree")
     @on(Tree.NodeCollapsed, "#finding-tree")
@@ -139,9 +143,16 @@ class FindingsView(Horizontal):
 
     @property
     def current(self) -> Finding | None:
-        """The highlighted finding."""
-        node = self.finding_tree.cursor_node
-        return node.data if node is not None else None
+        """The highlighted finding (right after `show`, before the tree has laid its lines out, the one it chose:
+        the cursor node is still the previous tree's then)."""
+        tree = self.finding_tree
+        node = tree.cursor_node
+        if node is None:
+            return None
+        top = node
+        while top.parent is not None:
+            top = top.parent
+        return node.data if top is tree.root else self._shown_current
 
     @on(Tree.NodeHighlighted, "#finding-tree")
     def _highlighted(self, event: Tree.NodeHighlighted[Finding | None]) -> None:
