@@ -10,6 +10,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -32,12 +33,10 @@ from textual.widgets import Footer, Static
 
 from dockaudit.audit import AuditSession
 from dockaudit.errors import EngineProblem
+from dockaudit.facts import Inventory
 from dockaudit.text import printable
 from dockaudit.tui.backend import Connector, EngineChoice
 from dockaudit.tui.messages import Connected, ConnectFailed
-from dockaudit.tui.screens.engines import EngineScreen
-from dockaudit.tui.screens.error import EngineErrorScreen
-from dockaudit.tui.screens.help import HelpScreen
 from dockaudit.tui.screens.main import MainScreen
 
 QUIT_CONFIRM_SECONDS = 5.0
@@ -328,7 +327,14 @@ class DockauditApp(App[int]):
         if session.info is None:
             self.post_message(ConnectFailed(EngineProblem("the session has no engine", hints=_generic_hints())))
             return
-        self.post_message(Connected(session, session.info))
+        # The first listing starts at once, in this thread, while the main screen is built (which waits for it):
+        # the engine's answer for 1,000 images takes as long as building the screen.
+        first_inventory: Future[Inventory] = Future()
+        self.post_message(Connected(session, session.info, first_inventory=first_inventory))
+        try:
+            first_inventory.set_result(session.inventory())
+        except Exception as exc:
+            first_inventory.set_exception(exc)
 
     @on(Connected)
     def _connected(self, message: Connected) -> None:
@@ -337,7 +343,11 @@ class DockauditApp(App[int]):
         self._clear_screens()
         self.push_screen(
             MainScreen(
-                message.session, message.engine, watch_events=self.watch_events, compose_paths=self.compose_paths
+                message.session,
+                message.engine,
+                watch_events=self.watch_events,
+                compose_paths=self.compose_paths,
+                first_inventory=message.first_inventory,
             )
         )
         if old is not None and old is not message.session:
@@ -352,6 +362,8 @@ class DockauditApp(App[int]):
 
     @on(ConnectFailed)
     def _connect_failed(self, message: ConnectFailed) -> None:
+        from dockaudit.tui.screens.error import EngineErrorScreen  # screens the first paint does not show load late
+
         self._clear_screens()
         self.push_screen(EngineErrorScreen(message.problem), self._error_choice)
 
@@ -371,11 +383,15 @@ class DockauditApp(App[int]):
 
     def action_help(self) -> None:
         """Keys and the rule catalog."""
+        from dockaudit.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def action_switch_engine(self) -> None:
         """Pick another context or host."""
+        from dockaudit.tui.screens.engines import EngineScreen
+
         try:
             contexts = self.connector.contexts()
         except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from textual.message import Message
@@ -20,6 +21,8 @@ class Connected(Message):
     session: AuditSession
     engine: EngineInfo | None
     problem: EngineProblem | None = None
+    first_inventory: Future[Inventory] | None = None
+    """The engine's first listing, already under way while the main screen is built."""
 
 
 @dataclass

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -20,6 +19,7 @@ from dockaudit.tui.backend import Hardening
 from dockaudit.tui.compose_presenters import ComposeNode, Level
 from dockaudit.tui.widgets.browser import DetailPane
 from dockaudit.tui.widgets.findings import FindingsView
+from dockaudit.tui.widgets.text_views import diff_syntax
 
 
 def compose_diff_renderable(hardening: Hardening, *, theme: str) -> RenderableType:
@@ -27,7 +27,7 @@ def compose_diff_renderable(hardening: Hardening, *, theme: str) -> RenderableTy
     # The diff quotes the user's file, so its control characters are shown, never sent to the terminal.
     diff = printable(hardening.diff.rstrip("\n")) or "(no changes)"
     return Group(
-        Syntax(diff, "diff", theme=theme, background_color="default"),
+        diff_syntax(diff, theme=theme),
         Text("\n" + printable(hardening.note), style="italic"),
         Text(f"\nw: save as {hardening.filename}", style="dim"),
     )

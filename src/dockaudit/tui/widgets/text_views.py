@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -30,6 +29,13 @@ class TextPane(NavScroll):
         self.scroll_home(animate=False)
 
 
+def diff_syntax(diff: str, *, theme: str) -> RenderableType:
+    """A unified diff with diff highlighting (Pygments loads on the first diff shown, not at start)."""
+    from rich.syntax import Syntax
+
+    return Syntax(diff, "diff", theme=theme, background_color="default")
+
+
 def diff_renderable(hardening: Hardening, *, theme: str) -> RenderableType:
     """The diff with diff highlighting, under its notes, over the file name `w` saves to."""
     parts: list[RenderableType] = []
@@ -37,6 +43,6 @@ def diff_renderable(hardening: Hardening, *, theme: str) -> RenderableType:
         parts.append(Text(printable(hardening.note) + "\n", style="italic"))
     # The diff quotes the image's history, so its control characters are shown, never sent to the terminal.
     diff = printable(hardening.diff.rstrip("\n")) or "(no changes)"
-    parts.append(Syntax(diff, "diff", theme=theme, background_color="default"))
+    parts.append(diff_syntax(diff, theme=theme))
     parts.append(Text(f"\nw: save as {hardening.filename}", style="dim"))
     return Group(*parts)
