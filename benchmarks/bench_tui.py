@@ -126,6 +126,9 @@ async def child(mode: str) -> None:
 async def child_audit_all() -> None:
     """Headless at 80x24 on the real engine: paint, press A, probe Down/Up until the audit ends."""
     os.environ["TEXTUAL_ANIMATIONS"] = "none"
+    from textual.screen import Screen
+    from textual.widgets import DataTable
+
     from dockaudit.audit import AuditOptions
     from dockaudit.config import Settings
     from dockaudit.tui.app import make_app
@@ -133,6 +136,23 @@ async def child_audit_all() -> None:
     from dockaudit.tui.screens.main import MainScreen
     from dockaudit.tui.widgets.audit_progress import AuditProgress
 
+    # When the cursor moved and when each frame was composed: a key's latency is until the first frame after
+    # the move (what a terminal would be sent), not until Pilot's press() returns (that waits for the whole
+    # process, the thread reading the audit's results included, to go idle for 20 ms).
+    frames: list[float] = []
+    moves: list[float] = []
+    compose_frame, watch_cursor = Screen._compositor_refresh, DataTable.watch_cursor_coordinate
+
+    def timed_frame(screen: Screen[Any]) -> None:
+        compose_frame(screen)
+        frames.append(time.perf_counter())
+
+    def timed_move(table: DataTable[Any], old: Any, new: Any) -> None:
+        moves.append(time.perf_counter())
+        watch_cursor(table, old, new)
+
+    Screen._compositor_refresh = timed_frame  # type: ignore[method-assign,assignment]
+    DataTable.watch_cursor_coordinate = timed_move  # type: ignore[method-assign,assignment]
     options = AuditOptions(settings=Settings(), scanners=frozenset({"checklist"}))
     app = make_app(EngineConnector(options), watch_events=False, ascii_borders=False)
     async with app.run_test(size=SMALL) as pilot:
@@ -149,10 +169,18 @@ async def child_audit_all() -> None:
         await pilot.press("A")
         progress = screen.query_one("#audit-progress", AuditProgress)
         latencies: list[float] = []
+        to_frame: list[float] = []
         while progress.running:
+            moved = len(moves)
             start = time.perf_counter()
             await pilot.press("down" if len(latencies) % 2 == 0 else "up")
             latencies.append((time.perf_counter() - start) * 1000)
+            deadline = time.perf_counter() + 60
+            while len(moves) == moved or frames[-1] < moves[moved]:
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("a key moved no cursor, or no frame followed, in 60 s")
+                await asyncio.sleep(0.001)  # the frame with the cursor moved
+            to_frame.append((next(f for f in frames if f >= moves[moved]) - start) * 1000)
             await asyncio.sleep(PROBE_GAP_S)
         print(
             json.dumps(
@@ -162,6 +190,7 @@ async def child_audit_all() -> None:
                     "total": progress.total,
                     "failed": progress.failed,
                     "keys_ms": latencies,
+                    "frame_ms": to_frame,
                     "rss": rss_mb(),
                 }
             ),
@@ -463,11 +492,14 @@ def audit_block(
     med = statistics.median
     cli_s = med(cli)
     pilot_keys = [k for r in pilot for k in r["keys_ms"]]
+    pilot_frames = [k for r in pilot for k in r["frame_ms"]]
     real_keys = [k for r in real for k in r["keys_ms"]]
     pilot_s, real_s = med(r["audit_s"] for r in pilot), med(r["audit_s"] for r in real)
     real_paint = med(r["paint_s"] for r in real)
     p95_pilot, p95_real = percentile(pilot_keys, 95), percentile(real_keys, 95)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    from dockaudit.tui.screens.target_detail import DETAIL_REST_SECONDS
+
     rows = pilot[-1]["rows"]
     tracebacks = sum(r["tracebacks"] for r in real)
     rows_md = [
@@ -481,10 +513,16 @@ def audit_block(
             f"{pilot_s / cli_s:.2f} x {verdict(pilot_s / cli_s <= 1.2)}",
         ),
         (
-            f"Pilot: keys during audit-all, p50 / p95 ({len(pilot_keys)} presses)",
-            f"{percentile(pilot_keys, 50):.0f} / {p95_pilot:.0f} ms",
+            f"Pilot: key to the frame showing the moved cursor, p50 / p95 ({len(pilot_frames)} presses)",
+            f"{percentile(pilot_frames, 50):.0f} / {percentile(pilot_frames, 95):.0f} ms",
             "p95 <= 100 ms",
-            verdict(p95_pilot <= 100),
+            verdict(percentile(pilot_frames, 95) <= 100),
+        ),
+        (
+            "Pilot: key until `press()` returns (it waits for the whole process to idle 20 ms), p50 / p95",
+            f"{percentile(pilot_keys, 50):.0f} / {p95_pilot:.0f} ms",
+            "",
+            "",
         ),
         (
             "tmux over `ssh 127.0.0.1`, 80x24: start → list painted",
@@ -517,9 +555,11 @@ them ({N_RUNNING} running) on the shared test engine ({rows} images listed in al
 checklist only on both sides (`--no-trivy`), the default 4-way concurrency. Baseline: `dockaudit scan
 --all-images --no-trivy` as a fresh process. TUI: `A` on the image list at 80x24, audited in a child process
 (the same `AuditSession.audit_many`), while Down/Up are pressed one at a time ({PROBE_GAP_S * 1000:.0f} ms apart);
-a key's latency is until Pilot has handled it, or, in tmux, until the captured screen shows the cursor on
-the other row (so it includes the redraw over ssh and a capture-pane of a few ms). Audit time runs from `A` to
-the progress line reading `Audited N/N`. Median of {runs} interleaved runs (keys: all probes pooled);
+a key's latency is until the first frame composed with the cursor moved (Pilot; also shown: until Pilot's
+`press()` returns), or, in tmux, until the captured screen shows the cursor on the other row (so it includes the
+redraw over ssh and a capture-pane of a few ms). The detail pane is drawn once the cursor rests
+({DETAIL_REST_SECONDS * 1000:.0f} ms), so probes that follow each other faster move the highlight only. Audit time
+runs from `A` to the progress line reading `Audited N/N`. Median of {runs} interleaved runs (keys: all probes pooled);
 {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, CPython
 {platform.python_version()}.
 
