@@ -67,6 +67,7 @@ async def test_a_key_on_the_detail_acts_on_the_highlighted_row_even_before_the_c
         assert app.screen.target == "busybox:1.36"
         assert app.screen.rule in {f.rule_id for f in screen.results[table.current_key or ""].findings}
 
+
 @sync
 async def test_an_unchanged_detail_is_not_drawn_again() -> None:
     app, _ = demo_app()

@@ -19,6 +19,7 @@ from dockaudit.tui.backend import EngineChoice
 from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.screens.dialogs import IgnoreScreen
 from dockaudit.tui.screens.main import MainScreen
+from dockaudit.tui.vuln_presenters import vulnerabilities
 from dockaudit.tui.widgets.findings import FindingsView
 from dockaudit.tui.widgets.vulns import VulnsView
 from tests.tui.conftest import demo_app, sync
@@ -256,7 +257,7 @@ async def test_a_vulnerability_ignored_in_the_vulns_tab_is_dimmed_there_and_u_ta
         assert after.summary()[vuln.severity.label] == before.summary()[vuln.severity.label] - 1
         table = view.query_one("#vuln-table", DataTable)
         index = next(
-            i for i, f in enumerate(p.vulnerabilities(after, view.filter, view.sort)) if f.rule_id == vuln.rule_id
+            i for i, f in enumerate(vulnerabilities(after, view.filter, view.sort)) if f.rule_id == vuln.rule_id
         )
         cells = table.get_row_at(index)
         assert str(cells[5]).startswith("ignored: no fix upstream yet - ")

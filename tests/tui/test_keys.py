@@ -16,11 +16,12 @@ from textual.widgets._footer import FooterKey
 
 from dockaudit.tui.app import DockauditApp
 from dockaudit.tui.demo import DemoConnector
-from dockaudit.tui.presenters import Grouping, SortKey, VulnFilter
+from dockaudit.tui.presenters import Grouping, SortKey
 from dockaudit.tui.screens.dialogs import ExportScreen, IgnoreScreen, SaveScreen, TextScreen
 from dockaudit.tui.screens.engines import EngineScreen
 from dockaudit.tui.screens.help import KEYS, HelpScreen
 from dockaudit.tui.screens.main import MainScreen
+from dockaudit.tui.vuln_presenters import VulnFilter
 from dockaudit.tui.widgets.findings import FindingsView
 from dockaudit.tui.widgets.footer import KeyFooter
 from dockaudit.tui.widgets.lists import NavScroll

@@ -11,7 +11,6 @@ from dockaudit.tui.backend import EngineChoice, ScanState
 from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.presenters import (
     Grouping,
-    VulnFilter,
     fit,
     grade_text,
     group_findings,
@@ -19,8 +18,8 @@ from dockaudit.tui.presenters import (
     human_age,
     human_size,
     severity_counts,
-    vulnerabilities,
 )
+from dockaudit.tui.vuln_presenters import VulnFilter, vulnerabilities
 
 
 def web_result() -> TargetResult:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -13,12 +12,8 @@ import humanize
 from rich.text import Text
 
 from dockaudit.facts import (
-    ContainerFacts,
     ContainerSummary,
-    HistoryEntry,
-    ImageFacts,
     ImageSummary,
-    NamedValue,
     short_id,
 )
 from dockaudit.model import (
@@ -393,10 +388,10 @@ def ignore_expiry(suppressed: Suppression) -> str:
 
 def finding_detail(finding: Finding, rationale: str = "") -> Text:
     """Evidence, rationale and fix of one finding, as plain labelled text (control characters escaped)."""
-    return _printable_text(_finding_detail(finding, rationale))
+    return printable_text(_finding_detail(finding, rationale))
 
 
-def _printable_text(text: Text) -> Text:
+def printable_text(text: Text) -> Text:
     """`text` with its characters passed through `printable`, every span's style kept."""
     if is_printable(text.plain):
         return text
@@ -465,233 +460,6 @@ def fix_text(finding: Finding) -> str:
 
 def _indent(snippet: str) -> str:
     return "\n".join("  " + line for line in snippet.splitlines())
-
-
-@dataclass(frozen=True)
-class VulnFilter:
-    """The Vulnerabilities pane's filters."""
-
-    fixable_only: bool = False
-    min_severity: Severity = Severity.INFO
-    text: str = ""
-
-
-VULN_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("severity", "Severity"),
-    ("id", "ID"),
-    ("package", "Package"),
-    ("fixed", "Fixed in"),
-    ("installed", "Installed"),
-    ("title", "Title"),
-)
-
-VULN_SORTS = ("severity", "package", "id", "fixed")
-
-
-def vulnerabilities(result: TargetResult | None, flt: VulnFilter, sort: str = "severity") -> list[Finding]:
-    """Trivy vulnerability findings after the filters, in the chosen order."""
-    if result is None:
-        return []
-    items = [f for f in result.findings if f.source is Source.TRIVY_VULN and f.vulnerability is not None]
-    out = []
-    for f in items:
-        vuln = f.vulnerability
-        assert vuln is not None
-        if flt.fixable_only and not vuln.fixed:
-            continue
-        if f.severity < flt.min_severity:
-            continue
-        if flt.text and not matches(flt.text, vuln.id, vuln.package, vuln.title):
-            continue
-        out.append(f)
-    keys = {
-        "severity": lambda f: (-int(f.severity), f.rule_id),
-        "package": lambda f: (f.vulnerability.package if f.vulnerability else "", -int(f.severity)),
-        "id": lambda f: (f.rule_id,),
-        "fixed": lambda f: (not (f.vulnerability and f.vulnerability.fixed), -int(f.severity), f.rule_id),
-    }
-    return sorted(out, key=keys.get(sort, keys["severity"]))
-
-
-def vuln_cells(finding: Finding) -> tuple[Text | str, ...]:
-    """Cells of a vulnerability row; `-` when no fixed version exists; an ignored one dimmed and marked."""
-    vuln = finding.vulnerability
-    assert vuln is not None
-    # Text, not str: a DataTable reads str cells as markup, and Trivy's titles are not ours.
-    cells = (
-        severity_label(finding.severity),
-        Text(printable(vuln.id, multiline=False)),
-        Text(printable(vuln.package, multiline=False)),
-        Text(printable(vuln.fixed or "-", multiline=False), style="green" if vuln.fixed else "dim"),
-        Text(printable(vuln.installed, multiline=False)),
-        Text(printable(vuln.title, multiline=False)),
-    )
-    if finding.suppressed is None:
-        return cells
-    title = Text(f"ignored: {printable(finding.suppressed.reason, multiline=False)} - ", style="italic")
-    return (
-        Text(finding.severity.name, style="dim"),
-        *(Text(cell.plain, style="dim") for cell in cells[1:5]),
-        Text.assemble(title, cells[5].plain, style="dim"),
-    )
-
-
-def layer_step(facts: ImageFacts | ContainerFacts | None, finding: Finding) -> HistoryEntry | None:
-    """The history step that made the layer a finding was seen in, when the facts tell."""
-    layer = finding.location.layer
-    if not isinstance(facts, ImageFacts) or layer is None:
-        return None
-    return next((h for h in facts.history if h.layer_index == layer), None)
-
-
-def vuln_detail(finding: Finding, step: HistoryEntry | None = None) -> Text:
-    """One vulnerability in full: id, package, versions, severity and CVSS, where it came from, references."""
-    vuln = finding.vulnerability
-    assert vuln is not None
-    text = Text()
-    text.append_text(severity_label(finding.severity))
-    text.append(f" {vuln.id}", style="bold")
-    if vuln.cvss is not None:
-        text.append(f"  CVSS {vuln.cvss:.1f}")
-    text.append("\n")
-    if vuln.title:
-        text.append(vuln.title + "\n", style="bold")
-    text.append("\n")
-    rows = [
-        ("Package", vuln.package + (f" ({vuln.package_path})" if vuln.package_path else "")),
-        ("Installed", vuln.installed or "-"),
-        ("Fixed in", vuln.fixed or f"no fixed version ({vuln.status or 'affected'})"),
-    ]
-    layer = finding.location.layer
-    if layer is not None or vuln.layer:
-        digest = f" ({vuln.layer[:19]})" if vuln.layer else ""
-        rows.append(("Layer", (f"{layer}" if layer is not None else "?") + digest))
-    if step is not None:
-        where = f"line {step.line}: " if step.line is not None else f"history step {step.index}: "
-        rows.append(("Step", where + step.shown))
-    if vuln.from_base is not None:
-        rows.append(("Origin", "the base image" if vuln.from_base else "your layers"))
-    for label, value in rows:
-        text.append(f"{label + ':':<11}", style="bold")
-        text.append(value + "\n")
-    if finding.fix is not None:
-        text.append("\nFix: ", style="bold")
-        text.append(finding.fix.summary + "\n")
-    if finding.references:
-        text.append("\nReferences:\n", style="bold")
-        for ref in finding.references:
-            text.append(f"  {ref}\n")
-    if finding.suppressed is not None:
-        text.append("\nIgnored: ", style="bold")
-        text.append(f"{finding.suppressed.reason} ({finding.suppressed.by})\n")
-    return _printable_text(text)
-
-
-def redacted_env(values: Iterable[NamedValue]) -> list[str]:
-    """`NAME=value` lines; secret values are already redacted in facts, and marked here."""
-    lines = []
-    for nv in values:
-        mark = f"  [secret: {nv.secret.detail}]" if nv.secret is not None else ""
-        lines.append(f"{nv.name}={nv.value}{mark}")
-    return lines
-
-
-def _cmd(parts: tuple[str, ...] | None) -> str:
-    if parts is None:
-        return "-"
-    return " ".join(parts) if parts else "[]"
-
-
-def image_overview(facts: ImageFacts, layer_sizes: Sequence[int] | None, now: datetime) -> Text:
-    """The Overview pane of an image: config, env (redacted), labels and layers with their instructions."""
-    cfg = facts.config
-    text = Text()
-    rows = [
-        ("Image", facts.name),
-        ("ID", short_id(facts.id)),
-        ("Created", human_age(facts.created, now)),
-        ("Size", human_size(facts.size)),
-        ("Platform", f"{facts.os}/{facts.architecture}" + (f"/{facts.variant}" if facts.variant else "")),
-        ("OS", _os_name(facts)),
-        ("User", cfg.user or "(root: not set)"),
-        ("Entrypoint", _cmd(cfg.entrypoint)),
-        ("Cmd", _cmd(cfg.cmd)),
-        ("Workdir", cfg.workdir or "/"),
-        ("Ports", ", ".join(cfg.exposed_ports) or "-"),
-        (
-            "Healthcheck",
-            "none" if cfg.healthcheck is None or cfg.healthcheck.disabled else " ".join(cfg.healthcheck.test),
-        ),
-    ]
-    _kv(text, rows)
-    _section(text, "Env", redacted_env(cfg.env))
-    _section(text, "Labels", [f"{nv.name}={nv.value}" for nv in cfg.labels])
-    text.append("\nLayers\n", style="bold underline")
-    steps = facts.history
-    for i, step in enumerate(steps):
-        size = layer_sizes[i] if layer_sizes is not None and i < len(layer_sizes) else None
-        size_txt = human_size(size) if size else ("0 B" if step.empty_layer else "?")
-        base = " base" if step.from_base else ""
-        text.append(f"{i:>3} {size_txt:>9}{base:5} ", style="dim" if step.from_base else "")
-        text.append(printable(step.created_by.strip(), multiline=False) or "(no instruction)")
-        text.append("\n")
-    return text
-
-
-def _os_name(facts: ImageFacts) -> str:
-    release = facts.os_release or (facts.filesystem.os_release if facts.filesystem is not None else None)
-    if release is None:
-        return "unknown (read when audited)" if facts.filesystem is None else "unknown"
-    return release.pretty_name or f"{release.id} {release.version_id}".strip()
-
-
-def container_overview(facts: ContainerFacts, now: datetime) -> Text:
-    """The Overview pane of a container."""
-    hc = facts.host_config
-    text = Text()
-    ports = [f"{p.host_ip or '*'}:{p.host_port}->{p.container_port}" for p in hc.port_bindings]
-    rows = [
-        ("Container", facts.name),
-        ("ID", short_id(facts.id)),
-        ("Image", facts.image_ref),
-        ("State", facts.state.status + (f" ({facts.state.health_status})" if facts.state.health_status else "")),
-        ("Created", human_age(facts.created, now)),
-        ("User", facts.user or facts.image_user or "(root: not set)"),
-        ("Entrypoint", _cmd(facts.entrypoint)),
-        ("Cmd", _cmd(facts.cmd)),
-        ("Ports", ", ".join(ports) or "-"),
-        ("Networks", ", ".join(facts.networks) or "-"),
-        ("Read-only", "yes" if hc.readonly_rootfs else "no"),
-        ("Cap drop", ", ".join(hc.cap_drop) or "-"),
-        ("Cap add", ", ".join(hc.cap_add) or "-"),
-        ("Restart", hc.restart_policy or "no"),
-    ]
-    _kv(text, rows)
-    _section(
-        text,
-        "Mounts",
-        [f"{m.type} {m.source} -> {m.destination} ({'rw' if m.read_write else 'ro'})" for m in facts.mounts],
-    )
-    _section(text, "Env", redacted_env(facts.env))
-    _section(text, "Labels", [f"{nv.name}={nv.value}" for nv in facts.labels])
-    if facts.processes:
-        _section(text, "Processes", [f"{p.pid:>7} {p.uid:<8} {p.command}" for p in facts.processes])
-    return text
-
-
-def _kv(text: Text, rows: Sequence[tuple[str, str]]) -> None:
-    width = max(len(k) for k, _ in rows) + 1
-    for key, value in rows:
-        text.append(f"{key:<{width}} ", style="bold")
-        text.append(f"{printable(value)}\n")
-
-
-def _section(text: Text, title: str, lines: Sequence[str]) -> None:
-    text.append(f"\n{title}\n", style="bold underline")
-    if not lines:
-        text.append("  (none)\n", style="dim")
-    for line in lines:
-        text.append(f"  {printable(line)}\n")
 
 
 def scan_summary(result: TargetResult | None, scan: ScanState | None) -> str:

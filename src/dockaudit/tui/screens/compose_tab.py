@@ -22,7 +22,6 @@ from dockaudit.facts import ComposeProject, ContainerFacts, ContainerSummary, Im
 from dockaudit.live_compose import ComposeGrouping, ProjectGroup
 from dockaudit.model import TargetResult
 from dockaudit.targets import ResolvedTarget
-from dockaudit.tui import presenters as p
 from dockaudit.tui.backend import (
     ComposeFileProject,
     Hardening,
@@ -44,6 +43,7 @@ from dockaudit.tui.compose_presenters import (
     project_overview,
 )
 from dockaudit.tui.messages import HardeningLoaded
+from dockaudit.tui.overview_presenters import container_overview
 from dockaudit.tui.widgets.browser import DetailPane
 from dockaudit.tui.widgets.compose_view import ComposeView, compose_diff_renderable
 
@@ -161,7 +161,7 @@ class ComposeTab(Screen[None]):
         if node.level is Level.CONTAINER:
             facts = self.facts.get(node.key)
             if isinstance(facts, ContainerFacts):
-                detail.show_overview(p.container_overview(facts, self.session.options.clock()))
+                detail.show_overview(container_overview(facts, self.session.options.clock()))
             else:
                 detail.show_overview(Text("Loading…", style="dim"))
                 self.load_container_facts(node.key)

@@ -14,6 +14,7 @@ from dockaudit.model import Finding
 from dockaudit.report.write import write_atomic
 from dockaudit.tui import presenters as p
 from dockaudit.tui.screens.pane_focus import PaneFocus
+from dockaudit.tui.vuln_presenters import layer_step, vuln_detail
 from dockaudit.tui.widgets.findings import FindingsView, rationale_for
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class FindingActions(PaneFocus):
 
         if finding.vulnerability is not None:
             facts = self.facts.get(self.current_key() or "")
-            self.app.push_screen(TextScreen(p.vuln_detail(finding, p.layer_step(facts, finding))))
+            self.app.push_screen(TextScreen(vuln_detail(finding, layer_step(facts, finding))))
             return
         self.app.push_screen(TextScreen(p.finding_detail(finding, rationale_for(finding.rule_id))))
 

@@ -17,6 +17,7 @@ from dockaudit.model import EngineInfo
 from dockaudit.tui import presenters as p
 from dockaudit.tui.backend import Hardening
 from dockaudit.tui.messages import FactsLoaded, HardeningLoaded
+from dockaudit.tui.overview_presenters import container_overview, image_overview
 from dockaudit.tui.screens.compose_tab import ComposeTab
 from dockaudit.tui.widgets.browser import DetailPane, TargetBrowser
 from dockaudit.tui.widgets.findings import FindingsView
@@ -136,9 +137,9 @@ class TargetDetail(ComposeTab):
             detail.show_overview(Text("Loading...", style="dim"), token=token)
             self._load_facts(key)
         elif isinstance(facts, ImageFacts):
-            detail.show_overview(p.image_overview(facts, _history_sizes(facts), self.now), token=token)
+            detail.show_overview(image_overview(facts, _history_sizes(facts), self.now), token=token)
         else:
-            detail.show_overview(p.container_overview(facts, self.now), token=token)
+            detail.show_overview(container_overview(facts, self.now), token=token)
 
     def _show_hardening(self, key: str, detail: DetailPane) -> None:
         hardening = self.hardening.get(key)

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Static
 
 from dockaudit.model import Finding, Severity, TargetResult
-from dockaudit.tui.presenters import VULN_COLUMNS, VULN_SORTS, VulnFilter, vuln_cells, vulnerabilities
+from dockaudit.tui.vuln_presenters import VULN_COLUMNS, VULN_SORTS, VulnFilter, vuln_cells, vulnerabilities
 from dockaudit.tui.widgets.fields import Field
 from dockaudit.tui.widgets.lists import NavTable
 
