@@ -19,7 +19,14 @@ from dockaudit.tui.presenters import (
     human_size,
     severity_counts,
 )
-from dockaudit.tui.vuln_presenters import VulnFilter, vulnerabilities
+from dockaudit.tui.vuln_presenters import (
+    VulnFilter,
+    narrow_title_width,
+    narrow_vuln_cells,
+    vuln_cells,
+    vuln_columns,
+    vulnerabilities,
+)
 
 
 def web_result() -> TargetResult:
@@ -68,6 +75,22 @@ def test_vulnerability_filters_combine() -> None:
     fixable_high = vulnerabilities(result, VulnFilter(fixable_only=True, min_severity=Severity.HIGH))
     assert {f.rule_id for f in fixable_high} == {"CVE-2024-6387", "CVE-2023-52425", "CVE-2024-45490"}
     assert [f.rule_id for f in vulnerabilities(result, VulnFilter(text="zlib"))] == ["CVE-2023-45853"]
+
+
+def test_a_narrow_vulnerability_list_keeps_the_title_and_cuts_with_ascii_dots() -> None:
+    rows = [vuln_cells(f) for f in vulnerabilities(web_result(), VulnFilter())]
+    assert [key for key, _ in vuln_columns(78)] == ["severity", "id", "package", "fixed", "title"]
+    assert [key for key, _ in vuln_columns(120)][-2:] == ["installed", "title"]
+    title_width = narrow_title_width(rows, 78)
+    assert title_width >= 12
+    narrow = [narrow_vuln_cells(row, title_width) for row in rows]
+    for cells in narrow:
+        # One column of padding either side of each cell: the row fits in 78 columns, the title included.
+        assert sum(cell.cell_len + 2 for cell in cells) <= 78, [cell.plain for cell in cells]
+        assert cells[-1].plain.isascii()
+    cut = [(row[5].plain, cells[-1].plain) for row, cells in zip(rows, narrow, strict=True) if row[5] != cells[-1]]
+    assert cut, "some demo title is longer than the room a narrow list leaves"
+    assert all(shown.endswith("...") and full.startswith(shown[:-3]) for full, shown in cut)
 
 
 def test_header_names_context_rootless_podman_and_db_age() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -43,6 +44,17 @@ VULN_COLUMNS: tuple[tuple[str, str], ...] = (
 
 VULN_SORTS = ("severity", "package", "id", "fixed")
 
+NARROW_VULNS = 100
+"""Below this many columns the vulnerability list leaves Installed out (Enter shows it) and shortens Package and
+Fixed in, so that the Title still shows at 80 columns."""
+NARROW_CELL = 14
+"""Longest Package or Fixed in cell of the narrow list."""
+
+
+def vuln_columns(width: int) -> tuple[tuple[str, str], ...]:
+    """The vulnerability list's columns at a width (see `NARROW_VULNS`)."""
+    return VULN_COLUMNS if width >= NARROW_VULNS else tuple(c for c in VULN_COLUMNS if c[0] != "installed")
+
 
 def vulnerabilities(result: TargetResult | None, flt: VulnFilter, sort: str = "severity") -> list[Finding]:
     """Trivy vulnerability findings after the filters, in the chosen order."""
@@ -69,7 +81,39 @@ def vulnerabilities(result: TargetResult | None, flt: VulnFilter, sort: str = "s
     return sorted(out, key=keys.get(sort, keys["severity"]))
 
 
-def vuln_cells(finding: Finding) -> tuple[Text | str, ...]:
+def narrow_vuln_cells(cells: Sequence[Text], title_width: int) -> tuple[Text, ...]:
+    """`vuln_cells` for a narrow list: no Installed, Package and Fixed in cut to `NARROW_CELL`, the Title to
+    `title_width`, each with ASCII dots (a terminal in the C locale cannot show an ellipsis)."""
+    severity, vuln_id, package, fixed, _installed, title = cells
+    return (
+        severity,
+        vuln_id,
+        _cut(package, NARROW_CELL),
+        _cut(fixed, NARROW_CELL),
+        _cut(title, max(title_width, 8)),
+    )
+
+
+def narrow_title_width(rows: Sequence[Sequence[Text]], width: int) -> int:
+    """What a narrow list with `width` columns for its rows leaves the Title: the rest after Severity, ID,
+    Package and Fixed in (as `narrow_vuln_cells` cuts them), with one column of padding either side of each."""
+    used = 0
+    for index, (_key, label) in enumerate(vuln_columns(0)[:4]):
+        widest = max([len(label), *(row[index].cell_len for row in rows)])
+        used += (min(widest, NARROW_CELL) if index >= 2 else widest) + 2
+    return width - used - 2
+
+
+def _cut(cell: Text, width: int) -> Text:
+    """The cell shortened at the end to `width` columns, ending in `...` when cut."""
+    if cell.cell_len <= width:
+        return cell
+    cut = cell[: width - 3]
+    cut.append("...", style=cell.style)
+    return cut
+
+
+def vuln_cells(finding: Finding) -> tuple[Text, ...]:
     """Cells of a vulnerability row; `-` when no fixed version exists; an ignored one dimmed and marked."""
     vuln = finding.vulnerability
     assert vuln is not None

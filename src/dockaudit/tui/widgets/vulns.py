@@ -11,7 +11,16 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Static
 
 from dockaudit.model import Finding, Severity, TargetResult
-from dockaudit.tui.vuln_presenters import VULN_COLUMNS, VULN_SORTS, VulnFilter, vuln_cells, vulnerabilities
+from dockaudit.tui.vuln_presenters import (
+    NARROW_VULNS,
+    VULN_SORTS,
+    VulnFilter,
+    narrow_title_width,
+    narrow_vuln_cells,
+    vuln_cells,
+    vuln_columns,
+    vulnerabilities,
+)
 from dockaudit.tui.widgets.fields import Field
 from dockaudit.tui.widgets.lists import NavTable
 
@@ -36,6 +45,8 @@ class VulnsView(Vertical):
         self.result: TargetResult | None = None
         """The image shown."""
         self._placeholder = ""
+        self._narrow = False
+        """Whether the columns are the narrow ones (see `vuln_columns`)."""
 
     def compose(self) -> ComposeResult:
         """A status line with a filter box, and the table."""
@@ -47,9 +58,22 @@ class VulnsView(Vertical):
 
     def on_mount(self) -> None:
         """Create the columns."""
+        self._set_columns()
+
+    def _set_columns(self) -> None:
         table = self.query_one("#vuln-table", DataTable)
-        for key, label in VULN_COLUMNS:
+        table.clear(columns=True)
+        self._narrow = self.size.width < NARROW_VULNS
+        for key, label in vuln_columns(self.size.width):
             table.add_column(label, key=key)
+
+    def on_resize(self) -> None:
+        """Narrow or wide columns for the new width; a narrow list fits its titles to it."""
+        if (self.size.width < NARROW_VULNS) != self._narrow:
+            self._set_columns()
+            self._render_rows()
+        elif self._narrow:
+            self._render_rows()
 
     def show(self, result: TargetResult | None, placeholder: str = "") -> None:
         """Show an image's vulnerabilities."""
@@ -70,9 +94,14 @@ class VulnsView(Vertical):
         table: DataTable[Text | str] = self.query_one("#vuln-table", DataTable)
         table.clear()
         rows = vulnerabilities(self.result, self.filter, self.sort)
-        for finding in rows:
+        cells = [vuln_cells(finding) for finding in rows]
+        if self._narrow:
+            # A vertical scrollbar's room is kept whether or not it shows (so the titles do not jump).
+            title_width = narrow_title_width(cells, self.size.width - table.styles.scrollbar_size_vertical)
+            cells = [narrow_vuln_cells(c, title_width) for c in cells]
+        for finding, row in zip(rows, cells, strict=True):
             table.add_row(
-                *vuln_cells(finding),
+                *row,
                 key=finding.rule_id + "|" + (finding.vulnerability.package if finding.vulnerability else ""),
             )
         self.query_one("#vuln-status", Static).update(self._status(len(rows)))
