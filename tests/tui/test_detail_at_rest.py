@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.widgets import DataTable
 
 from dockaudit.tui import presenters as p
 from dockaudit.tui.screens.dialogs import IgnoreScreen
@@ -131,3 +132,22 @@ async def test_rebuilding_the_rows_keeps_the_cursor_on_its_target() -> None:
         table.populate([])
         await pilot.pause()
         assert table.row_count == 0 and table.current_key is None
+
+
+@sync
+async def test_the_vulnerability_list_narrows_and_widens_with_the_terminal_keeping_its_cursor() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await audited_screen(app, pilot)
+        table = screen.browser("image").table
+        names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        table.move_cursor(row=names.index("shop/web:latest"))
+        await pilot.press("2")
+        await settle(app, pilot)
+        vulns = screen.browser("image").detail.query_one("#vuln-table", DataTable)
+        assert [c.key.value for c in vulns.columns.values()][-2:] == ["fixed", "title"]
+        vulns.move_cursor(row=3)
+        await pilot.resize_terminal(120, 40)
+        await settle(app, pilot)
+        assert [c.key.value for c in vulns.columns.values()][-2:] == ["installed", "title"]
+        assert vulns.cursor_row == 3

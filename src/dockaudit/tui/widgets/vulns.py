@@ -68,12 +68,15 @@ class VulnsView(Vertical):
             table.add_column(label, key=key)
 
     def on_resize(self) -> None:
-        """Narrow or wide columns for the new width; a narrow list fits its titles to it."""
+        """Narrow or wide columns for the new width; a narrow list fits its titles to it (the cursor stays)."""
+        if (self.size.width < NARROW_VULNS) == self._narrow and not self._narrow:
+            return
+        table = self.query_one("#vuln-table", DataTable)
+        row = table.cursor_row
         if (self.size.width < NARROW_VULNS) != self._narrow:
             self._set_columns()
-            self._render_rows()
-        elif self._narrow:
-            self._render_rows()
+        self._render_rows()
+        table.move_cursor(row=min(row, table.row_count - 1))
 
     def show(self, result: TargetResult | None, placeholder: str = "") -> None:
         """Show an image's vulnerabilities."""
