@@ -222,7 +222,11 @@ async def test_compose_file_on_the_command_line_lists_its_services_as_targets(
     file.write_text(_compose_text(image))
     app = engine_app(tmp_path, (str(file),))
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_compose_tab(app, pilot)
+        await settled(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        # `dockaudit tui compose.yaml` opens on that project, the tree under the keys, though an engine answers.
+        assert screen.main_tab == "compose" and app.focused is screen.compose_view.project_tree
         project = rows(screen)["compose:file:0"]
         assert (project.name, project.detail) == ("shop", str(file))
         assert [s.name for s in project.children] == ["web", "worker"]
