@@ -213,6 +213,10 @@ def resolve_path(text: str, compose: ComposeOptions | None = None) -> list[Resol
     return None if single is None else [single]
 
 
+_ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".oci")
+"""A file so named is meant as a saved image: when it is no tar archive, say so instead of reading a Dockerfile."""
+
+
 def file_target(text: str) -> ResolvedTarget | None:
     """A saved image tarball, a Dockerfile, or a project directory's Dockerfile; None when nothing is there."""
     path = Path(text)
@@ -227,6 +231,8 @@ def file_target(text: str) -> ResolvedTarget | None:
         is_tar = tarfile.is_tarfile(path)
     except OSError as exc:
         raise UsageError(f"{text}: cannot read it: {exc.strerror or exc}") from exc
+    if not is_tar and path.name.lower().endswith(_ARCHIVE_SUFFIXES):
+        raise UsageError(f"{text}: not an image tarball (not a tar archive; `docker save IMAGE -o FILE` writes one)")
     kind = TargetKind.IMAGE_ARCHIVE if is_tar else TargetKind.DOCKERFILE
     return ResolvedTarget(kind, text, None, text, text)
 

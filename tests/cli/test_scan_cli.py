@@ -280,6 +280,16 @@ def test_saved_image_tarball(capsys, tmp_path, good_image, docker_client: docker
     assert target["passed"]
 
 
+def test_a_tar_named_file_that_is_no_tar_archive_is_refused_in_one_line(capsys, tmp_path):
+    # A truncated or mis-saved archive used to be read as a Dockerfile ("not a text file (invalid UTF-8)").
+    broken = tmp_path / "image.tar"
+    broken.write_bytes(bytes(range(256)) * 4)
+    run = dockaudit(capsys, "scan", str(broken), "--no-trivy")
+    assert run.code == 2
+    assert f"{broken}: not an image tarball (not a tar archive" in run.err
+    assert "Traceback" not in run.err and "Dockerfile" not in run.out
+
+
 def test_subprocess_keeps_stdout_for_the_report(tmp_path, good_image):
     proc = subprocess.run(
         [sys.executable, "-m", "dockaudit", "scan", good_image, "--no-trivy", "-f", "json", "--fail-on", "never"],

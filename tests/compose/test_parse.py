@@ -197,7 +197,12 @@ def test_yaml_syntax_errors_and_missing_files_are_usage_errors(tmp_path: Path) -
     broken.write_text("services:\n  web:\n    image: x\n   ports: [1\n")
     with pytest.raises(ComposeFileError) as caught:
         load_project([broken], environ=SHELL)
-    assert "\n" not in str(caught.value) and "yaml" in str(caught.value).lower()
+    # compose-go names a position but not the file; the range it gives ends where the indentation went wrong.
+    assert str(caught.value) == f"{broken}: invalid YAML at line 4, column 4: did not find expected key"
+    tabbed = tmp_path / "tabs.yaml"
+    tabbed.write_text("services:\n  web:\n\timage: x\n")
+    with pytest.raises(ComposeFileError, match=r"tabs\.yaml: invalid YAML at line 3, column 1: found character"):
+        load_project([tabbed], environ=SHELL)
     with pytest.raises(UsageError, match="no such Compose file"):
         load_project([tmp_path / "nope.yaml"], environ=SHELL)
     empty = tmp_path / "empty-dir"
@@ -275,3 +280,11 @@ def test_a_build_names_the_dockerfile_to_audit() -> None:
     assert api is not None and api.build is not None
     assert api.build.dockerfile_path == str(PROJECTS / "webshop" / "api" / "Dockerfile")
     assert Path(api.build.dockerfile_path).is_file()
+
+
+def test_a_key_the_compose_specification_lacks_is_named_as_a_possible_typo(tmp_path: Path) -> None:
+    typo = tmp_path / "compose.yaml"
+    typo.write_text("services:\n  web:\n    imag: nginx\n")
+    with pytest.raises(ComposeFileError) as caught:
+        load_project([typo], environ=SHELL)
+    assert str(caught.value) == f"validating {typo}: services.web.imag is not a Compose key (a typo?)"

@@ -9,7 +9,7 @@ import io
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,11 @@ from dockaudit.audit import AuditOptions
 from dockaudit.config import Settings
 from dockaudit.facts import ContainerSummary, NamedValue
 from dockaudit.live_compose import group_by_project
-from dockaudit.model import Finding, Status
+from dockaudit.model import Finding, Status, TargetKind, TargetResult
 from dockaudit.parse.compose import find_compose
 from dockaudit.tui.app import DockauditApp, make_app
 from dockaudit.tui.backend import ComposeFileProject, EngineConnector, Hardening
-from dockaudit.tui.compose_presenters import ComposeNode, Level, compose_tree, node_label
+from dockaudit.tui.compose_presenters import ComposeNode, Level, compose_status, compose_tree, node_label
 from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.screens.dialogs import SaveScreen
 from dockaudit.tui.screens.main import MainScreen
@@ -222,7 +222,11 @@ async def test_compose_file_on_the_command_line_lists_its_services_as_targets(
     file.write_text(_compose_text(image))
     app = engine_app(tmp_path, (str(file),))
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_compose_tab(app, pilot)
+        await settled(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        # `dockaudit tui compose.yaml` opens on that project, the tree under the keys, though an engine answers.
+        assert screen.main_tab == "compose" and app.focused is screen.compose_view.project_tree
         project = rows(screen)["compose:file:0"]
         assert (project.name, project.detail) == ("shop", str(file))
         assert [s.name for s in project.children] == ["web", "worker"]
@@ -234,6 +238,13 @@ async def test_compose_file_on_the_command_line_lists_its_services_as_targets(
         await settled(app, pilot)
         web, worker = (screen.results[s.key] for s in project.children)
         assert (web.name, worker.name) == ("shop/web", "shop/worker")
+        # The project row and its status line read as its weakest service once audited.
+        weakest = max((web, worker), key=lambda r: ("ABCDEF".index(r.grade), -r.score))
+        names = ", ".join(r.name.split("/")[1] for r in (web, worker) if r.grade == weakest.grade)
+        assert str(tree_node(screen, project.key).label).endswith(f"2 services  worst {weakest.grade}")
+        assert shown_text(screen, "#detail-status") == (
+            f"Project shop: worst grade {weakest.grade} ({names}); 2/2 services audited; a audits again"
+        )
         assert "DA409" in failing(web.findings) and "DA409" not in failing(worker.findings)
         lines = file.read_text().splitlines()
         location = failing(web.findings)["DA427"].location
@@ -344,3 +355,33 @@ async def test_with_no_engine_the_compose_files_are_still_audited(tmp_path: Path
         await settled(app, pilot)
         assert "DA703" in failing(screen.results[db.key].findings), "a database published on all interfaces"
         assert [severity for message, severity in toasts if "without an engine" in message] == ["warning"]
+
+
+def _graded(name: str, grade: str, score: int) -> TargetResult:
+    return TargetResult(
+        TargetKind.COMPOSE_SERVICE, None, f"compose.yaml#{name}", f"app/{name}", score=score, grade=grade
+    )
+
+
+def test_a_project_reads_as_its_worst_graded_service_and_counts_what_is_audited() -> None:
+    grouping = group_by_project(
+        [_container("c1", "app", "web"), _container("c2", "app", "db"), _container("c3", "app", "cache")]
+    )
+    [project] = compose_tree(grouping, [])
+    assert [s.name for s in project.children] == ["cache", "db", "web"]
+    assert compose_status(project, None, None, {}) == "Project app: press a to audit its 3 services"
+    # Equal grades: the lower score is the worse; a failed checklist (not graded) is no grade at all.
+    results = {
+        "container:c1": _graded("web", "D", 62),
+        "container:c2": _graded("db", "D", 55),
+        "container:c3": replace(_graded("cache", "A", 100), scans={"checklist": "failed: boom"}),
+    }
+    assert not results["container:c3"].graded
+    assert node_label(project, results, {}, {}).plain == "app  live, 3 services, 3 containers  worst D"
+    assert compose_status(project, None, None, results) == (
+        "Project app: worst grade D (db, web); 3/3 services audited; a audits again"
+    )
+    only_web = {"container:c1": results["container:c1"]}
+    assert compose_status(project, None, None, only_web) == (
+        "Project app: worst grade D (web); 1/3 services audited; a audits again"
+    )

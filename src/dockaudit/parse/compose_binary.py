@@ -25,6 +25,12 @@ _WARNING = re.compile(r'level=warning msg="((?:[^"\\]|\\.)*)"')
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_GO_YAML_ERROR = re.compile(
+    r"go-yaml load error in \w+ \([^)]*\) at (?:L\d+\.C\d+-)?L(?P<line>\d+)\.C(?P<column>\d+): (?P<what>.*)"
+)
+"""compose-go's YAML syntax error, which names a position (or the range whose end is wrong) but not the file."""
+_FALSE_SCHEMA = re.compile(r"(?P<key>\S+) false schema\b")
+"""compose-go's schema error for a key the Compose specification does not have (often a typo)."""
 
 
 class ComposeFileError(UsageError):
@@ -115,6 +121,15 @@ def _one_line(stderr: str) -> str:
     return "; ".join(lines) or "Compose rejected the file"
 
 
+def _readable(message: str, files: Sequence[Path]) -> str:
+    """Compose's error with the file named and its schema jargon in words a user can act on."""
+    names = " or ".join(str(f) for f in files) or "the Compose file"
+    message = _GO_YAML_ERROR.sub(
+        lambda m: f"{names}: invalid YAML at line {m['line']}, column {m['column']}: {m['what']}", message
+    )
+    return _FALSE_SCHEMA.sub(lambda m: f"{m['key']} is not a Compose key (a typo?)", message)
+
+
 def run_config(
     files: Sequence[Path],
     *,
@@ -166,7 +181,7 @@ def run_config(
         raise ComposeUnavailableError(f"cannot run {' '.join(compose.argv)}: {exc.strerror or exc}") from None
     warnings = tuple(m.group(1).replace('\\"', '"') for m in _WARNING.finditer(done.stderr))
     if done.returncode != 0:
-        raise ComposeFileError(_one_line(done.stderr))
+        raise ComposeFileError(_readable(_one_line(done.stderr), files))
     try:
         model = json.loads(done.stdout)
     except json.JSONDecodeError:

@@ -20,7 +20,15 @@ from dockaudit.live_compose import ComposeGrouping, ProjectGroup
 from dockaudit.model import TargetResult
 from dockaudit.text import printable
 from dockaudit.tui.backend import ComposeFileProject, ScanState
-from dockaudit.tui.presenters import fit, grade_text, scan_summary, severity_counts, state_text
+from dockaudit.tui.presenters import (
+    GRADE_ORDER,
+    GRADE_STYLE,
+    fit,
+    grade_text,
+    scan_summary,
+    severity_counts,
+    state_text,
+)
 
 if TYPE_CHECKING:
     from dockaudit.harden.compose import ComposeHardening
@@ -146,6 +154,11 @@ def node_label(
         if node.detail == "live":
             parts.append(_plural(sum(len(s.children) for s in node.children), "container"))
         text.append("  " + ", ".join(printable(p, multiline=False) for p in parts), style="dim")
+        standing = project_standing(node, results)
+        if standing.worst is not None:
+            # The project reads as its weakest service, as a fleet reads as its weakest host.
+            text.append("  worst ")
+            text.append(standing.worst.grade, style=GRADE_STYLE.get(standing.worst.grade, ""))
         return text
     key = node.result_key
     result = results.get(key) if key else None
@@ -166,8 +179,40 @@ def node_label(
     return text
 
 
-def compose_status(node: ComposeNode | None, result: TargetResult | None, scan: ScanState | None) -> str:
-    """The line above the detail tabs for the highlighted row."""
+@dataclass(frozen=True)
+class ProjectStanding:
+    """How far a project's services are audited, and the weakest of them."""
+
+    audited: int
+    total: int
+    worst: TargetResult | None
+    """The graded result with the worst grade (the lowest score among equal grades); None before any audit."""
+    worst_services: tuple[str, ...]
+    """The services that have the worst grade."""
+
+
+def project_standing(node: ComposeNode, results: Mapping[str, TargetResult]) -> ProjectStanding:
+    """The audited share of a project's services and its worst grade (a service reads as its first container)."""
+    graded = [
+        (service.name, result)
+        for service in node.children
+        if service.result_key is not None and (result := results.get(service.result_key)) is not None and result.graded
+    ]
+    audited = sum(1 for s in node.children if s.result_key is not None and s.result_key in results)
+    if not graded:
+        return ProjectStanding(audited, len(node.children), None, ())
+    worst = max(graded, key=lambda pair: (GRADE_ORDER.get(pair[1].grade, 0), -pair[1].score))[1]
+    names = tuple(name for name, result in graded if result.grade == worst.grade)
+    return ProjectStanding(audited, len(node.children), worst, names)
+
+
+def compose_status(
+    node: ComposeNode | None,
+    result: TargetResult | None,
+    scan: ScanState | None,
+    results: Mapping[str, TargetResult] | None = None,
+) -> str:
+    """The line above the detail tabs for the highlighted row (a project's: its worst grade once audited)."""
     if node is None:
         return "No Compose project: run docker compose up, or dockaudit tui compose.yaml"
     if node.level is not Level.PROJECT:
@@ -177,7 +222,15 @@ def compose_status(node: ComposeNode | None, result: TargetResult | None, scan: 
     if node.error:
         return printable(f"Compose rejected {node.name}: {node.error}", multiline=False)
     services = _plural(len(node.children), "service")
-    return f"Project {printable(node.name, multiline=False)}: press a to audit its {services}"
+    name = printable(node.name, multiline=False)
+    standing = project_standing(node, results or {})
+    if standing.worst is None:
+        return f"Project {name}: press a to audit its {services}"
+    weakest = printable(", ".join(standing.worst_services), multiline=False)
+    return (
+        f"Project {name}: worst grade {standing.worst.grade} ({weakest}); "
+        f"{standing.audited}/{standing.total} services audited; a audits again"
+    )
 
 
 def project_overview(node: ComposeNode, project: ComposeProject | None, group: ProjectGroup | None) -> Text:

@@ -144,7 +144,7 @@ class ComposeTab(Screen[None]):
         result = self.results.get(key) if key else None
         scan = self.scans.get(key) if key else None
         detail.show_status(result, scan)
-        detail.query_one("#detail-status", Static).update(Text(compose_status(node, result, scan)))
+        detail.query_one("#detail-status", Static).update(Text(compose_status(node, result, scan, self.results)))
         if node is None:
             detail.show_result(None, "Nothing listed")
             detail.show_hardening(Text("Nothing listed", style="dim"))

@@ -152,9 +152,10 @@ class MainScreen(FindingActions):
         if self.watch_events and self.engine is not None:
             self._watch_events()
         self.query_one("#host-findings", FindingsView).show(None, "Host not audited yet: press a")
-        if self.engine is None:
-            # No engine, only Compose files: open on the tab that has something to audit.
+        if self.engine is None or self.compose_paths:
+            # `dockaudit tui compose.yaml` asks about that project (and with no engine it is all there is).
             self.query_one("#main-tabs", TabbedContent).active = "compose"
+            self.compose_view.project_tree.focus()
         else:
             self.query_one("#images-browser", TargetBrowser).table.focus()
         # Tab moves between panes (see `action_focus_pane`); the tab strips are for the mouse and [ ] 1-4.

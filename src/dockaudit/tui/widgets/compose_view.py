@@ -130,8 +130,10 @@ class ComposeView(Vertical):
         self.post_message(self.Highlighted(self.current))
 
     def relabel(self, result_key: str, label: Callable[[ComposeNode], Text]) -> list[ComposeNode]:
-        """Redraw the rows that show this state key's audit; returns them."""
+        """Redraw the rows that show this state key's audit, and their projects (whose worst grade may change)."""
         shown = [node for node in self._rows.values() if node.data is not None and node.data.result_key == result_key]
+        projects = {node.data.project for node in shown if node.data is not None}
+        shown += [self._rows[key] for key in sorted(projects) if key in self._rows]
         for node in shown:
             if node.data is not None:
                 node.set_label(label(node.data))
