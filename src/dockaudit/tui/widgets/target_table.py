@@ -96,7 +96,7 @@ class TargetTable(NavTable):
         changed = grew = False
         for (column, _label), value in zip(self._column_spec, cells, strict=True):
             column_key = ColumnKey(column)
-            if data.get(column_key) == value:
+            if _same(data.get(column_key), value):
                 continue
             data[column_key] = value
             changed = True
@@ -122,6 +122,13 @@ class TargetTable(NavTable):
             return False
         top = round(self.scroll_y)
         return top <= index < top + self.scrollable_content_region.height
+
+
+def _same(old: object, new: Text | str) -> bool:
+    """Whether a cell shows the same (rich's Text equality leaves out the base style)."""
+    if isinstance(old, Text) and isinstance(new, Text):
+        return old == new and old.style == new.style
+    return old == new
 
 
 def _width(cell: Text | str) -> int:
