@@ -92,6 +92,38 @@ def _copied_from(instructions: Sequence[DockerfileInstruction]) -> set[str]:
     return names
 
 
+def _mounted_from(instructions: Sequence[DockerfileInstruction]) -> set[str]:
+    """Stages a `RUN --mount=...,from=NAME` reads files from."""
+    names = set()
+    for ins in instructions:
+        for flag in ins.flags:
+            if ins.cmd == "RUN" and flag.startswith("--mount="):
+                for part in flag.split("=", 1)[1].split(","):
+                    key, _, value = part.partition("=")
+                    if key == "from" and value:
+                        names.add(value.lower())
+    return names
+
+
+def contributing_stages(view: StageView, runtime: DockerfileStage) -> list[DockerfileStage]:
+    """Stages whose files end up in the runtime image: its chain, and every stage it (or they) COPY --from, in
+    file order. Images named in `--from` that are not stages of the file are not followed."""
+    seen: dict[int, DockerfileStage] = {}
+    pending = [runtime]
+    while pending:
+        stage = pending.pop()
+        for member in view.chain(stage):
+            if member.index in seen:
+                continue
+            seen[member.index] = member
+            instructions = view.of(member)
+            for name in _copied_from(instructions) | _mounted_from(instructions):
+                source = view.by_name(name)
+                if source is not None and source.index not in seen:
+                    pending.append(source)
+    return sorted(seen.values(), key=lambda s: s.index)
+
+
 def select_runtime_stage(view: StageView, target: str | None) -> tuple[DockerfileStage | None, str]:
     """The stage that makes the runtime image (None when the file builds none), with why it is that one."""
     stages = view.stages

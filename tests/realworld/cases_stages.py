@@ -1,0 +1,132 @@
+"""Real-world patterns about what other stages bring into the runtime image (held-out eval, December 2026).
+
+Files of our own reproducing patterns met in public Dockerfiles; none is copied from those repositories.
+"""
+
+from __future__ import annotations
+
+from tests.realworld.model import Case, dockerfile
+
+DA204_FED = (
+    "rules.md DA204 add-remote-url: an unverified download reaches the image through the stages it copies from "
+    "or is built FROM, not only through its own stage"
+)
+DA204_DISCARDED = (
+    "issue #12 Done when: findings name flaws of the runtime image; a stage nothing copies from is not in it"
+)
+
+STAGE_CASES: tuple[Case, ...] = (
+    Case(
+        name="remote-add-in-builder-copied-into-final",
+        pattern="builder stage `ADD $DIST /tmp/` of a release tarball, unpacked and COPY --from'd into a micro base",
+        source="keycloak/keycloak quarkus/container/Dockerfile (ubi-micro-build stage)",
+        text=dockerfile("""
+            FROM registry.access.redhat.com/ubi9 AS builder
+            ENV APP_VERSION 2.1.0
+            ARG APP_DIST=https://github.com/example/app/releases/download/$APP_VERSION/app-$APP_VERSION.tar.gz
+            RUN dnf install -y tar gzip
+            ADD $APP_DIST /tmp/app/
+            RUN cd /tmp/app && tar -xf app-*.tar.gz && mv /tmp/app/app-* /opt/app
+
+            FROM registry.access.redhat.com/ubi9-micro
+            COPY --from=builder --chown=1000:0 /opt/app /opt/app
+            USER 1000
+            ENTRYPOINT ["/opt/app/bin/run.sh"]
+            """),
+        present={"DA204": "medium"},
+        cites=(DA204_FED,),
+    ),
+    Case(
+        name="s6-overlay-add-in-rootfs-stage-copied-from-scratch",
+        pattern="s6-overlay tarballs ADDed from GitHub releases in a rootfs stage, the final stage FROM scratch copies "
+        "the whole root filesystem",
+        source="linuxserver/docker-baseimage-alpine and docker-baseimage-ubuntu (rootfs-stage)",
+        text=dockerfile("""
+            FROM alpine:3.20 AS rootfs-stage
+            ARG S6_OVERLAY_VERSION="3.2.0.0"
+            RUN apk add --no-cache bash xz
+            ARG S6_URL=https://github.com/just-containers/s6-overlay/releases/download/v${S6_OVERLAY_VERSION}
+            ADD ${S6_URL}/s6-overlay-noarch.tar.xz /tmp
+            RUN mkdir -p /root-out && tar -C /root-out -Jxpf /tmp/s6-overlay-noarch.tar.xz
+
+            FROM scratch
+            COPY --from=rootfs-stage /root-out/ /
+            ENTRYPOINT ["/init"]
+            """),
+        present={"DA204": "medium"},
+        cites=(DA204_FED,),
+    ),
+    Case(
+        name="remote-add-in-parent-stage-of-final",
+        pattern="a base stage ADDs a database from a URL; the final stage is `FROM base` (picked by an ARG)",
+        source="pi-hole/docker-pi-hole src/Dockerfile (macvendor.db, padd.sh)",
+        text=dockerfile("""
+            FROM alpine:3.20 AS base
+            RUN apk add --no-cache bash curl
+            ADD --chmod=0755 https://raw.githubusercontent.com/example/tools/main/padd.sh /usr/local/bin/padd
+            RUN adduser -S -u 1000 app
+
+            FROM base AS final
+            USER 1000
+            ENTRYPOINT ["/usr/local/bin/padd"]
+            """),
+        present={"DA204": "medium"},
+        cites=(DA204_FED,),
+    ),
+    Case(
+        name="remote-add-in-builder-read-through-run-mount",
+        pattern="a stage's download is read by the final stage through `RUN --mount=from=`",
+        source="coder/code-server ci/release-image/Dockerfile (packages stage mounted into dpkg -i)",
+        text=dockerfile("""
+            FROM scratch AS packages
+            ADD https://example.com/releases/tool_1.0_amd64.deb /tmp/
+
+            FROM debian:12-slim
+            RUN --mount=from=packages,src=/tmp,dst=/tmp/packages dpkg -i /tmp/packages/tool_1.0_amd64.deb
+            USER 65534
+            CMD ["tool"]
+            """),
+        present={"DA204": "medium"},
+        cites=(DA204_FED,),
+    ),
+    Case(
+        name="remote-add-in-stage-nothing-copies-from",
+        pattern="a release-upload stage downloads with ADD; the runtime stage (--target) neither copies from it nor "
+        "is built from it",
+        source="louislam/uptime-kuma docker/dockerfile (upload-artifact stage)",
+        text=dockerfile("""
+            FROM node:22-bookworm-slim AS release
+            WORKDIR /app
+            COPY server.js .
+            USER node
+            CMD ["node", "server.js"]
+
+            FROM alpine:3.20 AS upload-artifact
+            ADD https://example.com/uploader.sh /usr/local/bin/uploader
+            RUN chmod +x /usr/local/bin/uploader
+            """),
+        files={"server.js": "require('http').createServer((q, s) => s.end('ok')).listen(3000)\n"},
+        target="release",
+        absent=("DA204",),
+        cites=(DA204_DISCARDED,),
+    ),
+    Case(
+        name="checksummed-add-in-builder",
+        pattern="`ADD --checksum=sha256:...` of a release in a builder stage",
+        source="docker docs ADD --checksum; tini downloads in Java app Dockerfiles",
+        text=dockerfile("""
+            FROM alpine:3.20 AS fetch
+            ADD --checksum=sha256:93dcc18adc78c65a028a84799ecf8ad40c936fdfc5f2a57b1acda5a8117fa82c \\
+                https://github.com/krallin/tini/releases/download/v0.19.0/tini /tini
+
+            FROM eclipse-temurin:21-jre
+            COPY --from=fetch --chmod=0755 /tini /tini
+            COPY app.jar /app/app.jar
+            USER 1000
+            ENTRYPOINT ["/tini", "--", "java", "-jar", "/app/app.jar"]
+            """),
+        files={"app.jar": "not a real jar\n"},
+        absent=("DA204",),
+        cites=(DA204_FED,),
+    ),
+)
