@@ -2,7 +2,7 @@
 
 Pure: it reads the parsed instructions, the build context (to read an entrypoint script the file copies in) and,
 when the caller has one, a locally present base image (`base_lookup`); else the shipped table of well-known
-bases (`parse/data/base_images.toml`).
+bases (`parse/data/known_images.toml`).
 """
 
 from __future__ import annotations
