@@ -7,7 +7,7 @@ Expectations follow the specs (../shared/spec/rules.md v2, harden.md v2, issue #
 
 from __future__ import annotations
 
-from tests.realworld.cases_stages import STAGE_CASES
+from tests.realworld.cases_heldout import HELDOUT_CASES
 from tests.realworld.model import (
     ALPINE,
     DEBIAN,
@@ -1699,4 +1699,4 @@ CASES: tuple[Case, ...] = (
     ),
 )
 
-CASES = (*CASES, *STAGE_CASES)
+CASES = (*CASES, *HELDOUT_CASES)

@@ -1,11 +1,11 @@
-"""Real-world patterns about what other stages bring into the runtime image (held-out eval, December 2026).
+"""Real-world patterns met on the held-out eval set of December 2026 (42 public Dockerfiles from 40 repositories).
 
 Files of our own reproducing patterns met in public Dockerfiles; none is copied from those repositories.
 """
 
 from __future__ import annotations
 
-from tests.realworld.model import Case, dockerfile
+from tests.realworld.model import KEEP, Case, dockerfile
 
 DA204_FED = (
     "rules.md DA204 add-remote-url: an unverified download reaches the image through the stages it copies from "
@@ -15,7 +15,37 @@ DA204_DISCARDED = (
     "issue #12 Done when: findings name flaws of the runtime image; a stage nothing copies from is not in it"
 )
 
-STAGE_CASES: tuple[Case, ...] = (
+CAPSH_DROP = (
+    "harden.md 'Who the image runs as': entrypoints that drop privileges themselves -> no USER; DA101/DA606 become "
+    "info naming the user (capsh --user switches user like setpriv)"
+)
+
+CAPSH_START = """#!/bin/bash
+# Root at start: set up config and capabilities, then run the daemon as its own user.
+chown -R app:app /etc/app
+setcap CAP_NET_BIND_SERVICE+eip /usr/bin/appd
+capsh --user="${APP_USER}" --keep=1 -- -c "/usr/bin/appd --no-daemon" &
+wait $!
+"""
+
+HELDOUT_CASES: tuple[Case, ...] = (
+    Case(
+        name="start-script-drops-with-capsh-user",
+        pattern='a start script does root set-up, then `capsh --user="${DNSMASQ_USER}" --keep=1 -- -c ...`',
+        source="pi-hole/docker-pi-hole src/start.sh",
+        text=dockerfile("""
+            FROM alpine:3.20
+            RUN apk add --no-cache bash libcap && adduser -S -u 1000 app
+            ENV APP_USER=app
+            COPY --chmod=0755 start.sh /usr/bin/start.sh
+            EXPOSE 53/udp
+            ENTRYPOINT ["start.sh"]
+            """),
+        files={"start.sh": CAPSH_START},
+        present={"DA606": "info"},
+        user=KEEP,
+        cites=(CAPSH_DROP,),
+    ),
     Case(
         name="remote-add-in-builder-copied-into-final",
         pattern="builder stage `ADD $DIST /tmp/` of a release tarball, unpacked and COPY --from'd into a micro base",
