@@ -28,7 +28,33 @@ capsh --user="${APP_USER}" --keep=1 -- -c "/usr/bin/appd --no-daemon" &
 wait $!
 """
 
+WINDOWS_OLD_NAMESPACE = (
+    "harden.md: Windows images (# escape=`, PowerShell SHELL, Windows bases) get no Linux edits; the Windows bases "
+    "include Docker Hub's old microsoft/dotnet-framework, microsoft/iis and microsoft/aspnet"
+)
+
 HELDOUT_CASES: tuple[Case, ...] = (
+    Case(
+        name="windows-dotnet-framework-old-hub-namespace",
+        pattern="an ASP.NET app built on `microsoft/dotnet-framework-build` and run on `microsoft/dotnet-framework`",
+        source="microsoft/dotnet-framework-docker samples/aspnetapp/Dockerfile (2018)",
+        text=dockerfile("""
+            FROM microsoft/dotnet-framework-build:4.7.1 AS build
+            WORKDIR /app
+            COPY . .
+            RUN dotnet publish -o out
+
+            FROM microsoft/dotnet-framework:4.7.1 AS runtime
+            ENV ASPNETCORE_URLS http://+:80
+            WORKDIR /app
+            COPY --from=build /app/out ./
+            ENTRYPOINT ["dotnet", "app.dll"]
+            """),
+        user=KEEP,
+        healthcheck=KEEP,
+        absent=("DA208", "DA207"),
+        cites=(WINDOWS_OLD_NAMESPACE,),
+    ),
     Case(
         name="start-script-drops-with-capsh-user",
         pattern='a start script does root set-up, then `capsh --user="${DNSMASQ_USER}" --keep=1 -- -c ...`',

@@ -24,7 +24,12 @@ _EXPORT_NAME = re.compile(
 )
 
 
-_WINDOWS_BASE = re.compile(r"mcr\.microsoft\.com/windows|nanoserver|servercore|dotnet/framework|ltsc20\d\d", re.I)
+_WINDOWS_BASE = re.compile(
+    r"mcr\.microsoft\.com/windows|nanoserver|servercore|dotnet/framework|ltsc20\d\d|"
+    # Docker Hub's old microsoft/* namespace: .NET Framework, IIS, ASP.NET (4.x) and SQL Server for Windows.
+    r"microsoft/dotnet-framework|microsoft/(?:iis|aspnet)(?::|@|$)|mssql-server-windows",
+    re.I,
+)
 _WINDOWS_SHELLS = ("powershell", "powershell.exe", "cmd", "cmd.exe")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 
