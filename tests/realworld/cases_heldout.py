@@ -5,7 +5,7 @@ Files of our own reproducing patterns met in public Dockerfiles; none is copied 
 
 from __future__ import annotations
 
-from tests.realworld.model import KEEP, Case, dockerfile
+from tests.realworld.model import KEEP, NO_HEALTHCHECK, Case, Probe, dockerfile
 
 DA204_FED = (
     "rules.md DA204 add-remote-url: an unverified download reaches the image through the stages it copies from "
@@ -33,7 +33,107 @@ WINDOWS_OLD_NAMESPACE = (
     "include Docker Hub's old microsoft/dotnet-framework, microsoft/iis and microsoft/aspnet"
 )
 
+HEALTH_PATH = (
+    "harden.md HEALTHCHECK: added only when a probe can pass: the server's documented health path (Loki /ready, "
+    "Prometheus 2 /-/healthy) lets busybox wget check the status"
+)
+HEALTH_OLD = (
+    "harden.md HEALTHCHECK: never a probe that cannot pass: Prometheus 1.x (single-dash flags) has no /-/healthy, "
+    "and busybox wget is not known to get a 200 from its /, so no probe is added"
+)
+
+BUILDER_SCRIPT = (
+    "harden.md 'Who the image runs as': the entrypoint script is read from the build context when it is copied in, "
+    "also through a builder stage that copied it from the context"
+)
+
+CHPST_ENTRYPOINT = """#!/bin/sh
+set -eu
+if [ "$(id -u)" = '0' ]; then
+  chown "$PUID:$PGID" "$HOME" || true
+  exec chpst -u ":$PUID:$PGID" env HOME="$HOME" "$@"
+else
+  exec "$@"
+fi
+"""
+
 HELDOUT_CASES: tuple[Case, ...] = (
+    Case(
+        name="entrypoint-copied-from-builder-drops-with-chpst",
+        pattern="the Go builder stage copies the whole context; the final stage takes the binary and "
+        "script/docker-entrypoint.sh from it with COPY --from; the script drops to PUID:PGID with chpst",
+        source="syncthing/syncthing Dockerfile and script/docker-entrypoint.sh",
+        text=dockerfile("""
+            FROM golang:1.23 AS builder
+            WORKDIR /src
+            COPY . .
+            RUN go build -o app ./cmd/app
+
+            FROM alpine:3.20
+            RUN apk add --no-cache runit
+            COPY --from=builder /src/app /bin/app
+            COPY --from=builder /src/script/docker-entrypoint.sh /bin/entrypoint.sh
+            ENV PUID=1000 PGID=1000 HOME=/var/app
+            ENTRYPOINT ["/bin/entrypoint.sh", "/bin/app"]
+            """),
+        files={"script/docker-entrypoint.sh": CHPST_ENTRYPOINT, "cmd/app/main.go": "package main\nfunc main() {}\n"},
+        present={"DA606": "info"},
+        user=KEEP,
+        cites=(BUILDER_SCRIPT,),
+    ),
+    Case(
+        name="loki-on-distroless-debug-probes-ready",
+        pattern="Loki copied onto gcr.io/distroless/static:debug (busybox wget under /busybox), USER 10001",
+        source="grafana/loki cmd/loki/Dockerfile",
+        text=dockerfile("""
+            FROM gcr.io/distroless/static:debug
+            COPY loki /usr/bin/loki
+            SHELL [ "/busybox/sh", "-c" ]
+            RUN addgroup -g 10001 -S loki && adduser -u 10001 -S loki -G loki
+            USER 10001
+            EXPOSE 3100
+            ENTRYPOINT [ "/usr/bin/loki" ]
+            CMD ["-config.file=/etc/loki/local-config.yaml"]
+            """),
+        files={"loki": "not a real binary\n"},
+        user=KEEP,
+        healthcheck=Probe(("wget",), 3100),
+        cites=(HEALTH_PATH,),
+    ),
+    Case(
+        name="prometheus-2-on-prometheus-busybox-probes-healthy",
+        pattern="Prometheus copied onto quay.io/prometheus/busybox with its --config.file flags",
+        source="prometheus/prometheus Dockerfile (2.x)",
+        text=dockerfile("""
+            FROM quay.io/prometheus/busybox:glibc
+            COPY prometheus /bin/prometheus
+            USER nobody
+            EXPOSE 9090
+            ENTRYPOINT [ "/bin/prometheus" ]
+            CMD [ "--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus" ]
+            """),
+        files={"prometheus": "not a real binary\n"},
+        user=KEEP,
+        healthcheck=Probe(("wget",), 9090),
+        cites=(HEALTH_PATH,),
+    ),
+    Case(
+        name="prometheus-1-single-dash-flags-gets-no-probe",
+        pattern="Prometheus 1.x (flags `-config.file`, `-storage.local.path`) on quay.io/prometheus/busybox",
+        source="prometheus/prometheus Dockerfile (2016)",
+        text=dockerfile("""
+            FROM quay.io/prometheus/busybox:latest
+            COPY prometheus /bin/prometheus
+            EXPOSE 9090
+            ENTRYPOINT [ "/bin/prometheus" ]
+            USER nobody
+            CMD [ "-config.file=/etc/prometheus/prometheus.yml", "-storage.local.path=/prometheus" ]
+            """),
+        files={"prometheus": "not a real binary\n"},
+        user=KEEP,
+        healthcheck=NO_HEALTHCHECK,
+        cites=(HEALTH_OLD,),
+    ),
     Case(
         name="windows-dotnet-framework-old-hub-namespace",
         pattern="an ASP.NET app built on `microsoft/dotnet-framework-build` and run on `microsoft/dotnet-framework`",
