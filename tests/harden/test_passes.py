@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from dockaudit.facts import OsRelease
-from dockaudit.harden import BaseImage, HardenContext, HardenResult, harden_dockerfile_text
+from dockaudit.harden import BaseImage, HardenContext, HardenResult, base_from_facts, harden_dockerfile_text
 from dockaudit.harden.sources import CHECKSUM_PLACEHOLDER
+from tests.rules.conftest import make_image_facts
 
 
 def harden(text: str, **context: object) -> HardenResult:
@@ -500,7 +501,7 @@ def test_remote_download_uses_curl_when_both_clients_are_run_elsewhere_in_the_fi
 
 
 def test_remote_add_without_a_client_in_the_stage_is_advice() -> None:
-    result = harden("FROM debian:12-slim\nADD https://example.com/app.bin /app/\nCMD [\"/app/app.bin\"]\n")
+    result = harden('FROM debian:12-slim\nADD https://example.com/app.bin /app/\nCMD ["/app/app.bin"]\n')
     assert "ADD https://example.com/app.bin /app/" in result.hardened
     assert any("neither curl nor wget" in note for note in result.notes)
 
@@ -508,3 +509,19 @@ def test_remote_add_without_a_client_in_the_stage_is_advice() -> None:
 def test_remote_add_with_an_arg_in_its_url_is_advice_about_the_url() -> None:
     result = harden("FROM alpine:3.20\nARG V=1\nADD https://example.com/app-${V}.tgz /app/\n")
     assert any("its URL comes from build args" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("ref", "repo_digests", "pinned"),
+    [
+        ("alpine:3.20", ("alpine@sha256:" + "a" * 64,), "alpine@sha256:" + "a" * 64),
+        ("docker.io/library/alpine:3.20", ("alpine@sha256:" + "a" * 64,), "alpine@sha256:" + "a" * 64),
+        # Retagged from a mirror: that digest may not exist under alpine, so nothing is pinned.
+        ("alpine:3.20", ("mirror.example.com/base/alpine@sha256:" + "b" * 64,), None),
+        ("alpine:3.20", (), None),
+    ],
+)
+def test_a_base_is_pinned_only_by_a_digest_of_its_own_repository(
+    ref: str, repo_digests: tuple[str, ...], pinned: str | None
+) -> None:
+    assert base_from_facts(make_image_facts(repo_digests=repo_digests), ref).repo_digest == pinned
