@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import tempfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,21 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("new_hadolint", "hardened files with new hadolint warnings", "0"),
     ("medium_plus", "medium+ findings: original -> rescan of hardened", ">= 50% fewer"),
 )
+
+
+def _medium_rules(findings: tuple[de.Finding, ...]) -> dict[str, int]:
+    """Medium-and-above findings counted by rule id."""
+    return dict(Counter(f.rule for f in findings if de.severity_rank(f.severity) >= de.severity_rank("medium")))
+
+
+def medium_by_rule(rows: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    """(rule, medium+ before, medium+ after harden) over all files, most remaining first."""
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    for row in rows:
+        before.update(row.get("medium_rules_before", {}))
+        after.update(row.get("medium_rules_after", {}))
+    return sorted(((r, before[r], after[r]) for r in before | after), key=lambda t: (-t[2], -t[1], t[0]))
 
 
 def evaluate(directory: Path) -> dict[str, Any]:
@@ -140,6 +156,8 @@ def evaluate(directory: Path) -> dict[str, Any]:
         problems.append(f"new hadolint warnings {row['new_hadolint']}")
     row["medium_before"] = de.medium_and_above(scan.findings)
     row["medium_after"] = de.medium_and_above(rescan.findings) if not rescan.run.crashed else row["medium_before"]
+    row["medium_rules_before"] = _medium_rules(scan.findings)
+    row["medium_rules_after"] = _medium_rules(rescan.findings) if not rescan.run.crashed else row["medium_rules_before"]
     problems += [f"duplicate: {d}" for d in row["duplicates"]]
     return row
 
@@ -184,12 +202,16 @@ def main() -> int:
     with ThreadPoolExecutor(max_workers=args.j) as pool:
         rows = list(pool.map(evaluate, dirs))
     summary = summarise(rows)
+    by_rule = medium_by_rule([r for r in rows if not r["crashed"] and not r.get("rejected")])
     if args.json:
-        print(json.dumps({"summary": summary, "files": rows}, indent=1, default=str))
+        print(json.dumps({"summary": summary, "medium_by_rule": by_rule, "files": rows}, indent=1, default=str))
         return 0
     print("| metric | value | target |\n| --- | --- | --- |")
     for key, label, goal in METRICS:
         print(f"| {label} | {summary[key]} | {goal} |")
+    print("\n| rule | medium+ before | after harden |\n| --- | --- | --- |")
+    for rule_id, before, after in by_rule:
+        print(f"| {rule_id} | {before} | {after} |")
     print()
     for row in rows:
         for problem in row["problems"]:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from dockaudit.facts import OsRelease
-from dockaudit.harden import BaseImage, HardenContext, HardenResult, harden_dockerfile_text
+from dockaudit.harden import BaseImage, HardenContext, HardenResult, base_from_facts, harden_dockerfile_text
 from dockaudit.harden.sources import CHECKSUM_PLACEHOLDER
+from tests.rules.conftest import make_image_facts
 
 
 def harden(text: str, **context: object) -> HardenResult:
@@ -481,3 +482,46 @@ def test_exec_inside_sh_c_is_dropped_when_unwrapping() -> None:
 def test_remote_download_uses_the_client_the_dockerfile_already_uses() -> None:
     text = "FROM ubuntu:24.04\nRUN curl -fsSL https://x/y -o /y\nADD https://example.com/app.bin /app/\n"
     assert "curl -fsSL -o /app/app.bin https://example.com/app.bin" in harden(text).hardened
+
+
+def test_remote_download_keeps_the_mode_add_set() -> None:
+    text = "FROM alpine:3.20\nADD --link --chmod=0755 https://example.com/tools/padd.sh /usr/local/bin/padd\n"
+    hardened = harden(text).hardened
+    assert "wget -q -O /usr/local/bin/padd https://example.com/tools/padd.sh" in hardened
+    assert "&& chmod 0755 /usr/local/bin/padd" in hardened
+
+
+def test_remote_download_uses_curl_when_both_clients_are_run_elsewhere_in_the_file() -> None:
+    # hadolint DL4001: a file should not use both; wget here is only a package name.
+    text = (
+        "FROM alpine:3.20\nRUN apk add --no-cache curl wget && curl -fsS https://x/health\n"
+        "ADD https://example.com/vendor.db /vendor.db\n"
+    )
+    assert "curl -fsSL -o /vendor.db https://example.com/vendor.db" in harden(text).hardened
+
+
+def test_remote_add_without_a_client_in_the_stage_is_advice() -> None:
+    result = harden('FROM debian:12-slim\nADD https://example.com/app.bin /app/\nCMD ["/app/app.bin"]\n')
+    assert "ADD https://example.com/app.bin /app/" in result.hardened
+    assert any("neither curl nor wget" in note for note in result.notes)
+
+
+def test_remote_add_with_an_arg_in_its_url_is_advice_about_the_url() -> None:
+    result = harden("FROM alpine:3.20\nARG V=1\nADD https://example.com/app-${V}.tgz /app/\n")
+    assert any("its URL comes from build args" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("ref", "repo_digests", "pinned"),
+    [
+        ("alpine:3.20", ("alpine@sha256:" + "a" * 64,), "alpine@sha256:" + "a" * 64),
+        ("docker.io/library/alpine:3.20", ("alpine@sha256:" + "a" * 64,), "alpine@sha256:" + "a" * 64),
+        # Retagged from a mirror: that digest may not exist under alpine, so nothing is pinned.
+        ("alpine:3.20", ("mirror.example.com/base/alpine@sha256:" + "b" * 64,), None),
+        ("alpine:3.20", (), None),
+    ],
+)
+def test_a_base_is_pinned_only_by_a_digest_of_its_own_repository(
+    ref: str, repo_digests: tuple[str, ...], pinned: str | None
+) -> None:
+    assert base_from_facts(make_image_facts(repo_digests=repo_digests), ref).repo_digest == pinned

@@ -7,6 +7,7 @@ Expectations follow the specs (../shared/spec/rules.md v2, harden.md v2, issue #
 
 from __future__ import annotations
 
+from tests.realworld.cases_heldout import HELDOUT_CASES
 from tests.realworld.model import (
     ALPINE,
     DEBIAN,
@@ -1697,3 +1698,5 @@ CASES: tuple[Case, ...] = (
         cites=("rules.md DA207: cleanup in the same RUN", "issue #12 Done when: no crash, idempotent"),
     ),
 )
+
+CASES = (*CASES, *HELDOUT_CASES)

@@ -64,12 +64,35 @@ PURGED_IN_THE_SAME_RUN = {
         " && pip install --no-cache-dir cffi && apk del --no-network .build-deps\n"
     ),
     "npm prune of dev deps": "FROM node:22-slim\nRUN npm ci && npm run build && npm prune --omit=dev\n",
+    # linuxserver/docker-swag: `--virtual=NAME` and `apk del --purge NAME`.
+    "apk virtual group with =": (
+        "FROM alpine:3.20\n"
+        "RUN apk add --no-cache --virtual=build-dependencies build-base cargo python3-dev \\\n"
+        " && pip install --no-cache-dir certbot && apk del --purge build-dependencies\n"
+    ),
+    # docker-library/ghost: the group name and the delete list are variables, deleted under `then`.
+    "apk virtual group in variables": (
+        "FROM node:18-alpine\n"
+        "RUN apkDel=; if ! yarn add sharp; then virtual='.build-deps-sharp'; apkDel=\"$apkDel $virtual\"; \\\n"
+        '    apk add --no-cache --virtual "$virtual" g++ make python3; yarn add sharp --build-from-source; fi; \\\n'
+        '    if [ -n "$apkDel" ]; then apk del --no-network $apkDel; fi\n'
+    ),
 }
 
 
 @pytest.mark.parametrize("text", PURGED_IN_THE_SAME_RUN.values(), ids=PURGED_IN_THE_SAME_RUN.keys())
 def test_build_tools_purged_in_the_same_run_do_not_ship(text: str) -> None:
     assert rule("DA604", text) == []
+
+
+def test_build_tools_removed_only_by_a_later_run_are_still_reported() -> None:
+    # minio's 2015 Dockerfile: `apt-get remove build-essential` in a later RUN leaves them in the lower layer.
+    text = (
+        "FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y build-essential curl\nRUN make\n"
+        "RUN apt-get remove -y build-essential && apt-get -y autoremove\n"
+    )
+    (finding,) = rule("DA604", text)
+    assert finding.evidence == "the only stage installs build-essential" and finding.location.line == 2
 
 
 def test_build_tools_left_behind_are_still_reported() -> None:

@@ -42,6 +42,18 @@ NOPASSWD = {
         "USER app\n"
     ),
     "every user": "FROM ubuntu:24.04\nRUN echo 'ALL ALL=(ALL) NOPASSWD: ALL' >> /etc/sudoers\nUSER 1000\n",
+    # code-server's release image: `USER 1000` is the `coder` account adduser created without a UID.
+    "numeric USER of the first created account": (
+        "FROM debian:12\n"
+        "RUN adduser --gecos '' --disabled-password coder && \\\n"
+        '  echo "coder ALL=(ALL) NOPASSWD:ALL" >> /etc/sudoers.d/nopasswd\n'
+        "USER 1000\n"
+    ),
+    "numeric USER of an account with that UID": (
+        "FROM debian:12\n"
+        "RUN useradd -u 1500 -m builder && echo 'builder ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/builder\n"
+        "USER 1500\n"
+    ),
 }
 
 
@@ -59,6 +71,9 @@ def test_passwordless_sudo_for_the_runtime_user_is_high(text: str) -> None:
         'FROM ubuntu:24.04\nRUN useradd -m jenkins && echo "jenkins ALL=(ALL) NOPASSWD:ALL" >> /etc/sudoers\n',
         "FROM ubuntu:24.04\nRUN echo 'app ALL=(ALL) ALL' >> /etc/sudoers\nUSER app\n",  # a password is asked
         "FROM ubuntu:24.04\nRUN useradd -m app && echo '%wheel ALL=(ALL) NOPASSWD:ALL' >> /etc/sudoers\nUSER app\n",
+        # USER 1000 is `app` (UID given), not `ops`, which gets 1001.
+        "FROM debian:12\nRUN useradd -u 1000 app && useradd ops && echo 'ops ALL=(ALL) NOPASSWD:ALL' >> /etc/sudoers\n"
+        "USER 1000\n",
     ],
 )
 def test_sudo_that_does_not_reach_the_runtime_user_passes(text: str) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dockaudit.facts import BaseImage, ImageFacts, OsRelease
+from dockaudit.parse.base_images import split_reference
 from dockaudit.rules.fixes import Family, distro_family
 
 __all__ = ["BaseImage", "HardenContext", "StageEnv", "base_from_facts", "distro_of", "stage_env", "tools_in"]
@@ -55,7 +56,7 @@ def base_from_facts(facts: ImageFacts, ref: str | None = None) -> BaseImage:
         files=files,
         passwd=passwd,
         group=group,
-        repo_digest=facts.repo_digests[0] if facts.repo_digests else None,
+        repo_digest=_digest_of_repository(facts.repo_digests, ref or facts.name),
         exposed_ports=cfg.exposed_ports,
         user=cfg.user,
         cmd=cfg.cmd,
@@ -64,6 +65,17 @@ def base_from_facts(facts: ImageFacts, ref: str | None = None) -> BaseImage:
         labels=tuple(label.name for label in cfg.labels if label.value.strip()),
         env=tuple((item.name, item.value) for item in cfg.env),
     )
+
+
+def _digest_of_repository(repo_digests: Sequence[str], ref: str) -> str | None:
+    """The RepoDigest recorded for the repository `ref` names: a digest pulled from another repository (an image
+    retagged locally) may not exist in this one, and pinning `ref@` it would break the build."""
+    repository = split_reference(ref)[0]
+    for entry in repo_digests:
+        name, _, digest = entry.partition("@")
+        if digest and split_reference(name)[0] == repository:
+            return entry
+    return None
 
 
 def _content(facts: ImageFacts, path: str) -> str | None:

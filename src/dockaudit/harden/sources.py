@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import urlparse
 
 from dockaudit.harden.document import Document, Edit, Instruction, Stage
@@ -10,6 +11,7 @@ from dockaudit.harden.passes import PassOutput, env_for, flagged_line, why
 from dockaudit.harden.plan import Plan
 from dockaudit.harden.reconstruct import UNKNOWN_BASE
 from dockaudit.harden.result import Change, Unfixed
+from dockaudit.rules.shell import commands
 
 _ARCHIVE = re.compile(r"\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tzst|tar\.lz|tar\.lzma|tlz)$", re.I)
 _ADD_ONLY_FLAGS = ("--checksum", "--keep-git-dir", "--unpack")
@@ -79,6 +81,22 @@ def _checksum_arg(url: str, taken: set[str]) -> str:
     return name
 
 
+_REMOTE_ADD_FLAGS = ("--chown", "--chmod", "--link")
+"""Flags a checked download can carry over (`--link` only changes layer reuse); with any other, advise."""
+
+
+def _clients_run(instructions: Sequence[Instruction]) -> set[str]:
+    return {c.name for i in instructions if i.cmd == "RUN" for c in commands(" ".join(i.value))} & {"curl", "wget"}
+
+
+def _download_client(doc: Document, stage: Stage, tools: frozenset[str]) -> str | None:
+    """A client the stage has (known, or run by its own RUNs), preferring the one the file already runs (hadolint
+    DL4001: not both); None: neither."""
+    present = [c for c in ("curl", "wget") if c in tools or c in _clients_run(stage.instructions)]
+    used = _clients_run(doc.instructions)
+    return next((c for c in present if c in used), present[0] if present else None)
+
+
 def remote_add_pass(doc: Document, plan: Plan) -> PassOutput:
     """`ADD https://...` becomes a download whose SHA-256 is checked; the checksum is a placeholder to fill."""
     edits: list[Edit] = []
@@ -93,23 +111,38 @@ def remote_add_pass(doc: Document, plan: Plan) -> PassOutput:
             if not flagged_line(doc, plan, ins, ("DA204",)):
                 continue
             url, dest = ins.value
-            if not env.has_shell or "$" in url:
+            where = f"ADD {url} (line {doc.origin(ins)}) downloads without verification (DA204)"
+            if "$" in url:
                 notes.append(
-                    f"ADD {url} (line {doc.origin(ins)}) downloads without verification (DA204); this stage has no "
-                    "shell to check a checksum, so download it in a builder stage and COPY --from it"
+                    f"{where}; its URL comes from build args, so no one checksum fits every build: pass the "
+                    "checksum with the URL (`ADD --checksum=sha256:...` with BuildKit) or verify it in a RUN"
+                )
+                continue
+            if not env.has_shell:
+                notes.append(
+                    f"{where}; this stage has no shell to check a checksum, so download it in a builder stage "
+                    "and COPY --from it"
+                )
+                continue
+            other = [f for f in ins.flags if f.split("=", 1)[0] not in _REMOTE_ADD_FLAGS]
+            if other:
+                notes.append(
+                    f"{where}; it also uses {' '.join(other)}, which a RUN download would lose: verify it by hand"
+                )
+                continue
+            client = _download_client(doc, stage, env.tools)
+            if client is None:
+                notes.append(
+                    f"{where}; this stage has neither curl nor wget to download and check it: verify it by hand"
                 )
                 continue
             name = url.rsplit("/", 1)[-1] or "download"
             target = f"{dest}{name}" if dest.endswith("/") else dest
             arg = _checksum_arg(url, taken)
-            # Use the client the Dockerfile already uses (hadolint DL4001: not both), else one the base has.
-            used = " ".join(i.original for i in doc.instructions if i.cmd == "RUN")
-            prefer_curl = bool(re.search(r"\bcurl\b", used)) or ("curl" in env.tools and "wget" not in env.tools)
-            if re.search(r"\bwget\b", used):
-                prefer_curl = False
-            fetch = f"curl -fsSL -o {target} {url}" if prefer_curl else f"wget -q -O {target} {url}"
-            chown = ins.flag("chown")
+            fetch = f"curl -fsSL -o {target} {url}" if client == "curl" else f"wget -q -O {target} {url}"
+            chown, chmod = ins.flag("chown"), ins.flag("chmod")
             own = f" && chown {chown} {target}" if chown else ""
+            own += f" && chmod {chmod} {target}" if chmod else ""
             mkdir = f"mkdir -p {dest} && " if dest.endswith("/") else ""
             indent = ins.indent
             text = why(indent, f"verify the download; set {arg} to its SHA-256, the build fails until then", ("DA204",))

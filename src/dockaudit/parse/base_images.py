@@ -1,5 +1,6 @@
-"""What a Dockerfile's base image provides (users, default user, tools, privilege drops): the local image when the
-caller can look one up, else the shipped table of well-known bases."""
+"""What a well-known image provides (users, default user, tools, privilege drops, what its server writes): the local
+image when the caller can look one up, else the shipped table `parse/data/known_images.toml`, which the Dockerfile
+side (a `FROM`) and the Compose side (`rules.known_images`, a service's `image:`) both read."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class KnownDrop:
 
 @dataclass(frozen=True)
 class KnownBase:
-    """One entry of `parse/data/base_images.toml`."""
+    """One entry of `parse/data/known_images.toml`."""
 
     name: str
     source: str
@@ -44,6 +45,14 @@ class KnownBase:
     health_path: str | None = None
     """A path of the service that answers 200 when it is healthy (`/-/healthy`)."""
     drop: KnownDrop | None = None
+    root_server: bool = False
+    """The main process stays root by design (nginx and apache masters); a Compose `user:` would break it."""
+    writable: tuple[str, ...] = ()
+    """Paths the server writes outside its declared volumes: each needs a tmpfs under `read_only`."""
+    caps: tuple[str, ...] = ()
+    """Capabilities its root start needs once all are dropped."""
+    file_variables: tuple[str, ...] = ()
+    """Variables its entrypoint also reads from `NAME_FILE` (a Compose secret can replace them)."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,14 @@ def split_reference(ref: str) -> tuple[str, str]:
 
 
 @cache
+def _data() -> dict[str, Any]:
+    text = resources.files("dockaudit.parse").joinpath("data/known_images.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@cache
 def _table() -> tuple[tuple[_Entry, ...], dict[str, tuple[frozenset[str], bool]]]:
-    text = resources.files("dockaudit.parse").joinpath("data/base_images.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    data = _data()
     families = {
         name: (frozenset(str(t) for t in spec.get("tools", ())), bool(spec.get("complete", False)))
         for name, spec in data.get("family", {}).items()
@@ -109,6 +123,10 @@ def _entry(item: dict[str, Any], families: dict[str, tuple[frozenset[str], bool]
         http_port=int(item["http_port"]) if "http_port" in item else None,
         health_path=str(item["health_path"]) if "health_path" in item else None,
         drop=drop,
+        root_server=bool(item.get("root_server", False)),
+        writable=tuple(str(p) for p in item.get("writable", ())),
+        caps=tuple(str(c) for c in item.get("caps", ())),
+        file_variables=tuple(str(v) for v in item.get("file_variables", ())),
     )
     tag = item.get("tag")
     return _Entry(tuple(str(n) for n in names), re.compile(str(tag)) if tag else None, known)
@@ -130,6 +148,11 @@ def known_base(ref: str) -> KnownBase | None:
             continue
         return entry.known
     return None
+
+
+def datastore_names() -> frozenset[str]:
+    """Last path components of database, cache, search and broker images (the table's `[datastores]`)."""
+    return frozenset(str(n) for n in _data().get("datastores", {}).get("names", ()))
 
 
 def family_tools(family: str) -> tuple[frozenset[str], bool]:

@@ -71,3 +71,44 @@ def script_source(
                 if hit:
                     return source, posixpath.basename(source)
     return None
+
+
+def context_copies(instructions: Sequence[tuple[str, tuple[str, ...], tuple[str, ...]]]) -> list[CopyInstruction]:
+    """The COPY/ADD of the build context in a stage's instructions, given as (cmd, flags, value), with destinations
+    resolved against WORKDIR."""
+    workdir = "/"
+    found: list[CopyInstruction] = []
+    for cmd, flags, value in instructions:
+        if cmd == "WORKDIR" and value:
+            workdir = posixpath.join(workdir, value[0])
+        elif cmd in ("COPY", "ADD") and len(value) >= 2 and not any(f.startswith("--from=") for f in flags):
+            dest = value[-1]
+            if not dest.startswith("/"):
+                dest = posixpath.join(workdir, dest) + ("/" if dest.endswith("/") else "")
+            found.append(CopyInstruction(tuple(value[:-1]), dest, None, 0))
+    return found
+
+
+def trace_to_context(copy: CopyInstruction, builder: Sequence[CopyInstruction]) -> CopyInstruction | None:
+    """A `COPY --from=stage /path ...` as the context copy it comes from, when that stage copied /path from the
+    context (`WORKDIR /src` + `COPY . .`, then `COPY --from=builder /src/script/entrypoint.sh /bin/`)."""
+    if len(copy.sources) != 1 or "$" in copy.sources[0] or "*" in copy.sources[0]:
+        return None
+    wanted = posixpath.normpath(copy.sources[0])
+    for earlier in reversed(builder):
+        dest = posixpath.normpath(earlier.dest)
+        for src in earlier.sources:
+            if "$" in src or "*" in src:
+                continue
+            if src in (".", "./") or src.endswith("/"):
+                # A directory copied whole: the file is inside it.
+                if wanted == dest or wanted.startswith(dest.rstrip("/") + "/"):
+                    inner = posixpath.relpath(wanted, dest)
+                    return CopyInstruction(
+                        (posixpath.normpath(posixpath.join(src, inner)),), copy.dest, None, copy.line
+                    )
+            else:
+                target = posixpath.join(dest, posixpath.basename(src)) if earlier.dest.endswith("/") else dest
+                if posixpath.normpath(target) == wanted:
+                    return CopyInstruction((src,), copy.dest, None, copy.line)
+    return None

@@ -15,10 +15,12 @@ from dockaudit.facts import (
     NamedValue,
     OsRelease,
 )
+from dockaudit.parse.dockerfile_stages import StageView, contributing_stages
 from dockaudit.parse.shell_text import expand
 from dockaudit.secrets import redact_history_line, redact_pair
 
 _LAYER_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
+_REMOTE = re.compile(r"^(?:https?|ftp)://", re.IGNORECASE)
 _CODENAMES = {
     "debian": {"jessie": "8", "stretch": "9", "buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13"},
     "ubuntu": {"xenial": "16.04", "bionic": "18.04", "focal": "20.04", "jammy": "22.04", "noble": "24.04"},
@@ -65,13 +67,29 @@ def image_facts_from_dockerfile(facts: DockerfileFacts) -> ImageFacts:
         architecture="",
         os="linux",
         config=_config(final, facts.env),
-        history=_history(final),
+        history=_history(final, _feeding_stages(facts)),
         layers=(),
         os_release=os_from_base(base),
         base_image=base or None,
         dockerfile=facts.path,
         runtime=facts.runtime,
     )
+
+
+def _feeding_stages(facts: DockerfileFacts) -> list[tuple[DockerfileInstruction, ...]]:
+    """Instructions of each stage, other than the runtime stage, whose files end up in the runtime image."""
+    if not facts.stages:
+        return []
+    runtime_index = facts.stages[-1].index
+    if facts.runtime is not None and facts.runtime.stage is not None:
+        runtime_index = facts.runtime.stage
+    members: dict[int, list[DockerfileInstruction]] = {}
+    for ins in facts.instructions:
+        if ins.cmd != "FROM":
+            members.setdefault(ins.stage, []).append(ins)
+    view = StageView(tuple(facts.stages), {k: tuple(v) for k, v in members.items()})
+    runtime = next((s for s in facts.stages if s.index == runtime_index), facts.stages[-1])
+    return [view.of(s) for s in contributing_stages(view, runtime) if s.index != runtime.index]
 
 
 def _config(final: Sequence[DockerfileInstruction], env_facts: Sequence[NamedValue]) -> ImageConfig:
@@ -164,30 +182,76 @@ def _healthcheck(ins: DockerfileInstruction) -> Healthcheck:
     return Healthcheck(test=("CMD-SHELL", " ".join(rest)))
 
 
-def _history(final: Sequence[DockerfileInstruction]) -> tuple[HistoryEntry, ...]:
+def _track(ins: DockerfileInstruction, args: dict[str, NamedValue], values: dict[str, str | None]) -> None:
+    """Record the ARG defaults and ENV values `ins` sets: values that are not secrets resolve ADD sources."""
+    if ins.cmd == "ARG":
+        for item in ins.value:
+            name, _, value = item.partition("=")
+            safe, match = redact_pair(name, _unquote(value))
+            args[name] = NamedValue(name, safe, match)
+            raw = _unquote(value)
+            values[name] = (expand(raw, values) or raw) if match is None and "=" in item else None
+    elif ins.cmd == "ENV":
+        # The parser gives ENV as name, value pairs (`ENV A=1 B=2` and `ENV A 1` alike).
+        for name, value in zip(ins.value[::2], ins.value[1::2], strict=False):
+            raw = _unquote(value)
+            values[name] = (expand(raw, values) or raw) if redact_pair(name, raw)[1] is None else None
+
+
+def _shown(ins: DockerfileInstruction, values: dict[str, str | None]) -> str:
+    text = " ".join(ins.original.split())
+    if ins.cmd == "ADD" and "$" in text:
+        # `ARG DIST=https://.../keycloak-$VERSION.tar.gz` + `ADD $DIST /tmp/`: history shows the URL.
+        text = " ".join(expand(word, values) or word for word in text.split())
+    return text
+
+
+def _remote_add(text: str) -> bool:
+    words = [w.strip("'\"") for w in text.split()[1:] if not w.startswith("--")]
+    return any(_REMOTE.match(w) for w in words[:-1])
+
+
+def _fed_adds(feeding: Sequence[Sequence[DockerfileInstruction]]) -> list[tuple[DockerfileInstruction, str]]:
+    """`ADD <url>` instructions of the stages that feed the runtime image (their URL resolved), in file order."""
+    found: list[tuple[DockerfileInstruction, str]] = []
+    for instructions in feeding:
+        args: dict[str, NamedValue] = {}
+        values: dict[str, str | None] = {}
+        for ins in instructions:
+            _track(ins, args, values)
+            if ins.cmd == "ADD":
+                text = _shown(ins, values)
+                if _remote_add(text):
+                    found.append((ins, text))
+    return found
+
+
+def _history(
+    final: Sequence[DockerfileInstruction], feeding: Sequence[Sequence[DockerfileInstruction]] = ()
+) -> tuple[HistoryEntry, ...]:
     entries: list[HistoryEntry] = []
+    # A download in a builder stage or a parent stage reaches the image as the files copied from it: its
+    # `ADD <url>` is listed first, as a step that makes no layer of this image, so DA204 sees it.
+    for ins, text in _fed_adds(feeding):
+        redacted = redact_history_line(text)
+        entries.append(
+            HistoryEntry(
+                index=len(entries),
+                created_by=redacted.text,
+                comment="",
+                empty_layer=True,
+                layer_index=None,
+                from_base=False,
+                secrets=redacted.found,
+                line=ins.start_line,
+            )
+        )
     layer = 0
     args: dict[str, NamedValue] = {}
     values: dict[str, str | None] = {}
-    """ARG defaults and ENV values that are not secrets, to resolve ADD sources as the build does."""
     for ins in final:
-        if ins.cmd == "ARG":
-            for item in ins.value:
-                name, _, value = item.partition("=")
-                safe, match = redact_pair(name, _unquote(value))
-                args[name] = NamedValue(name, safe, match)
-                raw = _unquote(value)
-                values[name] = (expand(raw, values) or raw) if match is None and "=" in item else None
-        elif ins.cmd == "ENV":
-            # The parser gives ENV as name, value pairs (`ENV A=1 B=2` and `ENV A 1` alike).
-            for name, value in zip(ins.value[::2], ins.value[1::2], strict=False):
-                raw = _unquote(value)
-                values[name] = (expand(raw, values) or raw) if redact_pair(name, raw)[1] is None else None
-        text = " ".join(ins.original.split())
-        if ins.cmd == "ADD" and "$" in text:
-            # `ARG DIST=https://.../keycloak-$VERSION.tar.gz` + `ADD $DIST /tmp/`: history shows the URL.
-            text = " ".join(expand(word, values) or word for word in text.split())
-        redacted = redact_history_line(text)
+        _track(ins, args, values)
+        redacted = redact_history_line(_shown(ins, values))
         makes_layer = ins.cmd in _LAYER_INSTRUCTIONS
         entries.append(
             HistoryEntry(

@@ -2,7 +2,7 @@
 
 Pure: it reads the parsed instructions, the build context (to read an entrypoint script the file copies in) and,
 when the caller has one, a locally present base image (`base_lookup`); else the shipped table of well-known
-bases (`parse/data/base_images.toml`).
+bases (`parse/data/known_images.toml`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from dockaudit.parse.accounts import (
     group_ids,
     passwd_accounts,
 )
-from dockaudit.parse.base_images import BaseLookup, ResolvedBase, known_base, resolve_base
-from dockaudit.parse.build_context import CopyInstruction
+from dockaudit.parse.base_images import BaseLookup, KnownBase, ResolvedBase, known_base, resolve_base
+from dockaudit.parse.build_context import CopyInstruction, context_copies, trace_to_context
 from dockaudit.parse.dockerfile_stages import StageView, select_runtime_stage, windows_reason
 from dockaudit.parse.executables import base_tools, tools_in
-from dockaudit.parse.http_serving import http_from_command, serves_http
+from dockaudit.parse.http_serving import health_path_from_command, http_from_command, serves_http
 from dockaudit.parse.privilege_drop import find_drop, start_script
 from dockaudit.parse.shell_text import SHELLS, VARIABLE, expand, shell_words, strip_init, unquote
 
@@ -157,7 +157,8 @@ def analyse_runtime(
     user = effective_user(user_ins, user_value, user_vars, arg_lines, base, accounts)
     needs_root: list[str] = []
     runs = [i for i in chain_ins if i.cmd == "RUN"]
-    drop = find_drop(entrypoint_ins, entrypoint, cmd_ins, cmd, copies, context_dir, workdir, base, needs_root, runs)
+    readable = copies + _traced_copies(view, copies)
+    drop = find_drop(entrypoint_ins, entrypoint, cmd_ins, cmd, readable, context_dir, workdir, base, needs_root, runs)
     base_image_reason = _base_image(onbuild, chain_ins, base)
     http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, copies, context_dir)
     if image is not None:
@@ -178,7 +179,7 @@ def analyse_runtime(
         tools_complete=tools.complete,
         http_port=http[0] if http else None,
         http_reason=http[1] if http else "",
-        health_path=known.health_path if http and known is not None and http[0] == known.http_port else None,
+        health_path=_health_path(http, known, command, cmd or ()),
         exposed_ports=tuple(dict.fromkeys(exposed_all)),
         command=command,
         base_known=base.described,
@@ -274,3 +275,33 @@ def image_runtime(image: ImageFacts) -> RuntimeFacts:
         exposed_ports=tuple(exposed),
         command=command,
     )
+
+
+def _health_path(
+    http: tuple[int, str] | None, known: KnownBase | None, command: Sequence[str], cmd: Sequence[str]
+) -> str | None:
+    """The health path of the server on the HTTP port: the base table's for its own server, else the documented
+    one of the program the command starts (Prometheus, Grafana, Loki)."""
+    if http is None:
+        return None
+    if known is not None and http[0] == known.http_port:
+        return known.health_path
+    found = http_from_command(command) or http_from_command(cmd)
+    if found is None or found[0] != http[0]:
+        return None
+    return health_path_from_command(command) if http_from_command(command) else health_path_from_command(cmd)
+
+
+def _traced_copies(view: StageView, copies: Sequence[CopyInstruction]) -> list[CopyInstruction]:
+    """`COPY --from=stage` copies of files that stage took from the build context, as copies of those context files,
+    so a start script built into a builder stage (syncthing's entrypoint) can be read."""
+    traced: list[CopyInstruction] = []
+    for copy in copies:
+        source = view.by_name(copy.from_stage) if copy.from_stage is not None else None
+        if source is None:
+            continue
+        builder = context_copies([(i.cmd, i.flags, tuple(i.value)) for i in view.chain_instructions(source)])
+        found = trace_to_context(copy, builder)
+        if found is not None:
+            traced.append(found)
+    return traced

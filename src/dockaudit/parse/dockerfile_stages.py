@@ -24,7 +24,12 @@ _EXPORT_NAME = re.compile(
 )
 
 
-_WINDOWS_BASE = re.compile(r"mcr\.microsoft\.com/windows|nanoserver|servercore|dotnet/framework|ltsc20\d\d", re.I)
+_WINDOWS_BASE = re.compile(
+    r"mcr\.microsoft\.com/windows|nanoserver|servercore|dotnet/framework|ltsc20\d\d|"
+    # Docker Hub's old microsoft/* namespace: .NET Framework, IIS, ASP.NET (4.x) and SQL Server for Windows.
+    r"microsoft/dotnet-framework|microsoft/(?:iis|aspnet)(?::|@|$)|mssql-server-windows",
+    re.I,
+)
 _WINDOWS_SHELLS = ("powershell", "powershell.exe", "cmd", "cmd.exe")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 
@@ -90,6 +95,38 @@ def _copied_from(instructions: Sequence[DockerfileInstruction]) -> set[str]:
             if ins.cmd in ("COPY", "ADD") and flag.startswith("--from="):
                 names.add(flag.split("=", 1)[1].lower())
     return names
+
+
+def _mounted_from(instructions: Sequence[DockerfileInstruction]) -> set[str]:
+    """Stages a `RUN --mount=...,from=NAME` reads files from."""
+    names = set()
+    for ins in instructions:
+        for flag in ins.flags:
+            if ins.cmd == "RUN" and flag.startswith("--mount="):
+                for part in flag.split("=", 1)[1].split(","):
+                    key, _, value = part.partition("=")
+                    if key == "from" and value:
+                        names.add(value.lower())
+    return names
+
+
+def contributing_stages(view: StageView, runtime: DockerfileStage) -> list[DockerfileStage]:
+    """Stages whose files end up in the runtime image: its chain, and every stage it (or they) COPY --from, in
+    file order. Images named in `--from` that are not stages of the file are not followed."""
+    seen: dict[int, DockerfileStage] = {}
+    pending = [runtime]
+    while pending:
+        stage = pending.pop()
+        for member in view.chain(stage):
+            if member.index in seen:
+                continue
+            seen[member.index] = member
+            instructions = view.of(member)
+            for name in _copied_from(instructions) | _mounted_from(instructions):
+                source = view.by_name(name)
+                if source is not None and source.index not in seen:
+                    pending.append(source)
+    return sorted(seen.values(), key=lambda s: s.index)
 
 
 def select_runtime_stage(view: StageView, target: str | None) -> tuple[DockerfileStage | None, str]:

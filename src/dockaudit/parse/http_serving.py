@@ -37,6 +37,30 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
 )
 
 
+_HEALTH_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Documented endpoints that answer 200 once the server is up and healthy (503 while starting or failing).
+    (re.compile(r"^(?:prometheus|alertmanager|pushgateway)$"), "/-/healthy"),  # prometheus.io/docs, management API
+    (re.compile(r"^(?:grafana-server|grafana)$"), "/api/health"),  # grafana.com/docs, HTTP API health
+    (re.compile(r"^loki$"), "/ready"),  # grafana.com/docs/loki, API: GET /ready
+)
+
+
+_PROMETHEUS_1 = re.compile(r"(?:^|\s)-[a-z]+\.[a-z.-]+")
+"""A single-dash dotted flag (`-config.file=`): Prometheus 1.x; from 2.0 on its flags take two dashes."""
+
+
+def health_path_from_command(argv: Sequence[str]) -> str | None:
+    """The documented health path of the server the command starts, when it is one of the known ones."""
+    words = strip_init(list(argv))
+    if len(words) >= 3 and words[0].rsplit("/", 1)[-1] in SHELLS and words[1] == "-c":
+        words = shell_words(words[2])
+    program = words[0].rsplit("/", 1)[-1] if words else ""
+    if _PROMETHEUS_1.search(" ".join(words[1:])) and program in ("prometheus", "alertmanager"):
+        # Prometheus 1.x (Go flags written `-config.file`) predates /-/healthy: probe nothing rather than a 404.
+        return None
+    return next((path for pattern, path in _HEALTH_PATHS if pattern.match(program)), None)
+
+
 def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
     """(port, program) when the command starts a server known to speak HTTP, with the port it listens on."""
     words = strip_init(list(argv))

@@ -15,8 +15,20 @@ from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.build_context import CopyInstruction, read_context_file, script_source
 from dockaudit.parse.shell_text import SHELLS, command_words, logical_lines, shell_words, split_segments, strip_init
 
-DROP_TOOLS = ("gosu", "su-exec", "setpriv", "runuser", "chpst", "s6-setuidgid", "setuser", "su", "sudo", "chroot")
-"""Commands that start a program as another user; `chroot` only with `--userspec`."""
+DROP_TOOLS = (
+    "gosu",
+    "su-exec",
+    "setpriv",
+    "runuser",
+    "chpst",
+    "s6-setuidgid",
+    "setuser",
+    "su",
+    "sudo",
+    "chroot",
+    "capsh",
+)
+"""Commands that start a program as another user; `chroot` only with `--userspec`, `capsh` only with `--user`."""
 
 
 def drop_in_command(words: list[str]) -> tuple[str, str] | None:
@@ -44,6 +56,16 @@ def drop_in_command(words: list[str]) -> tuple[str, str] | None:
             if arg.startswith("--reuid="):
                 return tool, arg.split("=", 1)[1]
             if arg == "--reuid" and i + 1 < len(args):
+                return tool, args[i + 1]
+        return None
+    if tool == "capsh":
+        # `capsh --user=pihole --keep=1 -- -c "..."` (pi-hole's start.sh): switches user, keeping chosen capabilities.
+        for i, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg.startswith("--user="):
+                return tool, arg.split("=", 1)[1]
+            if arg == "--user" and i + 1 < len(args):
                 return tool, args[i + 1]
         return None
     if tool == "chroot":

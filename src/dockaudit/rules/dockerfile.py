@@ -23,8 +23,10 @@ from dockaudit.secrets import is_allowlisted, secret_name_word
 
 # An install command at the start of a shell command (after sudo or VAR=value prefixes), so that an
 # `echo "apt-get install gcc"` is not taken for one.
+_KEYWORDS = r"(?:(?:then|else|do|!)\s+)*"
+"""Shell keywords a command can follow in a segment (`if ...; then apk del ...`)."""
 _INSTALL = re.compile(
-    r"^\s*(?:sudo\s+)?(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*"
+    r"^\s*" + _KEYWORDS + r"(?:sudo\s+)?(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*"
     r"(?:(?:apt-get|apt|aptitude)\s+(?:-\S+\s+)*install|apk\s+(?:-\S+\s+)*add|"
     r"(?:yum|dnf|microdnf)\s+(?:-\S+\s+)*install)\b"
 )
@@ -140,7 +142,7 @@ def _run_text(instr: DockerfileInstruction) -> str:
 
 
 _REMOVE = re.compile(
-    r"^\s*(?:sudo\s+)?(?:(?:apt-get|apt|aptitude)\s+(?:-\S+\s+)*(?:purge|remove|autoremove)|"
+    r"^\s*" + _KEYWORDS + r"(?:sudo\s+)?(?:(?:apt-get|apt|aptitude)\s+(?:-\S+\s+)*(?:purge|remove|autoremove)|"
     r"apk\s+(?:-\S+\s+)*del|(?:yum|dnf|microdnf)\s+(?:-\S+\s+)*(?:remove|erase|autoremove))\b"
 )
 _APT_MARK_ALL_AUTO = re.compile(
@@ -158,6 +160,17 @@ def _segments(text: str) -> list[str]:
     return _SEGMENT_SPLIT.split(text.replace("\\\n", " "))
 
 
+def _virtual_group(words: Sequence[str]) -> str | None:
+    """The apk virtual group (`--virtual .build-deps`, `--virtual=build-dependencies`, `-t NAME`) of an install."""
+    for i, word in enumerate(words):
+        if word in _VIRTUAL and i + 1 < len(words):
+            return words[i + 1].strip("'\"")
+        name, eq, value = word.partition("=")
+        if eq and name in _VIRTUAL:
+            return value.strip("'\"")
+    return None
+
+
 def _installed(text: str) -> list[tuple[str, str | None]]:
     """(package, apk virtual group or None) of every package the RUN installs by name."""
     packages: list[tuple[str, str | None]] = []
@@ -166,7 +179,7 @@ def _installed(text: str) -> list[tuple[str, str | None]]:
         if m is None:
             continue
         words = segment[m.end() :].split()
-        virtual = next((words[i + 1] for i, w in enumerate(words[:-1]) if w in _VIRTUAL), None)
+        virtual = _virtual_group(words)
         skip = False
         for word in words:
             if skip:
@@ -191,9 +204,17 @@ def _removed(text: str) -> tuple[set[str], bool]:
     for segment in _segments(text):
         m = _REMOVE.match(segment)
         if m is not None:
-            removed |= {w.split("=", 1)[0] for w in segment[m.end() :].split() if not w.startswith("-")}
+            removed |= {w.split("=", 1)[0].strip("'\"") for w in segment[m.end() :].split() if not w.startswith("-")}
     purge_all = bool(_APT_MARK_ALL_AUTO.search(text) and _APT_AUTOREMOVE.search(text))
     return removed, purge_all
+
+
+def _group_removed(virtual: str | None, removed: set[str]) -> bool:
+    """Whether the apk virtual group is deleted again: by name, or both kept in variables (ghost's
+    `apk add --virtual "$virtual" ...; apkDel="$apkDel $virtual"; ...; apk del $apkDel`)."""
+    if virtual is None:
+        return False
+    return virtual in removed or ("$" in virtual and any("$" in word for word in removed))
 
 
 def _build_tools(instr: DockerfileInstruction) -> list[str]:
@@ -203,7 +224,10 @@ def _build_tools(instr: DockerfileInstruction) -> list[str]:
     tools = [
         name
         for name, virtual in _installed(text)
-        if _BUILD_PACKAGE.fullmatch(name) and name not in removed and virtual not in removed and not purge_all
+        if _BUILD_PACKAGE.fullmatch(name)
+        and name not in removed
+        and not _group_removed(virtual, removed)
+        and not purge_all
     ]
     if _NPM_DEV_INSTALL.search(text) and not _NPM_PRUNE.search(text):
         tools.append("npm dev dependencies")

@@ -321,6 +321,24 @@ def _runtime_user(facts: ImageFacts, values: dict[str, str]) -> str:
     return _resolve(facts.config.user.split(":", 1)[0].strip(), values)
 
 
+_FIRST_REGULAR_UID = 1000
+"""What useradd/adduser give the first regular account they create when the file names no UID (Debian, Alpine,
+RHEL defaults: UID_MIN / FIRST_UID 1000)."""
+
+
+def _account_name(facts: ImageFacts, runtime: str) -> str | None:
+    """The name of the account a numeric runtime user is (`USER 1000` after `adduser coder`), when the file tells."""
+    if not runtime.isdigit() or facts.runtime is None:
+        return None
+    uid = int(runtime)
+    accounts = facts.runtime.accounts
+    named = next((a.name for a in accounts if a.uid == uid), None)
+    if named is not None or uid != _FIRST_REGULAR_UID or any(a.uid is not None and a.uid >= uid for a in accounts):
+        return named
+    # No account has an explicit UID from 1000 on: the first one the file creates without a UID gets 1000.
+    return next((a.name for a in accounts if a.created and a.uid is None), None)
+
+
 def _groups_of(user: str, facts: ImageFacts, values: dict[str, str]) -> set[str]:
     groups: set[str] = set()
     for step in run_steps(facts):
@@ -380,7 +398,11 @@ def passwordless_sudo(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
             cmds = m.group("cmds").strip() or "ALL"
             if subject == "ALL":
                 reason = "every user"
-            elif runtime not in ("", "root", "0") and subject in (runtime, f"#{runtime}"):
+            elif runtime not in ("", "root", "0") and subject in (
+                runtime,
+                f"#{runtime}",
+                _account_name(facts, runtime),
+            ):
                 reason = f"{subject} (the user the image runs as)"
             elif subject.startswith("%") and runtime not in ("", "root", "0"):
                 if subject[1:] not in _groups_of(runtime, facts, values):
