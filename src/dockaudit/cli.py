@@ -79,7 +79,7 @@ def audit_options(args: argparse.Namespace, **extra: Any) -> AuditOptions:
 
     from dockaudit.audit import AuditOptions
     from dockaudit.config import load_settings
-    from dockaudit.scanners.trivy import TrivyOptions
+    from dockaudit.scanners.trivy_options import TrivyOptions
 
     config_file = Path(args.config) if args.config else None
     trivy = TrivyOptions(

@@ -320,6 +320,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from dockaudit.rules import preload
+
+    preload()  # the rules import while this thread waits on the engine
     from dockaudit.audit import AuditSession
     from dockaudit.config import ignore_problems
     from dockaudit.connect import connect_sessions
