@@ -17,7 +17,8 @@ from dockaudit.model import EngineInfo, Report, ScanError, TargetKind, TargetRes
 from dockaudit.targets import ResolvedTarget
 
 if TYPE_CHECKING:
-    from dockaudit.audit import AuditOptions, AuditSession, ProgressCallback, ProgressEvent
+    from dockaudit.audit import AuditSession
+    from dockaudit.audit_options import AuditOptions, ProgressCallback, ProgressEvent
 
 
 def audit_concurrently(

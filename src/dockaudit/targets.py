@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockaudit.errors import DockauditError, UsageError
-from dockaudit.facts import ComposeProject, ContainerSummary, ImageSummary, Inventory
+from dockaudit.facts.compose import ComposeProject
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import TargetKind
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from dockaudit.engine.client import connect, resolve_endpoint
 from dockaudit.engine.collect import collect_container
 from dockaudit.engine.source import EngineSource
 from dockaudit.errors import EngineError
-from dockaudit.facts import ContainerFacts, Mount
+from dockaudit.facts.container import ContainerFacts, Mount
 from tests.engine.conftest import EngineContainers, EngineImages, EngineUnderTest
 from tests.fixtures import planted
 

@@ -14,23 +14,16 @@ from typing import Any
 
 import docker
 
+from dockaudit.command_secrets import redact_command
 from dockaudit.engine import api, convert
 from dockaudit.engine.layers import SavedImage, read_image_archive, read_image_stream
 from dockaudit.errors import CancelledError, DockauditError, EngineError
-from dockaudit.facts import (
-    ContainerFacts,
-    ContainerSummary,
-    FilesystemFacts,
-    HistoryEntry,
-    ImageFacts,
-    ImageSummary,
-    Inventory,
-    PortBinding,
-    Process,
-)
+from dockaudit.facts.container import ContainerFacts, PortBinding, Process
+from dockaudit.facts.filesystem import FilesystemFacts
+from dockaudit.facts.image import HistoryEntry, ImageFacts
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.parse.history import RawStep, base_from_api_tags, build_history, steps_from_api, steps_from_config
 from dockaudit.parse.timestamps import parse_timestamp
-from dockaudit.secrets import redact_command
 
 PS_ARGS = "-o pid,ppid,uid,stat,args"
 """`docker top` columns: numeric UIDs and process states (`Z` for zombies) besides the default's."""

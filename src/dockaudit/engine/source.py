@@ -23,14 +23,10 @@ from dockaudit.engine.collect import (
 )
 from dockaudit.engine.collect_host import collect_host
 from dockaudit.errors import DockauditError, EngineError
-from dockaudit.facts import (
-    ContainerFacts,
-    ContainerSummary,
-    HostFacts,
-    ImageFacts,
-    ImageSummary,
-    Inventory,
-)
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.host import HostFacts
+from dockaudit.facts.image import ImageFacts
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import EngineInfo
 from dockaudit.parse.timestamps import parse_timestamp
 from dockaudit.source import TrivyInput

@@ -11,7 +11,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from dockaudit.facts import ComposePort, ComposeProject, ComposeService, EnvOrigin, ImageFacts
+from dockaudit.facts.compose import ComposePort, ComposeProject, ComposeService, EnvOrigin
+from dockaudit.facts.image import ImageFacts
 from dockaudit.harden.compose_edit import NodeEditor, find_path, is_shared, owns_key, scalar_text, scalar_value
 from dockaudit.harden.runtime import writable_dirs
 from dockaudit.harden.yamltext import YamlText, render_value

@@ -6,7 +6,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dockaudit.facts import BaseImage, ImageFacts, OsRelease
+from dockaudit.facts.dockerfile import BaseImage
+from dockaudit.facts.filesystem import OsRelease
+from dockaudit.facts.image import ImageFacts
 from dockaudit.rules.fixes import Family, distro_family
 
 __all__ = ["BaseImage", "HardenContext", "StageEnv", "base_from_facts", "distro_of", "stage_env", "tools_in"]
