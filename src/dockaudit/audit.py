@@ -169,7 +169,7 @@ class AuditSession:
 
     def trivy_options(self) -> TrivyOptions:
         """Trivy's options: the caller's, with the selected scanners and the DB age threshold of the settings."""
-        from dockaudit.scanners.trivy import TrivyOptions
+        from dockaudit.scanners.trivy_options import TrivyOptions
 
         base = self.options.trivy if self.options.trivy is not None else TrivyOptions()
         return replace(
@@ -478,7 +478,7 @@ class AuditSession:
         archive: Path | None = None,
     ) -> TargetResult:
         """Trivy over an image whose checklist is done, merged into its result: one finding per problem."""
-        from dockaudit.scanners.trivy import TrivyScan
+        from dockaudit.scanners.trivy_outcome import TrivyScan
 
         cancel = cancel if cancel is not None else self.cancel
         if not self.options.trivy_scanners:
@@ -508,7 +508,7 @@ class AuditSession:
         return self._merge(result, outcome)
 
     def _merge(self, result: TargetResult, outcome: TrivyScan) -> TargetResult:
-        from dockaudit.scanners.trivy import merge_findings
+        from dockaudit.scanners.trivy_merge import merge_findings
 
         with self._lock:
             raw = self._raw.get((result.kind, result.engine, result.id), result)

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockaudit.errors import DockauditError, UsageError
-from dockaudit.facts.compose import ComposeProject
 from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import TargetKind
 
 if TYPE_CHECKING:
+    from dockaudit.facts.compose import ComposeProject
     from dockaudit.source import FactSource
 
 PREFIXES = ("container", "image", "path")
