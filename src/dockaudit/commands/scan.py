@@ -324,7 +324,6 @@ def _run(args: argparse.Namespace) -> int:
     from dockaudit.config import ignore_problems
     from dockaudit.connect import connect_sessions
     from dockaudit.gate import failures as failure_lines
-    from dockaudit.rules import preload
     from dockaudit.run import run_audit
     from dockaudit.targets import ComposeOptions, Selection, needs_engine, parse_target, resolve
 
@@ -365,7 +364,6 @@ def _run(args: argparse.Namespace) -> int:
                 # Only runs that need an engine load the Docker SDK.
                 from dockaudit.engine.fleet import engine_specs
 
-                preload()  # the rule modules import while this thread waits on the engine
                 wanted = engine_specs(args.host or (), args.context or (), all_contexts=args.all_contexts)
                 sessions, failures = connect_sessions(wanted, options, on_progress=on_progress, cancel=cancel)
             resolution = resolve(
