@@ -318,10 +318,10 @@ class AuditSession:
     def run_rules(
         self, scopes: Sequence[Scope], facts: object, extra: Mapping[str, Any] | None = None
     ) -> tuple[list[Finding], list[str]]:
-        from dockaudit.rules import load_all
+        from dockaudit.rules import load_for
         from dockaudit.rules.registry import evaluate
 
-        load_all()
+        load_for(scopes)
         findings, passed = evaluate(scopes, facts, self.rule_context(extra))
         return findings, passed
 

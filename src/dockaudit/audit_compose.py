@@ -120,13 +120,15 @@ def _service_image(
 
 def point_at_compose_lines(session: AuditSession, facts: ContainerFacts, findings: list[Finding]) -> list[Finding]:
     """A Compose-started container's findings pointed at its service's lines, when its files are readable here."""
-    from dockaudit.facts.compose import ServiceFacts
     from dockaudit.live_compose import compose_labels, point_at_compose
-    from dockaudit.rules.compose import evaluate_service
 
     labels = compose_labels(facts.labels)
     if labels is None or not labels.readable:
         return findings
+    # Only now: most containers were not started by Compose, and the Compose rules load every rule module.
+    from dockaudit.facts.compose import ServiceFacts
+    from dockaudit.rules.compose import evaluate_service
+
     project = session.live_projects.read(labels, session.settings.allow_secret_names)
     service = project.service(labels.service) if project is not None else None
     if service is None:
