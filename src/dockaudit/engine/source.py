@@ -170,6 +170,9 @@ class EngineSource:
         """The inspect a lookup of `ref` made moments ago, once; None when there is none (or it is too old)."""
         with self._lock:
             at, data = self._fresh.pop((kind, ref), (0.0, None))
+            # Taken under every name it was kept by (as asked, and by ID): the next collection asks the engine.
+            for key in [k for k, (_, kept) in self._fresh.items() if kept is data]:
+                del self._fresh[key]
         return data if data is not None and time.monotonic() - at <= FRESH_SECONDS else None
 
     def running_image_ids(self) -> list[str]:
