@@ -11,15 +11,9 @@ from pathlib import Path
 import humanize
 from rich.text import Text
 
-from dockaudit.facts import (
-    ContainerFacts,
-    ContainerSummary,
-    HistoryEntry,
-    ImageFacts,
-    ImageSummary,
-    NamedValue,
-    short_id,
-)
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import HistoryEntry, ImageFacts, NamedValue
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, short_id
 from dockaudit.model import (
     DbStatus,
     EngineInfo,

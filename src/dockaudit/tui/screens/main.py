@@ -20,9 +20,12 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Tabs, Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from dockaudit.audit import AuditSession, ProgressEvent
+from dockaudit.audit import AuditSession
+from dockaudit.audit_options import ProgressEvent
 from dockaudit.config import Ignore
-from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory, short_id
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import ImageFacts
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory, short_id
 from dockaudit.model import EngineInfo, Finding, TargetKind, TargetResult, TrivyInfo
 from dockaudit.report.write import write_atomic
 from dockaudit.run import AuditEnded, AuditFinished, AuditStarted, BatchAudit
