@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from results import write_block  # noqa: E402 (benchmarks/ is on sys.path when a script runs)
 from tests.fixtures import recipes  # noqa: E402
 
-from dockaudit.audit import AuditOptions, AuditSession  # noqa: E402
+from dockaudit.audit import AuditSession  # noqa: E402
+from dockaudit.audit_options import AuditOptions  # noqa: E402
 from dockaudit.config import Settings  # noqa: E402
 from dockaudit.engine.client import Engine, connect, resolve_endpoint  # noqa: E402
 from dockaudit.engine.collect import inventory  # noqa: E402

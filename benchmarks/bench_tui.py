@@ -67,7 +67,7 @@ async def child(mode: str) -> None:
     """Start the app, report when the list is painted, then time list operations."""
     # Time the work, not cosmetic animations (the tab underline slides for 300 ms after a label change).
     os.environ["TEXTUAL_ANIMATIONS"] = "none"
-    from dockaudit.audit import AuditOptions
+    from dockaudit.audit_options import AuditOptions
     from dockaudit.config import Settings
     from dockaudit.tui.app import make_app
     from dockaudit.tui.backend import Connector, EngineConnector
@@ -129,7 +129,7 @@ async def child_audit_all() -> None:
     from textual.screen import Screen
     from textual.widgets import DataTable
 
-    from dockaudit.audit import AuditOptions
+    from dockaudit.audit_options import AuditOptions
     from dockaudit.config import Settings
     from dockaudit.tui.app import make_app
     from dockaudit.tui.backend import EngineConnector

@@ -11,13 +11,15 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockaudit import audit_harden
 from dockaudit.audit_compose import LiveProjects, checklist_service, point_at_compose_lines, service_image_lookup
 from dockaudit.audit_files import audit_path
+from dockaudit.audit_options import AuditOptions, ProgressCallback, ProgressEvent
 from dockaudit.config import (
     Ignore,
     Settings,
@@ -29,7 +31,7 @@ from dockaudit.config import (
     suppressing_ignore,
 )
 from dockaudit.errors import DockauditError, UsageError
-from dockaudit.facts import ImageFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import (
     INPUT_STAGE,
     EngineInfo,
@@ -42,12 +44,14 @@ from dockaudit.model import (
     TrivyInfo,
 )
 from dockaudit.rules.registry import RuleContext, Scope
-from dockaudit.scanners.trivy_options import ALL_SCANNERS as TRIVY_SCANNER_NAMES
 from dockaudit.score import score
 from dockaudit.targets import ResolvedTarget, short_ref
 
 if TYPE_CHECKING:
-    from dockaudit.facts import BaseImage, ComposeProject, ContainerFacts, Inventory
+    from dockaudit.facts.compose import ComposeProject
+    from dockaudit.facts.container import ContainerFacts
+    from dockaudit.facts.dockerfile import BaseImage
+    from dockaudit.facts.inventory import Inventory
     from dockaudit.harden.compose import ComposeHardening
     from dockaudit.harden.result import HardenResult
     from dockaudit.harden.runtime import RuntimeHardening
@@ -55,69 +59,8 @@ if TYPE_CHECKING:
     from dockaudit.scanners.trivy import TrivyOptions, TrivyScan
     from dockaudit.source import EventStream, FactSource, ImageScanner
 
-TRIVY_SCANNERS = TRIVY_SCANNER_NAMES
-SCANNER_NAMES = ("checklist", *TRIVY_SCANNERS)
-"""Every scanner `--scanners` accepts, in the order help texts list them."""
-ALL_SCANNERS = frozenset(SCANNER_NAMES)
+
 IMAGE_SCOPES = (Scope.IMAGE, Scope.HISTORY, Scope.FILESYSTEM)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class AuditOptions:
-    """What to run and how; the defaults run everything with the result cache."""
-
-    settings: Settings
-    scanners: frozenset[str] = ALL_SCANNERS
-    """Any of `checklist`, `vuln`, `misconfig`, `secret`."""
-    trivy: TrivyOptions | None = None
-    trivy_path: str | None = None
-    use_cache: bool = True
-    """False (`--no-cache`) rescans every image; fresh results are still recorded."""
-    read_layers: bool = True
-    concurrency: int = 4
-    """Targets audited at once by `audit_many` and `run_audit`."""
-    clock: Callable[[], datetime] = field(default=_utcnow)
-    """The report's `generated_at` and the rules' notion of now (fixed in golden tests)."""
-    cache_path: Path | None = None
-    """The Trivy result cache file; None: the per-user default."""
-    harden: bool = True
-    """Attach the hardened Dockerfile diff to Dockerfile targets when the harden module can make one."""
-    config_dir: Path | None = None
-    """Where the settings were looked up (`.dockaudit.toml` upwards); ignores are written here when no file
-    was found. None: the settings are fixed (tests, the demo) and `reload_settings` keeps them."""
-    config_file: Path | None = None
-    """`--config FILE`, when given."""
-    dockerfile_target: str | None = None
-    """The runtime stage of Dockerfile targets (`--target`); None: the last stage that does not only export or test."""
-    healthcheck_url: str | None = None
-    """The app's health URL (`harden --healthcheck-url`): the HEALTHCHECK harden adds probes it."""
-
-    @property
-    def trivy_scanners(self) -> tuple[str, ...]:
-        """The Trivy scanners selected, in Trivy's order."""
-        return tuple(s for s in TRIVY_SCANNERS if s in self.scanners)
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """One step of one target's audit, for progress bars and the TUI's status line."""
-
-    target: str
-    stage: str
-    """`collect`, `checklist`, `trivy`, `done` or `error`."""
-    message: str
-    fraction: float | None = None
-    engine: str | None = None
-    """The engine the target lives on (None for files), so equal names on two engines stay apart."""
-    key: str = ""
-    """The target's key (`image:<id>`, `container:<id>`, `host`, a path), for callers that track state by it."""
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
 
 
 class AuditSession:
@@ -226,7 +169,7 @@ class AuditSession:
 
     def trivy_options(self) -> TrivyOptions:
         """Trivy's options: the caller's, with the selected scanners and the DB age threshold of the settings."""
-        from dockaudit.scanners.trivy import TrivyOptions
+        from dockaudit.scanners.trivy_options import TrivyOptions
 
         base = self.options.trivy if self.options.trivy is not None else TrivyOptions()
         return replace(
@@ -271,8 +214,6 @@ class AuditSession:
         from dockaudit.live_compose import group_by_project
 
         return group_by_project((inventory if inventory is not None else self.inventory()).containers)
-
-    # ---- Compose files ------------------------------------------------------------------------------
 
     # ---- Compose files ------------------------------------------------------------------------------
 
@@ -377,10 +318,10 @@ class AuditSession:
     def run_rules(
         self, scopes: Sequence[Scope], facts: object, extra: Mapping[str, Any] | None = None
     ) -> tuple[list[Finding], list[str]]:
-        from dockaudit.rules import load_all
+        from dockaudit.rules import load_for
         from dockaudit.rules.registry import evaluate
 
-        load_all()
+        load_for(scopes)
         findings, passed = evaluate(scopes, facts, self.rule_context(extra))
         return findings, passed
 
@@ -492,7 +433,7 @@ class AuditSession:
             return self.fail(result, "checklist", exc, on_progress), facts
         return self.finish(replace(result, findings=tuple(findings), passed=tuple(passed))), facts
 
-    # ---- Compose services, in files and live ---------------------------------------------------------
+    # ---- the host and Trivy -----------------------------------------------------------------------------
 
     def _scan_ages(self) -> dict[str, datetime | None] | None:
         """Last scan time of each running container's image, for DA510; None when that cannot be known."""
@@ -537,7 +478,7 @@ class AuditSession:
         archive: Path | None = None,
     ) -> TargetResult:
         """Trivy over an image whose checklist is done, merged into its result: one finding per problem."""
-        from dockaudit.scanners.trivy import TrivyScan
+        from dockaudit.scanners.trivy_outcome import TrivyScan
 
         cancel = cancel if cancel is not None else self.cancel
         if not self.options.trivy_scanners:
@@ -567,7 +508,7 @@ class AuditSession:
         return self._merge(result, outcome)
 
     def _merge(self, result: TargetResult, outcome: TrivyScan) -> TargetResult:
-        from dockaudit.scanners.trivy import merge_findings
+        from dockaudit.scanners.trivy_merge import merge_findings
 
         with self._lock:
             raw = self._raw.get((result.kind, result.engine, result.id), result)
@@ -577,8 +518,6 @@ class AuditSession:
             errors = (*errors, ScanError("trivy", outcome.reason))
         merged = merge_findings(list(raw.findings), list(outcome.findings))
         return self.finish(replace(raw, findings=tuple(merged), scans=scans, errors=errors))
-
-    # ---- files -----------------------------------------------------------------------------------------
 
     # ---- whole targets -----------------------------------------------------------------------------------
 
@@ -646,49 +585,21 @@ class AuditSession:
         write_atomic(target, render(self.report(results), fmt))
         return target
 
-    # ---- harden -------------------------------------------------------------------------------------
+    # ---- harden (see audit_harden) -----------------------------------------------------------------------
 
     def base_lookup(self) -> Callable[[str], BaseImage | None]:
         """Base images named in Dockerfiles, read from this session's engine when it has them."""
-        from dockaudit.harden.context import base_from_facts
-
-        source = self.source
-
-        def lookup(ref: str) -> BaseImage | None:
-            facts = source.base_image(ref) if source is not None else None
-            return base_from_facts(facts, ref) if facts is not None else None
-
-        return lookup
+        return audit_harden.base_lookup(self)
 
     def harden_dockerfile(self, path: Path) -> HardenResult:
         """The hardened Dockerfile of a file (base images read from the engine when it has them)."""
-        from dockaudit.harden.context import HardenContext
-        from dockaudit.harden.dockerfile import harden_dockerfile_text
-
-        text = path.read_bytes().decode("utf-8-sig")
-        context = HardenContext(
-            base_lookup=self.base_lookup(),
-            project_dir=str(path.parent),
-            allow_secret_names=tuple(self.settings.allow_secret_names),
-            target=self.options.dockerfile_target,
-            healthcheck_url=self.options.healthcheck_url,
-        )
-        return harden_dockerfile_text(text, context=context)
+        return audit_harden.harden_dockerfile(self, path)
 
     def harden_image(
         self, facts: ImageFacts, dockerfile_text: str | None = None, project_dir: str | None = None
     ) -> HardenResult:
         """The hardened Dockerfile of an image: its own Dockerfile when given, else one rebuilt from history."""
-        from dockaudit.harden.image import harden_image
-
-        return harden_image(
-            facts,
-            dockerfile_text,
-            base_lookup=self.base_lookup(),
-            project_dir=project_dir,
-            target=self.options.dockerfile_target,
-            healthcheck_url=self.options.healthcheck_url,
-        )
+        return audit_harden.harden_image(self, facts, dockerfile_text, project_dir)
 
     def image_for_harden(self, ref: str, cancel: threading.Event | None = None) -> ImageFacts:
         """An image's facts with its layers and its local base named, as hardening wants them."""
@@ -698,17 +609,7 @@ class AuditSession:
 
     def harden_container(self, facts: ContainerFacts) -> RuntimeHardening:
         """The hardened `docker run` and Compose service of a container, limits from its observed usage."""
-        from dockaudit.harden.runtime import harden_container
-
-        source = self.require_source()
-        facts = source.with_usage(facts)
-        try:
-            image: ImageFacts | None = source.image_facts(
-                facts.image_id, allow_secret_names=self.settings.allow_secret_names
-            )
-        except DockauditError:
-            image = None  # the image may be gone (a dangling container): harden from the container alone
-        return harden_container(facts, image)
+        return audit_harden.harden_container(self, facts)
 
     def close(self) -> None:
         """Release the engine connection (and any ssh tunnel)."""

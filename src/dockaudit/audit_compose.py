@@ -14,8 +14,11 @@ from dockaudit.model import Finding, ImageRef, TargetKind, TargetResult
 from dockaudit.targets import ResolvedTarget, short_ref
 
 if TYPE_CHECKING:
-    from dockaudit.audit import AuditSession, ProgressCallback
-    from dockaudit.facts import ComposeProject, ComposeService, ContainerFacts, ImageFacts
+    from dockaudit.audit import AuditSession
+    from dockaudit.audit_options import ProgressCallback
+    from dockaudit.facts.compose import ComposeProject, ComposeService
+    from dockaudit.facts.container import ContainerFacts
+    from dockaudit.facts.image import ImageFacts
     from dockaudit.live_compose import ComposeLabels
 
 
@@ -61,7 +64,7 @@ def checklist_service(
 ) -> TargetResult:
     """DA7xx and the DA4xx rules a definition can decide over one Compose service; with `--with-images`, its
     image's (or its `build:` Dockerfile's) user and healthcheck feed them."""
-    from dockaudit.facts import ServiceFacts
+    from dockaudit.facts.compose import ServiceFacts
     from dockaudit.rules.compose import evaluate_service
 
     name = target.name or target.ref
@@ -117,13 +120,15 @@ def _service_image(
 
 def point_at_compose_lines(session: AuditSession, facts: ContainerFacts, findings: list[Finding]) -> list[Finding]:
     """A Compose-started container's findings pointed at its service's lines, when its files are readable here."""
-    from dockaudit.facts import ServiceFacts
     from dockaudit.live_compose import compose_labels, point_at_compose
-    from dockaudit.rules.compose import evaluate_service
 
     labels = compose_labels(facts.labels)
     if labels is None or not labels.readable:
         return findings
+    # Only now: most containers were not started by Compose, and the Compose rules load every rule module.
+    from dockaudit.facts.compose import ServiceFacts
+    from dockaudit.rules.compose import evaluate_service
+
     project = session.live_projects.read(labels, session.settings.allow_secret_names)
     service = project.service(labels.service) if project is not None else None
     if service is None:

@@ -13,8 +13,9 @@ from dockaudit.model import INPUT_STAGE, Finding, TargetKind, TargetResult
 from dockaudit.rules.registry import Scope
 
 if TYPE_CHECKING:
-    from dockaudit.audit import AuditSession, ProgressCallback
-    from dockaudit.facts import DockerfileFacts
+    from dockaudit.audit import AuditSession
+    from dockaudit.audit_options import ProgressCallback
+    from dockaudit.facts.dockerfile import DockerfileFacts
 
 DOCKERFILE_IMAGE_SCOPES = (Scope.IMAGE, Scope.HISTORY)
 """The image rules a Dockerfile can decide (not the filesystem ones: there are no layers)."""
@@ -119,7 +120,7 @@ def _hardened_diff(session: AuditSession, path: Path, name: str) -> str | None:
         return None
     if not result.changed:
         return None
-    from dockaudit.secrets import redact_dockerfile_text
+    from dockaudit.command_secrets import redact_dockerfile_text
 
     # The diff quotes the user's own lines as context: redact them as the findings are.
     return redact_dockerfile_text(result.diff(name), session.settings.allow_secret_names)

@@ -21,7 +21,7 @@ from dockaudit.errors import DockauditError, UsageError
 from dockaudit.text import printable
 
 if TYPE_CHECKING:
-    from dockaudit.audit import AuditOptions
+    from dockaudit.audit_options import AuditOptions
 
 COMMANDS = ("scan", "harden", "rules", "doctor", "tui")
 
@@ -57,7 +57,7 @@ def add_scanner_options(parser: argparse.ArgumentParser | argparse._ArgumentGrou
 
 def parse_scanners(no_trivy: bool, text: str | None) -> frozenset[str]:
     """The scanners to run from `--no-trivy` / `--scanners`."""
-    from dockaudit.audit import SCANNER_NAMES
+    from dockaudit.audit_options import SCANNER_NAMES
 
     if no_trivy:
         return frozenset({"checklist"})
@@ -77,9 +77,9 @@ def audit_options(args: argparse.Namespace, **extra: Any) -> AuditOptions:
     `extra` sets the options only `scan` has (concurrency, cache use...)."""
     from pathlib import Path
 
-    from dockaudit.audit import AuditOptions
+    from dockaudit.audit_options import AuditOptions
     from dockaudit.config import load_settings
-    from dockaudit.scanners.trivy import TrivyOptions
+    from dockaudit.scanners.trivy_options import TrivyOptions
 
     config_file = Path(args.config) if args.config else None
     trivy = TrivyOptions(

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockaudit.audit import AuditOptions, AuditSession, ProgressCallback
+from dockaudit.audit import AuditSession
+from dockaudit.audit_options import AuditOptions, ProgressCallback
 from dockaudit.errors import DockauditError, EngineError, EngineProblem, UsageError
 from dockaudit.run import AuditEnded, BatchAudit, BatchEvent, stream_audit
 from dockaudit.targets import ResolvedTarget

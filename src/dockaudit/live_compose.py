@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dockaudit.facts import ComposeService, ContainerSummary, NamedValue
+from dockaudit.facts.compose import ComposeService
+from dockaudit.facts.image import NamedValue
+from dockaudit.facts.inventory import ContainerSummary
 from dockaudit.model import Finding, Status
 
 PROJECT_LABEL = "com.docker.compose.project"

@@ -17,7 +17,8 @@ from dockaudit.model import EngineInfo, Report, ScanError, TargetKind, TargetRes
 from dockaudit.targets import ResolvedTarget
 
 if TYPE_CHECKING:
-    from dockaudit.audit import AuditOptions, AuditSession, ProgressCallback, ProgressEvent
+    from dockaudit.audit import AuditSession
+    from dockaudit.audit_options import AuditOptions, ProgressCallback, ProgressEvent
 
 
 def audit_concurrently(
@@ -135,7 +136,10 @@ def run_audit(
     def session_of(target: ResolvedTarget) -> AuditSession | None:
         return sessions.get(target.engine) if target.engine is not None else files
 
-    results = audit_concurrently(session_of, targets, options.concurrency, cancel, on_progress, on_result)
+    # Images first: each waits on a whole saved-image stream, so one started last would be the run's tail.
+    # The report orders targets itself.
+    started = sorted(targets, key=lambda t: t.kind is not TargetKind.IMAGE)
+    results = audit_concurrently(session_of, started, options.concurrency, cancel, on_progress, on_result)
     run_errors = list(errors)
     if cancel.is_set():
         run_errors.append(ScanError("audit", "cancelled before every target was audited"))

@@ -1,7 +1,8 @@
 """Secret detection and redaction: the only place that ever sees a raw secret value.
 
-Facts are built through `redact_pair`, `redact_text`, `redact_history_line` and `classify_file`, so no
-rule, report or UI receives a raw value. See the Secrets section of the rule catalog for the contract.
+Facts are built through `redact_pair`, `redact_text`, `command_secrets.redact_history_line` and `classify_file`,
+so no rule, report or UI receives a raw value. This module judges names, values and files; `command_secrets`
+finds them in shell commands and Dockerfile text. See the Secrets section of the rule catalog for the contract.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ class SecretMatch:
 
 REDACTION_MARK = "(redacted, "
 """Every redaction contains this, so text that was redacted can be recognised downstream."""
-_REDACTION = re.compile(r"\S{0,4}…\(redacted, (\d+) chars\)")
+
+
+REDACTED_VALUE = re.compile(r"\S{0,4}…\(redacted, (\d+) chars\)")
+"""A value `redact` made (with the few characters it shows)."""
 
 
 def redact(value: str) -> str:
@@ -42,11 +46,13 @@ def has_redaction(text: str) -> bool:
     return REDACTION_MARK in text
 
 
-# ---------------------------------------------------------------------------------------------- names
-
 # Split on separators, lower→upper camelCase, and the end of an acronym (`APIKey` → API, Key).
 _WORD_SPLIT = re.compile(r"[_\-.\s/]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
 _SECRET_WORDS = {"password", "passwd", "secret", "token", "apikey", "credential", "credentials", "auth"}
+
+
 _SECRET_RUNS = (("api", "key"), ("access", "key"), ("private", "key"))
 
 
@@ -60,6 +66,8 @@ _AUTH_SETTINGS = frozenset(
      "server", "domain", "realm", "scheme", "backend", "strategy", "plugin", "source"}
 )  # fmt: skip
 """Words after `auth` that name a setting, not a credential: `POSTGRES_HOST_AUTH_METHOD=trust`, `AUTH_TYPE`."""
+
+
 _CLIENT_PASSWORD_NAMES = frozenset({"PGPASSWORD", "SSHPASS"})
 """Environment variables clients read a password from, though their names are one word."""
 
@@ -93,7 +101,11 @@ def is_secret_name(name: str) -> bool:
 
 
 _ALLOW_EXACT = {"GPG_KEY", "TOKEN_URL"}
+
+
 _ALLOW_SUFFIXES = ("_VERSION", "_GPG_KEY", "_TOKEN_URL")
+
+
 _PATH_VALUE = re.compile(r"(?:/|\./|\.\./|~/?|[A-Za-z]:\\)\S*")
 
 
@@ -112,9 +124,6 @@ def _glob_to_regex(pattern: str) -> str:
     return ".*".join(re.escape(part) for part in pattern.split("*"))
 
 
-# ---------------------------------------------------------------------------------------------- formats
-
-
 @dataclass(frozen=True)
 class _Format:
     kind: str
@@ -126,6 +135,8 @@ class _Format:
 
 
 _TOKEN_END = r"(?![A-Za-z0-9])"
+
+
 _FORMATS: tuple[_Format, ...] = (
     _Format(
         "openssh-private-key",
@@ -180,14 +191,23 @@ _FORMATS: tuple[_Format, ...] = (
     ),
 )
 
+
 _AWS_SECRET = r"[A-Za-z0-9/+]{40}"
+
+
 _AWS_SECRET_VALUE = re.compile(_AWS_SECRET)
+
+
 # A 40-character token only counts beside an AWS-or-secret name, or in text that also holds a key ID,
 # since 40 random characters also describe a hex fingerprint.
 _AWS_SECRET_NAMED = re.compile(
     r"(?i)(?:aws|secret)[A-Za-z0-9_]*[\"']?\s*[=:]\s*[\"']?(" + _AWS_SECRET + r")(?![A-Za-z0-9/+=])"
 )
+
+
 _AWS_SECRET_BARE = re.compile(r"(?<![A-Za-z0-9/+=])(" + _AWS_SECRET + r")(?![A-Za-z0-9/+=])")
+
+
 _AWS_SECRET_MATCH = ("aws-secret-access-key", "AWS secret access key")
 
 
@@ -214,7 +234,8 @@ def find_credentials(text: str) -> list[tuple[int, int, SecretMatch]]:
     return sorted(spans, key=lambda s: s[0])
 
 
-def _replace_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+def replace_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """`text` with each (start, end) span redacted."""
     out: list[str] = []
     last = 0
     for start, end in sorted(spans):
@@ -232,12 +253,12 @@ def redact_text(text: str) -> tuple[str, tuple[SecretMatch, ...]]:
     spans = find_credentials(text)
     if not spans:
         return text, ()
-    return _replace_spans(text, ((s, e) for s, e, _ in spans)), tuple(m for _, _, m in spans)
+    return replace_spans(text, ((s, e) for s, e, _ in spans)), tuple(m for _, _, m in spans)
 
-
-# ---------------------------------------------------------------------------------------------- pairs
 
 _SECRET_MOUNT = re.compile(r"/(?:var/)?run/secrets/[^\s:;]+")
+
+
 _DSN_PASSWORD = re.compile(r"(?i)(?:^|[\s;?&])(?:password|pwd)\s*=\s*(?!\$)[^\s;&]+")
 
 
@@ -246,6 +267,8 @@ def _is_reference(value: str) -> bool:
 
 
 _PLACEHOLDER_WORDS = frozenset({"placeholder", "dummy"})
+
+
 _TEMPLATE = re.compile(r"<[^<>]+>")
 
 
@@ -264,7 +287,7 @@ def classify_pair(name: str, value: str, allow: Iterable[str] = ()) -> SecretMat
     """Classify an env entry, label or build arg; None when it is not a secret."""
     if not value or is_allowlisted(name, value, allow):
         return None
-    already = _REDACTION.fullmatch(value.strip())
+    already = REDACTED_VALUE.fullmatch(value.strip())
     if already is not None:
         # Redacting twice would report the marker's length, not the secret's.
         return SecretMatch("redacted", "already redacted", int(already.group(1)))
@@ -283,7 +306,7 @@ def classify_pair(name: str, value: str, allow: Iterable[str] = ()) -> SecretMat
             return SecretMatch("dsn-password", "connection string with a password", len(value))
         return None
     word = secret_name_word(name)
-    if word is not None and (_SECRET_MOUNT.fullmatch(value.strip()) or value.strip().lower() in _FALSY):
+    if word is not None and (_SECRET_MOUNT.fullmatch(value.strip()) or value.strip().lower() in SWITCH_WORDS):
         # `DB_PASSWORD=/run/secrets/db` names where the secret is mounted; `ALLOW_EMPTY_PASSWORD=yes` is a switch.
         return None
     if word is not None and not _is_reference(value):
@@ -302,360 +325,20 @@ def redact_pair(name: str, value: str, allow: Iterable[str] = ()) -> tuple[str, 
     return safe, (found[0] if found else None)
 
 
-# ---------------------------------------------------------------------------------------------- commands
+SWITCH_WORDS = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off", "0", "1", "-", ""})
+"""Values that switch a setting on or off rather than hold a secret (`ALLOW_EMPTY_PASSWORD=yes`)."""
 
 
-@dataclass(frozen=True)
-class RedactedPair:
-    """A build arg (or other NAME=value pair) after redaction."""
-
-    name: str
-    value: str
-    secret: SecretMatch | None
-
-
-@dataclass(frozen=True)
-class RedactedCommand:
-    """A history line or RUN instruction after redaction, with what redaction found."""
-
-    text: str
-    build_args: tuple[RedactedPair, ...]
-    """The `|N NAME=value` prefix of the legacy builder, parsed; values redacted when secret."""
-    found: tuple[SecretMatch, ...]
-    """Credentials redacted from the text outside the build-arg prefix."""
-
-
-_BUILD_ARGS = re.compile(r"^(?P<lead>\s*(?:RUN\s+)?)\|(?P<n>\d+)\s+")
-_LAST_VALUE = re.compile(r"\S*…\(redacted, \d+ chars\)|\S*")
-_NEXT_ARG = re.compile(r" (?=[A-Za-z_][A-Za-z0-9_]*=)")
-_ARG_START = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
-
-
-def parse_build_args(text: str) -> list[tuple[str, str]]:
-    """The `|N NAME=value ...` build args the builder records before a RUN command, raw."""
-    pairs, _ = _split_build_args(text)
-    return pairs
-
-
-def strip_build_args(text: str) -> str:
-    """`text` without the `|N NAME=value ...` build-arg prefix."""
-    _, start = _split_build_args(text)
-    return text[start:]
-
-
-def _split_build_args(text: str) -> tuple[list[tuple[str, str]], int]:
-    """Parsed pairs and the offset where the command after them starts."""
-    m = _BUILD_ARGS.match(text)
-    if m is None:
-        return [], 0
-    count = int(m.group("n"))
-    pos = m.end()
-    pairs: list[tuple[str, str]] = []
-    for i in range(count):
-        start = _ARG_START.match(text, pos)
-        if start is None:
-            break
-        name = start.group()[:-1]
-        value_start = start.end()
-        if i < count - 1:
-            # The next pair starts at the next ` NAME=`; values may hold spaces.
-            nxt = _NEXT_ARG.search(text, value_start)
-            value_end = nxt.start() if nxt else len(text)
-        else:
-            # The last value ends at the first blank, unless it is already redacted (`abcd…(redacted, 9 chars)`).
-            m_last = _LAST_VALUE.match(text, value_start)
-            value_end = m_last.end() if m_last else value_start
-        pairs.append((name, text[value_start:value_end]))
-        pos = min(value_end + 1, len(text))
-    return pairs, pos
-
-
-_FALSY = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off", "0", "1", "-", ""})
-_VALUE = r"(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s\"'&;|)]+)"
-# NAME=value anywhere: ENV/LABEL/ARG pairs in history, shell assignments, `--password=x`, `_authToken=x`.
-_ASSIGNMENT = re.compile(r"(?<![\w.])([A-Za-z_][\w.\-]*)=" + _VALUE)
-_COMMAND_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
-    (
-        "basic-auth-flag",
-        "user:password option",
-        re.compile(r"(?:^|\s)(?:-u|--user|--proxy-user)[\s=]+[\"']?((?![0-9]+:[0-9]+\b)[^\s:\"']+:[^\s\"']+)"),
-    ),
-    ("password-flag", "--password option", re.compile(r"(?:^|\s)--password[\s=]+" + _VALUE)),
-    (
-        "password-flag",
-        "-p<password> option",
-        re.compile(r"\b(?:mysql|mysqladmin|mysqldump|mariadb|mariadb-dump)\b[^;&|\n]*?\s-p([^\s\"';&|]+)"),
-    ),
-    (
-        "authorization-header",
-        "Authorization header",
-        re.compile(r"(?i)\b(?:authorization|proxy-authorization):\s*(?:(?:bearer|basic|token|digest)\s+)?([^\s\"']+)"),
-    ),
-    ("api-key-header", "API key header", re.compile(r"(?i)\b(?:x-api-key|private-token|x-auth-token):\s*([^\s\"']+)")),
-    # .pypirc lines (`password = X`, `password: X`) and .netrc lines (`login U password X`).
-    (
-        "config-password",
-        "password in a credentials file",
-        re.compile(r"(?i)(?:\b|(?<=\\n))password\s*[=:]\s*([^\s\"'\\;&|)]+)"),
-    ),
-    ("config-password", "password in .netrc", re.compile(r"(?i)\blogin\s+\S+\s+password\s+([^\s\"'\\;&|)]+)")),
-    # Literal account passwords (DA609): the value is set for a user of the image, not merely used.
-    (
-        "account-password",
-        "password fed to chpasswd",
-        re.compile(r"\bchpasswd\b[^<;&|]*<<<\s*[\"']?[^\s:\"']+:([^\s\"'\\]+)"),
-    ),
-    (
-        "account-password",
-        "password given to useradd/usermod -p",
-        re.compile(r"\b(?:useradd|usermod)\b[^;&|\n]*?\s(?:-p|--password)(?:\s+|=)[\"']?([^\s\"';&|]+)"),
-    ),
-    (
-        "account-password",
-        "password hashed by openssl passwd",
-        re.compile(r"\bopenssl\s+passwd\b(?:\s+(?:-salt\s+\S+|-\S+))*\s+[\"']?([^\s\"')$;&|-][^\s\"');&|]*)"),
-    ),
-    (
-        "account-password",
-        "password given to htpasswd -b",
-        re.compile(r"\bhtpasswd\s+(?:-[a-zA-Z]*b[a-zA-Z]*)\s+(?:-\S+\s+)*\S+\s+\S+\s+[\"']?([^\s\"';&|]+)"),
-    ),
-    ("password-flag", "sshpass -p password", re.compile(r"\bsshpass\s+-p\s*[\"']?([^\s\"';&|]+)")),
-    (
-        "config-token",
-        "token in a credentials file",
-        re.compile(r"(?i)(?<![\w-])_auth(?:Token)?\s*[=:]\s*([^\s\"'\\;&|)]+)"),
-    ),
-)
-
-
-def _literal(value: str) -> str:
+def unquote(value: str) -> str:
     """The value without surrounding quotes."""
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
 
 
-_CRYPT_HASH = re.compile(r"^\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5)\$")
-"""`$6$salt$hash`: a fixed password hash, literal even though it starts with `$`."""
-PASSWORD_KINDS = frozenset({"account-password", "password-flag", "password-assignment"})
-"""Classifications of a literal password typed into a command (DA609) rather than another credential (DA202)."""
-_PASSWORD_WORDS = frozenset({"password", "passwd", "pwd"})
-
-
-def _is_placeholder(value: str) -> bool:
-    """A value that is not a literal credential: a reference, a command substitution, a boolean word, a stand-in."""
-    v = _literal(value).strip()
-    if _CRYPT_HASH.match(v):
-        return False
-    return v.lower() in _FALSY or v.startswith(("$", "`", "-")) or "\x00" in v or is_placeholder_value(v)
-
-
-_KEPT = re.compile("\x00(\\d+)\x00")
-
-
-_MARKER = re.compile(r"…\(redacted, (\d+) chars\)")
-
-
-_BUILD_ONLY_KEY = re.compile(r"(?:^|_)SECRET_KEY(?:_BASE)?$", re.IGNORECASE)
-_KEY_ONLY_BUILD_STEP = re.compile(r"^[^;&|\n]*\b(?:assets:precompile|collectstatic)\b")
-
-
-def _build_only_key(name: str, rest: str) -> bool:
-    """`SECRET_KEY_BASE=... rails assets:precompile`, `SECRET_KEY=... manage.py collectstatic`: a stand-in.
-
-    Rails and Django refuse to start these build steps without a key but never use it there, so whatever
-    value the command line gives them is a placeholder (Rails documents SECRET_KEY_BASE_DUMMY for this).
-    """
-    return bool(_BUILD_ONLY_KEY.search(name) and _KEY_ONLY_BUILD_STEP.match(rest))
-
-
-def _keep_redactions(text: str, kept: list[str]) -> str:
-    """`text` with each earlier redaction (its 4-character prefix only when the value had 8 or more) as a token."""
-    out: list[str] = []
-    last = 0
-    for m in _MARKER.finditer(text):
-        start = m.start()
-        if int(m.group(1)) >= 8 and start - last >= 4 and not any(ch.isspace() for ch in text[start - 4 : start]):
-            start -= 4
-        out.append(text[last:start])
-        kept.append(text[start : m.end()])
-        out.append(f"\x00{len(kept) - 1}\x00")
-        last = m.end()
-    out.append(text[last:])
-    return "".join(out)
-
-
-_FED_PASSWORDS = re.compile(
-    r"(?:echo|printf)\s+(?:-[a-zA-Z]+\s+)*(?P<arg>\"[^\"]*\"|'[^']*'|[^\s|;&]+)\s*\|\s*(?:sudo\s+)?"
-    r"(?P<tool>chpasswd|passwd\b(?![^;&|\n]*\s-(?:[ldSe]\b|-(?:lock|delete|status|expire)\b)))\b"
-)
-_HEREDOC_PASSWORDS = re.compile(
-    r"\b(?P<tool>chpasswd)\b[^\n]*<<-?\s*[\"']?(?P<tag>\w+)[\"']?\n(?P<arg>.*?)\n\s*(?P=tag)\b", re.S
-)
-_PASSWORD_LINE = re.compile(r"(?:^|\\n|\n)[ \t]*(?:(?P<user>[^\s:\\\"']+):)?(?P<pw>[^\s\\\"']+)")
-
-
-def _fed_passwords(command: str) -> list[tuple[int, int, str]]:
-    """(start, end, tool) of each password an echo/printf/heredoc feeds to `chpasswd` (`user:pw` lines) or `passwd`."""
-    spans: list[tuple[int, int, str]] = []
-    for m in (*_FED_PASSWORDS.finditer(command), *_HEREDOC_PASSWORDS.finditer(command)):
-        tool, arg, base = m.group("tool"), m.group("arg"), m.start("arg")
-        quoted = len(arg) > 1 and arg[0] in "\"'" and arg[-1] == arg[0] and m.re is _FED_PASSWORDS
-        body = arg[1:-1] if quoted else arg
-        base += 1 if quoted else 0
-        for line in _PASSWORD_LINE.finditer(body):
-            if tool == "chpasswd" and line.group("user") is None:
-                continue
-            spans.append((base + line.start("pw"), base + line.end("pw"), tool))
-    return spans
-
-
-def scan_command(text: str, allow: Iterable[str] = ()) -> RedactedCommand:
-    """Redact a history line or RUN instruction: build args, credential formats, credential options."""
-    return _scan(text, tuple(allow))[0]
-
-
-def _scan(text: str, allow: tuple[str, ...]) -> tuple[RedactedCommand, list[str]]:
-    """`scan_command`'s result and the raw values it redacted (which never leave this module)."""
-    pairs, cmd_start = _split_build_args(text)
-    redacted_args: list[RedactedPair] = []
-    secret_values: list[str] = []
-    for name, value in pairs:
-        safe, match = redact_pair(name, value, allow)
-        redacted_args.append(RedactedPair(name, safe, match))
-        if match is not None and len(value) >= 4:
-            secret_values.append(value)
-
-    # Values redacted earlier become blank-free placeholders, so a second pass leaves them alone.
-    kept: list[str] = []
-
-    command = _keep_redactions(text[cmd_start:], kept)
-    spans: list[tuple[int, int, SecretMatch]] = list(find_credentials(command))
-
-    def add(start: int, end: int, match: SecretMatch) -> None:
-        if end > start and not any(s < end and start < e for s, e, _ in spans):
-            spans.append((start, end, match))
-
-    # A value redacted by an earlier pass keeps its classification: the rules decide from it, not from text.
-    reclassified: list[tuple[int, SecretMatch]] = []
-
-    def earlier(value: str) -> int | None:
-        """The secret's length when `value` is a redaction a previous pass made, else None."""
-        token = _KEPT.fullmatch(_literal(value).strip())
-        marker = _REDACTION.fullmatch(kept[int(token.group(1))]) if token is not None else None
-        return int(marker.group(1)) if marker is not None else None
-
-    for m in _ASSIGNMENT.finditer(command):
-        name, value = m.group(1), m.group(2)
-        raw = _literal(value)
-        if _build_only_key(name, command[m.end() :]):
-            continue
-        length = earlier(value)
-        if length is not None:
-            word = secret_name_word(name)
-            if word is not None and not is_allowlisted(name, raw, allow):
-                kind = "password-assignment" if word in _PASSWORD_WORDS else "name"
-                reclassified.append((m.start(2), SecretMatch(kind, f'name contains "{word}"', length)))
-            continue
-        if _is_placeholder(value) or is_allowlisted(name, raw, allow):
-            continue
-        found = classify_pair(name, raw, allow)
-        if found is not None and found.kind != "redacted":
-            if found.kind == "name" and secret_name_word(name) in _PASSWORD_WORDS:
-                found = SecretMatch("password-assignment", found.detail, found.length)
-            offset = 1 if raw != value else 0
-            add(m.start(2) + offset, m.end(2) - offset, found)
-    for start, end, tool in _fed_passwords(command):
-        value = command[start:end]
-        length = earlier(value)
-        if length is not None:
-            reclassified.append((start, SecretMatch("account-password", f"password fed to {tool}", length)))
-        elif not _is_placeholder(value):
-            add(start, end, SecretMatch("account-password", f"password fed to {tool}", end - start))
-    for kind, detail, pattern in _COMMAND_PATTERNS:
-        for m in pattern.finditer(command):
-            value = m.group(1)
-            length = earlier(value)
-            if length is not None:
-                reclassified.append((m.start(1), SecretMatch(kind, detail, length)))
-                continue
-            if _is_placeholder(value) or has_redaction(value):
-                continue
-            raw = _literal(value)
-            offset = 1 if raw != value else 0
-            add(m.start(1) + offset, m.end(1) - offset, SecretMatch(kind, detail, len(raw)))
-    # A secret build arg's value may also be spelled out literally in the command itself.
-    for value in secret_values:
-        for m in re.finditer(re.escape(value), command):
-            add(m.start(), m.end(), SecretMatch("build-arg-value", "value of a secret build arg", len(value)))
-
-    head = _rebuild_prefix(text[:cmd_start], pairs, redacted_args)
-    body = _replace_spans(command, ((s, e) for s, e, _ in spans))
-    body = re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], body)
-    seen_at = {s for s, _, _ in spans}
-    matches = [(s, m) for s, _, m in spans] + [(at, m) for at, m in reclassified if at not in seen_at]
-    classified = tuple(m for _, m in sorted(matches, key=lambda x: x[0]))
-    raw_values = [command[start:end] for start, end, _ in spans]
-    return RedactedCommand(head + body, tuple(redacted_args), classified), raw_values
-
-
-def _rebuild_prefix(prefix: str, pairs: list[tuple[str, str]], redacted: list[RedactedPair]) -> str:
-    if not pairs:
-        return prefix
-    m = _BUILD_ARGS.match(prefix)
-    lead, count = (m.group("lead"), m.group("n")) if m else ("", str(len(pairs)))
-    parts = [f"{r.name}={r.value}" for r in redacted]
-    trailing = " " if prefix.endswith((" ", "\t")) else ""
-    return f"{lead}|{count} " + " ".join(parts) + trailing
-
-
-def redact_command(text: str, allow: Iterable[str] = ()) -> str:
-    """A history line or RUN instruction with every secret it holds redacted."""
-    return scan_command(text, allow).text
-
-
-_KEY_SPACE_VALUE = re.compile(
-    r"^(?P<head>\s*(?:ENV|ARG)\s+)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<sep>\s+)(?P<value>\S.*)$", re.I
-)
-_DIFF_HEADER = ("+++ ", "--- ", "@@ ")
-
-
-def redact_dockerfile_text(text: str, allow: Iterable[str] = ()) -> str:
-    """Dockerfile text, or a unified diff of one, with every secret it holds redacted (`ENV KEY value` included).
-
-    Hardened Dockerfile diffs quote the user's lines as context; this makes them as safe as the findings.
-    """
-    allow = tuple(allow)
-    lines: list[str] = []
-    for line in text.split("\n"):
-        if line.startswith(_DIFF_HEADER):
-            lines.append(line)
-            continue
-        prefix = line[:1] if line[:1] in (" ", "+", "-") else ""
-        m = _KEY_SPACE_VALUE.match(line[len(prefix) :])
-        if m is not None and "=" not in m.group("name"):
-            safe, _ = redact_pair(m.group("name"), _literal(m.group("value").strip()), allow)
-            line = f"{prefix}{m.group('head')}{m.group('name')}{m.group('sep')}{safe}"
-        lines.append(line)
-    text = "\n".join(lines)
-    # A command continued over lines (`echo ... \` then `| chpasswd`) is judged joined, as the shell reads it;
-    # the values found there are then redacted wherever they appear in the text.
-    joined = re.sub(r"\\\n[ +-]?", " ", text)
-    for value in sorted(set(_scan(joined, allow)[1]), key=len, reverse=True):
-        if len(value) >= 4:
-            text = text.replace(value, redact(value))
-    return redact_command(text, allow)
-
-
-def redact_history_line(text: str, allow: Iterable[str] = ()) -> RedactedCommand:
-    """What a facts builder stores for a history `created_by`: redacted text, build args, what was found."""
-    return scan_command(text, allow)
-
-
-# ---------------------------------------------------------------------------------------------- files
-
 _PRIVATE_KEY_HEADER = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+
+
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*(.*?)\s*$", re.MULTILINE)
 
 
@@ -683,6 +366,6 @@ def classify_file(path: str, content: bytes, allow: Iterable[str] = ()) -> Secre
         return SecretMatch("pypirc", ".pypirc with a password", size)
     if name == ".env" or name.startswith(".env."):
         for m in _ENV_LINE.finditer(text):
-            if classify_pair(m.group(1), _literal(m.group(2)), allow) is not None:
+            if classify_pair(m.group(1), unquote(m.group(2)), allow) is not None:
                 return SecretMatch("dotenv", f".env file with secret {m.group(1)}", size)
     return None

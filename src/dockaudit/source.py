@@ -10,7 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from dockaudit.facts import ContainerFacts, ContainerSummary, HostFacts, ImageFacts, ImageSummary, Inventory
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.host import HostFacts
+from dockaudit.facts.image import ImageFacts
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import EngineInfo, TrivyInfo
 
 if TYPE_CHECKING:

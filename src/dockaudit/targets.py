@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockaudit.errors import DockauditError, UsageError
-from dockaudit.facts import ComposeProject, ContainerSummary, ImageSummary, Inventory
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import TargetKind
 
 if TYPE_CHECKING:
+    from dockaudit.facts.compose import ComposeProject
     from dockaudit.source import FactSource
 
 PREFIXES = ("container", "image", "path")
@@ -247,8 +248,10 @@ def _listed(inventory: Inventory, engine: str, selection: Selection) -> list[Res
 
 
 def images_of_containers(source: FactSource, engine: str, targets: Sequence[ResolvedTarget]) -> list[ResolvedTarget]:
-    """The images the given containers run, as targets of their own (one inspect per distinct image)."""
+    """The images the given containers run, as targets of their own (one inspect per distinct image not already
+    among the targets)."""
     wanted = {t.image_id for t in targets if t.kind is TargetKind.CONTAINER and t.engine == engine and t.image_id}
+    wanted -= {t.id for t in targets if t.kind is TargetKind.IMAGE and t.engine == engine}
     found: list[ResolvedTarget] = []
     for image_id in sorted(wanted):
         row = source.find_image(image_id)

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dockaudit.audit import AuditOptions, AuditSession, ProgressEvent
+from dockaudit.audit import AuditSession
+from dockaudit.audit_options import AuditOptions, ProgressEvent
 from dockaudit.config import Ignore, Settings
 from dockaudit.engine.client import connect, resolve_endpoint
 from dockaudit.engine.source import EngineSource

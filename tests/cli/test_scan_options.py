@@ -128,7 +128,7 @@ def test_no_color_and_dumb_terminals_get_plain_text(monkeypatch: pytest.MonkeyPa
 
 
 def test_progress_is_off_unless_asked_and_counts_each_target_once() -> None:
-    from dockaudit.audit import ProgressEvent
+    from dockaudit.audit_options import ProgressEvent
     from dockaudit.commands.scan import _progress
 
     with _progress(False) as off:

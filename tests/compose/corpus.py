@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from dockaudit.config import Settings
-from dockaudit.facts import ComposeProject, ServiceFacts
+from dockaudit.facts.compose import ComposeProject, ServiceFacts
 from dockaudit.model import Finding, Status
 from dockaudit.parse.compose import load_project
 from dockaudit.rules.compose import evaluate_service

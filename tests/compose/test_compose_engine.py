@@ -14,7 +14,8 @@ import pytest
 
 from dockaudit.config import Settings
 from dockaudit.engine.collect import collect_image
-from dockaudit.facts import ComposeProject, ComposeService, ImageFacts, ServiceFacts
+from dockaudit.facts.compose import ComposeProject, ComposeService, ServiceFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.harden.compose import harden_compose
 from dockaudit.model import Severity, Status
 from dockaudit.parse.compose import load_project

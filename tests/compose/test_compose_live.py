@@ -18,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from dockaudit.audit import AuditOptions
+from dockaudit.audit_options import AuditOptions
 from dockaudit.config import Settings
 from dockaudit.connect import open_session
 from dockaudit.parse.compose_binary import find_compose

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dockaudit.config import Settings
-from dockaudit.facts import ComposeProject, ServiceFacts
+from dockaudit.facts.compose import ComposeProject, ServiceFacts
 from dockaudit.harden import compose as harden_module
 from dockaudit.harden.compose import ComposeHardening, harden_compose
 from dockaudit.model import Severity, Status

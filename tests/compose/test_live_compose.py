@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dockaudit.facts import ContainerSummary, NamedValue
+from dockaudit.facts.image import NamedValue
+from dockaudit.facts.inventory import ContainerSummary
 from dockaudit.live_compose import compose_labels, group_by_project, point_at_compose
 from dockaudit.model import Finding, Fix, Location, Severity, Source, Status
 from tests.compose.corpus import corpus, evaluate

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dockaudit.errors import UsageError
-from dockaudit.facts import EnvOrigin
+from dockaudit.facts.compose import EnvOrigin
 from dockaudit.parse import compose_binary
 from dockaudit.parse.compose import load_project, written_text
 from dockaudit.parse.compose_binary import ComposeFileError, ComposeUnavailableError, find_compose

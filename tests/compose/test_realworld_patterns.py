@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dockaudit.config import Settings
-from dockaudit.facts import ServiceFacts
+from dockaudit.facts.compose import ServiceFacts
 from dockaudit.harden.compose import harden_compose
 from dockaudit.model import Finding, Status
 from dockaudit.parse.compose import load_project

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from dockaudit.config import Ignore, Settings, apply_config
-from dockaudit.facts import ComposeService, Healthcheck, ImageConfig, ImageFacts, ServiceFacts
+from dockaudit.facts.compose import ComposeService, ServiceFacts
+from dockaudit.facts.image import Healthcheck, ImageConfig, ImageFacts
 from dockaudit.model import Severity, Status
 from dockaudit.rules.compose import LIVE_ONLY, evaluate_service
 from dockaudit.rules.registry import RULES, VARIANTS, RuleContext, Scope

@@ -6,13 +6,17 @@ Docker-compatible inspect reports some settings differently: each difference is 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import requests
 
 from dockaudit.engine.client import connect, resolve_endpoint
 from dockaudit.engine.collect import collect_container
+from dockaudit.engine.readonly import OnePoolUnixAdapter
 from dockaudit.engine.source import EngineSource
 from dockaudit.errors import EngineError
-from dockaudit.facts import ContainerFacts, Mount
+from dockaudit.facts.container import ContainerFacts, Mount
 from tests.engine.conftest import EngineContainers, EngineImages, EngineUnderTest
 from tests.fixtures import planted
 
@@ -184,3 +188,31 @@ def test_the_source_finds_containers_by_name_and_id(
         assert source.find_container(".") is None  # would name the list endpoint, not a container
         facts = source.container_facts(engine_containers.hardened)
         assert facts.id == engine_containers.hardened and facts.engine == connected.info.id
+
+
+def test_a_lookup_then_a_collection_inspects_the_container_once(
+    engine: EngineUnderTest, engine_containers: EngineContainers
+) -> None:
+    with connect(resolve_endpoint(host=engine.url)) as connected:
+        source = EngineSource(connected)
+        api = connected.client.api
+        sent: list[str] = []
+        send = api.send
+
+        def counting(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            sent.append(request.path_url)
+            return send(request, **kwargs)
+
+        def inspects() -> int:
+            return sum(p.startswith(f"/v{api.api_version}/containers/") and p.endswith("/json") for p in sent)
+
+        api.send = counting  # type: ignore[method-assign]
+        found = source.find_container(engine_containers.hardened)
+        assert found is not None
+        first = source.container_facts(found.id)
+        assert inspects() == 1
+        again = source.container_facts(found.id)  # taken once: a second collection asks the engine again
+        assert inspects() == 2 and again.id == first.id
+        # Every request to the local socket went through one pool of kept-alive connections.
+        adapter = api.get_adapter(api.base_url)
+        assert isinstance(adapter, OnePoolUnixAdapter) and len(adapter.pools) == 1

@@ -9,7 +9,7 @@ import docker
 import pytest
 
 from dockaudit.engine.collect_host import collect_host
-from dockaudit.facts import RegistryAuth
+from dockaudit.facts.host import RegistryAuth
 from tests.engine.conftest import EngineUnderTest
 
 pytestmark = pytest.mark.docker

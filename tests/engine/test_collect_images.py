@@ -20,7 +20,8 @@ from dockaudit.engine.collect import ImageSummary, collect_image, image_facts_fr
 from dockaudit.engine.layers import read_image_stream
 from dockaudit.engine.source import EngineSource
 from dockaudit.errors import CancelledError, EngineError
-from dockaudit.facts import FileType, ImageFacts
+from dockaudit.facts.filesystem import FileType
+from dockaudit.facts.image import ImageFacts
 from tests.engine.conftest import EngineContainers, EngineImages, EngineUnderTest
 from tests.fixtures import planted
 

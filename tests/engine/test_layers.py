@@ -14,7 +14,7 @@ import pytest
 
 from dockaudit.engine.layers import ArchiveError, read_image_archive, read_image_stream
 from dockaudit.errors import CancelledError
-from dockaudit.facts import FileType
+from dockaudit.facts.filesystem import FileType
 from tests.fixtures import planted
 from tests.fixtures.archives import (
     SyntheticImage,

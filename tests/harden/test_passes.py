@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.facts import OsRelease
+from dockaudit.facts.filesystem import OsRelease
 from dockaudit.harden import BaseImage, HardenContext, HardenResult, base_from_facts, harden_dockerfile_text
 from dockaudit.harden.sources import CHECKSUM_PLACEHOLDER
 from tests.rules.conftest import make_image_facts

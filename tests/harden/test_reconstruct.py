@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockaudit.facts import Healthcheck, HistoryEntry, ImageConfig, ImageFacts, NamedValue
+from dockaudit.facts.image import Healthcheck, HistoryEntry, ImageConfig, ImageFacts, NamedValue
 from dockaudit.harden.diff import colour_diff, unified_diff
 from dockaudit.harden.document import Document
 from dockaudit.harden.image import harden_image

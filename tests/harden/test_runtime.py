@@ -5,20 +5,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import replace
 
-from dockaudit.facts import (
-    ContainerFacts,
-    ContainerState,
-    FileFact,
-    FilesystemFacts,
-    FileType,
-    HostConfig,
-    ImageConfig,
-    ImageFacts,
-    Mount,
-    NamedValue,
-    PortBinding,
-    Process,
-)
+from dockaudit.facts.container import ContainerFacts, ContainerState, HostConfig, Mount, PortBinding, Process
+from dockaudit.facts.filesystem import FileFact, FilesystemFacts, FileType
+from dockaudit.facts.image import ImageConfig, ImageFacts, NamedValue
 from dockaudit.harden.runtime import harden_container
 from dockaudit.secrets import SecretMatch
 

@@ -18,7 +18,7 @@ import docker
 import docker.errors
 import pytest
 
-from dockaudit.audit import AuditOptions
+from dockaudit.audit_options import AuditOptions
 from dockaudit.config import Settings
 from dockaudit.connect import open_session
 from dockaudit.errors import EngineError

@@ -17,7 +17,7 @@ from dockaudit.engine.collect import image_facts_from_archive
 from dockaudit.engine.layers import ArchiveError, read_image_stream, scan_layer
 from dockaudit.engine.tarstream import BLOCK, ChunkSource
 from dockaudit.errors import DockauditError
-from dockaudit.facts import ImageFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import Scope, evaluate
 from tests.fixtures.archives import SyntheticImage, chunked, classic_archive, file, oci_archive, symlink

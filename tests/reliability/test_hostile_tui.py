@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.audit import AuditOptions
+from dockaudit.audit_options import AuditOptions
 from dockaudit.config import Settings
 from dockaudit.tui.app import DockauditApp, make_app
 from dockaudit.tui.backend import EngineConnector

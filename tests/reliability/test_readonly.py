@@ -7,12 +7,13 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockaudit.audit import AuditOptions, ProgressEvent
+from dockaudit.audit_options import AuditOptions, ProgressEvent
 from dockaudit.config import Settings
 from dockaudit.connect import open_session
 from dockaudit.engine.readonly import ReadOnlyDockerClient, ReadOnlyError
 from dockaudit.engine.source import EngineSource
-from dockaudit.facts import ContainerFacts, ImageFacts
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import TargetKind
 from dockaudit.scanners.trivy import TrivyOptions
 from dockaudit.targets import ResolvedTarget

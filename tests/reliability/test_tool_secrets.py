@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.audit import AuditOptions
+from dockaudit.audit_options import AuditOptions
 from dockaudit.config import Settings
 from dockaudit.scanners.trivy import TrivyOptions
 from dockaudit.tui.app import DockauditApp, make_app

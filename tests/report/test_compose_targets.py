@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import pytest
 
 from dockaudit.config import Settings
-from dockaudit.facts import ServiceFacts
+from dockaudit.facts.compose import ServiceFacts
 from dockaudit.model import Report, TargetKind, TargetResult
 from dockaudit.parse.compose import load_project
 from dockaudit.report import render

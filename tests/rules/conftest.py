@@ -10,27 +10,16 @@ from typing import Any
 
 import pytest
 
+from dockaudit.command_secrets import redact_history_line
 from dockaudit.config import Settings
-from dockaudit.facts import (
-    ContainerFacts,
-    ContainerState,
-    FileFact,
-    FilesystemFacts,
-    FileType,
-    Healthcheck,
-    HistoryEntry,
-    HostConfig,
-    HostFacts,
-    ImageConfig,
-    ImageFacts,
-    LayerInfo,
-    NamedValue,
-    OsRelease,
-)
+from dockaudit.facts.container import ContainerFacts, ContainerState, HostConfig
+from dockaudit.facts.filesystem import FileFact, FilesystemFacts, FileType, LayerInfo, OsRelease
+from dockaudit.facts.host import HostFacts
+from dockaudit.facts.image import Healthcheck, HistoryEntry, ImageConfig, ImageFacts, NamedValue
 from dockaudit.model import Finding
 from dockaudit.rules import RULE_MODULES
 from dockaudit.rules.registry import RULES, RuleContext, evaluate_rule
-from dockaudit.secrets import redact_history_line, redact_pair
+from dockaudit.secrets import redact_pair
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 """The clock every builder and `make_ctx` uses, so age-based rules are deterministic."""

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.facts import DockerfileFacts, ImageFacts
+from dockaudit.facts.dockerfile import DockerfileFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import Finding, Severity
 from dockaudit.parse.dockerfile import parse_dockerfile_text
 from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile

@@ -8,7 +8,7 @@ import docker
 import pytest
 
 from dockaudit.engine.collect import collect_container
-from dockaudit.facts import ContainerFacts
+from dockaudit.facts.container import ContainerFacts
 from dockaudit.model import Finding, Severity, Status
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import Scope, evaluate

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from dockaudit.facts import ContainerFacts, ContainerState, Healthcheck, Mount, PortBinding, Process
+from dockaudit.facts.container import ContainerFacts, ContainerState, Mount, PortBinding, Process
+from dockaudit.facts.image import Healthcheck
 from dockaudit.model import Severity, Status
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import RULES

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dockaudit.config import Settings
-from dockaudit.facts import Healthcheck, OsRelease
+from dockaudit.facts.filesystem import OsRelease
+from dockaudit.facts.image import Healthcheck
 from dockaudit.model import Finding, Status
 from dockaudit.parse.dockerfile import parse_dockerfile_text
 from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile, os_from_base

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dockaudit.config import Settings
-from dockaudit.facts import DockerfileFacts
+from dockaudit.facts.dockerfile import DockerfileFacts
 from dockaudit.model import Finding, Severity, Status
 from dockaudit.parse.dockerfile import parse_dockerfile, parse_dockerfile_text
 from dockaudit.parse.dockerignore import is_ignored

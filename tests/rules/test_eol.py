@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 from dockaudit.config import Settings, Thresholds
-from dockaudit.facts import OsRelease
+from dockaudit.facts.filesystem import OsRelease
 from dockaudit.model import Finding, Origin, Severity, Status
 from dockaudit.parse.dockerfile import parse_dockerfile_text
 from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from dockaudit.config import Settings, Thresholds
-from dockaudit.facts import FileFact, FilesystemFacts, FileType, ImageFacts, LayerInfo
+from dockaudit.facts.filesystem import FileFact, FilesystemFacts, FileType, LayerInfo
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import Origin, Status
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import RULES

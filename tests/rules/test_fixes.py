@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockaudit.facts import OsRelease
+from dockaudit.facts.filesystem import OsRelease
 from dockaudit.rules.fixes import (
     Family,
     compose_service,

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from dockaudit.facts import FileType, HistoryEntry, ImageFacts
+from dockaudit.facts.filesystem import FileType
+from dockaudit.facts.image import HistoryEntry, ImageFacts
 from dockaudit.model import Origin, Severity, Status
 from tests.rules.conftest import (
     file_fact,

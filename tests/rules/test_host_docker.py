@@ -10,7 +10,7 @@ import docker
 import pytest
 
 from dockaudit.engine.collect_host import collect_host
-from dockaudit.facts import HostFacts
+from dockaudit.facts.host import HostFacts
 from dockaudit.model import Finding, Status
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import Scope, evaluate

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from dockaudit.config import Settings
-from dockaudit.facts import HostFacts, RegistryAuth
+from dockaudit.facts.host import HostFacts, RegistryAuth
 from dockaudit.model import Severity, Status
 from dockaudit.rules import load_all
 from dockaudit.rules.host import parse_engine_version

@@ -27,7 +27,7 @@ import pytest
 
 from dockaudit.config import Settings
 from dockaudit.engine.collect import collect_image
-from dockaudit.facts import ImageFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import Finding, Origin, Status
 from dockaudit.rules import load_all
 from dockaudit.rules.registry import RuleContext, Scope, evaluate

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dockaudit.config import Settings, Thresholds
-from dockaudit.facts import Healthcheck, OsRelease
+from dockaudit.facts.filesystem import OsRelease
+from dockaudit.facts.image import Healthcheck
 from dockaudit.model import Origin, Severity, Status
 from tests.rules.conftest import (
     ALPINE,

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.audit import AuditOptions, AuditSession
+from dockaudit.audit import AuditSession
+from dockaudit.audit_options import AuditOptions
+from dockaudit.command_secrets import redact_dockerfile_text, scan_command
 from dockaudit.config import Settings
 from dockaudit.model import Report, Severity, Status, TargetKind, TargetResult
 from dockaudit.parse.dockerfile import parse_dockerfile_text
 from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
 from dockaudit.report import FORMATS, render
-from dockaudit.secrets import classify_pair, redact_dockerfile_text, scan_command
+from dockaudit.secrets import classify_pair
 from dockaudit.targets import ResolvedTarget
 from tests.rules.conftest import NOW, make_history, make_image_facts, run_rule
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockaudit.facts import FileType
+from dockaudit.facts.filesystem import FileType
 from dockaudit.model import Finding, Severity, Status
 from dockaudit.parse.dockerfile import parse_dockerfile_text
 from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from dockaudit.errors import UsageError
-from dockaudit.facts import BaseImage, DockerfileFacts, ImageFacts
+from dockaudit.facts.dockerfile import BaseImage, DockerfileFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import Status
 from dockaudit.parse.dockerfile import parse_dockerfile_text
 from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile
@@ -1119,7 +1120,7 @@ def test_built_image_without_a_drop_tool_is_high() -> None:
 
 @pytest.mark.parametrize(("present", "verdict"), [(("/bin/sh",), "medium"), (("/bin/sh", "/usr/bin/curl"), PASS)])
 def test_built_image_healthcheck_calling_a_missing_tool_fails(present: tuple[str, ...], verdict: str) -> None:
-    from dockaudit.facts import Healthcheck
+    from dockaudit.facts.image import Healthcheck
 
     check = Healthcheck(test=("CMD-SHELL", "curl -f http://127.0.0.1:8080/ || exit 1"))
     facts = _built(None, ("/app/server",), *present, healthcheck=check)

@@ -6,16 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dockaudit.command_secrets import parse_build_args, redact_command, redact_history_line
 from dockaudit.secrets import (
     classify_file,
     classify_pair,
     find_credentials,
     is_allowlisted,
     name_words,
-    parse_build_args,
     redact,
-    redact_command,
-    redact_history_line,
     redact_pair,
     redact_text,
     secret_name_word,

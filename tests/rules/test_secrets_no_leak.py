@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dockaudit.facts import NamedValue
+from dockaudit.facts.image import NamedValue
 from dockaudit.model import Finding
 from dockaudit.parse.dockerfile import parse_dockerfile_text
 from dockaudit.parse.dockerfile_image import image_facts_from_dockerfile

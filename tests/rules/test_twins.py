@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from dockaudit.audit import AuditOptions, AuditSession
+from dockaudit.audit import AuditSession
+from dockaudit.audit_options import AuditOptions
 from dockaudit.config import Ignore, Settings, apply_config
 from dockaudit.model import Finding, Location, Severity, Source, Status, TargetKind, TargetResult
 from dockaudit.rules.twins import attach_twin_evidence, merge_twins

@@ -16,9 +16,9 @@ from textual.coordinate import Coordinate
 from textual.render import measure
 from textual.widgets._data_table import default_cell_formatter
 
-from dockaudit.audit import AuditOptions
+from dockaudit.audit_options import AuditOptions
 from dockaudit.config import Settings
-from dockaudit.facts import ImageSummary
+from dockaudit.facts.inventory import ImageSummary
 from dockaudit.model import TargetKind, TargetResult
 from dockaudit.scanners.trivy import TrivyOptions
 from dockaudit.tui import presenters as p

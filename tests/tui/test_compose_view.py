@@ -21,9 +21,10 @@ from textual.pilot import Pilot
 from textual.widgets import Static, TabbedContent
 from textual.widgets.tree import TreeNode
 
-from dockaudit.audit import AuditOptions
+from dockaudit.audit_options import AuditOptions
 from dockaudit.config import Settings
-from dockaudit.facts import ContainerSummary, NamedValue
+from dockaudit.facts.image import NamedValue
+from dockaudit.facts.inventory import ContainerSummary
 from dockaudit.live_compose import group_by_project
 from dockaudit.model import Finding, Status, TargetKind, TargetResult
 from dockaudit.parse.compose import find_compose

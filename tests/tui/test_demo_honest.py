@@ -15,8 +15,9 @@ import pytest
 from textual.widgets import Input
 
 from dockaudit.config import Settings
-from dockaudit.demo import DEMO_ENGINE, NOW, DemoSource
-from dockaudit.facts import BaseImage
+from dockaudit.demo import DemoSource
+from dockaudit.demo_catalog import DEMO_ENGINE, NOW
+from dockaudit.facts.dockerfile import BaseImage
 from dockaudit.harden.context import base_from_facts
 from dockaudit.harden.image import harden_image
 from dockaudit.model import EngineInfo, Finding, Source, TargetKind

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dockaudit.demo import NOW, DemoScanner, DemoSource
+from dockaudit.demo import DemoScanner, DemoSource
+from dockaudit.demo_catalog import NOW
 from dockaudit.model import DbStatus, EngineInfo, Severity, Status, TargetKind, TargetResult, TrivyInfo
 from dockaudit.targets import image_target
 from dockaudit.tui.backend import EngineChoice, ScanState

@@ -168,7 +168,8 @@ def _session(
     guess: str = "guessing their distribution by name",
 ) -> AuditSession:
     """A session on the engine; without one (unreachable, and a file does without it) a file-only one."""
-    from dockaudit.audit import AuditOptions, AuditSession
+    from dockaudit.audit import AuditSession
+    from dockaudit.audit_options import AuditOptions
     from dockaudit.config import load_settings
     from dockaudit.connect import open_session
 

@@ -26,7 +26,7 @@ from dockaudit.text import printable
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from dockaudit.audit import AuditOptions, ProgressEvent
+    from dockaudit.audit_options import AuditOptions, ProgressEvent
     from dockaudit.engine.fleet import EngineFailure
     from dockaudit.targets import Selection, TargetSpec
 

@@ -1,6 +1,6 @@
 """Connect to a resolved engine: a read-only docker SDK client, the engine's identity, one-line failures.
 
-The API version is always negotiated (`version="auto"`), never pinned. Engines older than API 1.40
+The API version is always negotiated (the engine's own, from `/version`), never pinned. Engines older than API 1.40
 (Docker 19.03, Podman 3) are refused: the inspect fields the rules read are only complete from there on.
 """
 
@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 MIN_API_VERSION = (1, 40)
+_PLACEHOLDER_API = "1.40"
+"""The SDK client's API version until the engine's own is known; never used for a request."""
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_REQUEST_TIMEOUT = 120.0
 """Per-request read timeout once connected: `system df` or a big `top` can take a while on busy hosts."""
@@ -269,14 +271,15 @@ def _handshake(
 ) -> tuple[ReadOnlyDockerClient, dict[str, Any], dict[str, Any]]:
     """The SDK client plus the engine's `/version` and `/info`, once the API version is acceptable."""
     try:
-        client = ReadOnlyDockerClient(base_url=base_url, version="auto", timeout=timeout, tls=_tls_config(endpoint))
+        client = ReadOnlyDockerClient(
+            base_url=base_url, version=_PLACEHOLDER_API, timeout=timeout, tls=_tls_config(endpoint)
+        )
     except EngineError:
         raise
     except Exception as exc:
         raise EngineError(explain_connect_error(exc, endpoint, timeout)) from exc
     try:
         version: dict[str, Any] = client.api.version(api_version=False)
-        host_info: dict[str, Any] = client.api.info()
     except Exception as exc:
         client.close()
         raise EngineError(explain_connect_error(exc, endpoint, timeout)) from exc
@@ -288,6 +291,13 @@ def _handshake(
             f"the engine at {endpoint.describe()} is too old: it speaks API {api or '?'} "
             f"(server {version.get('Version', '?')}); dockaudit needs API {need} or newer (Docker 19.03+, Podman 3+)"
         )
+    # What `version="auto"` would negotiate, from the answer above instead of a second `/version`.
+    client.api._version = api  # type: ignore[attr-defined]  # where `version="auto"` keeps it
+    try:
+        host_info: dict[str, Any] = client.api.info()
+    except Exception as exc:
+        client.close()
+        raise EngineError(explain_connect_error(exc, endpoint, timeout)) from exc
     return client, version, host_info
 
 

@@ -10,27 +10,20 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import docker
 
+from dockaudit.command_secrets import redact_command
 from dockaudit.engine import api, convert
 from dockaudit.engine.layers import SavedImage, read_image_archive, read_image_stream
 from dockaudit.errors import CancelledError, DockauditError, EngineError
-from dockaudit.facts import (
-    ContainerFacts,
-    ContainerSummary,
-    FilesystemFacts,
-    HistoryEntry,
-    ImageFacts,
-    ImageSummary,
-    Inventory,
-    PortBinding,
-    Process,
-)
+from dockaudit.facts.container import ContainerFacts, PortBinding, Process
+from dockaudit.facts.filesystem import FilesystemFacts
+from dockaudit.facts.image import HistoryEntry, ImageFacts
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.parse.history import RawStep, base_from_api_tags, build_history, steps_from_api, steps_from_config
 from dockaudit.parse.timestamps import parse_timestamp
-from dockaudit.secrets import redact_command
 
 PS_ARGS = "-o pid,ppid,uid,stat,args"
 """`docker top` columns: numeric UIDs and process states (`Z` for zombies) besides the default's."""
@@ -284,9 +277,11 @@ def collect_image(
     cancel: threading.Event | None = None,
     base_index: BaseIndex | None = None,
     allow_secret_names: Iterable[str] = (),
+    inspected: api.Json | None = None,
 ) -> ImageFacts:
-    """Facts of one image: inspect, history and (unless `read_layers` is off) one pass over its layers."""
-    meta = api.inspect_image(client, ref)
+    """Facts of one image: inspect, history and (unless `read_layers` is off) one pass over its layers;
+    `inspected` is the image's inspect when the caller just made it."""
+    meta = inspected if inspected is not None else api.inspect_image(client, ref)
     return _collect_image(
         client,
         ref,
@@ -333,16 +328,31 @@ def image_facts_from_archive(
 # ------------------------------------------------------------------------------------------------ containers
 
 
-class _ImageCache:
-    """Image inspects shared by the containers of one batch: each image is asked for once, even concurrently."""
+class ImageMemo(Protocol):
+    """Image inspects a source already holds: recalled instead of asked again, and told of new ones."""
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def recall(self, ref: str) -> api.Json | None:
+        """A recent enough inspect of `ref`, if one is held."""
+
+    def remember(self, ref: str, data: api.Json) -> None:
+        """Keep an inspect just made."""
+
+
+class _ImageCache:
+    """Image inspects shared by the containers of one batch: each image is asked for once, even concurrently,
+    and not at all when `memo` (the source's recent inspects) has it."""
+
+    def __init__(self, client: docker.DockerClient, memo: ImageMemo | None = None) -> None:
         self._client = client
+        self._memo = memo
         self._values: dict[str, Future[api.Json | None]] = {}
         self._lock = threading.Lock()
 
     def get(self, ref: str) -> api.Json | None:
         """The image's inspect JSON, or None when the engine has no such image."""
+        known = self._memo.recall(ref) if self._memo is not None else None
+        if known is not None:
+            return known
         with self._lock:
             future = self._values.get(ref)
             owner = future is None
@@ -350,7 +360,10 @@ class _ImageCache:
                 future = self._values[ref] = Future()
         if owner:
             try:
-                future.set_result(api.inspect_image(self._client, ref))
+                data = api.inspect_image(self._client, ref)
+                if self._memo is not None:
+                    self._memo.remember(ref, data)
+                future.set_result(data)
             except api.NotFoundError:
                 future.set_result(None)
             except BaseException as exc:
@@ -405,9 +418,14 @@ def _podman_log_size(client: docker.DockerClient, inspect: api.Json) -> str | No
 
 
 def _collect_container(
-    client: docker.DockerClient, ref: str, images: _ImageCache, engine_id: str | None, allow: tuple[str, ...]
+    client: docker.DockerClient,
+    ref: str,
+    images: _ImageCache,
+    engine_id: str | None,
+    allow: tuple[str, ...],
+    inspected: api.Json | None = None,
 ) -> ContainerFacts:
-    inspect = api.inspect_container(client, ref)
+    inspect = inspected if inspected is not None else api.inspect_container(client, ref)
     host_config = convert.host_config(inspect)
     log_size = _podman_log_size(client, inspect)
     if log_size is not None and not dict(host_config.log_options).get("max-size"):
@@ -454,7 +472,17 @@ def _collect_container(
 
 
 def collect_container(
-    client: docker.DockerClient, ref: str, *, engine_id: str | None = None, allow_secret_names: Iterable[str] = ()
+    client: docker.DockerClient,
+    ref: str,
+    *,
+    engine_id: str | None = None,
+    allow_secret_names: Iterable[str] = (),
+    inspected: api.Json | None = None,
+    image_memo: ImageMemo | None = None,
 ) -> ContainerFacts:
-    """Facts of one container: inspect, `docker top` when running, its image's defaults, tag drift."""
-    return _collect_container(client, ref, _ImageCache(client), engine_id, tuple(allow_secret_names))
+    """Facts of one container: inspect, `docker top` when running, its image's defaults, tag drift.
+
+    `inspected` is the container's inspect when the caller just made it; `image_memo` the source's recent image
+    inspects."""
+    images = _ImageCache(client, image_memo)
+    return _collect_container(client, ref, images, engine_id, tuple(allow_secret_names), inspected)

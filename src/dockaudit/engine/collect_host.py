@@ -13,7 +13,7 @@ import docker
 
 from dockaudit.engine import api
 from dockaudit.errors import EngineError
-from dockaudit.facts import HostFacts, RegistryAuth
+from dockaudit.facts.host import HostFacts, RegistryAuth
 
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 

@@ -5,18 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from dockaudit.facts import (
-    ContainerState,
-    Healthcheck,
-    HostConfig,
-    ImageConfig,
-    Mount,
-    NamedValue,
-    PortBinding,
-    Process,
-)
+from dockaudit.command_secrets import redact_command
+from dockaudit.facts.container import ContainerState, HostConfig, Mount, PortBinding, Process
+from dockaudit.facts.image import Healthcheck, ImageConfig, NamedValue
 from dockaudit.parse.timestamps import parse_timestamp
-from dockaudit.secrets import redact_command, redact_pair
+from dockaudit.secrets import redact_pair
 
 Json = Mapping[str, Any]
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - describes a binding, binds nothing

@@ -20,7 +20,7 @@ from dockaudit.engine.configshape import ShapeError, check_image_config
 from dockaudit.engine.overlay import OPAQUE_MARKER, WHITEOUT_PREFIX, LayerScan, RawEntry, stack_layers
 from dockaudit.engine.tarstream import BLOCK, ChunkSource, Header, Limited, Reader, TarFormatError, gunzip, iter_tar
 from dockaudit.errors import DockauditError
-from dockaudit.facts import FileFact, FilesystemFacts, FileType, LayerInfo
+from dockaudit.facts.filesystem import FileFact, FilesystemFacts, FileType, LayerInfo
 from dockaudit.parse.osrelease import detect_os
 from dockaudit.secrets import classify_file
 from dockaudit.text import without_surrogates

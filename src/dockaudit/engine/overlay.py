@@ -6,7 +6,7 @@ import posixpath
 from array import array
 from dataclasses import dataclass, field
 
-from dockaudit.facts import FileFact, FileType
+from dockaudit.facts.filesystem import FileFact, FileType
 from dockaudit.secrets import SecretMatch
 
 WHITEOUT_PREFIX = ".wh."

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import docker
 import requests
 from docker.api.client import APIClient
+from docker.transport.unixconn import UnixHTTPAdapter
 
 from dockaudit.errors import EngineError
 
@@ -20,8 +21,41 @@ class ReadOnlyError(EngineError):
     """Code tried to change the engine's state; dockaudit only reads."""
 
 
+POOL_SIZE = 64
+"""Keep-alive connections kept to a local engine: more than an audit holds at once (lookups, workers, streams)."""
+
+
+class OnePoolUnixAdapter(UnixHTTPAdapter):
+    """The SDK's unix-socket adapter with one connection pool for every request.
+
+    The SDK keys its pools by the whole request URL, so nearly every request opened (and later closed) a socket of
+    its own; every request goes to the same socket, so one pool of kept-alive connections serves them all.
+    """
+
+    def get_connection(self, url: str | bytes, proxies: Any = None) -> Any:
+        """The one pool, whatever the URL."""
+        return super().get_connection(_POOL_KEY, proxies)
+
+
+_POOL_KEY = "http+docker://localhost"
+
+
 class ReadOnlyAPIClient(APIClient):
     """`APIClient` whose every request passes through a method check (requests' `Session.send` is the funnel)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if str(kwargs.get("base_url") or "").startswith("unix://"):
+            # No proxy or .netrc applies to a local socket, yet requests would look both up in the environment
+            # on every request (a scan of os.environ each time: a third of the client's CPU per call).
+            self.trust_env = False
+            sdk_adapter = self.get_adapter(self.base_url)
+            if isinstance(sdk_adapter, UnixHTTPAdapter):
+                adapter = OnePoolUnixAdapter(
+                    f"http+unix://{sdk_adapter.socket_path}", sdk_adapter.timeout, max_pool_size=POOL_SIZE
+                )
+                self.mount("http+docker://", adapter)
+                self._custom_adapter = adapter
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Send GET and HEAD requests; refuse anything else without touching the connection."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker.errors
 import requests
@@ -21,19 +22,16 @@ from dockaudit.engine.collect import (
     inventory,
     short_reference,
 )
-from dockaudit.engine.collect_host import collect_host
 from dockaudit.errors import DockauditError, EngineError
-from dockaudit.facts import (
-    ContainerFacts,
-    ContainerSummary,
-    HostFacts,
-    ImageFacts,
-    ImageSummary,
-    Inventory,
-)
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import ImageFacts
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import EngineInfo
 from dockaudit.parse.timestamps import parse_timestamp
 from dockaudit.source import TrivyInput
+
+if TYPE_CHECKING:
+    from dockaudit.facts.host import HostFacts
 
 EVENT_TYPES = ("image", "container")
 """Docker event types that change what the lists show."""
@@ -55,6 +53,13 @@ class EngineEvents:
         self._stream.close()
 
 
+FRESH_SECONDS = 10.0
+"""How long the inspect a lookup made stands in for the collection's own (used once): a run that looks a target
+up and then audits it asks the engine once, as a bare SDK script would."""
+IMAGES_KEPT = 256
+"""Image inspects kept by full ID for containers' image defaults (an ID names immutable content)."""
+
+
 class EngineSource:
     """Facts from one connected engine; thread-safe, read-only, one per audit session."""
 
@@ -63,6 +68,9 @@ class EngineSource:
         self._bases: dict[str, ImageFacts | None] = {}
         self._base_index: BaseIndex | None = None
         self._lock = threading.Lock()
+        self._fresh: dict[tuple[str, str], tuple[float, api.Json]] = {}
+        """Inspects lookups just made, by (`image` or `container`, ref as asked and full ID), taken once."""
+        self._images_by_id: dict[str, api.Json] = {}
 
     @property
     def info(self) -> EngineInfo:
@@ -84,6 +92,7 @@ class EngineSource:
         data = self._lookup(api.inspect_container, ref)
         if data is None:
             return None
+        self._remember("container", ref, data)
         cid = str(data.get("Id") or "")
         state = data.get("State") or {}
         return ContainerSummary(
@@ -101,6 +110,7 @@ class EngineSource:
         data = self._lookup(api.inspect_image, ref)
         if data is None:
             return None
+        self._remember("image", ref, data)
         return ImageSummary(
             id=str(data.get("Id") or ""),
             repo_tags=tuple(short_reference(t) for t in data.get("RepoTags") or () if t != "<none>:<none>"),
@@ -127,6 +137,44 @@ class EngineSource:
                 raise EngineError(f"looking up {ref!r}: {cause.explanation or cause}") from exc
             raise EngineError(f"looking up {ref!r}: {api.transport_reason(cause or exc)}") from exc
 
+    def _remember(self, kind: str, ref: str, data: api.Json) -> None:
+        now = time.monotonic()
+        object_id = str(data.get("Id") or "")
+        with self._lock:
+            for key in [k for k, (at, _) in self._fresh.items() if now - at > FRESH_SECONDS]:
+                del self._fresh[key]
+            self._fresh[(kind, ref)] = self._fresh[(kind, object_id)] = (now, data)
+            if kind == "image" and object_id:
+                self._keep_image(object_id, data)
+
+    def _keep_image(self, image_id: str, data: api.Json) -> None:
+        # Called with the lock held.
+        self._images_by_id[image_id] = data
+        if len(self._images_by_id) > IMAGES_KEPT:
+            del self._images_by_id[next(iter(self._images_by_id))]
+
+    def recall(self, ref: str) -> api.Json | None:
+        """An image inspect to reuse for a container's image: by full ID at any age (the content cannot have
+        changed), by reference when it is recent (`FRESH_SECONDS`); the entry stays for the next container."""
+        with self._lock:
+            if ref in self._images_by_id:
+                return self._images_by_id[ref]
+            at, data = self._fresh.get(("image", ref), (0.0, None))
+        return data if data is not None and time.monotonic() - at <= FRESH_SECONDS else None
+
+    def remember(self, ref: str, data: api.Json) -> None:
+        """Keep an image inspect a container's collection made."""
+        self._remember("image", ref, data)
+
+    def _fresh_inspect(self, kind: str, ref: str) -> api.Json | None:
+        """The inspect a lookup of `ref` made moments ago, once; None when there is none (or it is too old)."""
+        with self._lock:
+            at, data = self._fresh.pop((kind, ref), (0.0, None))
+            # Taken under every name it was kept by (as asked, and by ID): the next collection asks the engine.
+            for key in [k for k, (_, kept) in self._fresh.items() if kept is data]:
+                del self._fresh[key]
+        return data if data is not None and time.monotonic() - at <= FRESH_SECONDS else None
+
     def running_image_ids(self) -> list[str]:
         """The image of each running container (for DA510)."""
         return sorted({c.image_id for c in self.inventory().containers if c.running and c.image_id})
@@ -152,14 +200,24 @@ class EngineSource:
             cancel=cancel,
             base_index=self._index() if name_base else None,
             allow_secret_names=allow_secret_names,
+            inspected=self._fresh_inspect("image", ref),
         )
 
     def container_facts(self, ref: str, *, allow_secret_names: Iterable[str] = ()) -> ContainerFacts:
         """Inspect, `docker top` when running, its image's defaults, tag drift."""
-        return collect_container(self._client, ref, engine_id=self.info.id, allow_secret_names=allow_secret_names)
+        return collect_container(
+            self._client,
+            ref,
+            engine_id=self.info.id,
+            allow_secret_names=allow_secret_names,
+            inspected=self._fresh_inspect("container", ref),
+            image_memo=self,
+        )
 
     def host_facts(self) -> HostFacts:
         """The daemon's settings and the client's config."""
+        from dockaudit.engine.collect_host import collect_host
+
         endpoint = self.engine.endpoint
         return collect_host(self._client, engine_id=self.info.id, endpoint=endpoint.url, tls=endpoint.tls is not None)
 

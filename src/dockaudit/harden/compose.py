@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockaudit.facts import ComposeProject, ComposeService, ImageFacts, ServiceFacts
+from dockaudit.facts.compose import ComposeProject, ComposeService, ServiceFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.harden.compose_plan import (
     VARIABLE_REFERENCE,
     ComposeChange,

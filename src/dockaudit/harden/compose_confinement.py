@@ -6,7 +6,7 @@ import re
 
 from ruamel.yaml.comments import CommentedSeq
 
-from dockaudit.facts import ImageFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.harden.compose_edit import is_shared
 from dockaudit.harden.compose_service import (
     ServiceEditor,

@@ -6,7 +6,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from dockaudit.facts import ComposePort, EnvOrigin
+from dockaudit.facts.compose import ComposePort, EnvOrigin
 from dockaudit.harden.compose_edit import find_path, is_shared, owns_key, scalar_text, scalar_value
 from dockaudit.harden.compose_service import (
     VARIABLE_REFERENCE,

@@ -11,7 +11,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from dockaudit.facts import ComposeProject, ComposeService, ImageFacts
+from dockaudit.facts.compose import ComposeProject, ComposeService
+from dockaudit.facts.image import ImageFacts
 from dockaudit.harden.compose_edit import NodeEditor, owns_key
 from dockaudit.harden.yamltext import YamlText, render_value
 from dockaudit.model import Finding, Location

@@ -10,7 +10,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from dockaudit.facts import ComposeProject, ImageFacts, ServiceFacts
+from dockaudit.facts.compose import ComposeProject, ServiceFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import Severity, Status
 from dockaudit.parse.compose import load_project
 from dockaudit.parse.compose_binary import ComposeBinary, ComposeFileError

@@ -6,7 +6,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dockaudit.facts import BaseImage, ImageFacts, OsRelease
+from dockaudit.facts.dockerfile import BaseImage
+from dockaudit.facts.filesystem import OsRelease
+from dockaudit.facts.image import ImageFacts
 from dockaudit.parse.base_images import split_reference
 from dockaudit.rules.fixes import Family, distro_family
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from dockaudit.facts import RuntimeFacts
+from dockaudit.facts.dockerfile import RuntimeFacts
 from dockaudit.harden.document import Document, Edit, Instruction
 from dockaudit.harden.passes import PassOutput, flagged_line, has_mark, has_mark_after, runtime_stage, why
 from dockaudit.harden.plan import Plan

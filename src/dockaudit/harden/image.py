@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dockaudit.facts import ImageFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.harden.context import BaseImage, HardenContext, base_from_facts
 from dockaudit.harden.dockerfile import harden_dockerfile_text
 from dockaudit.harden.reconstruct import reconstruct_dockerfile

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dockaudit.config import Settings
 from dockaudit.errors import UsageError
-from dockaudit.facts import BaseImage, DockerfileFacts, RuntimeFacts
+from dockaudit.facts.dockerfile import BaseImage, DockerfileFacts, RuntimeFacts
 from dockaudit.harden.context import HardenContext
 from dockaudit.harden.result import Unfixed
 from dockaudit.model import Finding, Severity, Status

@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 
-from dockaudit.facts import Healthcheck, HistoryEntry, ImageFacts
+from dockaudit.facts.image import Healthcheck, HistoryEntry, ImageFacts
 from dockaudit.model import Origin
 
 _LEGACY_SOURCE = re.compile(r"^(?P<kind>file|dir|multi):(?P<hash>[0-9a-f]+) in (?P<dest>.+)$")

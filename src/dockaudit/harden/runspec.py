@@ -6,7 +6,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from dockaudit.facts import ContainerFacts, Healthcheck, ImageFacts
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import Healthcheck, ImageFacts
 from dockaudit.rules.fixes import compose_service
 
 MiB = 1024 * 1024

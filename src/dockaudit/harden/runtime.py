@@ -6,7 +6,9 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 
-from dockaudit.facts import ContainerFacts, FileType, Healthcheck, ImageFacts
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.filesystem import FileType
+from dockaudit.facts.image import Healthcheck, ImageFacts
 from dockaudit.harden.diff import unified_diff
 from dockaudit.harden.healthcheck import probe
 from dockaudit.harden.result import Change

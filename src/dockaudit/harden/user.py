@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.facts import Account, RuntimeFacts
+from dockaudit.facts.dockerfile import Account, RuntimeFacts
 from dockaudit.harden.document import Document, Edit, Instruction, Stage
 from dockaudit.harden.passes import PassOutput, flagged_line, runtime_stage, why
 from dockaudit.harden.plan import Plan

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from dockaudit.facts import Account, DockerfileInstruction, EffectiveUser
+from dockaudit.facts.dockerfile import Account, DockerfileInstruction, EffectiveUser
 from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.shell_text import command_words, expand, inline_vars, split_segments
 

@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from dockaudit.facts import Account, BaseImage
+from dockaudit.facts.dockerfile import Account, BaseImage
 
 _REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "library/")
 

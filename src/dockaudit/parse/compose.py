@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from dockaudit.command_secrets import redact_command
 from dockaudit.errors import UsageError
-from dockaudit.facts import (
+from dockaudit.facts.compose import (
     ComposeBuild,
     ComposeDependency,
     ComposeEnvVar,
@@ -24,8 +25,8 @@ from dockaudit.facts import (
     ComposeProject,
     ComposeService,
     EnvOrigin,
-    Healthcheck,
 )
+from dockaudit.facts.image import Healthcheck
 from dockaudit.model import Location
 from dockaudit.parse.compose_binary import DEFAULT_TIMEOUT, ComposeBinary, find_compose, run_config
 from dockaudit.parse.compose_source import (
@@ -36,7 +37,7 @@ from dockaudit.parse.compose_source import (
     read_env_file,
     volume_matches,
 )
-from dockaudit.secrets import classify_pair, redact_command, redact_pair
+from dockaudit.secrets import classify_pair, redact_pair
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 """What Compose looks for in a project directory, in its order."""

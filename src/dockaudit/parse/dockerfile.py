@@ -13,10 +13,12 @@ from pathlib import Path
 
 import dockerfile
 
+from dockaudit.command_secrets import redact_command
 from dockaudit.errors import UsageError
-from dockaudit.facts import BaseImage, DockerfileFacts, DockerfileInstruction, DockerfileStage, NamedValue
+from dockaudit.facts.dockerfile import BaseImage, DockerfileFacts, DockerfileInstruction, DockerfileStage
+from dockaudit.facts.image import NamedValue
 from dockaudit.parse.dockerfile_runtime import analyse_runtime
-from dockaudit.secrets import redact, redact_command, redact_pair, redact_text
+from dockaudit.secrets import redact, redact_pair, redact_text
 
 DOCKERFILE_NAMES = ("Dockerfile", "dockerfile", "Containerfile")
 """Names looked for, in order, when a project directory is given."""

@@ -5,19 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from dockaudit.facts import (
-    DockerfileFacts,
-    DockerfileInstruction,
-    Healthcheck,
-    HistoryEntry,
-    ImageConfig,
-    ImageFacts,
-    NamedValue,
-    OsRelease,
-)
+from dockaudit.command_secrets import redact_history_line
+from dockaudit.facts.dockerfile import DockerfileFacts, DockerfileInstruction
+from dockaudit.facts.filesystem import OsRelease
+from dockaudit.facts.image import Healthcheck, HistoryEntry, ImageConfig, ImageFacts, NamedValue
 from dockaudit.parse.dockerfile_stages import StageView, contributing_stages
 from dockaudit.parse.shell_text import expand
-from dockaudit.secrets import redact_history_line, redact_pair
+from dockaudit.secrets import redact_pair
 
 _LAYER_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 _REMOTE = re.compile(r"^(?:https?|ftp)://", re.IGNORECASE)

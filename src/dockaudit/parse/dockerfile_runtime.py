@@ -12,7 +12,8 @@ import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from dockaudit.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, ImageFacts, RuntimeFacts
+from dockaudit.facts.dockerfile import DockerfileFacts, DockerfileInstruction, DockerfileStage, RuntimeFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.parse.accounts import (
     CreatedUsers,
     apply_user_commands,

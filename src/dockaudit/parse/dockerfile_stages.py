@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dockaudit.errors import UsageError
-from dockaudit.facts import DockerfileInstruction, DockerfileStage
+from dockaudit.facts.dockerfile import DockerfileInstruction, DockerfileStage
 from dockaudit.parse.base_images import known_base
 
 _TEST_NAME = re.compile(

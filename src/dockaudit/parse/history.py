@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dockaudit.facts import HistoryEntry, NamedValue
+from dockaudit.command_secrets import redact_history_line
+from dockaudit.facts.image import HistoryEntry, NamedValue
 from dockaudit.parse.steps import METADATA, base_step_count, parse_created_by
 from dockaudit.parse.timestamps import parse_timestamp
-from dockaudit.secrets import redact_history_line, redact_text
+from dockaudit.secrets import redact_text
 
 _NOP = re.compile(r"#\(nop\)\s+([A-Za-z]+)")
 

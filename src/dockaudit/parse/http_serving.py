@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from dockaudit.facts import DockerfileInstruction
+from dockaudit.facts.dockerfile import DockerfileInstruction
 from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.build_context import CopyInstruction, read_context_file
 from dockaudit.parse.shell_text import SHELLS, shell_words, strip_init

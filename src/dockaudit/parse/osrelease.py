@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
-from dockaudit.facts import FileFact, FileType, OsRelease
+from dockaudit.facts.filesystem import FileFact, FileType, OsRelease
 
 OS_RELEASE_PATHS = ("/etc/os-release", "/usr/lib/os-release")
 ALPINE_RELEASE = "/etc/alpine-release"

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from dockaudit.facts import DockerfileInstruction, PrivilegeDrop
+from dockaudit.facts.dockerfile import DockerfileInstruction, PrivilegeDrop
 from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.build_context import CopyInstruction, read_context_file, script_source
 from dockaudit.parse.shell_text import SHELLS, command_words, logical_lines, shell_words, split_segments, strip_init

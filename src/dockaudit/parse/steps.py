@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from dockaudit.secrets import strip_build_args
+from dockaudit.command_secrets import strip_build_args
 
 BUILDKIT_COMMENT = "buildkit.dockerfile.v0"
 INSTRUCTIONS = frozenset(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dockaudit.command_secrets import redact_dockerfile_text
 from dockaudit.model import Finding, Location, Report, Severity, TargetResult
-from dockaudit.secrets import redact_dockerfile_text
 
 SEVERITIES: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
 """Worst first, as every summary lists them."""

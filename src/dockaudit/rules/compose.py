@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from dockaudit.facts import ComposeService, EnvOrigin, ServiceFacts
+from dockaudit.facts.compose import ComposeService, EnvOrigin, ServiceFacts
 from dockaudit.model import Finding, Fix, Location, Severity, Status
 from dockaudit.rules.container import ALL_INTERFACES
 from dockaudit.rules.fixes import compose_service

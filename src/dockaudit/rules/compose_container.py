@@ -7,7 +7,7 @@ container (its processes, restarts, OOM kills) are registered as skipped, with t
 
 from __future__ import annotations
 
-from dockaudit.facts import EnvOrigin, ServiceFacts
+from dockaudit.facts.compose import EnvOrigin, ServiceFacts
 from dockaudit.model import Fix, Severity
 from dockaudit.rules.compose import (
     COMPOSE,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from dockaudit.facts import ContainerFacts
+from dockaudit.facts.container import ContainerFacts
 from dockaudit.model import Fix, Location, Severity
 from dockaudit.rules.fixes import runtime_fix
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, rule

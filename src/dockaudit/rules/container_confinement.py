@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.facts import ContainerFacts
+from dockaudit.facts.container import ContainerFacts
 from dockaudit.model import Fix, Severity
 from dockaudit.rules.container import LEAST_PRIVILEGE, flag_fix, removal_fix
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, rule

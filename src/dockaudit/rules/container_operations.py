@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.facts import ContainerFacts
+from dockaudit.facts.container import ContainerFacts
 from dockaudit.model import Fix, Location, Severity
 from dockaudit.rules.container import LEAST_PRIVILEGE, flag_fix
 from dockaudit.rules.fixes import compose_service

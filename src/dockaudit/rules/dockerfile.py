@@ -8,7 +8,8 @@ import re
 import shlex
 from collections.abc import Sequence
 
-from dockaudit.facts import DockerfileFacts, DockerfileInstruction, DockerfileStage, OsRelease
+from dockaudit.facts.dockerfile import DockerfileFacts, DockerfileInstruction, DockerfileStage
+from dockaudit.facts.filesystem import OsRelease
 from dockaudit.model import Fix, Location, Severity
 from dockaudit.parse.dockerfile_runtime import runtime_of
 from dockaudit.parse.executables import healthcheck_tools

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dockaudit.facts import DockerfileFacts
+from dockaudit.facts.dockerfile import DockerfileFacts
 from dockaudit.model import Fix, Location, Severity
 from dockaudit.parse.dockerignore import is_ignored
 from dockaudit.rules.fixes import dockerfile_fix

@@ -20,7 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dockaudit.facts import DockerfileFacts, DockerfileInstruction, ImageFacts, NamedValue, OsRelease
+from dockaudit.facts.dockerfile import DockerfileFacts, DockerfileInstruction
+from dockaudit.facts.filesystem import OsRelease
+from dockaudit.facts.image import ImageFacts, NamedValue
 from dockaudit.model import Fix, Location, Origin, Severity
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule, variant

@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from dockaudit.facts import FileFact, FilesystemFacts, FileType, ImageFacts
+from dockaudit.facts.filesystem import FileFact, FilesystemFacts, FileType
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import Fix, Location, Origin, Severity
 from dockaudit.rules.fixes import Family, distro_family, dockerfile_fix, image_os
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule

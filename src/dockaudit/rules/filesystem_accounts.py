@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dockaudit.facts import FileFact, FilesystemFacts, FileType, ImageFacts
+from dockaudit.facts.filesystem import FileFact, FilesystemFacts, FileType
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import Location, Severity
 from dockaudit.rules.filesystem import file_at, final_view, grouped_hits, layer_origin, on_filesystem, remove_fix
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule

@@ -6,7 +6,8 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 
-from dockaudit.facts import ImageFacts, OsRelease
+from dockaudit.facts.filesystem import OsRelease
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import Fix
 
 APP_USER = "app"

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.facts import FileType, HistoryEntry, ImageFacts, NamedValue
+from dockaudit.command_secrets import PASSWORD_KINDS
+from dockaudit.facts.filesystem import FileType
+from dockaudit.facts.image import HistoryEntry, ImageFacts, NamedValue
 from dockaudit.model import Fix, Origin, Severity
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
 from dockaudit.rules.steps import run_steps
-from dockaudit.secrets import PASSWORD_KINDS, classify_pair, has_redaction, is_allowlisted, is_secret_name
+from dockaudit.secrets import classify_pair, has_redaction, is_allowlisted, is_secret_name
 
 _BUILDER_COMMENTS = frozenset({"buildkit.dockerfile.v0", "buildkit.exporter.image.v0"})
 _ARCHIVE = re.compile(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tzst|tar\.lz|tar\.lzma)$", re.I)

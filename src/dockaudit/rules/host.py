@@ -6,7 +6,7 @@ import fnmatch
 import re
 from datetime import datetime, timedelta
 
-from dockaudit.facts import HostFacts
+from dockaudit.facts.host import HostFacts
 from dockaudit.model import Fix, Location, Severity
 from dockaudit.rules.eol import REFRESH_HINT, Named, judge
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule

@@ -6,7 +6,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 
-from dockaudit.facts import WATCHED_TOOLS, ImageFacts, PrivilegeDrop, RuntimeFacts
+from dockaudit.command_secrets import redact_command
+from dockaudit.facts.dockerfile import WATCHED_TOOLS, PrivilegeDrop, RuntimeFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import Fix, Location, Origin, Severity
 from dockaudit.parse.base_images import known_base
 from dockaudit.parse.executables import healthcheck_tools, tools_in
@@ -15,7 +17,6 @@ from dockaudit.parse.shell_text import strip_init
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
 from dockaudit.rules.steps import anchor, last_step, origin_of
-from dockaudit.secrets import redact_command
 
 _SHELLS = ("/bin/sh", "sh", "/bin/bash", "bash", "/bin/ash", "ash", "/bin/dash", "dash")
 _SHELL_NAMES = ("sh", "bash", "ash", "dash")

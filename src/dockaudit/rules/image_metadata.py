@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dockaudit.facts import ImageFacts, NamedValue
+from dockaudit.facts.image import ImageFacts, NamedValue
 from dockaudit.model import Fix, Origin, Severity
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.facts import HistoryEntry, ImageFacts
+from dockaudit.facts.image import HistoryEntry, ImageFacts
 from dockaudit.model import Fix, Severity
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, rule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from dockaudit.facts import ContainerFacts, Process
+from dockaudit.facts.container import ContainerFacts, Process
 from dockaudit.model import Fix, Severity
 from dockaudit.rules.container import flag_fix, is_root_user
 from dockaudit.rules.fixes import compose_service, non_root_user_fix

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from dockaudit.facts import HistoryEntry, ImageFacts
+from dockaudit.facts.image import HistoryEntry, ImageFacts
 from dockaudit.model import Fix, Severity
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, rule
 from dockaudit.rules.shell import SHELLS, Command, commands, pipelines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from dockaudit.facts import HistoryEntry, ImageFacts
+from dockaudit.facts.image import HistoryEntry, ImageFacts
 from dockaudit.model import Location, Origin
 from dockaudit.rules.registry import Hit
 from dockaudit.rules.shell import Command, commands

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dockaudit.cache import ScanCache, ScanKey
 from dockaudit.errors import DockauditError
-from dockaudit.facts import ImageFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import DbStatus, TrivyInfo
 from dockaudit.scanners.process import run_process
 from dockaudit.scanners.trivy_binary import MIN_VERSION, TrivyBinary, find_trivy

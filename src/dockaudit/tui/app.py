@@ -33,7 +33,7 @@ from textual.widgets import Footer, Static
 
 from dockaudit.audit import AuditSession
 from dockaudit.errors import EngineProblem
-from dockaudit.facts import Inventory
+from dockaudit.facts.inventory import Inventory
 from dockaudit.text import printable
 from dockaudit.tui.backend import Connector, EngineChoice
 from dockaudit.tui.messages import Connected, ConnectFailed

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from dockaudit.audit import AuditOptions, AuditSession
+from dockaudit.audit import AuditSession
+from dockaudit.audit_options import AuditOptions
 from dockaudit.connect import ChildConnection, audit_in_child, connection_problem, engine_contexts, open_session
 from dockaudit.errors import DockauditError, EngineProblem
 from dockaudit.run import BatchAudit, audit_in_thread
@@ -17,7 +18,7 @@ from dockaudit.text import printable
 
 if TYPE_CHECKING:
     # Hardening loads when a Dockerfile/Runtime tab first asks for it, not at start.
-    from dockaudit.facts import ComposeProject
+    from dockaudit.facts.compose import ComposeProject
     from dockaudit.harden.result import HardenResult
     from dockaudit.harden.runtime import RuntimeHardening
     from dockaudit.live_compose import ProjectGroup

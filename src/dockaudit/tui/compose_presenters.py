@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from dockaudit.facts import ComposeProject, ContainerSummary
+from dockaudit.facts.compose import ComposeProject
+from dockaudit.facts.inventory import ContainerSummary
 from dockaudit.live_compose import ComposeGrouping, ProjectGroup
 from dockaudit.model import TargetResult
 from dockaudit.text import printable

@@ -6,9 +6,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockaudit.audit import AuditOptions, AuditSession
+from dockaudit.audit import AuditSession
+from dockaudit.audit_options import AuditOptions
 from dockaudit.config import CONFIG_NAME, Settings
-from dockaudit.demo import DEMO_ENGINE, NOW, DemoScanner, DemoSource
+from dockaudit.demo import DemoScanner, DemoSource
+from dockaudit.demo_catalog import DEMO_ENGINE, NOW
 from dockaudit.errors import EngineError, EngineProblem
 from dockaudit.tui.backend import EngineChoice
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from dockaudit.audit import AuditSession, ProgressEvent
+from dockaudit.audit import AuditSession
+from dockaudit.audit_options import ProgressEvent
 from dockaudit.errors import EngineProblem
-from dockaudit.facts import ContainerFacts, ImageFacts, Inventory
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import ImageFacts
+from dockaudit.facts.inventory import Inventory
 from dockaudit.model import EngineInfo, TargetResult, TrivyInfo
 from dockaudit.tui.backend import Hardening
 

@@ -7,12 +7,9 @@ from datetime import datetime
 
 from rich.text import Text
 
-from dockaudit.facts import (
-    ContainerFacts,
-    ImageFacts,
-    NamedValue,
-    short_id,
-)
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import ImageFacts, NamedValue
+from dockaudit.facts.inventory import short_id
 from dockaudit.text import printable
 from dockaudit.tui.presenters import human_age, human_size
 

@@ -11,11 +11,7 @@ from pathlib import Path
 import humanize
 from rich.text import Text
 
-from dockaudit.facts import (
-    ContainerSummary,
-    ImageSummary,
-    short_id,
-)
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, short_id
 from dockaudit.model import (
     DbStatus,
     EngineInfo,

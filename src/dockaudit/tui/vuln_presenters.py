@@ -8,11 +8,8 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from dockaudit.facts import (
-    ContainerFacts,
-    HistoryEntry,
-    ImageFacts,
-)
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import HistoryEntry, ImageFacts
 from dockaudit.model import (
     Finding,
     Severity,

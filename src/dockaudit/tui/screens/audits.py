@@ -13,8 +13,9 @@ from textual import on, work
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from dockaudit.audit import ProgressEvent
-from dockaudit.facts import ContainerSummary, ImageFacts, ImageSummary
+from dockaudit.audit_options import ProgressEvent
+from dockaudit.facts.image import ImageFacts
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary
 from dockaudit.model import TargetKind
 from dockaudit.run import AuditEnded, AuditFinished, AuditStarted, BatchAudit
 from dockaudit.targets import ResolvedTarget, container_target, image_target

@@ -18,7 +18,10 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent
 
 from dockaudit.audit import AuditSession
-from dockaudit.facts import ComposeProject, ContainerFacts, ContainerSummary, ImageFacts, Inventory
+from dockaudit.facts.compose import ComposeProject
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import ImageFacts
+from dockaudit.facts.inventory import ContainerSummary, Inventory
 from dockaudit.live_compose import ComposeGrouping, ProjectGroup
 from dockaudit.model import TargetResult
 from dockaudit.targets import ResolvedTarget

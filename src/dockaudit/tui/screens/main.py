@@ -16,7 +16,9 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Ta
 from textual.worker import get_current_worker
 
 from dockaudit.audit import AuditSession
-from dockaudit.facts import ContainerFacts, ContainerSummary, ImageFacts, ImageSummary, Inventory
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import ImageFacts
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import EngineInfo, Finding, TargetResult, TrivyInfo
 from dockaudit.run import BatchAudit
 from dockaudit.tui import presenters as p

@@ -12,7 +12,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static, TabbedContent
 from textual.worker import get_current_worker
 
-from dockaudit.facts import ContainerFacts, ImageFacts
+from dockaudit.facts.container import ContainerFacts
+from dockaudit.facts.image import ImageFacts
 from dockaudit.model import EngineInfo
 from dockaudit.tui import presenters as p
 from dockaudit.tui.backend import Hardening

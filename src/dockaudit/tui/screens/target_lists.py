@@ -10,7 +10,7 @@ from typing import TypeVar
 from textual import on
 from textual.widgets import Input, TabbedContent
 
-from dockaudit.facts import ContainerSummary, ImageSummary, short_id
+from dockaudit.facts.inventory import ContainerSummary, ImageSummary, short_id
 from dockaudit.model import TargetResult
 from dockaudit.tui import presenters as p
 from dockaudit.tui.backend import ScanState
