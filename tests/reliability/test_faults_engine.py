@@ -209,11 +209,17 @@ def _drop_nth(path: str, n: int) -> Callable[[Request, int], Action]:
 
 
 def test_connection_dropped_while_auditing_fails_that_target_only(
-    proxy: DockerProxy, tmp_path: Path, bad_containers: dict[str, str], hardened_container: str
+    proxy: DockerProxy,
+    tmp_path: Path,
+    bad_containers: dict[str, str],
+    hardened_container: str,
+    docker_client: docker.DockerClient,
 ) -> None:
     host_id = bad_containers["host"]
-    # The first inspect resolves the argument; the second is the audit's.
-    proxy.hook = _drop_nth(f"/containers/{host_id}/json", 2)
+    image_id = str(docker_client.api.inspect_container(host_id)["Image"])
+    # A container's one inspect resolves the argument and feeds the audit (a drop there fails the engine's lookup);
+    # the audit's own reads are its image's: drop the connection on that image's history.
+    proxy.hook = _drop_nth(f"/images/{image_id}/history", 1)
     out = tmp_path / "report.json"
     run = cli.run(
         "scan",
@@ -232,13 +238,11 @@ def test_connection_dropped_while_auditing_fails_that_target_only(
     # The two containers, plus the images they run (targets of their own).
     assert [t["kind"] for t in report["targets"]].count("container") == 2
     (failed,) = [t for t in report["targets"] if t.get("errors")]
-    assert failed["errors"] == [
-        {
-            "stage": "collect",
-            "message": f"inspecting container {host_id}: lost the connection "
-            "to the engine (it closed the connection mid-request)",
-        }
-    ]
+    assert failed["kind"] == "image" and failed["id"] == image_id
+    [error] = failed["errors"]
+    assert error["stage"] == "collect"
+    assert "lost the connection to the engine (it closed the connection mid-request)" in error["message"]
+    assert all(t["scans"]["checklist"] == "ok" for t in report["targets"] if t is not failed)
 
 
 def test_engine_error_on_one_image_fails_that_image_only(
