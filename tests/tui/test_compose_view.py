@@ -244,7 +244,7 @@ async def test_compose_file_on_the_command_line_lists_its_services_as_targets(
         names = ", ".join(r.name.split("/")[1] for r in (web, worker) if r.grade == weakest.grade)
         assert str(tree_node(screen, project.key).label).endswith(f"2 services  worst {weakest.grade}")
         assert shown_text(screen, "#detail-status") == (
-            f"Project shop: worst grade {weakest.grade} ({names}); 2/2 services audited; a audits again"
+            f"Project shop: worst grade {weakest.grade} ({names}); 2/2 services audited"
         )
         assert "DA409" in failing(web.findings) and "DA409" not in failing(worker.findings)
         lines = file.read_text().splitlines()
@@ -380,9 +380,7 @@ def test_a_project_reads_as_its_worst_graded_service_and_counts_what_is_audited(
     assert not results["container:c3"].graded
     assert node_label(project, results, {}, {}).plain == "app  live, 3 services, 3 containers  worst D"
     assert compose_status(project, None, None, results) == (
-        "Project app: worst grade D (db, web); 3/3 services audited; a audits again"
+        "Project app: worst grade D (db, web); 3/3 services audited"
     )
     only_web = {"container:c1": results["container:c1"]}
-    assert compose_status(project, None, None, only_web) == (
-        "Project app: worst grade D (web); 1/3 services audited; a audits again"
-    )
+    assert compose_status(project, None, None, only_web) == ("Project app: worst grade D (web); 1/3 services audited")

@@ -230,7 +230,7 @@ def compose_status(
     weakest = printable(", ".join(standing.worst_services), multiline=False)
     return (
         f"Project {name}: worst grade {standing.worst.grade} ({weakest}); "
-        f"{standing.audited}/{standing.total} services audited; a audits again"
+        f"{standing.audited}/{standing.total} services audited"
     )
 
 
