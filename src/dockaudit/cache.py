@@ -95,10 +95,6 @@ def _finding_from_dict(d: dict[str, Any]) -> Finding:
     )
 
 
-_PREPARE_ATTEMPTS = 200
-"""Tries at WAL mode and the schema, 50 ms apart: 10 s, the busy timeout."""
-
-
 class ScanCache:
     """Trivy results by `ScanKey`; safe across threads and processes, and a broken file is rebuilt, never fatal."""
 
@@ -140,20 +136,6 @@ class ScanCache:
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
             if not self._ready:
-                self._prepare(conn)
-                self._ready = True
-            return conn
-        except sqlite3.DatabaseError:
-            conn.close()
-            raise
-
-    @staticmethod
-    def _prepare(conn: sqlite3.Connection) -> None:
-        """WAL mode and the schema. Several processes opening a new file at once race for the lock that switching
-        to WAL takes, and SQLite may answer "locked" at once instead of waiting: retry for a while, as the busy
-        timeout would, rather than turning the cache off (that process's results were lost)."""
-        for attempt in range(_PREPARE_ATTEMPTS):
-            try:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, image_id TEXT NOT NULL, "
@@ -169,11 +151,11 @@ class ScanCache:
                 elif row[0] != str(_SCHEMA):
                     conn.execute("DELETE FROM scans")
                     conn.execute("UPDATE meta SET v = ? WHERE k = 'schema'", (str(_SCHEMA),))
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == _PREPARE_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.05)
+                self._ready = True
+            return conn
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
 
     def _rebuild(self, exc: Exception) -> None:
         message = f"result cache {self.path} was unreadable ({exc}); starting a new one"
