@@ -5,6 +5,7 @@ Each sub-directory holds a `Dockerfile`, the build-context files it needs (entry
 `labels.json` written by reading the file:
   runs_as_nonroot, drops_privileges, base_image, windows (bools); existing_user (name or null);
   http_probe: null, or {"port": N, "clients": [...]} when a probe that can pass exists;
+  health_command: the server's own health commands the image has and that can pass (["pg_isready"]; optional);
   flaws: [{"kind", "match": text of the instruction, "rules": [ids that count as found]}];
   idioms: [{"kind", "match", "not": [ids that must not be reported there], "not_medium": [ids]}];
   target: the stage `--target` picks (optional).
@@ -134,14 +135,13 @@ def evaluate(directory: Path) -> dict[str, Any]:
         problems.append(f"created a user although {labels['existing_user']} exists")
     bad_probes = []
     probe_label = labels.get("http_probe")
+    server_checks = labels.get("health_command") or []
     for probe in de.added_healthchecks(original, hardened):
-        if (
-            labels.get("base_image")
-            or labels.get("export_only")
-            or probe_label is None
-            or probe.port != probe_label["port"]
-            or probe.client not in probe_label["clients"]
-        ):
+        if labels.get("base_image") or labels.get("export_only"):
+            bad_probes.append(probe.command)
+        elif probe.client is not None and probe.client in server_checks:
+            continue
+        elif probe_label is None or probe.port != probe_label["port"] or probe.client not in probe_label["clients"]:
             bad_probes.append(probe.command)
     row["bad_healthchecks"] = len(bad_probes)
     problems += [f"HEALTHCHECK that cannot pass: {c}" for c in bad_probes]

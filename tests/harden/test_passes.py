@@ -147,6 +147,23 @@ class TestUser:
         (left,) = [u for u in result.unfixed if "DA606" in u.rule_ids]
         assert "docker-entrypoint.sh" in left.reason and "could not read" in left.reason
 
+    def test_a_drop_tool_held_in_a_script_variable_is_a_drop(self, tmp_path: Path) -> None:
+        """The official redis entrypoint keeps its setpriv command line in a variable: `exec $SETPRIV "$@"`."""
+        (tmp_path / "docker-entrypoint.sh").write_text(
+            '#!/bin/sh\nset -e\nSETPRIV="/bin/setpriv --reuid redis --regid redis --clear-groups"\n'
+            "if [ \"$1\" = 'redis-server' ] && [ \"$(id -u)\" = '0' ]; then\n"
+            '\tfind . \\! -user redis -exec chown redis \'{}\' +\n\texec $SETPRIV "$0" "$@"\nfi\nexec "$@"\n'
+        )
+        (tmp_path / ".dockerignore").write_text(".git\n.env*\n*.pem\n*.key\n")
+        text = (
+            "FROM alpine:3.20\nRUN addgroup -S -g 1000 redis && adduser -S -G redis -u 999 redis\n"
+            'COPY docker-entrypoint.sh /usr/local/bin/\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["redis-server"]\n'
+        )
+        result = harden(text, project_dir=str(tmp_path))
+        assert "USER" not in result.hardened.replace("# dockaudit", "")
+        (left,) = [u for u in result.unfixed if "DA606" in u.rule_ids]
+        assert "drops to redis" in left.reason and "setpriv" in left.reason
+
     def test_a_plain_binary_entrypoint_still_gets_a_user(self, tmp_path: Path) -> None:
         result = harden('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app/server"]\n', project_dir=str(tmp_path))
         assert "USER 65532:65532\n" in result.hardened
@@ -239,6 +256,41 @@ class TestHealthcheck:
         assert "# HEALTHCHECK --interval=30s" in result.hardened
         (left,) = [u for u in result.unfixed if "DA608" in u.rule_ids]
         assert "EXPOSE 5432 is not known to speak HTTP" in left.reason
+
+    @pytest.mark.parametrize(
+        ("text", "check"),
+        [
+            # docker-library/postgres: built from source FROM alpine, CMD after the entrypoint script.
+            (
+                "FROM alpine:3.20\nRUN apk add --no-cache su-exec\nCOPY docker-entrypoint.sh /usr/local/bin/\n"
+                'ENTRYPOINT ["docker-entrypoint.sh"]\nEXPOSE 5432\nCMD ["postgres"]\n',
+                '["pg_isready", "-q", "-h", "127.0.0.1"]',
+            ),
+            # An image FROM the official one that adds extensions and keeps its server.
+            ("FROM postgres:16-alpine\nRUN apk add --no-cache postgresql16-contrib\n", '["pg_isready"'),
+            # A broker with the management plugin enabled, its server inherited.
+            (
+                "FROM rabbitmq:3.13-alpine\nRUN rabbitmq-plugins enable --offline rabbitmq_management\nEXPOSE 15672\n",
+                '["rabbitmq-diagnostics", "-q", "ping"]',
+            ),
+            ('FROM mariadb:11\nCOPY my.cnf /etc/mysql/conf.d/\nCMD ["mariadbd"]\n', '["mariadb-admin", "ping"'),
+            ("FROM mysql:8.0\nCOPY init.sql /docker-entrypoint-initdb.d/\n", '["mysqladmin", "ping"'),
+        ],
+        ids=["postgres-from-source", "postgres-child", "rabbitmq-child", "mariadb", "mysql-child"],
+    )
+    def test_a_server_with_its_own_health_command_is_checked_with_it(self, text: str, check: str) -> None:
+        result = harden(text)
+        assert f"--retries=3 CMD {check}" in result.hardened, result.hardened
+        assert "DA608" in rules(result)
+        assert not [u for u in result.unfixed if "DA608" in u.rule_ids]
+
+    def test_a_database_base_running_another_program_gets_no_database_check(self) -> None:
+        result = harden('FROM postgres:16\nCOPY app.py /app.py\nCMD ["python3", "/app.py"]\n')
+        assert "pg_isready" not in result.hardened
+
+    def test_a_built_image_without_the_health_command_gets_none(self) -> None:
+        lacking = base("db:1", {"/bin/sh", "/usr/local/bin/postgres", "/etc/passwd"}, cmd=("postgres",))
+        assert "pg_isready" not in harden('FROM db:1\nCMD ["postgres"]\n', **lacking).hardened
 
     def test_no_client_gives_a_template_too(self) -> None:
         result = harden('FROM scratch\nCOPY app /app\nEXPOSE 8080\nENTRYPOINT ["/app", "-http", ":8080"]\n')

@@ -177,6 +177,37 @@ CASES = [
         uid=65532,
     ),
     Case(
+        name="distroless-volume-keeps-root",
+        source="containrrr-style and filebrowser Go binaries on scratch/distroless declaring `VOLUME /srv`",
+        text=dockerfile(f"""
+            FROM {DISTROLESS}
+            COPY busybox /app/busybox
+            COPY www /www
+            VOLUME /data
+            EXPOSE 8080
+            ENTRYPOINT ["/app/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
+            """),
+        files={**SITE, "busybox": "@busybox"},
+        user=KEEP,
+        probe=None,
+        uid=0,
+    ),
+    Case(
+        name="docker-socket-client-keeps-root",
+        source="containrrr/watchtower, traefik, dozzle: started with /var/run/docker.sock mounted",
+        text=dockerfile(f"""
+            FROM {ALPINE}
+            COPY www /www
+            COPY watchtower /watchtower
+            EXPOSE 8080
+            ENTRYPOINT ["/watchtower"]
+            """),
+        files={**SITE, "watchtower": "#!/bin/sh\nexec httpd -f -p 8080 -h /www\n"},
+        user=KEEP,
+        probe=None,
+        uid=0,
+    ),
+    Case(
         name="arg-user-defaulting-to-root-is-root",
         source="configurable images (`ARG RUN_AS=root`, `USER $RUN_AS`)",
         text=dockerfile(f"""
@@ -548,3 +579,37 @@ def test_a_user_before_an_entrypoint_writing_etc_would_break_the_container(
     assert not _run(docker_client, broken, {}, wait_healthy=False).running
     result = _harden(case, project, lookup)
     assert any("needs root when it starts" in u.reason for u in result.unfixed if "DA606" in u.rule_ids)
+
+
+def test_a_user_on_a_shell_less_stage_with_a_volume_could_not_write_it(
+    lookup: Callable[[str], BaseImage | None], workdir: Path, docker_client: docker.DockerClient
+) -> None:
+    """Why harden keeps root there: with the USER added, the volume Docker creates is root's and refuses writes."""
+    case = next(c for c in CASES if c.name == "distroless-volume-keeps-root")
+    project = _context(case, workdir / "volume-writer" / "project")
+    with_user = case.text.replace("VOLUME /data", "USER 65532:65532\nVOLUME /data")
+    image = buildkit_build("volume-writer-with-user", project, with_user)
+    container = docker_client.containers.run(
+        image, entrypoint=["/app/busybox", "touch", "/data/db"], detach=True, labels={TEST_LABEL: "1"}
+    )
+    try:
+        assert container.wait(timeout=60)["StatusCode"] != 0
+        assert b"Permission denied" in container.logs()
+    finally:
+        container.remove(force=True)
+    result = _harden(case, project, lookup)
+    assert any("no shell to chown it" in u.reason for u in result.unfixed if "DA606" in u.rule_ids)
+
+
+def test_a_docker_socket_client_is_advised_a_socket_group_not_a_user(
+    lookup: Callable[[str], BaseImage | None], workdir: Path
+) -> None:
+    case = next(c for c in CASES if c.name == "docker-socket-client-keeps-root")
+    result = _harden(case, _context(case, workdir / "socket-client" / "project"), lookup)
+    reasons = [u.reason for u in result.unfixed if "DA606" in u.rule_ids]
+    assert reasons and "--group-add" in reasons[0] and "watchtower" in reasons[0]
+    pointed = case.text.replace("EXPOSE 8080", "ENV DOCKER_HOST=unix:///var/run/docker.sock\nEXPOSE 8080")
+    pointed = pointed.replace("/watchtower", "/app")
+    again = harden_dockerfile_text(pointed, context=HardenContext(base_lookup=lookup))
+    assert any("docker.sock" in u.reason for u in again.unfixed if "DA606" in u.rule_ids)
+    assert "USER" not in again.hardened.replace("# dockaudit", "")

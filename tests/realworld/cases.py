@@ -54,6 +54,10 @@ HC = (
     "(curl/wget/busybox wget/the runtime) exists in the final stage"
 )
 HC_NONE = "harden.md HEALTHCHECK: otherwise no HEALTHCHECK instruction; DA102/DA608 stays with the reason"
+HC_SERVER = (
+    "harden.md HEALTHCHECK: added only when a probe can pass: ... or the app has its own health subcommand "
+    "(pg_isready, mysqladmin ping ship with their servers)"
+)
 TWINS = "rules.md v2 'One finding per flaw': a twin pair is reported once, under the DA6xx id"
 CLEANUP = (
     "harden.md: package-cache cleanup only inside the RUN that installs, and not "
@@ -154,8 +158,14 @@ CASES: tuple[Case, ...] = (
         present={"DA606": "info"},
         absent=("DA101", "DA604", "DA207"),
         user=KEEP,
-        healthcheck=NO_HEALTHCHECK,
-        cites=(DROP, TWINS, PURGE, HC_NONE + " (5432 speaks the postgres protocol, not HTTP)"),
+        healthcheck=Probe(("pg_isready",), None),
+        cites=(
+            DROP,
+            TWINS,
+            PURGE,
+            "harden.md HEALTHCHECK: ... or the app has its own health subcommand (5432 speaks the postgres protocol, "
+            "not HTTP; pg_isready ships with the server)",
+        ),
     ),
     Case(
         name="redis-debian-gosu-entrypoint",
@@ -519,8 +529,8 @@ CASES: tuple[Case, ...] = (
             COPY init.sql /docker-entrypoint-initdb.d/
             """),
         user="safe:999",
-        healthcheck=NO_HEALTHCHECK,
-        cites=(SAFE, TABLE, HC_NONE),
+        healthcheck=Probe(("pg_isready",), None),
+        cites=(SAFE, TABLE, HC_SERVER),
     ),
     Case(
         name="mysql-config-reuse-mysql",
@@ -531,8 +541,8 @@ CASES: tuple[Case, ...] = (
             COPY my.cnf /etc/mysql/conf.d/app.cnf
             """),
         user="safe:999",
-        healthcheck=NO_HEALTHCHECK,
-        cites=(SAFE, TABLE, HC_NONE + " (3306 is the MySQL protocol)"),
+        healthcheck=Probe(("mysqladmin",), None),
+        cites=(SAFE, TABLE, HC_SERVER + " (3306 is the MySQL protocol: no HTTP probe)"),
     ),
     Case(
         name="redis-config-reuse-redis",
@@ -996,16 +1006,17 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         name="postgres-no-http-probe",
-        pattern="non-HTTP server (postgres wire protocol) must not get an HTTP probe",
+        pattern="non-HTTP server (postgres wire protocol) must not get an HTTP probe; its own pg_isready fits",
         source="docker-library/postgres",
         text=dockerfile("""
             FROM postgres:16.4-alpine
             COPY schema.sql /docker-entrypoint-initdb.d/
             EXPOSE 5432
             """),
-        healthcheck=NO_HEALTHCHECK,
+        healthcheck=Probe(("pg_isready",), None),
+        forbid_probe_ports=(5432,),
         present={"DA608": "medium"},
-        cites=(HC_NONE, "rules.md DA608 no-healthcheck-instruction: medium"),
+        cites=(HC_SERVER, "rules.md DA608 no-healthcheck-instruction: medium"),
     ),
     Case(
         name="rabbitmq-amqp-no-http-probe",

@@ -57,7 +57,90 @@ else
 fi
 """
 
+SERVER_HEALTH_COMMAND = (
+    "harden.md HEALTHCHECK: added only when a probe can pass: ... or the app has its own health subcommand "
+    "(pg_isready, mysqladmin ping, rabbitmq-diagnostics ping ship with their servers)"
+)
+DOCKER_SOCKET = (
+    "harden.md: a fix must never make an image worse: a Docker-socket client (watchtower, traefik's Docker "
+    "provider) opens /var/run/docker.sock, root:docker 0660 on the host, so a non-root USER breaks it: advice"
+)
+SHELL_LESS_VOLUME = (
+    "harden.md: `--chown` for directories the app must write (declared VOLUMEs): on a stage without a shell nothing "
+    "can chown a VOLUME, so a USER there leaves the app unable to write its data: advice"
+)
+
 HELDOUT_CASES: tuple[Case, ...] = (
+    Case(
+        name="rabbitmq-management-child-checks-with-diagnostics",
+        pattern="FROM rabbitmq:*-alpine enabling the management plugin, its server inherited (no CMD of its own)",
+        source="docker-library/rabbitmq 3.13/alpine/management/Dockerfile",
+        text=dockerfile("""
+            FROM rabbitmq:3.13-alpine
+            RUN set -eux; rabbitmq-plugins enable --offline rabbitmq_management
+            EXPOSE 15671 15672
+            """),
+        healthcheck=Probe(("rabbitmq-diagnostics",), None),
+        user=KEEP,
+        cites=(SERVER_HEALTH_COMMAND,),
+    ),
+    Case(
+        name="jenkins-controller-probed-on-8080",
+        pattern="jenkins.sh under tini as the entrypoint, EXPOSE ${http_port} from an ARG, curl installed",
+        source="jenkinsci/docker alpine/hotspot/Dockerfile",
+        text=dockerfile("""
+            FROM alpine:3.20
+            ARG http_port=8080
+            RUN apk add --no-cache bash curl git openjdk17-jre tini
+            COPY jenkins.sh /usr/local/bin/jenkins.sh
+            RUN adduser -D -u 1000 -h /var/jenkins_home jenkins
+            USER jenkins
+            EXPOSE ${http_port}
+            ENTRYPOINT ["/sbin/tini", "--", "/usr/local/bin/jenkins.sh"]
+            """),
+        files={"jenkins.sh": '#!/bin/bash\nexec java -jar /usr/share/jenkins/jenkins.war "$@"\n'},
+        healthcheck=Probe(("curl",), 8080),
+        user=KEEP,
+        cites=(HEALTH_PATH,),
+    ),
+    Case(
+        name="docker-socket-client-on-scratch-keeps-root",
+        pattern="a Go binary on scratch whose job is the Docker socket (ENTRYPOINT /watchtower), no USER",
+        source="containrrr/watchtower dockerfiles/Dockerfile; traefik's Dockerfile (ENTRYPOINT /traefik)",
+        text=dockerfile("""
+            FROM alpine:3.20 AS certs
+            RUN apk add --no-cache ca-certificates tzdata
+
+            FROM scratch
+            COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
+            COPY watchtower /
+            EXPOSE 8080
+            ENTRYPOINT ["/watchtower"]
+            """),
+        files={"watchtower": "not a real binary\n"},
+        user=KEEP,
+        cites=(DOCKER_SOCKET,),
+    ),
+    Case(
+        name="scratch-app-with-a-volume-keeps-root",
+        pattern="a Go file manager on scratch declaring VOLUME /srv, writing its database beside it, no USER",
+        source="filebrowser/filebrowser (early Dockerfile, FROM scratch, VOLUME /srv)",
+        text=dockerfile("""
+            FROM golang:1.22-alpine AS build
+            WORKDIR /src
+            COPY . .
+            RUN CGO_ENABLED=0 go build -o /out/filebrowser .
+
+            FROM scratch
+            COPY --from=build /out/filebrowser /filebrowser
+            VOLUME /srv
+            EXPOSE 80
+            ENTRYPOINT ["/filebrowser"]
+            """),
+        files={"main.go": "package main\nfunc main() {}\n"},
+        user=KEEP,
+        cites=(SHELL_LESS_VOLUME,),
+    ),
     Case(
         name="entrypoint-copied-from-builder-drops-with-chpst",
         pattern="the Go builder stage copies the whole context; the final stage takes the binary and "

@@ -31,6 +31,8 @@ _CACHE_TARGET = re.compile(r"--mount=\S*type=cache\S*")
 _USER_TOOLS = re.compile(r"\b(useradd|adduser|groupadd|addgroup)\b|>>\s*/etc/passwd")
 _REFRESH = re.compile(r"\b(apt-get|apt|apk)\s+(\S+\s+)*update\b|\|\s*(sudo\s+)?(-E\s+)?(bash|sh)\b")
 _CLIENTS = ("curl", "wget", "python3", "python", "node", "ruby", "php", "java")
+_SERVER_CHECKS = ("pg_isready", "mysqladmin", "mariadb-admin", "rabbitmq-diagnostics", "redis-cli")
+"""Servers' own health commands: they reach the server their own way, with no URL and port."""
 
 
 def severity_rank(name: str) -> int:
@@ -486,9 +488,13 @@ def added_healthchecks(original: str, hardened: str) -> list[Probe]:
         if ins.keyword != "HEALTHCHECK" or ins.text in before or re.search(r"\bNONE\s*$", ins.text, re.IGNORECASE):
             continue
         command = ins.text.split("CMD", 1)[1] if "CMD" in ins.text else ins.text
-        client = next((c for c in _CLIENTS if re.search(rf"(^|[\s\"'\[/]){c}([\s\"',]|$)", command)), None)
+        client = next(
+            (c for c in (*_CLIENTS, *_SERVER_CHECKS) if re.search(rf"(^|[\s\"'\[/]){c}([\s\"',]|$)", command)), None
+        )
         port_match = re.search(r"(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|::1)(?::(\d+))?", command)
         port = int(port_match.group(1)) if port_match and port_match.group(1) else (80 if port_match else None)
+        if client in _SERVER_CHECKS:
+            port = None
         probes.append(Probe(command.strip(), client, port))
     return probes
 

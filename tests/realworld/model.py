@@ -33,7 +33,8 @@ class Probe:
     """An added HEALTHCHECK must call one of `clients` against `port`."""
 
     clients: tuple[str, ...]
-    port: int
+    port: int | None
+    """None for a server's own health command (pg_isready), which takes no URL."""
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,9 @@ class RuntimeFacts:
     http_reason: str = ""
     health_path: str | None = None
     """A path the service answers 200 on when healthy (from the base image table), so a strict probe fits."""
+    health_command: tuple[str, ...] = ()
+    """The server's own health command (`pg_isready ...`) when the image runs a server that has one."""
+    health_command_reason: str = ""
     exposed_ports: tuple[int, ...] = ()
     command: tuple[str, ...] = ()
     """Entrypoint and command as the container starts them, as far as the file and the base tell."""
@@ -138,6 +141,8 @@ class RuntimeFacts:
     """The data table entry or local image that told about the base; None when nothing is known of it."""
     entrypoint_needs_root: str | None = None
     """Why the entrypoint script needs root when it starts (`entrypoint.sh line 4 runs chown`); None otherwise."""
+    docker_socket: str | None = None
+    """Why the image talks to the Docker engine through its socket (root:docker on the host); None otherwise."""
 
     def has_tool(self, name: str) -> bool | None:
         """Whether the runtime stage has `name`; None when that cannot be told."""

@@ -76,53 +76,60 @@ def healthcheck_pass(doc: Document, plan: Plan) -> PassOutput:
     if existing is not None and existing.value and existing.value[0].upper() == "NONE":
         reason = "HEALTHCHECK NONE switches the check off on purpose; replace it by hand with a probe of the app"
         return PassOutput(unfixed=(Unfixed(RULES, reason, doc.origin(existing)),))
-    url = plan.ctx.healthcheck_url
-    strict = url is not None
-    why_not = ""
+    starters = [i for i in stage.instructions if i.cmd in ("CMD", "ENTRYPOINT")]
+    tail = stage.instructions[-1] if stage.instructions else doc.instructions[stage.from_index]
+    anchor: Instruction = starters[0] if starters else tail
+    chosen = _check(runtime, plan.ctx.healthcheck_url)
+    if isinstance(chosen, str):
+        return _template(doc, anchor, existing, chosen, line)
+    argv, probed, what = chosen
+    command = f"{anchor.indent}HEALTHCHECK {TIMING} CMD {json.dumps(argv)}\n"
+    if existing is not None:
+        if not flagged_line(doc, plan, existing, RULES):
+            return PassOutput()
+        text = why(existing.indent, f"the old check called a tool the image does not have; probe {what}", RULES)
+        change = Change(RULES, f"HEALTHCHECK now probes {probed}", doc.origin(existing))
+        return PassOutput((Edit(existing.index, replace=text + command),), (change,))
+    text = why(anchor.indent, f"probe {what}", RULES) + command
+    change = Change(RULES, f"HEALTHCHECK probing {probed}", doc.origin(anchor))
+    if anchor.cmd in ("CMD", "ENTRYPOINT"):
+        return PassOutput((Edit(anchor.index, before=text),), (change,))
+    return PassOutput((Edit(anchor.index, after=text),), (change,))
+
+
+def _check(runtime: RuntimeFacts, given_url: str | None) -> tuple[list[str], str, str] | str:
+    """(health command, what it probes for the change list, why-comment words), or why no check can pass.
+
+    The user's URL first; then the server's own health command (pg_isready...), which ships with the server (a
+    Dockerfile's tool tracking cannot see a server's companions, so it is not asked; a built image's files are);
+    then an HTTP probe of the port the image is known to serve HTTP on, with a client the stage has.
+    """
+    own = runtime.health_command
+    if given_url is None and own:
+        return list(own), f"with {own[0]}", f"with the server's own health command: {runtime.health_command_reason}"
+    url, strict = given_url, given_url is not None
     if url is None and runtime.http_port is not None:
         url = f"http://127.0.0.1:{runtime.http_port}{runtime.health_path or '/'}"
         # The service's own health path answers 200 when it is healthy: a status-checking probe fits it.
         strict = runtime.health_path is not None
     if url is None:
         exposed = ", ".join(str(p) for p in runtime.exposed_ports)
-        why_not = (
+        return (
             f"no port is known to serve HTTP (EXPOSE {exposed} is not known to speak HTTP)"
             if exposed
             else "no port is known to serve HTTP"
         ) + "; give the app's health URL with --healthcheck-url"
-        argv = None
-    else:
-        argv = probe(runtime, url, strict)
-        if argv is None:
-            wget = (
-                "; wget fails on an error status, and / is not known to answer 200" if runtime.has_tool("wget") else ""
-            )
-            clients = f"no curl, python or node in FROM {runtime.base}{wget}"
-            why_not = f"the image has no HTTP client known to work here ({clients})"
-    starters = [i for i in stage.instructions if i.cmd in ("CMD", "ENTRYPOINT")]
-    tail = stage.instructions[-1] if stage.instructions else doc.instructions[stage.from_index]
-    anchor: Instruction = starters[0] if starters else tail
+    argv = probe(runtime, url, strict)
     if argv is None:
-        return _template(doc, anchor, existing, why_not, line)
-    assert url is not None
-    command = f"{anchor.indent}HEALTHCHECK {TIMING} CMD {json.dumps(argv)}\n"
-    if plan.ctx.healthcheck_url is not None:
+        wget = "; wget fails on an error status, and / is not known to answer 200" if runtime.has_tool("wget") else ""
+        return f"the image has no HTTP client known to work here (no curl, python or node in FROM {runtime.base}{wget})"
+    if given_url is not None:
         what = "the app's health URL"
     elif strict:
         what = f"its health path {runtime.health_path} ({runtime.http_reason})"
     else:
         what = f"that the server answers HTTP ({runtime.http_reason})"
-    if existing is not None:
-        if not flagged_line(doc, plan, existing, RULES):
-            return PassOutput()
-        text = why(existing.indent, f"the old check called a tool the image does not have; probe {what}", RULES)
-        change = Change(RULES, f"HEALTHCHECK now probes {url} with {argv[0]}", doc.origin(existing))
-        return PassOutput((Edit(existing.index, replace=text + command),), (change,))
-    text = why(anchor.indent, f"probe {what}", RULES) + command
-    change = Change(RULES, f"HEALTHCHECK probing {url} with {argv[0]}", doc.origin(anchor))
-    if anchor.cmd in ("CMD", "ENTRYPOINT"):
-        return PassOutput((Edit(anchor.index, before=text),), (change,))
-    return PassOutput((Edit(anchor.index, after=text),), (change,))
+    return argv, f"{url} with {argv[0]}", what
 
 
 def _template(

@@ -105,6 +105,15 @@ def user_pass(doc: Document, plan: Plan) -> PassOutput:
             f"the entrypoint needs root when it starts ({runtime.entrypoint_needs_root}): a non-root USER would "
             "break it; let it drop privileges itself (gosu, su-exec, setpriv) or move that work into the build"
         )
+    if runtime.docker_socket is not None:
+        return left(
+            f"{runtime.docker_socket}, which is root:docker 0660 on the host: a non-root USER could not open it; "
+            "run it with `--group-add <the socket's GID>` (`stat -c %g /var/run/docker.sock`) and a USER then, "
+            "or give it a read-only socket proxy"
+        )
+    volumes_owned = _volumes_the_user_cannot_write(doc, stage, runtime)
+    if volumes_owned is not None:
+        return left(volumes_owned)
     account = _reusable(runtime)
     notes: list[str] = []
     unnumbered = next((a for a in runtime.accounts if a.created and a.uid is None), None)
@@ -151,6 +160,23 @@ def user_pass(doc: Document, plan: Plan) -> PassOutput:
         "outside its VOLUMEs needs `chown` in the Dockerfile (or a tmpfs/volume at run time)"
     )
     return PassOutput(tuple(edits), tuple(changes), (*numeric.notes, *notes), numeric.unfixed)
+
+
+def _volumes_the_user_cannot_write(doc: Document, stage: Stage, runtime: RuntimeFacts) -> str | None:
+    """Why a USER would leave the app unable to write its declared VOLUMEs: the stage has no shell to chown them,
+    so a volume Docker creates there starts owned by root."""
+    if "sh" in runtime.tools:
+        return None
+    for ins in stage.instructions:
+        paths = _volume_paths(ins) if ins.cmd == "VOLUME" else []
+        if paths:
+            return (
+                f"VOLUME {' '.join(paths)} (line {doc.origin(ins)}) would stay owned by root and FROM {runtime.base} "
+                "has no shell to chown it, so the app could not write its data as another user; create the "
+                "directory owned by the user in a build stage (`COPY --chown=65532:65532 --from=build /data /data`) "
+                "and add the USER then"
+            )
+    return None
 
 
 def _child_running_as_root(doc: Document, stage: Stage) -> str | None:

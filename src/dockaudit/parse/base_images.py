@@ -155,6 +155,29 @@ def datastore_names() -> frozenset[str]:
     return frozenset(str(n) for n in _data().get("datastores", {}).get("names", ()))
 
 
+@dataclass(frozen=True)
+class HealthCommand:
+    """A server's own health command (the table's `[[health_command]]`)."""
+
+    programs: tuple[str, ...]
+    argv: tuple[str, ...]
+    source: str
+
+
+@cache
+def health_commands() -> tuple[HealthCommand, ...]:
+    """Servers with a health command of their own, from the table."""
+    return tuple(
+        HealthCommand(tuple(str(p) for p in item["programs"]), tuple(str(a) for a in item["argv"]), str(item["source"]))
+        for item in _data().get("health_command", ())
+    )
+
+
+def docker_socket_programs() -> frozenset[str]:
+    """Programs whose job is to talk to the Docker engine through its socket (the table's `[docker_socket]`)."""
+    return frozenset(str(n) for n in _data().get("docker_socket", {}).get("programs", ()))
+
+
 def family_tools(family: str) -> tuple[frozenset[str], bool]:
     """Tools of a distribution family in the table, and whether the watched ones are complete."""
     return _table()[1].get(family, (frozenset(), False))

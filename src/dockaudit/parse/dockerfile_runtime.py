@@ -22,7 +22,15 @@ from dockaudit.parse.accounts import (
     group_ids,
     passwd_accounts,
 )
-from dockaudit.parse.base_images import BaseLookup, KnownBase, ResolvedBase, known_base, resolve_base
+from dockaudit.parse.base_images import (
+    BaseLookup,
+    KnownBase,
+    ResolvedBase,
+    docker_socket_programs,
+    health_commands,
+    known_base,
+    resolve_base,
+)
 from dockaudit.parse.build_context import CopyInstruction, context_copies, trace_to_context
 from dockaudit.parse.dockerfile_stages import StageView, select_runtime_stage, windows_reason
 from dockaudit.parse.executables import base_tools, tools_in
@@ -161,6 +169,13 @@ def analyse_runtime(
     readable = copies + _traced_copies(view, copies)
     drop = find_drop(entrypoint_ins, entrypoint, cmd_ins, cmd, readable, context_dir, workdir, base, needs_root, runs)
     base_image_reason = _base_image(onbuild, chain_ins, base)
+    health = _health_command(known, command, cmd or (), own=entrypoint_ins is not None or cmd_ins is not None)
+    base_files = image.files if image is not None else None
+    if health[0] and base_files is not None:
+        in_base = tools_in(base_files)
+        if health[2] in in_base and health[0][0] not in in_base:
+            # The server comes from a base whose own files lack its health command.
+            health = ((), "", "")
     http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, copies, context_dir)
     if image is not None:
         exposed_all = exposed + [int(p.split("/")[0]) for p in image.exposed_ports if p.split("/")[0].isdigit()]
@@ -176,16 +191,59 @@ def analyse_runtime(
         user=user,
         accounts=tuple(accounts),
         drop=drop,
-        tools=frozenset(tools.present),
+        # A server's own health command ships with it (the server's build installs it, distributions' server
+        # packages depend on it), which the package tracking cannot see.
+        tools=frozenset(tools.present) | frozenset(health[0][:1]),
         tools_complete=tools.complete,
         http_port=http[0] if http else None,
         http_reason=http[1] if http else "",
         health_path=_health_path(http, known, command, cmd or ()),
+        health_command=health[0],
+        health_command_reason=health[1],
         exposed_ports=tuple(dict.fromkeys(exposed_all)),
         command=command,
         base_known=base.described,
         entrypoint_needs_root=needs_root[0] if needs_root and drop is None else None,
+        docker_socket=_docker_socket(command, chain_ins),
     )
+
+
+def _program(argv: Sequence[str]) -> str:
+    """The program a command line runs: past an init (tini, dumb-init) and a `sh -c` wrapper."""
+    words = strip_init(list(argv))
+    if len(words) >= 3 and posixpath.basename(words[0]) in SHELLS and words[1] == "-c":
+        words = shell_words(words[2])
+    return posixpath.basename(words[0]) if words else ""
+
+
+def _health_command(
+    known: KnownBase | None, command: Sequence[str], cmd: Sequence[str], own: bool
+) -> tuple[tuple[str, ...], str, str]:
+    """(health command, reason, server program) when the image runs a server that has a health command of its own
+    (the table's `[[health_command]]`): named by its command line or its CMD after an entrypoint script, or,
+    without a command of its own, the server of the well-known base it inherits."""
+    programs = [_program(command), _program(cmd)]
+    where = "its command"
+    if not own and known is not None and known.service and known.drop is not None:
+        programs += list(known.drop.when)
+        where = f"the server of {known.name}"
+    for entry in health_commands():
+        found = next((p for p in programs if p in entry.programs), None)
+        if found is not None:
+            return entry.argv, f"{found}, {where}", found
+    return (), "", ""
+
+
+def _docker_socket(command: Sequence[str], chain: Sequence[DockerfileInstruction]) -> str | None:
+    """Why the image's job needs the Docker engine's socket: its program is a known socket client (watchtower,
+    traefik's Docker provider, portainer...), or the file points it at the socket."""
+    program = _program(command)
+    if program in docker_socket_programs():
+        return f"{program} is run with the Docker engine's socket mounted (/var/run/docker.sock)"
+    for ins in chain:
+        if ins.cmd in ("ENV", "VOLUME", "CMD", "ENTRYPOINT") and any("docker.sock" in v for v in ins.value):
+            return f"line {ins.start_line} points it at the Docker socket ({ins.cmd} ... docker.sock)"
+    return None
 
 
 _REPLS = frozenset({"node", "python", "python3", "irb", "jshell", "ghci", "iex", "erl", "php", "lua", "R"})
@@ -265,9 +323,15 @@ def image_runtime(image: ImageFacts) -> RuntimeFacts:
         port, reason = known.http_port, f"{known.name} serves HTTP on {known.http_port} ({known.source})"
     elif (found := http_from_command(command)) is not None and found[0] in exposed:
         port, reason = found[0], f"{found[1]} serves HTTP on {found[0]}, which the image exposes"
+    health, health_reason, _ = _health_command(known, command, image.config.cmd or (), own=True)
+    if health and image.filesystem is not None and health[0] not in tools:
+        # The image's own files say the server's health command is not there.
+        health, health_reason = (), ""
     return RuntimeFacts(
         stage=0,
         stage_reason="a built image",
+        health_command=health,
+        health_command_reason=health_reason,
         base=image.name,
         tools=tools,
         tools_complete=complete,

@@ -34,6 +34,12 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
     (re.compile(r"^node_exporter$"), re.compile(r"--web\.listen-address[= ]\S*:(\d+)"), 9100),
     (re.compile(r"^(?:grafana-server|grafana)$"), None, 3000),
     (re.compile(r"^loki$"), re.compile(r"-server\.http-listen-port[= ](\d+)"), 3100),
+    # Self-hosted apps whose one program is their web server (each project's install docs name the port).
+    (re.compile(r"^jenkins\.sh$"), re.compile(r"--httpPort[= ](\d+)"), 8080),  # jenkinsci/docker
+    (re.compile(r"^minio$"), re.compile(r"--address[= ]\S*:(\d+)"), 9000),  # min.io docs: `minio server`
+    (re.compile(r"^code-server$"), re.compile(r"--bind-addr[= ]\S*:(\d+)"), 8080),  # coder/code-server
+    (re.compile(r"^gitea$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 3000),  # docs.gitea.com: `gitea web`
+    (re.compile(r"^n8n$"), None, 5678),  # docs.n8n.io: N8N_PORT, 5678 by default
 )
 
 
@@ -42,6 +48,7 @@ _HEALTH_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:prometheus|alertmanager|pushgateway)$"), "/-/healthy"),  # prometheus.io/docs, management API
     (re.compile(r"^(?:grafana-server|grafana)$"), "/api/health"),  # grafana.com/docs, HTTP API health
     (re.compile(r"^loki$"), "/ready"),  # grafana.com/docs/loki, API: GET /ready
+    (re.compile(r"^code-server$"), "/healthz"),  # coder.com/docs/code-server/FAQ: GET /healthz
 )
 
 
@@ -84,6 +91,9 @@ def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
         match = re.search(r"-S[= ]\S*:(\d+)", line)
         return (int(match.group(1)), "php -S") if match else None
     if program == "busybox" and (len(words) < 2 or words[1] != "httpd"):
+        return None
+    if (program == "minio" and "server" not in words) or (program == "gitea" and words[1:2] not in ([], ["web"])):
+        # Their other subcommands (minio's admin client, `gitea admin`, `gitea dump`) serve nothing.
         return None
     for pattern, option, default in _HTTP_SERVERS:
         if pattern.match(program):

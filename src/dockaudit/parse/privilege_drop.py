@@ -138,11 +138,20 @@ def script_needs_root(text: str, where: str, numbered: bool = True) -> str | Non
 def script_drop(text: str, where: str, numbered: bool = True) -> PrivilegeDrop | None:
     """The first command in a shell script that drops privileges, with its line."""
     joined = logical_lines(text)
+    assigned: dict[str, str] = {}
     for number, line in joined:
         if line.lstrip().startswith("#"):
             continue
         for segment in split_segments(line):
             words = shell_words(segment)
+            if len(words) == 1 and (assignment := _ASSIGNMENT.match(words[0])):
+                # `SETPRIV="setpriv --reuid redis ..."` then `exec $SETPRIV "$@"` (the official redis entrypoint).
+                # Only a value that starts with a drop tool: other variables (`cmd="$cmd '$i'"`) are data.
+                value = shell_words(assignment.group(2))
+                if value and posixpath.basename(value[0]) in DROP_TOOLS:
+                    assigned[assignment.group(1)] = assignment.group(2)
+                continue
+            words = _expand_assigned(words, assigned)
             # A drop tool may follow `exec`, `if`, `then` or sit in a subshell.
             while words and words[0] in ("exec", "if", "then", "else", "do", "!", "time", "nohup", "eval"):
                 words = words[1:]
@@ -153,6 +162,20 @@ def script_drop(text: str, where: str, numbered: bool = True) -> PrivilegeDrop |
             if found is not None:
                 return PrivilegeDrop(found[0], found[1], f"{where} line {number}" if numbered else where)
     return None
+
+
+_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+_WHOLE_VARIABLE = re.compile(r"^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$")
+
+
+def _expand_assigned(words: list[str], assigned: dict[str, str]) -> list[str]:
+    """Words with an unquoted `$NAME` the script assigned replaced by the words of its value."""
+    expanded: list[str] = []
+    for word in words:
+        match = _WHOLE_VARIABLE.match(word)
+        name = (match.group(1) or match.group(2)) if match else None
+        expanded.extend(shell_words(assigned[name]) if name is not None and name in assigned else [word])
+    return expanded
 
 
 def start_script(program: str) -> bool:
