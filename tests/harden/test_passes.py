@@ -284,6 +284,38 @@ class TestHealthcheck:
         assert "DA608" in rules(result)
         assert not [u for u in result.unfixed if "DA608" in u.rule_ids]
 
+    @pytest.mark.parametrize(
+        ("command", "url"),
+        [
+            ('["/sbin/tini", "--", "/usr/local/bin/jenkins.sh"]', "http://127.0.0.1:8080/"),
+            ('["minio", "server", "/data", "--address", ":9100"]', "http://127.0.0.1:9100/"),
+            ('["/usr/bin/code-server", "--bind-addr", "0.0.0.0:8443"]', "http://127.0.0.1:8443/healthz"),
+            ('["/app/gitea", "web"]', "http://127.0.0.1:3000/"),
+            ('["/usr/bin/miniflux"]', "http://127.0.0.1:8080/healthcheck"),
+            ('["/portainer"]', "http://127.0.0.1:9000/api/system/status"),
+            ('["tini", "--", "n8n"]', "http://127.0.0.1:5678/"),
+        ],
+        ids=["jenkins", "minio-server", "code-server", "gitea-web", "miniflux", "portainer", "n8n"],
+    )
+    def test_a_known_web_app_is_probed_on_its_port(self, command: str, url: str) -> None:
+        result = harden(
+            f"FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl "
+            f"&& rm -rf /var/lib/apt/lists/*\nENTRYPOINT {command}\n"
+        )
+        assert f'"{url}"]' in result.hardened, result.hardened
+
+    @pytest.mark.parametrize(
+        "command",
+        ['["minio", "admin", "info"]', '["gitea", "admin", "user", "list"]', '["/portainer", "--http-disabled"]'],
+        ids=["minio-client", "gitea-admin", "portainer-https-only"],
+    )
+    def test_a_web_apps_other_subcommands_get_no_http_probe(self, command: str) -> None:
+        result = harden(
+            f"FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl "
+            f"&& rm -rf /var/lib/apt/lists/*\nENTRYPOINT {command}\n"
+        )
+        assert "\nHEALTHCHECK" not in result.hardened
+
     def test_a_database_base_running_another_program_gets_no_database_check(self) -> None:
         result = harden('FROM postgres:16\nCOPY app.py /app.py\nCMD ["python3", "/app.py"]\n')
         assert "pg_isready" not in result.hardened

@@ -40,6 +40,8 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
     (re.compile(r"^code-server$"), re.compile(r"--bind-addr[= ]\S*:(\d+)"), 8080),  # coder/code-server
     (re.compile(r"^gitea$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 3000),  # docs.gitea.com: `gitea web`
     (re.compile(r"^n8n$"), None, 5678),  # docs.n8n.io: N8N_PORT, 5678 by default
+    (re.compile(r"^miniflux$"), None, 8080),  # miniflux.app/docs: LISTEN_ADDR, port 8080 by default
+    (re.compile(r"^portainer$"), re.compile(r"--bind[= ]\S*:(\d+)"), 9000),  # docs.portainer.io: HTTP on 9000
 )
 
 
@@ -49,6 +51,8 @@ _HEALTH_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:grafana-server|grafana)$"), "/api/health"),  # grafana.com/docs, HTTP API health
     (re.compile(r"^loki$"), "/ready"),  # grafana.com/docs/loki, API: GET /ready
     (re.compile(r"^code-server$"), "/healthz"),  # coder.com/docs/code-server/FAQ: GET /healthz
+    (re.compile(r"^miniflux$"), "/healthcheck"),  # miniflux.app/docs/howto.html: GET /healthcheck answers OK
+    (re.compile(r"^portainer$"), "/api/system/status"),  # docs.portainer.io API: public status endpoint
 )
 
 
@@ -91,6 +95,8 @@ def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
         match = re.search(r"-S[= ]\S*:(\d+)", line)
         return (int(match.group(1)), "php -S") if match else None
     if program == "busybox" and (len(words) < 2 or words[1] != "httpd"):
+        return None
+    if program == "portainer" and "--http-disabled" in words:
         return None
     if (program == "minio" and "server" not in words) or (program == "gitea" and words[1:2] not in ([], ["web"])):
         # Their other subcommands (minio's admin client, `gitea admin`, `gitea dump`) serve nothing.
