@@ -136,7 +136,10 @@ class ScanCache:
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
             if not self._ready:
-                conn.execute("PRAGMA journal_mode = WAL")
+                # One IMMEDIATE transaction: the write lock is taken up front, where the busy timeout applies;
+                # an autocommit CREATE reads the schema first and then upgrades, and two processes doing that on a
+                # new file can deadlock, which SQLite breaks by failing one at once ("database is locked").
+                conn.execute("BEGIN IMMEDIATE")
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, image_id TEXT NOT NULL, "
                     "trivy_version TEXT, db_updated_at TEXT, options TEXT, scanned_at REAL NOT NULL, "
@@ -151,11 +154,25 @@ class ScanCache:
                 elif row[0] != str(_SCHEMA):
                     conn.execute("DELETE FROM scans")
                     conn.execute("UPDATE meta SET v = ? WHERE k = 'schema'", (str(_SCHEMA),))
+                conn.execute("COMMIT")
+                self._use_wal(conn)
                 self._ready = True
             return conn
         except sqlite3.DatabaseError:
             conn.close()
             raise
+
+    @staticmethod
+    def _use_wal(conn: sqlite3.Connection) -> None:
+        """Switch a new file to WAL (readers never wait for the writer); the mode is kept in the file."""
+        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            # Another process is setting the file up (and switches it): the rollback journal works meanwhile.
 
     def _rebuild(self, exc: Exception) -> None:
         message = f"result cache {self.path} was unreadable ({exc}); starting a new one"

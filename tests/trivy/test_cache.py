@@ -115,6 +115,8 @@ def _writer(path: str, start: int) -> None:
     for i in range(start, start + 25):
         cache.put(ScanKey(f"sha256:{i}", "v", "db", "o"), [finding(i)])
         cache.get(ScanKey(f"sha256:{i}", "v", "db", "o"))
+    # A writer that turned its cache off (a lock it could not get) says why, and fails the test with it.
+    assert cache.warnings == [], cache.warnings
 
 
 def test_several_processes_share_the_cache(tmp_path: Path) -> None:
