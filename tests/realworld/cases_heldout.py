@@ -70,7 +70,57 @@ SHELL_LESS_VOLUME = (
     "can chown a VOLUME, so a USER there leaves the app unable to write its data: advice"
 )
 
+DA210_FED = (
+    "rules.md DA210 curl-pipe-shell: a download piped into a shell; like DA204, a builder stage the image copies "
+    "from runs it into what the image ships, while a stage nothing takes from is thrown away"
+)
+
 HELDOUT_CASES: tuple[Case, ...] = (
+    Case(
+        name="curl-pipe-sh-in-the-builder-the-image-copies-from",
+        pattern="a Go builder installs its dependency tool with `curl ... | sh`; the runtime stage copies the binary",
+        source="hobby Go services of the dep era (golang/dep install.sh piped into sh)",
+        text=dockerfile("""
+            FROM golang:1.22-alpine AS build-env
+            RUN apk add --no-cache curl git
+            RUN curl https://example.com/install.sh | sh
+            WORKDIR /src
+            COPY . .
+            RUN go build -o /out/app .
+
+            FROM alpine:3.20
+            COPY --from=build-env /out/app /app
+            USER 65534
+            ENTRYPOINT ["/app"]
+            """),
+        files={"main.go": "package main\nfunc main() {}\n"},
+        present={"DA210": "medium"},
+        untouched_stages=("build-env",),
+        cites=(DA210_FED,),
+    ),
+    Case(
+        name="curl-pipe-sh-in-a-stage-nothing-takes-from",
+        pattern="a lint stage installs its linter with `curl | sh`; the runtime stage neither copies from it nor "
+        "builds FROM it",
+        source="golangci-lint's install.sh piped into sh in CI stages of Go service Dockerfiles",
+        text=dockerfile("""
+            FROM golang:1.22-alpine AS lint
+            RUN wget -O- -nv https://example.com/golangci/install.sh | sh -s -- -b /usr/local/bin
+
+            FROM golang:1.22-alpine AS build
+            WORKDIR /src
+            COPY . .
+            RUN go build -o /out/app .
+
+            FROM alpine:3.20
+            COPY --from=build /out/app /app
+            USER 65534
+            ENTRYPOINT ["/app"]
+            """),
+        files={"main.go": "package main\nfunc main() {}\n"},
+        absent=("DA210",),
+        cites=(DA210_FED,),
+    ),
     Case(
         name="rabbitmq-management-child-checks-with-diagnostics",
         pattern="FROM rabbitmq:*-alpine enabling the management plugin, its server inherited (no CMD of its own)",

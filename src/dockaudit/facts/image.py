@@ -95,6 +95,10 @@ class HistoryEntry:
     """The instruction's arguments; for RUN the shell command without build args or `/bin/sh -c`."""
     flags: tuple[str, ...] = ()
     """Leading `--flag=value` options (`--mount=type=secret,id=x`, `--checksum=...`)."""
+    fed_from: str | None = None
+    """For a Dockerfile: the build stage (`builder`) this step ran in when it is not the image's own but what it
+    made reaches the image (copied from, or built FROM); it makes no layer here. Only rules about what a download
+    brings in (DA204, DA210) read such steps."""
 
     def __post_init__(self) -> None:
         if not self.instruction and self.created_by.strip():

@@ -70,7 +70,7 @@ def image_facts_from_dockerfile(facts: DockerfileFacts) -> ImageFacts:
     )
 
 
-def _feeding_stages(facts: DockerfileFacts) -> list[tuple[DockerfileInstruction, ...]]:
+def _feeding_stages(facts: DockerfileFacts) -> list[tuple[str, tuple[DockerfileInstruction, ...]]]:
     """Instructions of each stage, other than the runtime stage, whose files end up in the runtime image."""
     if not facts.stages:
         return []
@@ -83,7 +83,9 @@ def _feeding_stages(facts: DockerfileFacts) -> list[tuple[DockerfileInstruction,
             members.setdefault(ins.stage, []).append(ins)
     view = StageView(tuple(facts.stages), {k: tuple(v) for k, v in members.items()})
     runtime = next((s for s in facts.stages if s.index == runtime_index), facts.stages[-1])
-    return [view.of(s) for s in contributing_stages(view, runtime) if s.index != runtime.index]
+    return [
+        (s.name or str(s.index), view.of(s)) for s in contributing_stages(view, runtime) if s.index != runtime.index
+    ]
 
 
 def _config(final: Sequence[DockerfileInstruction], env_facts: Sequence[NamedValue]) -> ImageConfig:
@@ -205,10 +207,17 @@ def _remote_add(text: str) -> bool:
     return any(_REMOTE.match(w) for w in words[:-1])
 
 
-def _fed_adds(feeding: Sequence[Sequence[DockerfileInstruction]]) -> list[tuple[DockerfileInstruction, str]]:
-    """`ADD <url>` instructions of the stages that feed the runtime image (their URL resolved), in file order."""
-    found: list[tuple[DockerfileInstruction, str]] = []
-    for instructions in feeding:
+_DOWNLOAD_RUN = re.compile(r"\b(?:curl|wget)\b.*(?:\||\$\(|`|<\()|(?:\$\(|`|<\()\s*(?:curl|wget)\b", re.DOTALL)
+"""A RUN that may pipe or substitute a download into something that runs it (DA210 decides)."""
+
+
+def _fed_steps(
+    feeding: Sequence[tuple[str, Sequence[DockerfileInstruction]]],
+) -> list[tuple[str, DockerfileInstruction, str]]:
+    """`ADD <url>` and download-running RUNs of the stages that feed the runtime image, in file order:
+    (stage, instruction, text with its URL resolved)."""
+    found: list[tuple[str, DockerfileInstruction, str]] = []
+    for stage, instructions in feeding:
         args: dict[str, NamedValue] = {}
         values: dict[str, str | None] = {}
         for ins in instructions:
@@ -216,17 +225,20 @@ def _fed_adds(feeding: Sequence[Sequence[DockerfileInstruction]]) -> list[tuple[
             if ins.cmd == "ADD":
                 text = _shown(ins, values)
                 if _remote_add(text):
-                    found.append((ins, text))
+                    found.append((stage, ins, text))
+            elif ins.cmd == "RUN" and _DOWNLOAD_RUN.search(ins.original):
+                found.append((stage, ins, _shown(ins, values)))
     return found
 
 
 def _history(
-    final: Sequence[DockerfileInstruction], feeding: Sequence[Sequence[DockerfileInstruction]] = ()
+    final: Sequence[DockerfileInstruction], feeding: Sequence[tuple[str, Sequence[DockerfileInstruction]]] = ()
 ) -> tuple[HistoryEntry, ...]:
     entries: list[HistoryEntry] = []
     # A download in a builder stage or a parent stage reaches the image as the files copied from it: its
-    # `ADD <url>` is listed first, as a step that makes no layer of this image, so DA204 sees it.
-    for ins, text in _fed_adds(feeding):
+    # `ADD <url>` or `curl | sh` is listed first, as a step that makes no layer of this image, so DA204 and DA210
+    # see it (and the rules about the image's own RUN steps do not).
+    for stage, ins, text in _fed_steps(feeding):
         redacted = redact_history_line(text)
         entries.append(
             HistoryEntry(
@@ -238,6 +250,7 @@ def _history(
                 from_base=False,
                 secrets=redacted.found,
                 line=ins.start_line,
+                fed_from=stage,
             )
         )
     layer = 0

@@ -95,10 +95,11 @@ def _pipes_to_shell(body: str) -> str | None:
 def curl_pipe_shell(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """A download piped into a shell (`curl ... | sh`) or an interpreter reading stdin, outside quoted text."""
     hits: list[Hit] = []
-    for step in run_steps(facts):
+    for step in run_steps(facts, fed=True):
         found = _pipes_to_shell(step.body)
         if found:
-            hits.append(Hit(f"{step.where}: {found}: {step.shown}", step.location, step.origin))
+            stage = f" (build stage {step.fed_from}, whose files the image takes)" if step.fed_from else ""
+            hits.append(Hit(f"{step.where}{stage}: {found}: {step.shown}", step.location, step.origin))
     return hits
 
 

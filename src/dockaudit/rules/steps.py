@@ -26,9 +26,10 @@ def last_step(steps: Sequence[HistoryEntry], instruction: str, contains: str = "
     return None
 
 
-def run_steps(facts: ImageFacts) -> list[HistoryEntry]:
-    """The RUN steps of the history, oldest first."""
-    return [s for s in list(facts.steps) if s.instruction == "RUN"]
+def run_steps(facts: ImageFacts, fed: bool = False) -> list[HistoryEntry]:
+    """The RUN steps of the history, oldest first; with `fed`, also those of the build stages that feed a
+    Dockerfile's image (`HistoryEntry.fed_from`), which made none of its layers."""
+    return [s for s in list(facts.steps) if s.instruction == "RUN" and (fed or s.fed_from is None)]
 
 
 def hits_per_command(facts: ImageFacts, judge: Callable[[HistoryEntry, Command], str | None]) -> list[Hit]:
