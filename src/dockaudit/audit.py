@@ -30,9 +30,10 @@ from dockaudit.config import (
     remove_ignore,
     suppressing_ignore,
 )
-from dockaudit.errors import DockauditError, UsageError
+from dockaudit.errors import DockauditError, NotFoundError, UsageError
 from dockaudit.facts.image import ImageFacts
 from dockaudit.model import (
+    GONE_STAGE,
     INPUT_STAGE,
     EngineInfo,
     Finding,
@@ -307,6 +308,14 @@ class AuditSession:
         self, result: TargetResult, stage: str, exc: BaseException, callback: ProgressCallback | None = None
     ) -> TargetResult:
         message = str(exc) if isinstance(exc, DockauditError) else f"{type(exc).__name__}: {exc}"
+        if stage == "collect" and isinstance(exc, NotFoundError):
+            # Listed, then removed before it could be read (a `--rm` container that exited, an image pruned):
+            # nothing failed, there is just nothing left to audit.
+            note = f"removed while the audit ran ({message})"
+            self.emit_progress(callback, result.id, result.name, "skipped", note)
+            return replace(
+                result, scans={"checklist": f"skipped: {note}"}, errors=(*result.errors, ScanError(GONE_STAGE, note))
+            )
         if isinstance(exc, UsageError):
             # The user's own file is unreadable or invalid: bad input (exit 2), not a tool failure (exit 3).
             stage = INPUT_STAGE

@@ -33,6 +33,10 @@ class EngineError(DockauditError):
     title = "Engine error"
 
 
+class NotFoundError(EngineError):
+    """The engine has no object by that name (never had, or it was removed meanwhile)."""
+
+
 class ScannerError(DockauditError):
     """Trivy or its vulnerability DB failed (exit 3)."""
 

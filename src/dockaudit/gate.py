@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dockaudit.model import INPUT_STAGE, Report, Severity
+from dockaudit.model import GONE_STAGE, INPUT_STAGE, Report, Severity
 from dockaudit.score import GRADES as SCORE_GRADES
 from dockaudit.score import grade_at_least
 
@@ -49,14 +49,22 @@ def failures(report: Report) -> list[str]:
     """
     out = [f"{e.stage}: {e.message}" for e in report.errors]
     for target in report.sorted_targets():
-        if any(e.stage == INPUT_STAGE for e in target.errors):
-            continue  # its file is bad input (`invalid_inputs`), not a failure of the tool
+        if any(e.stage in (INPUT_STAGE, GONE_STAGE) for e in target.errors):
+            # Its file is bad input (`invalid_inputs`), or it was removed while the audit ran: not a tool failure.
+            continue
         where = f"{target.kind.value} {target.name}" + (f" @ {target.engine}" if target.engine else "")
         out += [f"{where}: {e.stage} failed: {e.message}" for e in target.errors]
         for stage, state in sorted(target.scans.items()):
             if state.startswith("failed") and not any(e.stage == stage for e in target.errors):
                 out.append(f"{where}: {stage} {state}")
     return out
+
+
+def removed_targets(report: Report) -> list[str]:
+    """Targets listed and then removed while the audit ran (skipped, not failures), each one line."""
+    return [
+        f"note: {t.kind.value} {t.name} skipped: {gone}" for t in report.sorted_targets() if (gone := t.gone) is not None
+    ]
 
 
 def invalid_inputs(report: Report) -> list[str]:

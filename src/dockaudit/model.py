@@ -183,6 +183,10 @@ class Finding:
         return self.status is Status.FAIL and self.suppressed is None
 
 
+GONE_STAGE = "gone"
+"""The `ScanError` stage of a target the engine listed and then no longer had (removed while the audit ran): it is
+reported as skipped, not a failure of the tool."""
+
 INPUT_STAGE = "input"
 """The `ScanError` stage of a target whose own file is invalid (a Dockerfile BuildKit rejects, a broken tarball):
 bad input, exit 2, not a tool failure."""
@@ -244,7 +248,13 @@ class TargetResult:
     @property
     def graded(self) -> bool:
         """Whether the grade means anything: not when the checklist could not run (nothing was checked)."""
-        return not self.scans.get("checklist", "ok").startswith("failed")
+        gone = any(e.stage == GONE_STAGE for e in self.errors)
+        return not gone and not self.scans.get("checklist", "ok").startswith("failed")
+
+    @property
+    def gone(self) -> str | None:
+        """Why nothing was audited when the target was removed while the audit ran; None otherwise."""
+        return next((e.message for e in self.errors if e.stage == GONE_STAGE), None)
 
     @property
     def shown_grade(self) -> str:

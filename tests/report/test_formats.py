@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
@@ -79,6 +80,34 @@ def test_table_colour_only_on_request() -> None:
 def test_table_does_not_interpret_markup_in_data() -> None:
     target = replace(image_target(), name="[bold red]evil[/]")
     assert "[bold red]evil[/]" in render_table(report_with(target), color=False)
+
+
+def test_a_target_removed_while_the_audit_ran_is_skipped_in_every_format() -> None:
+    from dockaudit.gate import failures, removed_targets, verdict
+    from dockaudit.model import GONE_STAGE
+    from dockaudit.report.sarif import render_sarif
+
+    note = "removed while the audit ran (inspecting container abc: not found)"
+    gone = replace(
+        image_target(),
+        findings=(),
+        passed=(),
+        scans={"checklist": f"skipped: {note}"},
+        errors=(ScanError(GONE_STAGE, note),),
+    )
+    report = report_with(gone)
+    assert failures(report) == [] and verdict(report).code == 0
+    assert removed_targets(report) == [f"note: image {gone.name} skipped: {note}"]
+    table = render_table(report, color=False)
+    assert "not graded: it was removed while the audit ran" in table and "error" not in table
+    markdown = render_markdown(report)
+    assert f"> **skipped:** {note}" in markdown and "failed:" not in markdown
+    junit = render_junit(report)
+    assert "<error" not in junit and 'errors="0"' in junit and f'<skipped message="{note}"' in junit
+    sarif = json.loads(render_sarif(report, catalog=CATALOG))
+    invocation = sarif["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is True
+    assert [n["level"] for n in invocation["toolExecutionNotifications"]] == ["note"]
 
 
 def test_a_target_whose_checklist_failed_reads_ungraded_in_human_outputs() -> None:

@@ -324,6 +324,7 @@ def _run(args: argparse.Namespace) -> int:
     from dockaudit.config import ignore_problems
     from dockaudit.connect import connect_sessions
     from dockaudit.gate import failures as failure_lines
+    from dockaudit.gate import removed_targets
     from dockaudit.run import run_audit
     from dockaudit.targets import ComposeOptions, Selection, needs_engine, parse_target, resolve
 
@@ -399,7 +400,7 @@ def _run(args: argparse.Namespace) -> int:
     problems = write_outputs(report, plan, sys.stdout)
     for problem in problems:
         sys.stderr.write(f"dockaudit: {printable(problem)}\n")
-    for line in failure_lines(report):
+    for line in (*failure_lines(report), *removed_targets(report)):
         _note(quiet, line)
     if settings.ignores:
         matched = set().union(*(s.matched_ignores for s in (*sessions.values(), files)))

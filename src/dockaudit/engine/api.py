@@ -14,13 +14,14 @@ import docker
 import docker.errors
 import requests
 
+from dockaudit import errors
 from dockaudit.errors import CancelledError, EngineError
 
 Json = dict[str, Any]
 _T = TypeVar("_T")
 
 
-class NotFoundError(EngineError):
+class NotFoundError(errors.NotFoundError):
     """The engine has no object by that name."""
 
 

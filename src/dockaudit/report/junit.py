@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from dockaudit.model import Finding, Report, Status, TargetResult
+from dockaudit.model import GONE_STAGE, Finding, Report, Status, TargetResult
 from dockaudit.report.catalog import Catalog, registry_catalog
 from dockaudit.report.json import timestamp
 from dockaudit.report.view import location_text, target_label, twin_lines
@@ -91,14 +91,18 @@ def _suite(report: Report, target: TargetResult, catalog: Catalog) -> ET.Element
     for error in target.errors:
         case = ET.SubElement(suite, "testcase")
         _set(case, classname=classname, name=f"stage {error.stage}", time="0")
-        _set(ET.SubElement(case, "error"), type=error.stage, message=error.message)
+        if error.stage == GONE_STAGE:
+            # Removed while the audit ran: nothing failed, nothing was audited.
+            _set(ET.SubElement(case, "skipped"), message=error.message)
+        else:
+            _set(ET.SubElement(case, "error"), type=error.stage, message=error.message)
     _set(
         suite,
         name=target_label(target, report),
         tests=len(rule_ids) + len(target.errors),
         failures=failures,
-        errors=len(target.errors),
-        skipped=skipped,
+        errors=sum(1 for e in target.errors if e.stage != GONE_STAGE),
+        skipped=skipped + sum(1 for e in target.errors if e.stage == GONE_STAGE),
         time="0",
         timestamp=timestamp(report.generated_at) or "",
     )

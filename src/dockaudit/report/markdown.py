@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.model import Finding, Report, Status, TargetResult
+from dockaudit.model import GONE_STAGE, Finding, Report, Status, TargetResult
 from dockaudit.report.json import timestamp
 from dockaudit.report.view import (
     SEVERITIES,
@@ -141,13 +141,19 @@ def _indent(text: str) -> str:
 
 def _target(report: Report, target: TargetResult) -> list[str]:
     lines = [f"## {cell(target_label(target, report))}", ""]
-    grade = f"Grade **{target.grade}** ({target.score}/100)" if target.graded else "Not graded: the checklist failed"
+    if target.graded:
+        grade = f"Grade **{target.grade}** ({target.score}/100)"
+    else:
+        grade = "Not graded: " + ("it was removed while the audit ran" if target.gone else "the checklist failed")
     lines.append(f"{grade} · id `{_code(target.id)}`")
     if target.image is not None:
         lines[-1] += f" · image `{_code(target.image.ref)}`"
     lines.append("")
     for error in target.errors:
-        lines.append(f"> **{cell(error.stage)} failed:** {cell(error.message)}")
+        if error.stage == GONE_STAGE:
+            lines.append(f"> **skipped:** {cell(error.message)}")
+        else:
+            lines.append(f"> **{cell(error.stage)} failed:** {cell(error.message)}")
     if target.errors:
         lines.append("")
     findings = sorted_findings(target)

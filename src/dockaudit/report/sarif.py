@@ -8,7 +8,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from dockaudit.model import Finding, Report, Severity, Status, TargetKind, TargetResult
+from dockaudit.model import GONE_STAGE, Finding, Report, Severity, Status, TargetKind, TargetResult
 from dockaudit.report.catalog import Catalog, registry_catalog
 from dockaudit.report.json import timestamp
 
@@ -219,6 +219,9 @@ def sarif_log(report: Report, *, catalog: Catalog | None = None) -> dict[str, An
             by_rule.setdefault(finding.rule_id, []).append(finding)
             pairs.append((target, finding))
         for error in target.errors:
+            if error.stage == GONE_STAGE:
+                notifications.append(_notification(f"{target.kind.value} {target.name}: {error.message}", "note"))
+                continue
             notifications.append(
                 _notification(f"{target.kind.value} {target.name}: {error.stage} failed: {error.message}", "error")
             )

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from dockaudit.model import Report, Severity, Status, TargetResult
+from dockaudit.model import GONE_STAGE, Report, Severity, Status, TargetResult
 from dockaudit.report.json import timestamp
 from dockaudit.report.view import (
     SEVERITIES,
@@ -77,14 +77,20 @@ def _target_panel(report: Report, target: TargetResult) -> Panel:
     parts: list[RenderableType] = []
     head = Text()
     head.append(f" {target.shown_grade} ", style="reverse " + GRADE_STYLE.get(target.shown_grade, ""))
-    head.append(f"  score {target.shown_score}/100   " if target.graded else "  not graded: the checklist failed   ")
+    if target.graded:
+        head.append(f"  score {target.shown_score}/100   ")
+    else:
+        head.append("  not graded: " + ("it was removed while the audit ran   " if target.gone else "the checklist failed   "))
     head.append_text(_counts(target.summary()))
     parts.append(head)
     scans = "  ".join(f"{k}: {v}" for k, v in sorted(target.scans.items()))
     if scans:
         parts.append(Text(printable(f"scans  {scans}"), style="dim"))
     for error in target.errors:
-        parts.append(Text(printable(f"error  {error.stage}: {error.message}"), style="bold red"))
+        if error.stage == GONE_STAGE:
+            parts.append(Text(printable(f"skipped  {error.message}"), style="dim"))
+        else:
+            parts.append(Text(printable(f"error  {error.stage}: {error.message}"), style="bold red"))
     findings = [f for f in sorted_findings(target) if f.status is Status.FAIL]
     counting = [f for f in findings if f.counts]
     if counting:
