@@ -62,9 +62,8 @@ def failures(report: Report) -> list[str]:
 
 def removed_targets(report: Report) -> list[str]:
     """Targets listed and then removed while the audit ran (skipped, not failures), each one line."""
-    return [
-        f"note: {t.kind.value} {t.name} skipped: {gone}" for t in report.sorted_targets() if (gone := t.gone) is not None
-    ]
+    gone = [(t, t.gone) for t in report.sorted_targets()]
+    return [f"note: {t.kind.value} {t.name} skipped: {why}" for t, why in gone if why is not None]
 
 
 def invalid_inputs(report: Report) -> list[str]:

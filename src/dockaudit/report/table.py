@@ -80,7 +80,8 @@ def _target_panel(report: Report, target: TargetResult) -> Panel:
     if target.graded:
         head.append(f"  score {target.shown_score}/100   ")
     else:
-        head.append("  not graded: " + ("it was removed while the audit ran   " if target.gone else "the checklist failed   "))
+        why = "it was removed while the audit ran" if target.gone else "the checklist failed"
+        head.append(f"  not graded: {why}   ")
     head.append_text(_counts(target.summary()))
     parts.append(head)
     scans = "  ".join(f"{k}: {v}" for k, v in sorted(target.scans.items()))
