@@ -60,11 +60,13 @@ def test_checklist_image_reports_progress_and_facts(engine, bad_image):
     assert {e.stage for e in events} >= {"collect", "checklist"}
 
 
-def test_missing_image_is_an_error_value(engine):
+def test_an_image_gone_by_collection_time_is_skipped_not_failed(engine):
+    # A resolved target the engine no longer has was removed after it was listed: nothing failed.
     result, facts = AuditSession(engine, _options()).checklist(_image("dockaudit-test/absent:none"))
     assert facts is None
-    assert result.errors and result.errors[0].stage == "collect"
-    assert result.scans["checklist"].startswith("failed")
+    assert [e.stage for e in result.errors] == ["gone"] and result.gone is not None
+    assert result.scans["checklist"].startswith("skipped: removed while the audit ran")
+    assert not result.graded
 
 
 def test_merge_adds_trivy_findings_and_rescores(engine, good_image):

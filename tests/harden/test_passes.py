@@ -264,10 +264,17 @@ class TestHealthcheck:
             (
                 "FROM alpine:3.20\nRUN apk add --no-cache su-exec\nCOPY docker-entrypoint.sh /usr/local/bin/\n"
                 'ENTRYPOINT ["docker-entrypoint.sh"]\nEXPOSE 5432\nCMD ["postgres"]\n',
-                '["pg_isready", "-q", "-h", "127.0.0.1"]',
+                '["sh", "-c", "pg_isready -q -h 127.0.0.1 -U \\"${POSTGRES_USER:-postgres}\\" '
+                '-d \\"${POSTGRES_DB:-${POSTGRES_USER:-postgres}}\\""]',
             ),
             # An image FROM the official one that adds extensions and keeps its server.
-            ("FROM postgres:16-alpine\nRUN apk add --no-cache postgresql16-contrib\n", '["pg_isready"'),
+            ("FROM postgres:16-alpine\nRUN apk add --no-cache postgresql16-contrib\n", '["sh", "-c", "pg_isready -q'),
+            # No shell in the runtime stage: the exec form, as the default superuser.
+            (
+                "FROM gcr.io/distroless/cc-debian12\nCOPY --from=build /usr/lib/postgresql /usr/lib/postgresql\n"
+                'ENTRYPOINT ["/usr/lib/postgresql/16/bin/postgres"]\n',
+                '["pg_isready", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"]',
+            ),
             # A broker with the management plugin enabled, its server inherited.
             (
                 "FROM rabbitmq:3.13-alpine\nRUN rabbitmq-plugins enable --offline rabbitmq_management\nEXPOSE 15672\n",
@@ -276,7 +283,7 @@ class TestHealthcheck:
             ('FROM mariadb:11\nCOPY my.cnf /etc/mysql/conf.d/\nCMD ["mariadbd"]\n', '["mariadb-admin", "ping"'),
             ("FROM mysql:8.0\nCOPY init.sql /docker-entrypoint-initdb.d/\n", '["mysqladmin", "ping"'),
         ],
-        ids=["postgres-from-source", "postgres-child", "rabbitmq-child", "mariadb", "mysql-child"],
+        ids=["postgres-from-source", "postgres-child", "postgres-no-shell", "rabbitmq-child", "mariadb", "mysql-child"],
     )
     def test_a_server_with_its_own_health_command_is_checked_with_it(self, text: str, check: str) -> None:
         result = harden(text)

@@ -162,13 +162,24 @@ class HealthCommand:
     programs: tuple[str, ...]
     argv: tuple[str, ...]
     source: str
+    shell: str = ""
+    """The same check as a shell command reading the container's environment, for images that have a shell."""
+
+    def command(self, has_shell: bool) -> tuple[str, ...]:
+        """The exec-form health command: through `sh -c` when the image has a shell and the entry a shell form."""
+        return ("sh", "-c", self.shell) if has_shell and self.shell else self.argv
 
 
 @cache
 def health_commands() -> tuple[HealthCommand, ...]:
     """Servers with a health command of their own, from the table."""
     return tuple(
-        HealthCommand(tuple(str(p) for p in item["programs"]), tuple(str(a) for a in item["argv"]), str(item["source"]))
+        HealthCommand(
+            tuple(str(p) for p in item["programs"]),
+            tuple(str(a) for a in item["argv"]),
+            str(item["source"]),
+            str(item.get("shell", "")),
+        )
         for item in _data().get("health_command", ())
     )
 

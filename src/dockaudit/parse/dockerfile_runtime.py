@@ -24,6 +24,7 @@ from dockaudit.parse.accounts import (
 )
 from dockaudit.parse.base_images import (
     BaseLookup,
+    HealthCommand,
     KnownBase,
     ResolvedBase,
     docker_socket_programs,
@@ -171,11 +172,11 @@ def analyse_runtime(
     base_image_reason = _base_image(onbuild, chain_ins, base)
     health = _health_command(known, command, cmd or (), own=entrypoint_ins is not None or cmd_ins is not None)
     base_files = image.files if image is not None else None
-    if health[0] and base_files is not None:
+    if health is not None and base_files is not None:
         in_base = tools_in(base_files)
-        if health[2] in in_base and health[0][0] not in in_base:
+        if health[2] in in_base and health[0].argv[0] not in in_base:
             # The server comes from a base whose own files lack its health command.
-            health = ((), "", "")
+            health = None
     http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, copies, context_dir)
     if image is not None:
         exposed_all = exposed + [int(p.split("/")[0]) for p in image.exposed_ports if p.split("/")[0].isdigit()]
@@ -193,13 +194,13 @@ def analyse_runtime(
         drop=drop,
         # A server's own health command ships with it (the server's build installs it, distributions' server
         # packages depend on it), which the package tracking cannot see.
-        tools=frozenset(tools.present) | frozenset(health[0][:1]),
+        tools=frozenset(tools.present) | frozenset(health[0].argv[:1] if health else ()),
         tools_complete=tools.complete,
         http_port=http[0] if http else None,
         http_reason=http[1] if http else "",
         health_path=_health_path(http, known, command, cmd or ()),
-        health_command=health[0],
-        health_command_reason=health[1],
+        health_command=health[0].command("sh" in tools.present) if health else (),
+        health_command_reason=health[1] if health else "",
         exposed_ports=tuple(dict.fromkeys(exposed_all)),
         command=command,
         base_known=base.described,
@@ -218,8 +219,8 @@ def _program(argv: Sequence[str]) -> str:
 
 def _health_command(
     known: KnownBase | None, command: Sequence[str], cmd: Sequence[str], own: bool
-) -> tuple[tuple[str, ...], str, str]:
-    """(health command, reason, server program) when the image runs a server that has a health command of its own
+) -> tuple[HealthCommand, str, str] | None:
+    """(table entry, reason, server program) when the image runs a server that has a health command of its own
     (the table's `[[health_command]]`): named by its command line or its CMD after an entrypoint script, or,
     without a command of its own, the server of the well-known base it inherits."""
     programs = [_program(command), _program(cmd)]
@@ -230,8 +231,8 @@ def _health_command(
     for entry in health_commands():
         found = next((p for p in programs if p in entry.programs), None)
         if found is not None:
-            return entry.argv, f"{found}, {where}", found
-    return (), "", ""
+            return entry, f"{found}, {where}", found
+    return None
 
 
 def _docker_socket(command: Sequence[str], chain: Sequence[DockerfileInstruction]) -> str | None:
@@ -323,10 +324,12 @@ def image_runtime(image: ImageFacts) -> RuntimeFacts:
         port, reason = known.http_port, f"{known.name} serves HTTP on {known.http_port} ({known.source})"
     elif (found := http_from_command(command)) is not None and found[0] in exposed:
         port, reason = found[0], f"{found[1]} serves HTTP on {found[0]}, which the image exposes"
-    health, health_reason, _ = _health_command(known, command, image.config.cmd or (), own=True)
-    if health and image.filesystem is not None and health[0] not in tools:
-        # The image's own files say the server's health command is not there.
-        health, health_reason = (), ""
+    found_health = _health_command(known, command, image.config.cmd or (), own=True)
+    health: tuple[str, ...] = ()
+    health_reason = ""
+    if found_health is not None and (image.filesystem is None or found_health[0].argv[0] in tools):
+        # (Unless the image's own files say the server's health command is not there.)
+        health, health_reason = found_health[0].command("sh" in tools), found_health[1]
     return RuntimeFacts(
         stage=0,
         stage_reason="a built image",
