@@ -99,6 +99,9 @@ def grade_text(result: TargetResult | None, scan: ScanState | None) -> Text:
         return Text("ERR", style="bold red")
     if result is None:
         return Text("-", style="dim")
+    if result.gone is not None:
+        # Removed while the audit ran: nothing to grade, and nothing failed.
+        return Text("gone", style="dim")
     if not result.graded:
         # The checklist did not run: nothing was checked, so no grade (an A here would read as a pass).
         return Text("ERR", style="bold red")

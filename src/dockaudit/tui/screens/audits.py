@@ -293,12 +293,16 @@ class TargetAudits(TargetLists):
                 self.results[event.key] = result
                 self.hardening.pop(event.key, None)
                 error = "; ".join(f"{e.stage}: {e.message}" for e in result.errors) or None
-                self.scans[event.key] = ScanState(
-                    stage="failed" if error else "done", message=error or "done", running=False, error=error
-                )
+                if result.gone is not None:
+                    # Removed while the audit ran: nothing failed, there is nothing left to audit.
+                    self.scans[event.key] = ScanState(stage="done", message=result.gone, running=False)
+                else:
+                    self.scans[event.key] = ScanState(
+                        stage="failed" if error else "done", message=error or "done", running=False, error=error
+                    )
+                    failed += bool(result.errors)
                 changed[event.key] = True
                 done += 1
-                failed += bool(result.errors)
             else:
                 ended = event
         shown = self._detail_key()
