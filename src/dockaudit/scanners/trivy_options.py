@@ -7,8 +7,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockaudit.scanners.trivy_db import default_cache_dir
-
 ALL_SCANNERS = ("vuln", "misconfig", "secret")
 """The default scanners; `license` may be added (Trivy's license scanner, off by default)."""
 
@@ -45,7 +43,11 @@ class TrivyOptions:
     @property
     def resolved_cache_dir(self) -> Path:
         """The cache dir Trivy will use."""
-        return self.cache_dir if self.cache_dir is not None else default_cache_dir()
+        if self.cache_dir is not None:
+            return self.cache_dir
+        from dockaudit.scanners.trivy_db import default_cache_dir
+
+        return default_cache_dir()
 
     def cache_fingerprint(self) -> str:
         """A digest of the options that change results (part of the result-cache key)."""
