@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
+from dockaudit.records import Record
 
-@dataclass(frozen=True)
-class SecretMatch:
+
+@dataclass(frozen=True, repr=False, eq=False)
+class SecretMatch(Record):
     """Why a value counts as a secret; never holds the value itself."""
 
     kind: str

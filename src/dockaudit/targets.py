@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from dockaudit.errors import DockauditError, UsageError
 from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import TargetKind
+from dockaudit.records import Record
 
 if TYPE_CHECKING:
     from dockaudit.facts.compose import ComposeProject
@@ -43,8 +44,8 @@ class TargetSpec(NamedTuple):
     value: str
 
 
-@dataclass(frozen=True)
-class ResolvedTarget:
+@dataclass(frozen=True, repr=False, eq=False)
+class ResolvedTarget(Record):
     """Something to audit: its kind, the engine it lives on (None for files) and how to address it."""
 
     kind: TargetKind

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockaudit.records import Record
+
 ALL_SCANNERS = ("vuln", "misconfig", "secret")
 """The default scanners; `license` may be added (Trivy's license scanner, off by default)."""
 
@@ -21,8 +23,8 @@ OFFLINE_FLAGS = (
 )
 
 
-@dataclass(frozen=True)
-class TrivyOptions:
+@dataclass(frozen=True, repr=False, eq=False)
+class TrivyOptions(Record):
     """How Trivy runs; the defaults suit an online workstation."""
 
     cache_dir: Path | None = None
@@ -64,8 +66,8 @@ class TrivyOptions:
         return tuple(flags)
 
 
-@dataclass(frozen=True)
-class ImageSource:
+@dataclass(frozen=True, repr=False, eq=False)
+class ImageSource(Record):
     """An image to scan: on a local engine (`docker_host`), or exported to a tarball (`archive`)."""
 
     ref: str
