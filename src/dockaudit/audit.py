@@ -487,11 +487,12 @@ class AuditSession:
         archive: Path | None = None,
     ) -> TargetResult:
         """Trivy over an image whose checklist is done, merged into its result: one finding per problem."""
+        if not self.options.trivy_scanners:
+            # Without Trivy's modules: a checklist-only run does not load them.
+            return self._merged(result, "skipped", (), None)
         from dockaudit.scanners.trivy_outcome import TrivyScan
 
         cancel = cancel if cancel is not None else self.cancel
-        if not self.options.trivy_scanners:
-            return self._merge(result, TrivyScan("skipped", ""))
         key = result.id
 
         def progress(message: str) -> None:
@@ -517,15 +518,24 @@ class AuditSession:
         return self._merge(result, outcome)
 
     def _merge(self, result: TargetResult, outcome: TrivyScan) -> TargetResult:
-        from dockaudit.scanners.trivy_merge import merge_findings
+        failure = outcome.reason if outcome.status == "failed" else None
+        return self._merged(result, outcome.summary, outcome.findings, failure)
 
+    def _merged(
+        self, result: TargetResult, summary: str, trivy_findings: Sequence[Finding], failure: str | None
+    ) -> TargetResult:
+        """The raw result with Trivy's summary in `scans`, its findings folded in and its failure as an error."""
         with self._lock:
             raw = self._raw.get((result.kind, result.engine, result.id), result)
-        scans = {**raw.scans, "trivy": outcome.summary}
+        scans = {**raw.scans, "trivy": summary}
         errors = raw.errors
-        if outcome.status == "failed":
-            errors = (*errors, ScanError("trivy", outcome.reason))
-        merged = merge_findings(list(raw.findings), list(outcome.findings))
+        if failure is not None:
+            errors = (*errors, ScanError("trivy", failure))
+        merged = list(raw.findings)
+        if trivy_findings:
+            from dockaudit.scanners.trivy_merge import merge_findings
+
+            merged = merge_findings(merged, list(trivy_findings))
         return self.finish(replace(raw, findings=tuple(merged), scans=scans, errors=errors))
 
     # ---- whole targets -----------------------------------------------------------------------------------

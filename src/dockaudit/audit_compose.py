@@ -118,8 +118,14 @@ def _service_image(
     return None, {}
 
 
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+"""`live_compose.PROJECT_LABEL`, repeated so that a container Compose did not start never loads the Compose code."""
+
+
 def point_at_compose_lines(session: AuditSession, facts: ContainerFacts, findings: list[Finding]) -> list[Finding]:
     """A Compose-started container's findings pointed at its service's lines, when its files are readable here."""
+    if not any(label.name == COMPOSE_PROJECT_LABEL for label in facts.labels):
+        return findings
     from dockaudit.live_compose import compose_labels, point_at_compose
 
     labels = compose_labels(facts.labels)

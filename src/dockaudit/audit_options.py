@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from dockaudit.config import (
     Settings,
 )
+from dockaudit.records import Record
 from dockaudit.scanners.trivy_options import ALL_SCANNERS as TRIVY_SCANNER_NAMES
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class AuditOptions:
+@dataclass(frozen=True, repr=False, eq=False)
+class AuditOptions(Record):
     """What to run and how; the defaults run everything with the result cache."""
 
     settings: Settings
@@ -67,8 +68,8 @@ class AuditOptions:
         return tuple(s for s in TRIVY_SCANNERS if s in self.scanners)
 
 
-@dataclass(frozen=True)
-class ProgressEvent:
+@dataclass(frozen=True, repr=False, eq=False)
+class ProgressEvent(Record):
     """One step of one target's audit, for progress bars and the TUI's status line."""
 
     target: str

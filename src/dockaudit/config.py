@@ -18,13 +18,14 @@ from typing import Any
 
 from dockaudit.errors import ConfigError
 from dockaudit.model import Finding, Severity, Suppression
+from dockaudit.records import Record
 
 CONFIG_NAME = ".dockaudit.toml"
 PYPROJECT = "pyproject.toml"
 
 
-@dataclass(frozen=True)
-class Ignore:
+@dataclass(frozen=True, repr=False, eq=False)
+class Ignore(Record):
     """A suppression: a rule (or finding id) on targets matching a glob, with a reason."""
 
     rule: str
@@ -45,8 +46,8 @@ class Ignore:
         return rule_ok and fnmatch.fnmatchcase(target_name, self.target)
 
 
-@dataclass(frozen=True)
-class Thresholds:
+@dataclass(frozen=True, repr=False, eq=False)
+class Thresholds(Record):
     """Tunable limits of individual rules."""
 
     stale_days: int = 90
@@ -60,8 +61,8 @@ class Thresholds:
     """Past this age the end-of-life snapshot's findings say the data may be stale (DA611, DA508)."""
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(frozen=True, repr=False, eq=False)
+class Settings(Record):
     """Everything configurable; defaults are the catalog's."""
 
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
@@ -300,8 +301,8 @@ class _Parser:
 # ---------------------------------------------------------------------------------------------- applying
 
 
-@dataclass(frozen=True)
-class Applied:
+@dataclass(frozen=True, repr=False, eq=False)
+class Applied(Record):
     """Findings after the settings, and which ignores matched something."""
 
     findings: list[Finding]

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from dockaudit.audit import AuditSession
 from dockaudit.audit_options import AuditOptions, ProgressCallback
@@ -101,8 +99,7 @@ def connection_problem(host: str | None, context: str | None, error: Exception) 
     return EngineProblem(str(error), tuple(tried), tuple(hints))
 
 
-@dataclass(frozen=True)
-class ChildConnection:
+class ChildConnection(NamedTuple):
     """How a child process opens its own session on the engine the UI is connected to (see connect.py)."""
 
     options: AuditOptions
@@ -119,6 +116,8 @@ def audit_in_child(connection: ChildConnection, targets: Sequence[ResolvedTarget
     only finished results (pickled) cross the pipe. A plain subprocess, not multiprocessing: the UI owns the
     terminal (the child's stderr goes nowhere) and it runs threads that fork would copy mid-step.
     """
+    import pickle  # here: `scan` imports this module and never pickles
+
     process = subprocess.Popen(
         [sys.executable, "-c", "from dockaudit.connect import child_main; child_main()"],
         stdin=subprocess.PIPE,
@@ -162,6 +161,8 @@ def audit_in_child(connection: ChildConnection, targets: Sequence[ResolvedTarget
 
 def child_main() -> None:
     """The child's side: read the connection and targets, audit, write events; any byte or EOF on stdin cancels."""
+    import pickle
+
     # Events go on a private copy of stdout; fd 1 points at stderr so a stray print cannot break the stream.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

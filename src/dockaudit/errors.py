@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dockaudit.records import Record
+
 
 class DockauditError(Exception):
     """A failure the user can act on; `str()` is the one line shown."""
@@ -58,8 +60,8 @@ class CancelledError(DockauditError):
     title = "Cancelled"
 
 
-@dataclass(frozen=True)
-class EngineProblem:
+@dataclass(frozen=True, repr=False, eq=False)
+class EngineProblem(Record):
     """Why an engine could not be reached, what was tried and what to try next (for the TUI's error screen)."""
 
     message: str

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockaudit.model import GONE_STAGE, INPUT_STAGE, Report, Severity
 from dockaudit.score import GRADES as SCORE_GRADES
@@ -23,8 +23,7 @@ EXIT_USAGE = 2
 EXIT_FAILURE = 3
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """An exit code and why."""
 
     code: int

@@ -12,11 +12,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dockaudit.facts.compose import ComposeService
 from dockaudit.facts.image import NamedValue
 from dockaudit.facts.inventory import ContainerSummary
 from dockaudit.model import Finding, Status
+
+if TYPE_CHECKING:
+    from dockaudit.facts.compose import ComposeService
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dockaudit.records import Record
+
 
 class Severity(enum.IntEnum):
     """Ordered severity; comparisons follow risk (CRITICAL > INFO)."""
@@ -80,8 +82,8 @@ TARGET_KIND_ORDER: tuple[TargetKind, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Fix:
+@dataclass(frozen=True, repr=False, eq=False)
+class Fix(Record):
     """A concrete remedy; each field is empty when it does not apply."""
 
     summary: str
@@ -90,8 +92,8 @@ class Fix:
     run: str = ""
 
 
-@dataclass(frozen=True)
-class Location:
+@dataclass(frozen=True, repr=False, eq=False)
+class Location(Record):
     """Where the evidence was seen; every field is optional."""
 
     layer: int | None = None
@@ -100,8 +102,8 @@ class Location:
     line: int | None = None
 
 
-@dataclass(frozen=True)
-class Suppression:
+@dataclass(frozen=True, repr=False, eq=False)
+class Suppression(Record):
     """An ignore entry that matched a finding."""
 
     reason: str
@@ -109,8 +111,8 @@ class Suppression:
     expires: str | None = None
 
 
-@dataclass(frozen=True)
-class Vulnerability:
+@dataclass(frozen=True, repr=False, eq=False)
+class Vulnerability(Record):
     """Trivy vulnerability details carried by a `trivy-vuln` finding."""
 
     id: str
@@ -126,8 +128,8 @@ class Vulnerability:
     package_path: str | None = None
 
 
-@dataclass(frozen=True)
-class TwinEvidence:
+@dataclass(frozen=True, repr=False, eq=False)
+class TwinEvidence(Record):
     """What the twin rule of a merged finding saw: its id, evidence and location, and on which target."""
 
     rule_id: str
@@ -137,8 +139,8 @@ class TwinEvidence:
     """The other target's name when an image and its Dockerfile were scanned together; None for the same target."""
 
 
-@dataclass(frozen=True)
-class Finding:
+@dataclass(frozen=True, repr=False, eq=False)
+class Finding(Record):
     """One failed or skipped check on one target. All text is already redacted."""
 
     rule_id: str
@@ -192,16 +194,16 @@ INPUT_STAGE = "input"
 bad input, exit 2, not a tool failure."""
 
 
-@dataclass(frozen=True)
-class ScanError:
+@dataclass(frozen=True, repr=False, eq=False)
+class ScanError(Record):
     """A stage of a target's audit that failed; the other stages still report."""
 
     stage: str
     message: str
 
 
-@dataclass(frozen=True)
-class EngineInfo:
+@dataclass(frozen=True, repr=False, eq=False)
+class EngineInfo(Record):
     """The engine a target was read from."""
 
     id: str
@@ -218,16 +220,16 @@ class EngineInfo:
         return "Podman" if self.podman else "Docker"
 
 
-@dataclass(frozen=True)
-class ImageRef:
+@dataclass(frozen=True, repr=False, eq=False)
+class ImageRef(Record):
     """The image a container runs (or an archive holds)."""
 
     id: str
     ref: str
 
 
-@dataclass(frozen=True)
-class TargetResult:
+@dataclass(frozen=True, repr=False, eq=False)
+class TargetResult(Record):
     """Everything the audit found about one target."""
 
     kind: TargetKind
@@ -279,8 +281,8 @@ class TargetResult:
         return (TARGET_KIND_ORDER.index(self.kind), self.name, self.id)
 
 
-@dataclass(frozen=True)
-class DbStatus:
+@dataclass(frozen=True, repr=False, eq=False)
+class DbStatus(Record):
     """Trivy vulnerability DB state as shown to users."""
 
     status: str  # ok | stale | missing | skipped | failed
@@ -290,16 +292,16 @@ class DbStatus:
     message: str = ""
 
 
-@dataclass(frozen=True)
-class TrivyInfo:
+@dataclass(frozen=True, repr=False, eq=False)
+class TrivyInfo(Record):
     """Which Trivy ran, and its DB."""
 
     version: str
     db: DbStatus
 
 
-@dataclass(frozen=True)
-class Report:
+@dataclass(frozen=True, repr=False, eq=False)
+class Report(Record):
     """One audit run over any number of targets and engines."""
 
     tool_version: str

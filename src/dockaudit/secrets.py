@@ -7,15 +7,19 @@ finds them in shell commands and Dockerfile text. See the Secrets section of the
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import NamedTuple
+
+from dockaudit.records import Record
 
 
-@dataclass(frozen=True)
-class SecretMatch:
+@dataclass(frozen=True, repr=False, eq=False)
+class SecretMatch(Record):
     """Why a value counts as a secret; never holds the value itself."""
 
     kind: str
@@ -124,14 +128,24 @@ def _glob_to_regex(pattern: str) -> str:
     return ".*".join(re.escape(part) for part in pattern.split("*"))
 
 
-@dataclass(frozen=True)
-class _Format:
+class _Format(NamedTuple):
     kind: str
     detail: str
-    pattern: re.Pattern[str]
+    regex: str
+    """Compiled at the first text holding a marker: most runs never search for most formats."""
     markers: tuple[str, ...]
     """Literal text every match contains: a format whose markers are all absent is not searched (a 1 MB label
     costs one substring search per format instead of a regex pass each)."""
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """The compiled regex."""
+        return _compiled(self.regex)
+
+
+@functools.cache
+def _compiled(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
 
 
 _TOKEN_END = r"(?![A-Za-z0-9])"
@@ -141,54 +155,52 @@ _FORMATS: tuple[_Format, ...] = (
     _Format(
         "openssh-private-key",
         "OpenSSH private key",
-        re.compile(r"-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]*?(?:-----END OPENSSH PRIVATE KEY-----|$)"),
+        r"-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]*?(?:-----END OPENSSH PRIVATE KEY-----|$)",
         ("-----BEGIN OPENSSH",),
     ),
     _Format(
         "private-key",
         "PEM private key",
-        re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)"),
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)",
         ("PRIVATE KEY-----",),
     ),
     _Format(
         "aws-access-key-id",
         "AWS access key ID",
-        re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}" + _TOKEN_END),
+        r"\b(?:AKIA|ASIA)[0-9A-Z]{16}" + _TOKEN_END,
         ("AKIA", "ASIA"),
     ),
     _Format(
         "github-token",
         "GitHub token",
-        re.compile(r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{36}" + _TOKEN_END),
+        r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{36}" + _TOKEN_END,
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
     ),
     _Format(
         "github-pat",
         "GitHub fine-grained token",
-        re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{22,}"),
+        r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{22,}",
         ("github_pat_",),
     ),
-    _Format("gitlab-token", "GitLab token", re.compile(r"(?<![A-Za-z0-9])glpat-[A-Za-z0-9_\-]{20,}"), ("glpat-",)),
-    _Format("slack-token", "Slack token", re.compile(r"(?<![A-Za-z0-9])xox[abpr]-[A-Za-z0-9-]{10,}"), ("xox",)),
-    _Format("stripe-key", "Stripe live key", re.compile(r"(?<![A-Za-z0-9])[rs]k_live_[A-Za-z0-9]{16,}"), ("k_live_",)),
+    _Format("gitlab-token", "GitLab token", r"(?<![A-Za-z0-9])glpat-[A-Za-z0-9_\-]{20,}", ("glpat-",)),
+    _Format("slack-token", "Slack token", r"(?<![A-Za-z0-9])xox[abpr]-[A-Za-z0-9-]{10,}", ("xox",)),
+    _Format("stripe-key", "Stripe live key", r"(?<![A-Za-z0-9])[rs]k_live_[A-Za-z0-9]{16,}", ("k_live_",)),
     _Format(
         "google-api-key",
         "Google API key",
-        re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_\-]{35}" + _TOKEN_END),
+        r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_\-]{35}" + _TOKEN_END,
         ("AIza",),
     ),
-    _Format("npm-token", "npm token", re.compile(r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}" + _TOKEN_END), ("npm_",)),
-    _Format("pypi-token", "PyPI token", re.compile(r"(?<![A-Za-z0-9])pypi-[A-Za-z0-9_\-]{16,}"), ("pypi-",)),
+    _Format("npm-token", "npm token", r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}" + _TOKEN_END, ("npm_",)),
+    _Format("pypi-token", "PyPI token", r"(?<![A-Za-z0-9])pypi-[A-Za-z0-9_\-]{16,}", ("pypi-",)),
     _Format(
         "jwt",
         "JSON Web Token",
-        re.compile(r"(?<![A-Za-z0-9])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+        r"(?<![A-Za-z0-9])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
         (".eyJ",),
     ),
     # A password that is itself a reference (`$PASS`, `${PASS}`) is not a literal credential.
-    _Format(
-        "url-credentials", "URL with user:password@", re.compile(r"(?<=://)[^/\s:@$]+:(?!\$)[^/\s@]+(?=@)"), ("://",)
-    ),
+    _Format("url-credentials", "URL with user:password@", r"(?<=://)[^/\s:@$]+:(?!\$)[^/\s@]+(?=@)", ("://",)),
 )
 
 

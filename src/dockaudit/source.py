@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-from dockaudit.facts.container import ContainerFacts
-from dockaudit.facts.host import HostFacts
-from dockaudit.facts.image import ImageFacts
-from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
-from dockaudit.model import EngineInfo, TrivyInfo
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
+    from dockaudit.facts.container import ContainerFacts
+    from dockaudit.facts.host import HostFacts
+    from dockaudit.facts.image import ImageFacts
+    from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
+    from dockaudit.model import EngineInfo, TrivyInfo
     from dockaudit.scanners.trivy_outcome import TrivyScan
 
 
-@dataclass(frozen=True)
-class TrivyInput:
+class TrivyInput(NamedTuple):
     """How Trivy reads an image: from the engine by reference, or from an exported tarball."""
 
     docker_host: str | None

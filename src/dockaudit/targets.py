@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from dockaudit.errors import DockauditError, UsageError
 from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import TargetKind
+from dockaudit.records import Record
 
 if TYPE_CHECKING:
     from dockaudit.facts.compose import ComposeProject
@@ -31,8 +32,10 @@ COMPOSE_SUFFIXES = (".yaml", ".yml")
 """A file with one of these suffixes is read as a Compose file (a Dockerfile or an image tarball never has one)."""
 
 
-@dataclass(frozen=True)
-class TargetSpec:
+# The records a run is given and hands back are NamedTuples: a dataclass costs ~1 ms of start-up to create.
+
+
+class TargetSpec(NamedTuple):
     """One TARGET argument: its text and the kind its prefix forces (`auto` when unprefixed)."""
 
     text: str
@@ -41,8 +44,8 @@ class TargetSpec:
     value: str
 
 
-@dataclass(frozen=True)
-class ResolvedTarget:
+@dataclass(frozen=True, repr=False, eq=False)
+class ResolvedTarget(Record):
     """Something to audit: its kind, the engine it lives on (None for files) and how to address it."""
 
     kind: TargetKind
@@ -65,6 +68,8 @@ class ResolvedTarget:
     dockerfile: str = ""
     """For a Compose service audited `--with-images` whose image is not present, the Dockerfile of its `build:`,
     which stands in for the image in its rules."""
+    size: int = field(default=0, compare=False, repr=False)
+    """For an image, its size in bytes as the engine listed it (0 when unknown): the largest are audited first."""
 
     @property
     def service(self) -> str:
@@ -87,8 +92,7 @@ class ResolvedTarget:
         return f"{self.kind.value} {self.name or self.ref}{where}"
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """The selection flags of `scan`."""
 
     all_images: bool = False
@@ -101,8 +105,7 @@ class Selection:
     """Audit each Compose service's image (when an engine has it) and its `build:` Dockerfile too."""
 
 
-@dataclass(frozen=True)
-class ComposeOptions:
+class ComposeOptions(NamedTuple):
     """How Compose files are read: `--compose-file` (merged into one project), `--profile`, `--env-file`."""
 
     files: tuple[str, ...] = ()
@@ -153,9 +156,10 @@ def image_target(row: ImageSummary, engine: str, ref: str | None = None) -> Reso
     names it as users do), else by its ID; it answers to every tag."""
     tags = tuple(short_ref(t) for t in row.repo_tags)
     if ref is not None:
-        return ResolvedTarget(TargetKind.IMAGE, ref, engine, short_ref(ref), row.id, tags)
+        return ResolvedTarget(TargetKind.IMAGE, ref, engine, short_ref(ref), row.id, tags, size=row.size)
     first = tags[0] if tags else None
-    return ResolvedTarget(TargetKind.IMAGE, first or row.id, engine, first or f"<none>@{row.id}", row.id, tags)
+    name = first or f"<none>@{row.id}"
+    return ResolvedTarget(TargetKind.IMAGE, first or row.id, engine, name, row.id, tags, size=row.size)
 
 
 def is_compose_file(path: Path) -> bool:
@@ -352,8 +356,7 @@ def with_images(targets: Sequence[ResolvedTarget], sources: Mapping[str, FactSou
     return out
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     """Resolved targets, plus the engine failures met while resolving (errors as values)."""
 
     targets: tuple[ResolvedTarget, ...]

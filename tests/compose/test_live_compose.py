@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dockaudit.audit_compose import COMPOSE_PROJECT_LABEL
 from dockaudit.facts.image import NamedValue
 from dockaudit.facts.inventory import ContainerSummary
-from dockaudit.live_compose import compose_labels, group_by_project, point_at_compose
+from dockaudit.live_compose import PROJECT_LABEL, compose_labels, group_by_project, point_at_compose
 from dockaudit.model import Finding, Fix, Location, Severity, Source, Status
 from tests.compose.corpus import corpus, evaluate
 
@@ -102,3 +103,7 @@ def test_findings_borrow_the_line_and_fix_of_the_files_own_finding() -> None:
     assert pointed["DA420"].location == db.location
     assert pointed["DA420"].fix is not None and pointed["DA420"].fix.compose.startswith("services:\n  db:\n")
     assert pointed["DA101"].location == Location()
+
+
+def test_the_audit_checks_the_same_project_label_before_loading_the_compose_code() -> None:
+    assert COMPOSE_PROJECT_LABEL == PROJECT_LABEL

@@ -13,9 +13,8 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from dockaudit.errors import DockauditError, UsageError
 from dockaudit.gate import FAIL_ON_CHOICES, GRADES, verdict
@@ -42,8 +41,7 @@ EXTENSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """One `-f FORMAT [-o PATH]` pair; `path` None means stdout."""
 
     format: str

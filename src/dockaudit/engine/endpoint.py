@@ -12,8 +12,8 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from dockaudit.errors import DockauditError, EngineError, UsageError
@@ -27,8 +27,10 @@ SOURCES = ("flag", "env", "context", "default")
 """How an endpoint was chosen: a command-line flag, an environment variable, config.json, or nothing at all."""
 
 
-@dataclass(frozen=True)
-class TlsSettings:
+# NamedTuples, not dataclasses: plain records that a dataclass would cost ~1 ms of start-up each to create.
+
+
+class TlsSettings(NamedTuple):
     """TLS material for a `tcp://` engine; paths are None when the file is absent."""
 
     verify: bool
@@ -40,8 +42,7 @@ class TlsSettings:
     """Where the material came from: a DOCKER_CERT_PATH directory or a context's TLS directory."""
 
 
-@dataclass(frozen=True)
-class SshTarget:
+class SshTarget(NamedTuple):
     """The parts of an `ssh://[user@]host[:port][/remote/socket]` URL."""
 
     host: str
@@ -56,8 +57,7 @@ class SshTarget:
         return f"{self.user}@{self.host}" if self.user else self.host
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """A resolved engine address and how it was chosen."""
 
     url: str

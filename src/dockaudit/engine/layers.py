@@ -12,9 +12,8 @@ import json
 import posixpath
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dockaudit.engine.configshape import ShapeError, check_image_config
 from dockaudit.engine.overlay import OPAQUE_MARKER, WHITEOUT_PREFIX, LayerScan, RawEntry, stack_layers
@@ -60,8 +59,10 @@ class ArchiveError(DockauditError):
     title = "Image archive error"
 
 
-@dataclass(frozen=True)
-class SavedImage:
+# NamedTuples rather than dataclasses: internal records, created at start-up at a fraction of a dataclass's cost.
+
+
+class SavedImage(NamedTuple):
     """What the saved image says about itself: config, tags and the stacked filesystem."""
 
     config: dict[str, Any]
@@ -150,8 +151,7 @@ def _scan_member(member: Header, data: Limited, scan: LayerScan) -> None:
     )
 
 
-@dataclass
-class _Collected:
+class _Collected(NamedTuple):
     """Everything the outer stream held, by member path."""
 
     docs: dict[str, Any]
@@ -201,8 +201,7 @@ def _read_outer_file(member: Header, data: Limited, name: str, got: _Collected) 
         got.layers[name] = scan_layer(data, first_block=head)
 
 
-@dataclass(frozen=True)
-class _Plan:
+class _Plan(NamedTuple):
     config_path: str
     layer_paths: tuple[str, ...]
     repo_tags: tuple[str, ...]

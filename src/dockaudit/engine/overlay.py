@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from array import array
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from dockaudit.facts.filesystem import FileFact, FileType
 from dockaudit.secrets import SecretMatch
@@ -13,8 +13,11 @@ WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 
 
-@dataclass(frozen=True, slots=True)
-class RawEntry:
+# The records of this module are NamedTuples and a plain class, not dataclasses: they are internal to reading
+# layers, and a dataclass costs about a millisecond of start-up to create (CPython 3.11 compiles its methods).
+
+
+class RawEntry(NamedTuple):
     """One tar entry of a layer, before its layer index and later-layer flags are known."""
 
     path: str
@@ -28,21 +31,22 @@ class RawEntry:
     secret: SecretMatch | None = None
 
 
-@dataclass
 class LayerScan:
     """What one layer tar holds: its entries, the paths it whites out and its opaque directories."""
 
-    entries: list[RawEntry] = field(default_factory=list)
-    whiteouts: list[str] = field(default_factory=list)
-    """Paths this layer deletes from the layers below (`dir/.wh.name` → `dir/name`)."""
-    opaque_dirs: list[str] = field(default_factory=list)
-    """Directories whose lower contents this layer hides (`dir/.wh..wh..opq`)."""
-    content_bytes: int = 0
-    """Sum of the regular files' sizes."""
+    __slots__ = ("content_bytes", "entries", "opaque_dirs", "whiteouts")
+
+    def __init__(self) -> None:
+        self.entries: list[RawEntry] = []
+        self.whiteouts: list[str] = []
+        """Paths this layer deletes from the layers below (`dir/.wh.name` → `dir/name`)."""
+        self.opaque_dirs: list[str] = []
+        """Directories whose lower contents this layer hides (`dir/.wh..wh..opq`)."""
+        self.content_bytes = 0
+        """Sum of the regular files' sizes."""
 
 
-@dataclass(frozen=True)
-class Stacked:
+class Stacked(NamedTuple):
     """The merged view: every entry with its flags, and the bytes later layers made dead."""
 
     files: tuple[FileFact, ...]

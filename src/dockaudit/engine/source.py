@@ -70,6 +70,9 @@ class EngineSource:
         self._lock = threading.Lock()
         self._fresh: dict[tuple[str, str], tuple[float, api.Json]] = {}
         """Inspects lookups just made, by (`image` or `container`, ref as asked and full ID), taken once."""
+        self._images_by_ref: dict[str, tuple[float, api.Json]] = {}
+        """Image inspects just made, by reference as asked, for `recall`: a collection taking its inspect from
+        `_fresh` leaves the tag's answer here for the containers that name that tag."""
         self._images_by_id: dict[str, api.Json] = {}
 
     @property
@@ -144,8 +147,12 @@ class EngineSource:
             for key in [k for k, (at, _) in self._fresh.items() if now - at > FRESH_SECONDS]:
                 del self._fresh[key]
             self._fresh[(kind, ref)] = self._fresh[(kind, object_id)] = (now, data)
-            if kind == "image" and object_id:
-                self._keep_image(object_id, data)
+            if kind == "image":
+                for stale in [r for r, (at, _) in self._images_by_ref.items() if now - at > FRESH_SECONDS]:
+                    del self._images_by_ref[stale]
+                self._images_by_ref[ref] = (now, data)
+                if object_id:
+                    self._keep_image(object_id, data)
 
     def _keep_image(self, image_id: str, data: api.Json) -> None:
         # Called with the lock held.
@@ -159,7 +166,7 @@ class EngineSource:
         with self._lock:
             if ref in self._images_by_id:
                 return self._images_by_id[ref]
-            at, data = self._fresh.get(("image", ref), (0.0, None))
+            at, data = self._images_by_ref.get(ref, (0.0, None))
         return data if data is not None and time.monotonic() - at <= FRESH_SECONDS else None
 
     def remember(self, ref: str, data: api.Json) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import threading
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from dockaudit.errors import CancelledError, DockauditError
 
@@ -141,8 +140,7 @@ def gunzip(head: bytes, rest: Reader) -> ChunkSource:
     return ChunkSource(chunks())
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
     """One tar member's header, pax and GNU long names already applied."""
 
     name: str

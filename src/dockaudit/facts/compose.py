@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from dockaudit.facts.image import Healthcheck
 from dockaudit.model import Location
+from dockaudit.records import Record
 from dockaudit.secrets import SecretMatch
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ class EnvOrigin(enum.StrEnum):
     """A line of an `env_file:` outside the project directory (e.g. provisioned on the host)."""
 
 
-@dataclass(frozen=True)
-class ComposeEnvVar:
+@dataclass(frozen=True, repr=False, eq=False)
+class ComposeEnvVar(Record):
     """One variable of a service's environment as Compose resolves it; values are already redacted."""
 
     name: str
@@ -46,8 +47,8 @@ class ComposeEnvVar:
     location: Location
 
 
-@dataclass(frozen=True)
-class ComposePort:
+@dataclass(frozen=True, repr=False, eq=False)
+class ComposePort(Record):
     """A published port in Compose's long form."""
 
     target: int
@@ -64,8 +65,8 @@ class ComposePort:
         return int(self.published) if self.published.isdigit() else 0
 
 
-@dataclass(frozen=True)
-class ComposeMount:
+@dataclass(frozen=True, repr=False, eq=False)
+class ComposeMount(Record):
     """A service volume in Compose's long form; bind sources are absolute."""
 
     type: str
@@ -78,8 +79,8 @@ class ComposeMount:
     location: Location
 
 
-@dataclass(frozen=True)
-class ComposeDependency:
+@dataclass(frozen=True, repr=False, eq=False)
+class ComposeDependency(Record):
     """A `depends_on` entry with its condition (`service_started` for the short form)."""
 
     service: str
@@ -90,8 +91,8 @@ class ComposeDependency:
     location: Location
 
 
-@dataclass(frozen=True)
-class ComposeBuild:
+@dataclass(frozen=True, repr=False, eq=False)
+class ComposeBuild(Record):
     """A service's `build:` section."""
 
     context: str
@@ -109,8 +110,8 @@ class ComposeBuild:
         return f"{self.context.rstrip('/')}/{self.dockerfile}"
 
 
-@dataclass(frozen=True)
-class ComposeService:
+@dataclass(frozen=True, repr=False, eq=False)
+class ComposeService(Record):
     """One service of a Compose project as Compose's canonical model has it, with its source lines."""
 
     name: str
@@ -188,8 +189,8 @@ class ComposeService:
         return f"{self.location.path or ''}#{self.name}"
 
 
-@dataclass(frozen=True)
-class ComposeProject:
+@dataclass(frozen=True, repr=False, eq=False)
+class ComposeProject(Record):
     """A Compose project read through Compose itself: its services and the files they come from."""
 
     name: str
@@ -212,8 +213,8 @@ class ComposeProject:
         return next((s for s in self.services if s.name == name), None)
 
 
-@dataclass(frozen=True)
-class ServiceFacts:
+@dataclass(frozen=True, repr=False, eq=False)
+class ServiceFacts(Record):
     """What the Compose rules read about one service: its definition, and its image when that is known."""
 
     service: ComposeService

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dockaudit.facts.image import Healthcheck, NamedValue
+from dockaudit.records import Record
 
 
-@dataclass(frozen=True)
-class Mount:
+@dataclass(frozen=True, repr=False, eq=False)
+class Mount(Record):
     """A container mount (`.Mounts`)."""
 
     type: str
@@ -20,8 +21,8 @@ class Mount:
     name: str = ""
 
 
-@dataclass(frozen=True)
-class PortBinding:
+@dataclass(frozen=True, repr=False, eq=False)
+class PortBinding(Record):
     """A published port: container `80/tcp` on host `0.0.0.0:8080`."""
 
     container_port: str
@@ -29,8 +30,8 @@ class PortBinding:
     host_port: int
 
 
-@dataclass(frozen=True)
-class Process:
+@dataclass(frozen=True, repr=False, eq=False)
+class Process(Record):
     """A `docker top` row (host PIDs)."""
 
     pid: int
@@ -41,8 +42,8 @@ class Process:
     command: str
 
 
-@dataclass(frozen=True)
-class HostConfig:
+@dataclass(frozen=True, repr=False, eq=False)
+class HostConfig(Record):
     """The security-relevant part of `.HostConfig`."""
 
     privileged: bool = False
@@ -81,8 +82,8 @@ class HostConfig:
     extra_hosts: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ContainerState:
+@dataclass(frozen=True, repr=False, eq=False)
+class ContainerState(Record):
     """`.State` plus restart count."""
 
     status: str
@@ -95,8 +96,8 @@ class ContainerState:
     started_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class ContainerFacts:
+@dataclass(frozen=True, repr=False, eq=False)
+class ContainerFacts(Record):
     """Everything known about one container."""
 
     id: str

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dockaudit.facts.image import NamedValue
+from dockaudit.records import Record
 
 if TYPE_CHECKING:
     from dockaudit.facts.filesystem import OsRelease
 
 
-@dataclass(frozen=True)
-class DockerfileInstruction:
+@dataclass(frozen=True, repr=False, eq=False)
+class DockerfileInstruction(Record):
     """One instruction as the BuildKit parser returns it."""
 
     cmd: str
@@ -28,8 +29,8 @@ class DockerfileInstruction:
     heredoc: bool = False
 
 
-@dataclass(frozen=True)
-class DockerfileStage:
+@dataclass(frozen=True, repr=False, eq=False)
+class DockerfileStage(Record):
     """A `FROM` and its instructions."""
 
     index: int
@@ -38,8 +39,8 @@ class DockerfileStage:
     from_line: int
 
 
-@dataclass(frozen=True)
-class BaseImage:
+@dataclass(frozen=True, repr=False, eq=False)
+class BaseImage(Record):
     """A locally present base image as far as Dockerfile analysis and hardening care."""
 
     ref: str
@@ -62,8 +63,8 @@ class BaseImage:
     """`Config.Env` as (name, value) pairs, so `USER $APP_UID` can resolve a variable the base sets."""
 
 
-@dataclass(frozen=True)
-class Account:
+@dataclass(frozen=True, repr=False, eq=False)
+class Account(Record):
     """A user the runtime stage has: created by the Dockerfile or provided by its base image."""
 
     name: str
@@ -75,8 +76,8 @@ class Account:
     """Made by the Dockerfile itself (useradd, adduser, an /etc/passwd line)."""
 
 
-@dataclass(frozen=True)
-class PrivilegeDrop:
+@dataclass(frozen=True, repr=False, eq=False)
+class PrivilegeDrop(Record):
     """The image starts as root and switches to an unprivileged user itself."""
 
     tool: str
@@ -87,8 +88,8 @@ class PrivilegeDrop:
     """`docker-entrypoint.sh line 12`, `ENTRYPOINT (line 9)`, `the postgres base image's entrypoint`."""
 
 
-@dataclass(frozen=True)
-class EffectiveUser:
+@dataclass(frozen=True, repr=False, eq=False)
+class EffectiveUser(Record):
     """Who the runtime stage runs as, with build args and variables resolved."""
 
     spec: str
@@ -103,8 +104,8 @@ class EffectiveUser:
     """How it was resolved: `ARG APP_UID=1000 (line 3)`, `the base image bitnami/redis runs as 1001`."""
 
 
-@dataclass(frozen=True)
-class RuntimeFacts:
+@dataclass(frozen=True, repr=False, eq=False)
+class RuntimeFacts(Record):
     """What the image a Dockerfile builds runs as and with: its runtime stage, user, entrypoint and tools."""
 
     stage: int | None
@@ -164,8 +165,8 @@ WATCHED_TOOLS = frozenset(
 """Tools whose absence a base image's data can vouch for (health probes and entrypoint shells use them)."""
 
 
-@dataclass(frozen=True)
-class DockerfileFacts:
+@dataclass(frozen=True, repr=False, eq=False)
+class DockerfileFacts(Record):
     """A parsed Dockerfile and its build context."""
 
     path: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from dockaudit.records import Record
 from dockaudit.secrets import SecretMatch
 
 
@@ -21,8 +22,8 @@ class FileType(enum.StrEnum):
     OTHER = "other"
 
 
-@dataclass(frozen=True)
-class FileFact:
+@dataclass(frozen=True, repr=False, eq=False)
+class FileFact(Record):
     """One path as a layer of the image wrote it."""
 
     path: str
@@ -50,8 +51,8 @@ class FileFact:
         return not self.deleted_later and not self.replaced_later
 
 
-@dataclass(frozen=True)
-class LayerInfo:
+@dataclass(frozen=True, repr=False, eq=False)
+class LayerInfo(Record):
     """Size and origin of one layer, with the instruction that made it."""
 
     index: int
@@ -61,8 +62,8 @@ class LayerInfo:
     from_base: bool | None = None
 
 
-@dataclass(frozen=True)
-class OsRelease:
+@dataclass(frozen=True, repr=False, eq=False)
+class OsRelease(Record):
     """The distribution detected from `/etc/os-release` and friends."""
 
     id: str
@@ -72,8 +73,8 @@ class OsRelease:
     id_like: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class FilesystemFacts:
+@dataclass(frozen=True, repr=False, eq=False)
+class FilesystemFacts(Record):
     """What the layers hold, read by streaming the saved image once."""
 
     files: tuple[FileFact, ...]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dockaudit.records import Record
 
-@dataclass(frozen=True)
-class RegistryAuth:
+
+@dataclass(frozen=True, repr=False, eq=False)
+class RegistryAuth(Record):
     """One `auths` entry of the client's config.json, without the secret."""
 
     registry: str
@@ -16,8 +18,8 @@ class RegistryAuth:
     """The credsStore or credHelpers entry that covers this registry."""
 
 
-@dataclass(frozen=True)
-class HostFacts:
+@dataclass(frozen=True, repr=False, eq=False)
+class HostFacts(Record):
     """The engine, its daemon and the auditing client."""
 
     engine: str

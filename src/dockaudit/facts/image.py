@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from dockaudit.model import Location, Origin
 from dockaudit.parse.steps import base_step_count, parse_created_by
+from dockaudit.records import Record
 from dockaudit.secrets import SecretMatch
 
 if TYPE_CHECKING:
@@ -24,8 +25,8 @@ _LONG_DIGEST = re.compile(r"\b(file|dir|multi|sha256):([0-9a-f]{12})[0-9a-f]{20,
 _MAX_SHOWN = 160
 
 
-@dataclass(frozen=True)
-class NamedValue:
+@dataclass(frozen=True, repr=False, eq=False)
+class NamedValue(Record):
     """An env entry, label or build arg: its value is redacted when `secret` is set."""
 
     name: str
@@ -34,8 +35,8 @@ class NamedValue:
     """Why the value was judged a secret (name pattern or credential format); None when it is not."""
 
 
-@dataclass(frozen=True)
-class Healthcheck:
+@dataclass(frozen=True, repr=False, eq=False)
+class Healthcheck(Record):
     """`Config.Healthcheck` as inspect returns it (durations in nanoseconds)."""
 
     test: tuple[str, ...]
@@ -50,8 +51,8 @@ class Healthcheck:
         return not self.test or self.test[0] == "NONE"
 
 
-@dataclass(frozen=True)
-class ImageConfig:
+@dataclass(frozen=True, repr=False, eq=False)
+class ImageConfig(Record):
     """The runtime defaults an image carries (`docker image inspect` `.Config`)."""
 
     user: str = ""
@@ -69,8 +70,8 @@ class ImageConfig:
     on_build: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+@dataclass(frozen=True, repr=False, eq=False)
+class HistoryEntry(Record):
     """One `docker history` step; `created_by` has secrets redacted."""
 
     index: int
@@ -136,8 +137,8 @@ class HistoryEntry:
         return f"history step {self.index}"
 
 
-@dataclass(frozen=True)
-class ImageFacts:
+@dataclass(frozen=True, repr=False, eq=False)
+class ImageFacts(Record):
     """Everything known about one image."""
 
     id: str

@@ -7,10 +7,11 @@ from datetime import datetime
 
 from dockaudit.facts.container import PortBinding
 from dockaudit.facts.image import NamedValue
+from dockaudit.records import Record
 
 
-@dataclass(frozen=True)
-class ImageSummary:
+@dataclass(frozen=True, repr=False, eq=False)
+class ImageSummary(Record):
     """One row of the image list (`GET /images/json`)."""
 
     id: str
@@ -34,8 +35,8 @@ class ImageSummary:
         return not self.repo_tags
 
 
-@dataclass(frozen=True)
-class ContainerSummary:
+@dataclass(frozen=True, repr=False, eq=False)
+class ContainerSummary(Record):
     """One row of the container list (`GET /containers/json?all=1`)."""
 
     id: str
@@ -63,8 +64,8 @@ class ContainerSummary:
         return self.state in ("running", "paused", "restarting")
 
 
-@dataclass(frozen=True)
-class Inventory:
+@dataclass(frozen=True, repr=False, eq=False)
+class Inventory(Record):
     """Every image and container the engine holds, from two list calls."""
 
     images: tuple[ImageSummary, ...] = ()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dockaudit.parse.shell_text import BIN_DIRS
 
@@ -32,8 +32,7 @@ def read_context_file(context_dir: Path | None, source: str) -> str | None:
         return None
 
 
-@dataclass
-class CopyInstruction:
+class CopyInstruction(NamedTuple):
     """A COPY or ADD: its sources, resolved destination, the stage it copies from (None: the context), its line."""
 
     sources: tuple[str, ...]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from dockaudit.parse.base_images import ResolvedBase, family_tools
 from dockaudit.parse.shell_text import BIN_DIRS, SHELLS, command_words, expand, inline_vars, split_segments
@@ -95,14 +94,17 @@ def _executables(package: str) -> tuple[str, ...]:
     return ()
 
 
-@dataclass
 class ToolSet:
     """The watched executables an image has, updated instruction by instruction."""
 
-    present: set[str]
-    complete: bool
-    installed: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Package -> executables, for packages this file installed."""
+    # A plain class: a dataclass costs ~1 ms of start-up to create and this one is a mutable working set.
+    __slots__ = ("complete", "installed", "present")
+
+    def __init__(self, present: set[str], complete: bool) -> None:
+        self.present = present
+        self.complete = complete
+        self.installed: dict[str, tuple[str, ...]] = {}
+        """Package -> executables, for packages this file installed."""
 
     def add_package(self, package: str) -> None:
         exes = _executables(package)

@@ -24,6 +24,7 @@ from dockaudit.facts.dockerfile import DockerfileFacts, DockerfileInstruction
 from dockaudit.facts.filesystem import OsRelease
 from dockaudit.facts.image import ImageFacts, NamedValue
 from dockaudit.model import Fix, Location, Origin, Severity
+from dockaudit.records import Record
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule, variant
 from dockaudit.rules.steps import anchor
@@ -37,8 +38,8 @@ REFRESH_HINT = "refresh it with scripts/refresh_eol.py"
 # ---------------------------------------------------------------------------------------------- the data
 
 
-@dataclass(frozen=True)
-class Cycle:
+@dataclass(frozen=True, repr=False, eq=False)
+class Cycle(Record):
     """One release cycle of a product (`3.8`, `bookworm`'s `12`) and when its support ends."""
 
     name: str
@@ -61,8 +62,8 @@ class Cycle:
         return date.min if self.eol is True else None
 
 
-@dataclass(frozen=True)
-class Product:
+@dataclass(frozen=True, repr=False, eq=False)
+class Product(Record):
     """A product's release cycles, with where and when they were read."""
 
     id: str
@@ -74,8 +75,8 @@ class Product:
     cycles: tuple[Cycle, ...]
 
 
-@dataclass(frozen=True)
-class Snapshot:
+@dataclass(frozen=True, repr=False, eq=False)
+class Snapshot(Record):
     """Every product of one snapshot file."""
 
     compiled: date
@@ -190,8 +191,8 @@ def snapshot_summary(today: date) -> str:
 # ---------------------------------------------------------------------------------------------- lookups
 
 
-@dataclass(frozen=True)
-class Support:
+@dataclass(frozen=True, repr=False, eq=False)
+class Support(Record):
     """What the snapshot says about one version of one product."""
 
     product: Product
@@ -291,8 +292,8 @@ _RUNTIME_FLAVOURS = (
 )
 
 
-@dataclass(frozen=True)
-class Named:
+@dataclass(frozen=True, repr=False, eq=False)
+class Named(Record):
     """A product and version a reference, a config or a Dockerfile names."""
 
     product: str
@@ -411,8 +412,8 @@ def named_in_os_release(os_release: OsRelease | None) -> list[Named]:
 # ---------------------------------------------------------------------------------------------- verdicts
 
 
-@dataclass(frozen=True)
-class Verdict:
+@dataclass(frozen=True, repr=False, eq=False)
+class Verdict(Record):
     """A named release judged against the snapshot on a given day."""
 
     named: Named

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from dockaudit.model import Finding, Fix, Location, Origin, Severity, Source, Status
+from dockaudit.records import Record
 
 
 class Scope(enum.StrEnum):
@@ -42,8 +43,8 @@ class Section(enum.StrEnum):
     ONE_PROCESS = "One process per container, stateless, no bundled database"
 
 
-@dataclass(frozen=True)
-class Hit:
+@dataclass(frozen=True, repr=False, eq=False)
+class Hit(Record):
     """One failure a check saw; the registry turns it into a `Finding`."""
 
     evidence: str
@@ -57,8 +58,8 @@ class Hit:
     """Ids of other rules that see the same flaw and are reported through this hit (one finding per flaw)."""
 
 
-@dataclass(frozen=True)
-class Skip:
+@dataclass(frozen=True, repr=False, eq=False)
+class Skip(Record):
     """The rule could not be checked; `reason` says why."""
 
     reason: str
@@ -68,8 +69,8 @@ CheckResult = Skip | Sequence[Hit]
 """An empty sequence is a pass."""
 
 
-@dataclass(frozen=True)
-class RuleContext:
+@dataclass(frozen=True, repr=False, eq=False)
+class RuleContext(Record):
     """What rules may know besides the facts: settings and the clock (injected, for tests)."""
 
     settings: Any
@@ -82,8 +83,8 @@ class RuleContext:
 F = TypeVar("F")
 
 
-@dataclass(frozen=True)
-class Rule(Generic[F]):
+@dataclass(frozen=True, repr=False, eq=False)
+class Rule(Record, Generic[F]):
     """A catalog entry with its check and fix builder."""
 
     id: str
@@ -102,8 +103,8 @@ RULES: dict[str, Rule[Any]] = {}
 """Every registered rule by id; modules register on import (see `dockaudit.rules.load_all`)."""
 
 
-@dataclass(frozen=True)
-class Variant(Generic[F]):
+@dataclass(frozen=True, repr=False, eq=False)
+class Variant(Record, Generic[F]):
     """A rule's check over the facts of another scope (a DA4xx rule judged on a Compose service)."""
 
     rule_id: str

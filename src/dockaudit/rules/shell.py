@@ -7,6 +7,8 @@ import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 
+from dockaudit.records import Record
+
 _LIST_OPERATORS = frozenset({";", "&&", "||", "&", ";;", "\n"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # Words that run the next word as the command (`sudo apt-get`, `env X=1 pip`, `exec node`).
@@ -16,8 +18,8 @@ _REDIRECTS = frozenset({">", ">>", "<", ">&", "<<", "<<<", ">|", "&>", "&>>"})
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"})
 
 
-@dataclass(frozen=True)
-class Command:
+@dataclass(frozen=True, repr=False, eq=False)
+class Command(Record):
     """One simple command: its words, with the command name found past assignments and prefixes."""
 
     words: tuple[str, ...]

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockaudit.scanners.trivy_db import default_cache_dir
+from dockaudit.records import Record
 
 ALL_SCANNERS = ("vuln", "misconfig", "secret")
 """The default scanners; `license` may be added (Trivy's license scanner, off by default)."""
@@ -23,8 +23,8 @@ OFFLINE_FLAGS = (
 )
 
 
-@dataclass(frozen=True)
-class TrivyOptions:
+@dataclass(frozen=True, repr=False, eq=False)
+class TrivyOptions(Record):
     """How Trivy runs; the defaults suit an online workstation."""
 
     cache_dir: Path | None = None
@@ -45,7 +45,11 @@ class TrivyOptions:
     @property
     def resolved_cache_dir(self) -> Path:
         """The cache dir Trivy will use."""
-        return self.cache_dir if self.cache_dir is not None else default_cache_dir()
+        if self.cache_dir is not None:
+            return self.cache_dir
+        from dockaudit.scanners.trivy_db import default_cache_dir
+
+        return default_cache_dir()
 
     def cache_fingerprint(self) -> str:
         """A digest of the options that change results (part of the result-cache key)."""
@@ -62,8 +66,8 @@ class TrivyOptions:
         return tuple(flags)
 
 
-@dataclass(frozen=True)
-class ImageSource:
+@dataclass(frozen=True, repr=False, eq=False)
+class ImageSource(Record):
     """An image to scan: on a local engine (`docker_host`), or exported to a tarball (`archive`)."""
 
     ref: str
