@@ -561,10 +561,17 @@ def audit_all_main(runs: int, keep: bool, trees: list[Path]) -> int:
                     seconds, cli_targets = cli_scan()
                     cli.append(seconds)
                     pilot.append(pilot_audit_all())
-                    real.append(tmux_audit_all(info.config))
-                    real[-1]["ssh_s"] = ssh_floor(info.config)
-                    for tree in trees:
-                        other = tmux_audit_all(info.config, tree)
+                    # The trees' tmux runs alternate in order, so a load trend does not favour one.
+                    for tree in [None, *trees] if run % 2 == 0 else [*trees, None]:
+                        if tree is None:
+                            real.append(tmux_audit_all(info.config))
+                            real[-1]["ssh_s"] = ssh_floor(info.config)
+                            continue
+                        try:
+                            other = tmux_audit_all(info.config, tree)
+                        except RuntimeError as exc:  # a comparison run that hangs is reported, not fatal
+                            print(f"run {run + 1}: {tree}: {str(exc).splitlines()[0]}", flush=True)
+                            continue
                         others[tree].append(other)
                         keys = other["keys_ms"]
                         print(
@@ -583,7 +590,7 @@ def audit_all_main(runs: int, keep: bool, trees: list[Path]) -> int:
     finally:
         if not keep:
             remove_fleet(containers)
-    for name, measured in [(str(ROOT), real), *((str(tree), m) for tree, m in others.items())]:
+    for name, measured in [(str(ROOT), real), *((str(tree), m) for tree, m in others.items() if m)]:
         keys = [k for r in measured for k in r["keys_ms"]]
         print(
             f"{name}: tmux/ssh keys p50 / p95 {percentile(keys, 50):.0f} / {percentile(keys, 95):.0f} ms "

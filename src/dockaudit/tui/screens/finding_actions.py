@@ -11,7 +11,6 @@ from textual import work
 
 from dockaudit.config import Ignore
 from dockaudit.model import Finding
-from dockaudit.report.write import write_atomic
 from dockaudit.tui import presenters as p
 from dockaudit.tui.screens.pane_focus import PaneFocus
 from dockaudit.tui.vuln_presenters import layer_step, vuln_detail
@@ -195,6 +194,8 @@ class FindingActions(PaneFocus):
     @work(exclusive=True, group="save", exit_on_error=False)
     async def _save(self, path: str, text: str) -> None:
         try:
+            from dockaudit.report.write import write_atomic  # reports load when one is written, not at start
+
             await asyncio.to_thread(write_atomic, Path(path), text)
         except OSError as exc:
             self.notify(str(exc), title="Could not save", severity="error")
