@@ -626,7 +626,7 @@ async def test_every_key_works_from_the_pane(pane: str) -> None:
 @pytest.mark.parametrize("key", QUITS)
 @sync
 async def test_quit_keys_work_from_every_pane(key: str, pane: str) -> None:
-    async with demo_at_80x24() as (app, pilot):
+    async with demo_at_80x24(compose=pane == "compose") as (app, pilot):
         await quits(await at_pane(app, pilot, pane), key)
 
 
@@ -716,7 +716,7 @@ async def test_ctrl_c_while_an_audit_runs_warns_in_words_then_quits_and_stops_tr
 @pytest.mark.parametrize("pane", PANES)
 @sync
 async def test_the_80_column_footer_starts_with_help_then_the_panes_keys(pane: str) -> None:
-    async with demo_at_80x24() as (app, pilot):
+    async with demo_at_80x24(compose=pane == "compose") as (app, pilot):
         keyed = await at_pane(app, pilot, pane)
         await pilot.pause()
         footer = keyed.screen.query_one(KeyFooter)
