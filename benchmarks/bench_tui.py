@@ -224,6 +224,18 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--audit-all", action="store_true", help="audit-all at fleet scale (see above)")
     parser.add_argument("--keep", action="store_true", help="leave the fleet on the engine (the next run reuses it)")
+    parser.add_argument(
+        "--paint",
+        action="store_true",
+        help="first paint only, in tmux over ssh on the fleet; with --tree, A/B against other source trees",
+    )
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another source tree (e.g. `git archive main` unpacked) run with this venv, interleaved (--paint)",
+    )
     args = parser.parse_args()
     if args.child == "audit-all":
         asyncio.run(child_audit_all())
@@ -232,7 +244,9 @@ def main() -> int:
         asyncio.run(child(args.child))
         return 0
     if args.audit_all:
-        return audit_all_main(args.runs, args.keep)
+        return audit_all_main(args.runs, args.keep, [Path(t).resolve() for t in args.tree])
+    if args.paint:
+        return paint_main(args.runs, args.keep, [Path(t).resolve() for t in args.tree])
     demo_paint, demo_rss, engine_paint, engine_rss, docker, ops = [], [], [], [], [], []
     engine_rows = docker_rows = containers = 0
     for _ in range(args.runs):  # interleaved so load drift hits every measurement alike
@@ -348,7 +362,7 @@ class Tmux:
     """One tmux server of our own (-L), one session at 80x24."""
 
     def __init__(self, command: str) -> None:
-        self.socket = f"dockaudit-bench-{os.getpid()}"
+        self.socket = f"dockaudit-bench-{os.getpid()}-{time.monotonic_ns()}"
         self._tmux("new-session", "-d", "-s", "bench", "-x", str(SMALL[0]), "-y", str(SMALL[1]), command)
 
     def _tmux(self, *args: str) -> str:
@@ -394,23 +408,97 @@ def cursor_row(screen: str, cursor_bg: str) -> int | None:
     return None
 
 
-def tmux_audit_all(ssh_config: Path) -> dict[str, Any]:
+def tui_over_ssh(ssh_config: Path, tree: Path | None = None) -> str:
+    """The command tmux runs: `dockaudit tui --no-trivy` over ssh, from this tree or another source tree."""
+    # A user's Python caches bytecode (this workplace's shells turn that off).
+    run = ".venv/bin/dockaudit tui --no-trivy"
+    if tree is not None:
+        src = shlex.quote(str(tree / "src"))
+        run = f"env PYTHONPATH={src} .venv/bin/python -m dockaudit tui --no-trivy"
+    remote = f"cd {shlex.quote(str(ROOT))} && unset PYTHONDONTWRITEBYTECODE; LANG=C.UTF-8 exec {run}"
+    return f"ssh -F {shlex.quote(str(ssh_config))} -t root@127.0.0.1 {shlex.quote(remote)}"
+
+
+def ssh_floor(ssh_config: Path) -> float:
+    """Seconds for `ssh 127.0.0.1 true` with a terminal (the same connection the TUI runs over): the part of the
+    first paint that is not dockaudit's."""
+    start = time.perf_counter()
+    subprocess.run(
+        ["ssh", "-F", str(ssh_config), "-tt", "root@127.0.0.1", "true"],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def wait_painted(tmux: Tmux, start: float) -> float:
+    """Seconds from `start` until the captured screen shows list rows."""
+    deadline = start + 60
+    while True:
+        screen = tmux.screen()
+        if len(list_rows(screen)) >= 5:
+            return time.perf_counter() - start
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the list never painted:\n" + SGR.sub("", screen))
+        time.sleep(0.01)
+
+
+def tmux_paint(ssh_config: Path, tree: Path | None) -> float:
+    """First paint in tmux over ssh, then quit."""
+    start = time.perf_counter()
+    tmux = Tmux(tui_over_ssh(ssh_config, tree))
+    try:
+        paint_s = wait_painted(tmux, start)
+        tmux.keys("q")
+        time.sleep(0.3)
+    finally:
+        tmux.close()
+    return paint_s
+
+
+def paint_main(runs: int, keep: bool, trees: list[Path]) -> int:
+    """First paint in tmux over ssh on the fleet, this tree and `trees` interleaved; prints medians."""
+    sys.path.insert(0, str(ROOT))
+    from tests.harness import sshd
+
+    containers = make_fleet()
+    for tree in [ROOT, *trees]:  # the first run of a tree must not pay for compiling it
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "src")], check=True)
+    names: list[Path | None] = [None, *trees]
+    paints: dict[Path | None, list[float]] = {name: [] for name in names}
+    floors: list[float] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            info = sshd.start(Path(tmp) / "sshd")
+            try:
+                for run in range(runs):
+                    for name in names if run % 2 == 0 else reversed(names):
+                        paints[name].append(tmux_paint(info.config, name))
+                    floors.append(ssh_floor(info.config))
+                    print(
+                        f"run {run + 1}, load {os.getloadavg()[0]:.1f}, ssh true {floors[-1]:.2f} s: "
+                        + "; ".join(f"{name or 'this tree'} {p[-1]:.2f} s" for name, p in paints.items()),
+                        flush=True,
+                    )
+            finally:
+                sshd.stop(Path(tmp) / "sshd")
+    finally:
+        if not keep:
+            remove_fleet(containers)
+    for name, p in paints.items():
+        print(f"{name or 'this tree'}: median {statistics.median(p):.2f} s, min {min(p):.2f} s ({len(p)} runs)")
+    print(f"ssh 127.0.0.1 true: median {statistics.median(floors):.2f} s; load {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+def tmux_audit_all(ssh_config: Path, tree: Path | None = None) -> dict[str, Any]:
     """`dockaudit tui --no-trivy` in tmux at 80x24 over ssh: first paint, key latency during A, audit time."""
-    remote = f"cd {shlex.quote(str(ROOT))} && LANG=C.UTF-8 exec .venv/bin/dockaudit tui --no-trivy"
-    command = f"ssh -F {shlex.quote(str(ssh_config))} -t root@127.0.0.1 {shlex.quote(remote)}"
     tracebacks = 0
     start = time.perf_counter()
-    tmux = Tmux(command)
+    tmux = Tmux(tui_over_ssh(ssh_config, tree))
     try:
-        deadline = start + 60
-        while True:
-            screen = tmux.screen()
-            if len(list_rows(screen)) >= 5:
-                break
-            if time.perf_counter() > deadline:
-                raise RuntimeError("the list never painted:\n" + SGR.sub("", screen))
-            time.sleep(0.01)
-        paint_s = time.perf_counter() - start
+        paint_s = wait_painted(tmux, start)
         time.sleep(0.5)
         match = BACKGROUND.search(list_rows(tmux.screen())[0])
         assert match is not None, "no cursor colour on the first row"
@@ -451,8 +539,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] if ordered else float("nan")
 
 
-def audit_all_main(runs: int, keep: bool) -> int:
-    """Make the fleet, measure CLI, Pilot and tmux-over-ssh runs interleaved, write the block, clean up."""
+def audit_all_main(runs: int, keep: bool, trees: list[Path]) -> int:
+    """Make the fleet, measure CLI, Pilot and tmux-over-ssh runs interleaved, write the block, clean up; `trees`
+    (other source trees) get a tmux-over-ssh run each per run too, printed for comparison, not written."""
     sys.path.insert(0, str(ROOT))
     from tests.harness import sshd
 
@@ -461,6 +550,9 @@ def audit_all_main(runs: int, keep: bool) -> int:
     cli_targets = 0
     pilot: list[dict[str, Any]] = []
     real: list[dict[str, Any]] = []
+    others: dict[Path, list[dict[str, Any]]] = {tree: [] for tree in trees}
+    for tree in [ROOT, *trees]:  # the first run of a tree must not pay for compiling it
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "src")], check=True)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             info = sshd.start(Path(tmp) / "sshd")
@@ -469,7 +561,24 @@ def audit_all_main(runs: int, keep: bool) -> int:
                     seconds, cli_targets = cli_scan()
                     cli.append(seconds)
                     pilot.append(pilot_audit_all())
-                    real.append(tmux_audit_all(info.config))
+                    # The trees' tmux runs alternate in order, so a load trend does not favour one.
+                    for tree in [None, *trees] if run % 2 == 0 else [*trees, None]:
+                        if tree is None:
+                            real.append(tmux_audit_all(info.config))
+                            real[-1]["ssh_s"] = ssh_floor(info.config)
+                            continue
+                        try:
+                            other = tmux_audit_all(info.config, tree)
+                        except RuntimeError as exc:  # a comparison run that hangs is reported, not fatal
+                            print(f"run {run + 1}: {tree}: {str(exc).splitlines()[0]}", flush=True)
+                            continue
+                        others[tree].append(other)
+                        keys = other["keys_ms"]
+                        print(
+                            f"run {run + 1}: {tree}: tmux/ssh {other['audit_s']:.1f} s (p50 {percentile(keys, 50):.0f}"
+                            f" ms, p95 {percentile(keys, 95):.0f} ms, paint {other['paint_s']:.2f} s)",
+                            flush=True,
+                        )
                     print(
                         f"run {run + 1}: cli {seconds:.1f} s; pilot {pilot[-1]['audit_s']:.1f} s "
                         f"(p95 {percentile(pilot[-1]['keys_ms'], 95):.0f} ms); tmux/ssh {real[-1]['audit_s']:.1f} s "
@@ -481,6 +590,14 @@ def audit_all_main(runs: int, keep: bool) -> int:
     finally:
         if not keep:
             remove_fleet(containers)
+    for name, measured in [(str(ROOT), real), *((str(tree), m) for tree, m in others.items() if m)]:
+        keys = [k for r in measured for k in r["keys_ms"]]
+        print(
+            f"{name}: tmux/ssh keys p50 / p95 {percentile(keys, 50):.0f} / {percentile(keys, 95):.0f} ms "
+            f"({len(keys)} presses), audit {statistics.median(r['audit_s'] for r in measured):.1f} s, paint "
+            f"{statistics.median(r['paint_s'] for r in measured):.2f} s; load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
     write_block(audit_block(runs, cli, cli_targets, pilot, real))
     return 0
 
@@ -496,6 +613,7 @@ def audit_block(
     real_keys = [k for r in real for k in r["keys_ms"]]
     pilot_s, real_s = med(r["audit_s"] for r in pilot), med(r["audit_s"] for r in real)
     real_paint = med(r["paint_s"] for r in real)
+    floor = med(r["ssh_s"] for r in real)
     p95_pilot, p95_real = percentile(pilot_keys, 95), percentile(real_keys, 95)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     from dockaudit.tui.screens.target_detail import DETAIL_REST_SECONDS
@@ -530,6 +648,7 @@ def audit_block(
             "<= 1.5 s",
             verdict(real_paint <= 1.5),
         ),
+        ("of which `ssh 127.0.0.1 true` alone (same sshd, with a terminal)", f"{floor:.2f} s", "", ""),
         (
             "tmux over ssh: audit-all",
             f"{real_s:.1f} s",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.text import Text
 from textual import events
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, TabbedContent
 
 from dockaudit.model import Source
 from dockaudit.tui.backend import Hardening
@@ -133,6 +133,41 @@ async def test_stopped_containers_are_hidden_until_toggled() -> None:
         await pilot.press("x")
         await pilot.pause()
         assert table.row_count == 4
+
+
+@sync
+async def test_a_main_tab_builds_its_panes_when_first_shown_with_the_rows_audited_meanwhile() -> None:
+    app, _ = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        assert screen.built_tabs == {"images"}
+        assert not screen.query("#containers-browser") and not screen.query("#compose-view")
+        # Audited while its list was not built: the list shows it when first opened.
+        key = next(f"container:{c.id}" for c in screen.inventory.containers if c.up)
+        screen.enqueue([key])
+        await settle(app, pilot)
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert screen.built_tabs == {"images", "containers"}
+        table = screen.browser("container").table
+        assert app.focused is table
+        assert str(table.get_row(key)[2]) == screen.results[key].grade
+
+
+@sync
+async def test_starting_on_the_compose_tab_the_other_tabs_count_their_rows(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: shop/web:latest\n")
+    app, _ = demo_app(compose_paths=(str(tmp_path / "compose.yaml"),))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = main_screen(app)
+        assert screen.main_tab == "compose" and "images" not in screen.built_tabs
+        tabs = screen.query_one("#main-tabs", TabbedContent)
+        running, total = sum(c.up for c in screen.inventory.containers), len(screen.inventory.containers)
+        assert 0 < running < total
+        assert str(tabs.get_tab("images").label) == f"Images {len(screen.inventory.images)}"
+        assert str(tabs.get_tab("containers").label) == f"Containers {running}/{total} running"
 
 
 @sync

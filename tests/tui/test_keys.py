@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from textual.widgets import DataTable, Input, TabbedContent, Tree
 from textual.widgets._footer import FooterKey
 
 from dockaudit.tui.app import DockauditApp
+from dockaudit.tui.compose_presenters import Level
 from dockaudit.tui.demo import DemoConnector
 from dockaudit.tui.presenters import Grouping, SortKey
 from dockaudit.tui.screens.dialogs import ExportScreen, IgnoreScreen, SaveScreen, TextScreen
@@ -22,6 +25,7 @@ from dockaudit.tui.screens.engines import EngineScreen
 from dockaudit.tui.screens.help import KEYS, HelpScreen
 from dockaudit.tui.screens.main import MainScreen
 from dockaudit.tui.vuln_presenters import VulnFilter
+from dockaudit.tui.widgets.browser import DetailPane
 from dockaudit.tui.widgets.findings import FindingsView
 from dockaudit.tui.widgets.footer import KeyFooter
 from dockaudit.tui.widgets.lists import NavScroll
@@ -33,8 +37,9 @@ SIZE = (80, 24)
 TARGET = "shop/web:latest"
 """The image highlighted in every test: it has findings, vulnerabilities (with and without fixes) and a diff."""
 
-PANES = ("list", "findings", "vulns", "dockerfile", "overview", "containers", "host")
-"""Where the focus can be: the image list, the four detail tabs of an image, the container list, the host."""
+PANES = ("list", "findings", "vulns", "dockerfile", "overview", "containers", "compose", "host")
+"""Where the focus can be: the image list, the four detail tabs of an image, the container list, the Compose tree
+(on an audited service), the host."""
 
 
 @dataclass
@@ -50,8 +55,13 @@ class Keyed:
     """Ids of the toasts shown before the key."""
 
     @property
+    def detail(self) -> DetailPane:
+        """The shown tab's detail pane (not on the Host tab)."""
+        return self.screen._shown_detail()
+
+    @property
     def detail_tab(self) -> str:
-        return self.screen.browser().detail.active_tab
+        return self.detail.active_tab
 
     def new_toasts(self) -> list[str]:
         return [n.message for n in list(self.app._notifications) if id(n) not in self.toasts]
@@ -67,12 +77,30 @@ def row_names(screen: MainScreen, kind: str = "image") -> list[str]:
     return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
 
 
+COMPOSE_FILE = """services:
+  web:
+    image: shop/web:latest
+    ports:
+      - "8080:8080"
+  worker:
+    image: shop/web:latest
+    read_only: true
+"""
+"""The project the Compose pane shows (the demo engine's containers carry no Compose labels in its list)."""
+
+
 @asynccontextmanager
-async def demo_at_80x24() -> AsyncIterator[tuple[DockauditApp, Pilot[Any]]]:
-    app, _ = demo_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        yield app, pilot
+async def demo_at_80x24(*, compose: bool = False) -> AsyncIterator[tuple[DockauditApp, Pilot[Any]]]:
+    """The demo at 80x24; with `compose`, a Compose file given on the command line too."""
+    with tempfile.TemporaryDirectory() as tmp:
+        compose_paths: tuple[str, ...] = ()
+        if compose:
+            (Path(tmp) / "compose.yaml").write_text(COMPOSE_FILE)
+            compose_paths = (str(Path(tmp) / "compose.yaml"),)
+        app, _ = demo_app(compose_paths=compose_paths)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            yield app, pilot
 
 
 async def at_pane(app: DockauditApp, pilot: Pilot[Any], pane: str) -> Keyed:
@@ -95,17 +123,20 @@ async def at_pane(app: DockauditApp, pilot: Pilot[Any], pane: str) -> Keyed:
     screen.show_stopped = False
     screen.sorts = {kind: SortKey.NAME for kind in screen.sorts}
     screen.filters = {kind: "" for kind in screen.filters}
+    await screen.build_tab("images")  # the Compose pane's app starts on the Compose tab
     screen.set_focus(screen.browser("image").table)
     screen.query_one("#main-tabs", TabbedContent).active = "images"
     await pilot.pause()
+    # A tab not shown yet has no panes (they mount when it is first shown).
+    built = [kind for kind in ("image", "container") if f"{kind}s" in screen.built_tabs]
     if changed:
         screen.stale = {"image", "container"}
-        for kind in ("image", "container"):
+        for kind in built:
             screen.populate(kind)
     for view in screen.query(FindingsView):
         if view.grouping is not Grouping.SEVERITY:
             view.toggle_grouping()
-    for kind in ("image", "container"):
+    for kind in built:
         screen.browser(kind).detail.show_tab("tab-findings")
     vulns = screen.browser("image").detail.query_one(VulnsView)
     if vulns.filter != VulnFilter() or vulns.sort != "severity":
@@ -125,13 +156,33 @@ async def at_pane(app: DockauditApp, pilot: Pilot[Any], pane: str) -> Keyed:
         "dockerfile": ("3",),
         "overview": ("4",),
         "containers": ("right_square_bracket",),
+        "compose": ("right_square_bracket",) * 2,
         # Images, Containers, Compose, Host.
         "host": ("right_square_bracket",) * 3 + (() if "host" in screen.results else ("a",)),
     }[pane]
     await pilot.press(*keys)
     await settle(app, pilot)
-    assert screen.pane() == {"dockerfile": "hardening", "containers": "list"}.get(pane, pane)
+    if pane == "compose":
+        await at_compose_service(app, pilot, screen)
+    assert screen.pane() == {"dockerfile": "hardening", "containers": "list", "compose": "list"}.get(pane, pane)
     return Keyed(app, pilot, screen, pane, app.focused, {id(n) for n in app._notifications})
+
+
+async def at_compose_service(app: DockauditApp, pilot: Pilot[Any], screen: MainScreen) -> None:
+    """The Compose tree's cursor on the demo project's first service, audited."""
+    view = screen.compose_view
+    service = next(node for node in view.nodes() if node.level is Level.SERVICE)
+    row = view.tree_node(service.key)
+    assert row is not None and row.parent is not None
+    row.parent.expand()  # space may have closed the project
+    await pilot.pause()
+    view.project_tree.move_cursor(row)
+    await settle(app, pilot)
+    assert view.current is not None and view.current.key == service.key, view.current
+    if not all(key in screen.results for key in service.audit_keys):
+        await pilot.press("a")
+        await settle(app, pilot)
+    assert screen.compose_current_key() in screen.results
 
 
 def cursor(widget: Widget | None) -> int:
@@ -183,7 +234,7 @@ async def audits_highlighted(k: Keyed, key: str) -> None:
     await k.pilot.press(key)
     await settle(k.app, k.pilot)
     assert target in k.screen.results
-    if target != "host":
+    if k.screen.listing:
         row = k.screen.browser().table.get_row(target)
         assert str(row[2]) != "-"
 
@@ -195,6 +246,8 @@ async def audits_all(k: Keyed, key: str) -> None:
     kind = k.screen.kind
     if kind == "host":
         assert "host" in k.screen.results
+    elif kind == "compose":
+        assert set(k.screen.compose_keys(every=True)) <= set(k.screen.results)
     else:
         table = k.screen.browser(kind).table
         assert table.row_count and all(str(table.get_row_at(i)[2]) not in ("-", "") for i in range(table.row_count))
@@ -217,6 +270,18 @@ async def unignores(k: Keyed, key: str) -> None:
 
 async def selects(k: Keyed, key: str) -> None:
     target = k.screen.current_key()
+    if k.pane == "compose":
+        # The Compose tree has no selection: space opens or closes the highlighted row, as in any tree.
+        tree = k.screen.compose_view.project_tree
+        tree.cursor_line = 0
+        await k.pilot.pause()
+        project = tree.cursor_node
+        assert project is not None and project.children
+        expanded = project.is_expanded
+        await k.pilot.press(key)
+        await k.pilot.pause()
+        assert project.is_expanded is not expanded
+        return
     await k.pilot.press(key)
     await k.pilot.pause()
     if k.pane == "host":
@@ -229,7 +294,7 @@ async def selects(k: Keyed, key: str) -> None:
 async def filters(k: Keyed, key: str) -> None:
     await k.pilot.press(key)
     await k.pilot.pause()
-    if k.pane == "host":
+    if k.pane in ("host", "compose"):
         assert warned(k, "nothing to filter")
         return
     focused = k.app.focused
@@ -248,7 +313,7 @@ async def sorts(k: Keyed, key: str) -> None:
     before = dict(k.screen.sorts)
     await k.pilot.press(key)
     await k.pilot.pause()
-    if kind == "host":
+    if kind in ("host", "compose"):
         assert warned(k, "one order")
     else:
         assert k.screen.sorts[kind] != before[kind]
@@ -288,14 +353,14 @@ async def detail_tab(k: Keyed, key: str) -> None:
     if k.pane == "host":
         assert warned(k, "no detail tabs")
         return
-    if k.pane == "containers" and key == "2":
-        assert k.detail_tab != "tab-vulns"  # containers have no Vulns tab
+    if k.pane in ("containers", "compose") and key == "2":
+        assert k.detail_tab != "tab-vulns"  # only images have a Vulns tab
         return
     # The tab stays shown (it used to flash for 50 ms and snap back to Findings) and its list has the focus.
     await k.pilot.pause(0.2)
     assert k.detail_tab == tab
     focused = k.app.focused
-    assert focused is not None and k.screen.browser().detail in focused.ancestors
+    assert focused is not None and k.detail in focused.ancestors
     expected = {"1": "finding-tree", "2": "vuln-table", "3": "hardening-text", "4": "overview-text"}[key]
     assert focused.id == expected
 
@@ -351,9 +416,14 @@ async def to_last(k: Keyed, key: str) -> None:
 async def opens(k: Keyed, key: str) -> None:
     await k.pilot.press(key)
     await k.pilot.pause()
-    if k.pane in ("list", "containers"):
+    if k.pane == "compose":
+        # A service opens on its containers (a row with children), as in the Tree; a leaf moves into findings.
+        row = k.screen.compose_view.project_tree.cursor_node
         focused = k.app.focused
-        assert focused is not None and k.screen.browser().detail in focused.ancestors
+        assert row is not None and (row.is_expanded or (focused is not None and k.detail in focused.ancestors))
+    elif k.pane in ("list", "containers"):
+        focused = k.app.focused
+        assert focused is not None and k.detail in focused.ancestors
     elif k.pane in ("dockerfile", "overview"):
         assert k.screen.maximized is not None
     else:
@@ -388,11 +458,7 @@ async def zooms(k: Keyed, key: str) -> None:
 
 
 async def groups(k: Keyed, key: str) -> None:
-    view = (
-        k.screen.query_one("#host-findings", FindingsView)
-        if k.pane == "host"
-        else k.screen.browser().detail.query_one(FindingsView)
-    )
+    view = k.screen.query_one("#host-findings", FindingsView) if k.pane == "host" else k.detail.query_one(FindingsView)
     await k.pilot.press(key)
     await k.pilot.pause()
     assert view.grouping is Grouping.SECTION
@@ -415,7 +481,7 @@ async def copies(k: Keyed, key: str) -> None:
 async def vuln_filter(k: Keyed, key: str) -> None:
     await k.pilot.press(key)
     await k.pilot.pause()
-    if k.pane in ("containers", "host"):
+    if k.pane in ("containers", "compose", "host"):
         assert warned(k, "images")
         return
     assert k.detail_tab == "tab-vulns"
@@ -532,7 +598,7 @@ def test_every_key_in_the_help_is_checked() -> None:
 async def test_every_key_works_from_the_pane(pane: str) -> None:
     """Each key of the help, one after the other, from the same pane (the screen is put back in between)."""
     failed: list[str] = []
-    async with demo_at_80x24() as (app, pilot):
+    async with demo_at_80x24(compose=pane == "compose") as (app, pilot):
         demo = app.connector
         assert isinstance(demo, DemoConnector) and demo.scanner is not None
         for key, check in KEY_CASES:
@@ -560,7 +626,7 @@ async def test_every_key_works_from_the_pane(pane: str) -> None:
 @pytest.mark.parametrize("key", QUITS)
 @sync
 async def test_quit_keys_work_from_every_pane(key: str, pane: str) -> None:
-    async with demo_at_80x24() as (app, pilot):
+    async with demo_at_80x24(compose=pane == "compose") as (app, pilot):
         await quits(await at_pane(app, pilot, pane), key)
 
 
@@ -650,7 +716,7 @@ async def test_ctrl_c_while_an_audit_runs_warns_in_words_then_quits_and_stops_tr
 @pytest.mark.parametrize("pane", PANES)
 @sync
 async def test_the_80_column_footer_starts_with_help_then_the_panes_keys(pane: str) -> None:
-    async with demo_at_80x24() as (app, pilot):
+    async with demo_at_80x24(compose=pane == "compose") as (app, pilot):
         keyed = await at_pane(app, pilot, pane)
         await pilot.pause()
         footer = keyed.screen.query_one(KeyFooter)

@@ -37,10 +37,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.host and args.context:
         raise UsageError("conflicting options: either specify -H/--host or --context, not both")
-    # Textual loads only here, so `dockaudit scan` never pays for it.
     from dockaudit.cli import audit_options
-    from dockaudit.tui.app import make_app
     from dockaudit.tui.backend import Connector, EngineChoice, EngineConnector
+    from dockaudit.tui.early import EarlyConnection
 
     options = audit_options(args)
     choice = EngineChoice(host=args.host, context=args.context)
@@ -56,7 +55,11 @@ def run(args: argparse.Namespace) -> int:
     from dockaudit.engine.client import install_signal_handlers
 
     install_signal_handlers()
-    make_app(connector, choice, theme=args.theme, compose_paths=compose_paths).run()
+    # The engine answers while Textual loads (only here, so `dockaudit scan` never pays for it).
+    early = EarlyConnection.start(connector, choice)
+    from dockaudit.tui.app import make_app
+
+    make_app(connector, choice, theme=args.theme, compose_paths=compose_paths, early=early).run()
     return 0
 
 

@@ -36,6 +36,7 @@ from dockaudit.errors import EngineProblem
 from dockaudit.facts.inventory import Inventory
 from dockaudit.text import printable
 from dockaudit.tui.backend import Connector, EngineChoice
+from dockaudit.tui.early import EarlyConnection
 from dockaudit.tui.messages import Connected, ConnectFailed
 from dockaudit.tui.screens.main import MainScreen
 
@@ -217,6 +218,7 @@ class DockauditApp(App[int]):
         theme: str | None = None,
         ascii_borders: bool = False,
         compose_paths: Sequence[str] = (),
+        early: EarlyConnection | None = None,
     ) -> None:
         super().__init__()
         self.connector = connector
@@ -231,6 +233,8 @@ class DockauditApp(App[int]):
         """Whether box-drawing borders were replaced by ASCII ones (see `make_app`)."""
         self.compose_paths = tuple(compose_paths)
         """Compose files (or project directories) to list in the Compose tab."""
+        self._early = early
+        """The first connection, started before the UI loaded (used once, for the choice it was made for)."""
         wanted = theme or os.environ.get("DOCKAUDIT_THEME", "")
         self.theme = {"light": LIGHT_THEME, "dark": DARK_THEME}.get(wanted, wanted or DARK_THEME)
         self._interrupted_at = -QUIT_CONFIRM_SECONDS
@@ -294,7 +298,15 @@ class DockauditApp(App[int]):
         self.start_connect()
 
     def start_connect(self) -> None:
-        """Show the connecting screen and connect to `self.choice`."""
+        """Show the connecting screen and connect to `self.choice` (straight to the main screen when the early
+        connection has answered already)."""
+        early = self._early
+        if early is not None and early.choice == self.choice and early.session.done():
+            session = None if early.session.exception() else early.session.result()
+            if session is not None and session.info is not None:
+                self._early = None
+                self._connected(Connected(session, session.info, first_inventory=early.inventory))
+                return
         self._clear_screens()
         self.push_screen(ConnectingScreen(self._describe(self.choice)))
         self.connect()
@@ -311,8 +323,11 @@ class DockauditApp(App[int]):
     def connect(self) -> None:
         """Open a session on the chosen engine."""
         choice = self.choice
+        early, self._early = self._early, None
+        if early is not None and early.choice != choice:
+            early = None
         try:
-            session = self.connector.open(choice)
+            session = early.session.result() if early is not None else self.connector.open(choice)
         except Exception as exc:
             try:
                 problem = self.connector.problem(choice, exc)
@@ -329,6 +344,9 @@ class DockauditApp(App[int]):
             return
         # The first listing starts at once, in this thread, while the main screen is built (which waits for it):
         # the engine's answer for 1,000 images takes as long as building the screen.
+        if early is not None:
+            self.post_message(Connected(session, session.info, first_inventory=early.inventory))
+            return
         first_inventory: Future[Inventory] = Future()
         self.post_message(Connected(session, session.info, first_inventory=first_inventory))
         try:
@@ -492,10 +510,18 @@ def make_app(
     theme: str | None = None,
     ascii_borders: bool | None = None,
     compose_paths: Sequence[str] = (),
+    early: EarlyConnection | None = None,
 ) -> DockauditApp:
-    """Build the app around a connector; tests, screenshots and the CLI all come through here."""
+    """Build the app around a connector; tests, screenshots and the CLI all come through here (the CLI with the
+    connection it started early, see `early`)."""
     use_ascii = (not unicode_terminal()) if ascii_borders is None else ascii_borders
     cls = AsciiDockauditApp if use_ascii else DockauditApp
     return cls(
-        connector, choice, watch_events=watch_events, theme=theme, ascii_borders=use_ascii, compose_paths=compose_paths
+        connector,
+        choice,
+        watch_events=watch_events,
+        theme=theme,
+        ascii_borders=use_ascii,
+        compose_paths=compose_paths,
+        early=early,
     )

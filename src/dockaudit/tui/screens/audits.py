@@ -262,6 +262,8 @@ class TargetAudits(TargetLists):
 
     def _patch_batch_row(self, key: str) -> None:
         row = self._batch_rows.get(key)
+        if f"{key.partition(':')[0]}s" not in self.built_tabs:
+            return  # the list is built from state when its tab is first shown
         if isinstance(row, ImageSummary):
             self.browser("image").table.patch(key, self._image_cells(row))
         elif isinstance(row, ContainerSummary):

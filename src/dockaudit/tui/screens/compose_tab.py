@@ -63,6 +63,7 @@ class ComposeTab(Screen[None]):
 
     session: AuditSession
     inventory: Inventory
+    stale: set[str]
     results: dict[str, TargetResult]
     scans: dict[str, ScanState]
     facts: dict[str, ImageFacts | ContainerFacts]
@@ -74,6 +75,8 @@ class ComposeTab(Screen[None]):
         """Compose files or project directories given on the command line."""
         self.compose_files: list[ComposeFileProject] = []
         self.compose_grouping = ComposeGrouping((), ())
+        self.built_tabs: set[str] = set()
+        """Main tabs whose panes are mounted: the first one shown at start, the others when first shown."""
 
     @property
     def compose_view(self) -> ComposeView:
@@ -88,7 +91,12 @@ class ComposeTab(Screen[None]):
     # ---- the tree ----------------------------------------------------------------------------------
 
     def populate_compose(self) -> None:
-        """Rebuild the tree from the inventory's Compose labels and the files given."""
+        """Rebuild the tree from the inventory's Compose labels and the files given (or, before the tab was first
+        shown, only its label: the tree is built when it is)."""
+        if "compose" not in self.built_tabs:
+            self.stale.add("compose")
+            self.label_compose()
+            return
         self.compose_grouping = self.session.compose_groups(self.inventory)
         projects = compose_tree(self.compose_grouping, self.compose_files)
         self.compose_view.populate(projects, self._compose_label)
@@ -199,6 +207,8 @@ class ComposeTab(Screen[None]):
 
     def relabel_compose(self, key: str) -> None:
         """Redraw the rows that show `key`'s audit (queued, running, graded), and the detail when it shows one."""
+        if "compose" not in self.built_tabs:
+            return  # the tree is drawn from state when the tab is first shown
         rows = self.compose_view.relabel(key, self._compose_label)
         shown = self.query_one("#main-tabs", TabbedContent).active == "compose"
         if shown and self.compose_view.current in rows:

@@ -11,7 +11,6 @@ from textual import work
 
 from dockaudit.config import Ignore
 from dockaudit.model import Finding
-from dockaudit.report.write import write_atomic
 from dockaudit.tui import presenters as p
 from dockaudit.tui.screens.pane_focus import PaneFocus
 from dockaudit.tui.vuln_presenters import layer_step, vuln_detail
@@ -30,21 +29,19 @@ class FindingActions(PaneFocus):
         if self.kind == "host":
             return self.query_one("#host-findings", FindingsView)
         if self.kind == "compose":
-            return self.compose_view.detail.query_one(FindingsView)
-        return self.browser().detail.query_one(FindingsView)
+            return self.compose_view.detail.findings()
+        return self.browser().detail.findings()
 
     def action_group(self) -> None:
         """Group findings by severity or by section (showing the Findings tab)."""
-        if self.kind != "host" and self.browser().detail.active_tab != "tab-findings":
+        if self.kind != "host" and self._shown_detail().active_tab != "tab-findings":
             self.action_detail("tab-findings")
         self._findings_view().toggle_grouping()
 
     def _current_finding(self) -> Finding | None:
         self.draw_pending_detail()
         if self.listing and self.browser().detail.active_tab == "tab-vulns":
-            from dockaudit.tui.widgets.vulns import VulnsView
-
-            return self.browser().detail.query_one(VulnsView).current
+            return self.browser().detail.vulns().current
         return self._findings_view().current
 
     def action_open_finding(self) -> None:
@@ -79,12 +76,11 @@ class FindingActions(PaneFocus):
         if self.kind != "image":
             self.notify("Vulnerabilities are listed for images (Images tab)", severity="warning")
             return
-        from dockaudit.tui.widgets.vulns import VulnsView
 
         detail = self.browser().detail
         if detail.active_tab != "tab-vulns":
             self.action_detail("tab-vulns")
-        view = detail.query_one(VulnsView)
+        view = detail.vulns()
         {"fixable": view.toggle_fixable, "severity": view.cycle_severity, "sort": view.cycle_sort}[what]()
 
     def action_export(self) -> None:
@@ -198,6 +194,8 @@ class FindingActions(PaneFocus):
     @work(exclusive=True, group="save", exit_on_error=False)
     async def _save(self, path: str, text: str) -> None:
         try:
+            from dockaudit.report.write import write_atomic  # reports load when one is written, not at start
+
             await asyncio.to_thread(write_atomic, Path(path), text)
         except OSError as exc:
             self.notify(str(exc), title="Could not save", severity="error")

@@ -4,15 +4,17 @@ its parts read and change, each a base class of its own: `target_detail`, `targe
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import ClassVar
 
 from textual import on, work
+from textual._context import NoActiveAppError
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Tabs, Tree
+from textual.widgets import DataTable, Input, TabbedContent, TabPane, Tabs, Tree
 from textual.worker import get_current_worker
 
 from dockaudit.audit import AuditSession
@@ -27,11 +29,13 @@ from dockaudit.tui.messages import EngineEvent, InventoryFailed, InventoryLoaded
 from dockaudit.tui.screens.finding_actions import FindingActions
 from dockaudit.tui.widgets.audit_progress import AuditProgress
 from dockaudit.tui.widgets.browser import TargetBrowser
-from dockaudit.tui.widgets.compose_view import ComposeView
 from dockaudit.tui.widgets.fields import Field
 from dockaudit.tui.widgets.findings import FindingsView
 from dockaudit.tui.widgets.footer import KeyFooter
 from dockaudit.tui.widgets.header import EngineHeader
+
+MAIN_TABS = (("images", "Images"), ("containers", "Containers"), ("compose", "Compose"), ("host", "Host"))
+"""The main tabs' ids and titles, in order."""
 
 READ_ONLY_EVENTS = frozenset(
     {"save", "top", "export", "attach", "detach", "resize", "exec_create", "exec_start", "exec_die", "archive-path"}
@@ -92,6 +96,11 @@ class MainScreen(FindingActions):
         first_inventory: Future[Inventory] | None = None,
     ) -> None:
         super().__init__(compose_paths)
+        # The width class the first resize would add (-narrow/-wide), set now: added then, it re-styles every
+        # widget of the screen once more before the first frame.
+        with contextlib.suppress(NoActiveAppError):
+            width = self.app.size.width
+            self.set_class(True, *self._get_breakpoint_classes(width, self.HORIZONTAL_BREAKPOINTS), update=False)
         self._first_inventory = first_inventory
         """The listing the connection started; the first refresh takes it instead of listing again."""
         self.session = session
@@ -125,22 +134,21 @@ class MainScreen(FindingActions):
         """The running audit-all, if any."""
         self._batch_rows: dict[str, ImageSummary | ContainerSummary] = {}
         self._row_cells = {}
+        self._tab_builds = {}
 
     def compose(self) -> ComposeResult:
         """Header, tabs, filter, footer."""
         header = EngineHeader(self.now, id="header")
         header.engine = self.engine
         yield header
-        with TabbedContent(id="main-tabs"):
-            with TabPane("Images", id="images"):
-                yield TargetBrowser("image", id="images-browser")
-            with TabPane("Containers", id="containers"):
-                yield TargetBrowser("container", id="containers-browser")
-            with TabPane("Compose", id="compose"):
-                yield ComposeView(id="compose-view")
-            with TabPane("Host", id="host"):
-                yield Static("", id="host-status")
-                yield FindingsView(id="host-findings")
+        first = self._first_tab()
+        with TabbedContent(id="main-tabs", initial=first):
+            # Only the first tab's panes now; the others mount when first shown (see `build_tab`).
+            for tab, label in MAIN_TABS:
+                with TabPane(label, id=tab):
+                    if tab == first:
+                        yield from self.tab_panes(tab)
+        self.built_tabs.add(first)
         yield AuditProgress(id="audit-progress")
         yield Field(placeholder="filter: words match name, tag, ID (Enter keeps, Esc clears)", id="filter")
         yield KeyFooter()
@@ -149,20 +157,27 @@ class MainScreen(FindingActions):
         """Load the inventory and Trivy's state in the background."""
         self._load_trivy()
         self.start_compose()
-        if self.engine is not None:
+        first = self._first_inventory
+        if first is not None and first.done() and first.exception() is None:
+            # Listed while the UI loaded: the rows go into the screen's first frame (no worker, no empty frame).
+            self._first_inventory = None
+            self._inventory(InventoryLoaded(first.result()))
+        elif self.engine is not None:
             self.refresh_inventory()
         if self.watch_events and self.engine is not None:
             self._watch_events()
-        self.query_one("#host-findings", FindingsView).show(None, "Host not audited yet: press a")
-        if self.engine is None or self.compose_paths:
-            # `dockaudit tui compose.yaml` asks about that project (and with no engine it is all there is).
-            self.query_one("#main-tabs", TabbedContent).active = "compose"
+        if self._first_tab() == "compose":
             self.compose_view.project_tree.focus()
         else:
             self.query_one("#images-browser", TargetBrowser).table.focus()
         # Tab moves between panes (see `action_focus_pane`); the tab strips are for the mouse and [ ] 1-4.
         for strip in self.query(Tabs):
             strip.can_focus = False
+
+    def _first_tab(self) -> str:
+        """The tab shown at start: `dockaudit tui compose.yaml` asks about that project (and with no engine it is
+        all there is); otherwise the images."""
+        return "compose" if self.engine is None or self.compose_paths else "images"
 
     def on_unmount(self) -> None:
         """Stop following events and the audit-all, and release the engine."""
@@ -186,8 +201,9 @@ class MainScreen(FindingActions):
             self.action_open_finding()
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id == "main-tabs":
+            await self.build_tab(self.main_tab)
             self._populate_shown()
             if self.kind == "host":
                 self._show_host()
@@ -200,11 +216,13 @@ class MainScreen(FindingActions):
                 self.show_detail()
         elif event.pane.id == "tab-hardening" and self.kind == "compose":
             self.show_compose()
-        elif event.pane.id == "tab-hardening" and self.listing:
+        elif event.pane.id in ("tab-hardening", "tab-overview") and self.listing:
             self.draw_pending_detail()
             key = self._detail_key()
-            if key:
+            if key and event.pane.id == "tab-hardening":
                 self._show_hardening(key, self.browser().detail)
+            elif key:
+                self._show_overview(key, self.browser().detail)
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False)
     def refresh_inventory(self) -> None:
@@ -255,6 +273,9 @@ class MainScreen(FindingActions):
         if old.containers != message.inventory.containers:
             self.stale |= {"container", "compose"}
         self._populate_shown()
+        # Lists not shown yet still count their rows in their tab's title.
+        if "image" in self.stale:
+            self._label("image", len(self._visible_images()))
         if "container" in self.stale:
             self._label("container", len(self._visible_containers()))
         if "compose" in self.stale:

@@ -110,9 +110,11 @@ class PaneFocus(TargetAudits):
                 self.filters[self.kind] = ""
                 self.populate(self.kind)
 
-    def action_main_tab(self, step: int) -> None:
+    async def action_main_tab(self, step: int) -> None:
         """Move to the previous or next main tab."""
         tabs = self.query_one("#main-tabs", TabbedContent)
-        tabs.active = TABS[(TABS.index(self.main_tab) + step) % len(TABS)]
+        tab = TABS[(TABS.index(self.main_tab) + step) % len(TABS)]
+        await self.build_tab(tab)  # its panes exist before the focus moves into them
+        tabs.active = tab
         # At once, as for the detail tabs: focus left in the hidden tab would bring that tab back.
         self._focus(self._panes()[0])

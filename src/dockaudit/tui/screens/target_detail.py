@@ -9,7 +9,7 @@ from datetime import datetime
 from rich.text import Text
 from textual import on, work
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Static, TabbedContent
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 
 from dockaudit.facts.container import ContainerFacts
@@ -21,6 +21,7 @@ from dockaudit.tui.messages import FactsLoaded, HardeningLoaded
 from dockaudit.tui.overview_presenters import container_overview, image_overview
 from dockaudit.tui.screens.compose_tab import ComposeTab
 from dockaudit.tui.widgets.browser import DetailPane, TargetBrowser
+from dockaudit.tui.widgets.compose_view import ComposeView
 from dockaudit.tui.widgets.findings import FindingsView
 from dockaudit.tui.widgets.target_table import TargetTable
 from dockaudit.tui.widgets.text_views import diff_renderable
@@ -43,6 +44,34 @@ class TargetDetail(ComposeTab):
 
     engine: EngineInfo | None
     now: datetime
+    _tab_builds: dict[str, asyncio.Future[None]]
+
+    def tab_panes(self, tab: str) -> list[Widget]:
+        """What a main tab shows (`images`, `containers`, `compose`, `host`), made afresh."""
+        if tab in ("images", "containers"):
+            return [TargetBrowser(tab.removesuffix("s"), id=f"{tab}-browser")]
+        if tab == "compose":
+            return [ComposeView(id="compose-view")]
+        return [Static("", id="host-status"), FindingsView(id="host-findings")]
+
+    async def build_tab(self, tab: str) -> None:
+        """Mount a main tab's panes the first time it is shown: start-up builds only the first tab's (about a
+        third of the screen's widgets), so the list paints sooner."""
+        if tab in self.built_tabs:
+            return
+        building = self._tab_builds.get(tab)
+        if building is None:
+            building = self._tab_builds[tab] = asyncio.ensure_future(self._mount_tab(tab))
+        await building
+
+    async def _mount_tab(self, tab: str) -> None:
+        pane = self.query_one(f"#{tab}", TabPane)
+        await pane.mount_all(self.tab_panes(tab))
+        for strip in pane.query(Tabs):
+            strip.can_focus = False  # Tab moves between panes; the tab strips are for the mouse and 1-4
+        self.built_tabs.add(tab)
+        if tab == "host":
+            self._show_host()
 
     @property
     def main_tab(self) -> str:
@@ -84,7 +113,7 @@ class TargetDetail(ComposeTab):
         """What takes the focus in the shown detail tab: its list, or its text."""
         active = detail.active_tab
         if active == "tab-findings":
-            return detail.query_one(FindingsView).finding_tree
+            return detail.findings().finding_tree
         if active == "tab-vulns":
             return detail.query_one("#vuln-table")
         return detail.query_one(f"#{'hardening' if active == 'tab-hardening' else 'overview'}-text")
@@ -130,6 +159,8 @@ class TargetDetail(ComposeTab):
         self._show_hardening(key, detail)
 
     def _show_overview(self, key: str, detail: DetailPane) -> None:
+        if detail.active_tab != "tab-overview":
+            return  # drawn (and the quick inspect behind it made) when the tab is shown
         facts = self.facts.get(key)
         token = (key, facts)
         if detail.shows("overview", token):

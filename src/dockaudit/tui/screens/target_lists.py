@@ -117,6 +117,8 @@ class TargetLists(TargetDetail):
         """Redraw one row after its state changed."""
         self.relabel_compose(key)
         kind, _, ident = key.partition(":")
+        if f"{kind}s" not in self.built_tabs:
+            return  # the list is built from state when its tab is first shown
         if kind == "image":
             row = next((r for r in self.inventory.images if r.id == ident), None)
             if row is not None:
@@ -151,8 +153,8 @@ class TargetLists(TargetDetail):
             self.set_focus(self.browser().detail.query_one("#vuln-filter", Input))
             return
         if not self.listing:
-            if self.kind == "host":
-                self.notify("The host list has nothing to filter", severity="warning")
+            where = "host list" if self.kind == "host" else "Compose tree"
+            self.notify(f"The {where} has nothing to filter", severity="warning")
             return
         flt = self.query_one("#filter", Input)
         flt.add_class("-shown")
@@ -184,8 +186,8 @@ class TargetLists(TargetDetail):
     def action_sort(self) -> None:
         """Cycle the order of the shown list."""
         if not self.listing:
-            if self.kind == "host":
-                self.notify("The host list has one order", severity="warning")
+            where = "host list" if self.kind == "host" else "Compose tree"
+            self.notify(f"The {where} has one order", severity="warning")
             return
         self.sorts[self.kind] = self.sorts[self.kind].next()
         kind = self.kind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import RenderableType
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
@@ -36,6 +37,8 @@ class DetailPane(Vertical):
         """`image`, `container` or `compose`."""
         self.shown_key: str | None = None
         """The state key of the target shown (None: nothing, or a placeholder)."""
+        self._result: tuple[TargetResult | None, str] = (None, "")
+        """The result to show (see `show_result`) and the text shown without one."""
         self._shown: dict[str, object] = {}
         """What each part shows, by a token of its inputs: an unchanged part is not drawn again (a redraw
         lays out and repaints the whole pane, the most of a cursor move's cost at fleet scale)."""
@@ -62,10 +65,25 @@ class DetailPane(Vertical):
         return self.query_one("#detail-tabs", TabbedContent).active
 
     def show_tab(self, tab: str) -> None:
-        """Activate a tab by id when this pane has it."""
+        """Activate a tab by id when this pane has it (its list drawn at once, for a key that acts on it)."""
         tabs = self.query_one("#detail-tabs", TabbedContent)
         if tabs.query(f"#{tab}"):
             tabs.active = tab
+            self._draw_result()
+
+    @on(TabbedContent.TabActivated, "#detail-tabs")
+    def _detail_tab_shown(self) -> None:
+        self._draw_result()
+
+    def findings(self) -> FindingsView:
+        """The findings list, showing the target shown (drawn now if its tab was hidden)."""
+        self._draw_result("findings")
+        return self.query_one(FindingsView)
+
+    def vulns(self) -> VulnsView:
+        """The vulnerability list, showing the target shown (drawn now if its tab was hidden)."""
+        self._draw_result("vulns")
+        return self.query_one(VulnsView)
 
     def shows(self, part: str, token: object) -> bool:
         """Whether `part` (`overview`, `hardening`) already shows what `token` names."""
@@ -99,12 +117,22 @@ class DetailPane(Vertical):
                 bar.update(total=100, progress=fraction * 100)
 
     def show_result(self, result: TargetResult | None, placeholder: str = "") -> None:
-        """Findings and vulnerabilities of the target (not drawn again when they are the ones shown)."""
-        if not self._changed("result", (result, placeholder)):
+        """Findings and vulnerabilities of the target; only the shown tab's list is drawn now, the other when its
+        tab is shown (a hidden list redrawn for every row the cursor rests on, or audit-all finishes, costs a
+        layout pass each), and neither again when it shows that already."""
+        self._result = (result, placeholder)
+        self._draw_result()
+
+    def _draw_result(self, part: str | None = None) -> None:
+        """Draw the target's result into `part` (`findings`, `vulns`), by default the shown tab's list."""
+        part = part or {"tab-findings": "findings", "tab-vulns": "vulns"}.get(self.active_tab)
+        if part is None or (part == "vulns" and self.kind != "image"):
             return
-        self.query_one(FindingsView).show(result, placeholder)
-        for view in self.query(VulnsView):
-            view.show(result, placeholder)
+        result, placeholder = self._result
+        if not self._changed(part, (result, placeholder)):
+            return
+        view = self.query_one(FindingsView) if part == "findings" else self.query_one(VulnsView)
+        view.show(result, placeholder)
 
     def show_hardening(self, renderable: RenderableType, token: object | None = None) -> None:
         """The hardening diff (or a message); `token` names what it shows (see `shows`)."""

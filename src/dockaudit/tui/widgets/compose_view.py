@@ -18,7 +18,7 @@ from dockaudit.text import printable
 from dockaudit.tui.backend import Hardening
 from dockaudit.tui.compose_presenters import ComposeNode, Level
 from dockaudit.tui.widgets.browser import DetailPane
-from dockaudit.tui.widgets.findings import FindingsView
+from dockaudit.tui.widgets.lists import NavTree
 from dockaudit.tui.widgets.text_views import diff_syntax
 
 
@@ -56,7 +56,7 @@ class ComposeView(Vertical):
 
     def compose(self) -> ComposeResult:
         """The tree and the detail pane."""
-        tree: Tree[ComposeNode] = Tree("Compose", id="compose-tree")
+        tree: NavTree[ComposeNode] = NavTree("Compose", id="compose-tree")
         tree.show_root = False
         tree.guide_depth = 2
         yield tree
@@ -150,4 +150,4 @@ class ComposeView(Vertical):
         # Enter on a list row does; the screen's own handler reads findings, not projects.
         event.stop()
         if not event.node.children and event.node.data is not None:
-            self.detail.query_one(FindingsView).finding_tree.focus()
+            self.detail.findings().finding_tree.focus()
