@@ -129,7 +129,6 @@ def user_pass(doc: Document, plan: Plan) -> PassOutput:
         spec = _ids(account) or account.name
         text = why(indent, f"run as the existing unprivileged user {account.name} ({account.origin})", RULES)
         summary = f"USER {spec}: the existing user {account.name} ({account.origin})"
-        uid = account.uid
     else:
         uid = APP_UID
         command = create_command(runtime, uid, doc.escape)
@@ -151,10 +150,9 @@ def user_pass(doc: Document, plan: Plan) -> PassOutput:
     text += f"{indent}USER {spec}\n"
     edits = [*numeric.edits, Edit(anchor.index, after=text)]
     changes = [*numeric.changes, Change(RULES, summary, doc.origin(anchor))]
-    volumes = _volume_edits(doc, stage, runtime, spec if uid is not None else None)
+    volumes = _volume_edits(doc, stage, spec)
     edits.extend(volumes.edits)
     changes.extend(volumes.changes)
-    notes.extend(volumes.notes)
     notes.append(
         f"The app now runs as {spec}: its files stay owned by root and read-only to it; a directory it must write "
         "outside its VOLUMEs needs `chown` in the Dockerfile (or a tmpfs/volume at run time)"
@@ -199,29 +197,24 @@ def _child_running_as_root(doc: Document, stage: Stage) -> str | None:
     return None
 
 
-def _volume_edits(doc: Document, stage: Stage, runtime: RuntimeFacts, spec: str | None) -> PassOutput:
-    """Give the declared VOLUMEs of the runtime stage to the runtime user, so the app can still write them."""
+def _volume_edits(doc: Document, stage: Stage, owner: str) -> PassOutput:
+    """Give the declared VOLUMEs of the runtime stage to the runtime user, so the app can still write them.
+
+    A stage that declares VOLUMEs has a shell here: without one, `user_pass` adds no USER at all.
+    """
     edits: list[Edit] = []
     changes: list[Change] = []
-    notes: list[str] = []
     for ins in stage.instructions:
         if ins.cmd != "VOLUME" or not ins.value:
             continue
         paths = _volume_paths(ins)
         if not paths:
             continue
-        if spec is None or "sh" not in runtime.tools:
-            notes.append(
-                f"VOLUME {' '.join(paths)} (line {doc.origin(ins)}) stays owned by root: make it writable by the "
-                "runtime user (this stage has no shell to chown it)"
-            )
-            continue
-        owner = spec
         text = why(ins.indent, "the runtime user must be able to write its volumes", RULES)
         text += f"{ins.indent}RUN mkdir -p {' '.join(paths)} && chown {owner} {' '.join(paths)}\n"
         edits.append(Edit(ins.index, before=text))
         changes.append(Change(RULES, f"VOLUME {' '.join(paths)} owned by {owner}", doc.origin(ins)))
-    return PassOutput(tuple(edits), tuple(changes), tuple(notes))
+    return PassOutput(tuple(edits), tuple(changes))
 
 
 def _numeric(doc: Document, plan: Plan, stage: Stage, runtime: RuntimeFacts) -> PassOutput:

@@ -37,7 +37,7 @@ from dockaudit.parse.dockerfile_stages import StageView, select_runtime_stage, w
 from dockaudit.parse.executables import base_tools, tools_in
 from dockaudit.parse.http_serving import health_path_from_command, http_from_command, serves_http
 from dockaudit.parse.privilege_drop import find_drop, start_script
-from dockaudit.parse.shell_text import SHELLS, VARIABLE, expand, shell_words, strip_init, unquote
+from dockaudit.parse.shell_text import SHELLS, VARIABLE, expand, run_words, shell_words, strip_init, unquote
 
 
 def _exec_words(ins: DockerfileInstruction, shell: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -211,9 +211,7 @@ def analyse_runtime(
 
 def _program(argv: Sequence[str]) -> str:
     """The program a command line runs: past an init (tini, dumb-init) and a `sh -c` wrapper."""
-    words = strip_init(list(argv))
-    if len(words) >= 3 and posixpath.basename(words[0]) in SHELLS and words[1] == "-c":
-        words = shell_words(words[2])
+    words = run_words(argv)
     return posixpath.basename(words[0]) if words else ""
 
 

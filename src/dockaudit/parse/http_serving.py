@@ -13,7 +13,7 @@ from pathlib import Path
 from dockaudit.facts.dockerfile import DockerfileInstruction
 from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.build_context import CopyInstruction, read_context_file
-from dockaudit.parse.shell_text import SHELLS, shell_words, strip_init
+from dockaudit.parse.shell_text import SHELLS, run_words, shell_words
 
 _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None], ...] = (
     # (program, port option, default port)
@@ -62,9 +62,7 @@ _PROMETHEUS_1 = re.compile(r"(?:^|\s)-[a-z]+\.[a-z.-]+")
 
 def health_path_from_command(argv: Sequence[str]) -> str | None:
     """The documented health path of the server the command starts, when it is one of the known ones."""
-    words = strip_init(list(argv))
-    if len(words) >= 3 and words[0].rsplit("/", 1)[-1] in SHELLS and words[1] == "-c":
-        words = shell_words(words[2])
+    words = run_words(argv)
     program = words[0].rsplit("/", 1)[-1] if words else ""
     if _PROMETHEUS_1.search(" ".join(words[1:])) and program in ("prometheus", "alertmanager"):
         # Prometheus 1.x (Go flags written `-config.file`) predates /-/healthy: probe nothing rather than a 404.
@@ -74,9 +72,7 @@ def health_path_from_command(argv: Sequence[str]) -> str | None:
 
 def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
     """(port, program) when the command starts a server known to speak HTTP, with the port it listens on."""
-    words = strip_init(list(argv))
-    if len(words) >= 3 and words[0].rsplit("/", 1)[-1] in SHELLS and words[1] == "-c":
-        words = shell_words(words[2])
+    words = run_words(argv)
     if not words:
         return None
     program = words[0].rsplit("/", 1)[-1]
@@ -219,9 +215,7 @@ _DEPENDENCY = re.compile(r"^\s*[\"']?([A-Za-z0-9_.@/-]+?)[\"']?\s*(?:[=<>~!\[;:]
 
 def _web_framework(command: Sequence[str], copies: Sequence[CopyInstruction], context_dir: Path | None) -> str | None:
     """The HTTP framework the app's dependency file (copied in from the build context) names, if any."""
-    words = strip_init(list(command))
-    if len(words) >= 3 and posixpath.basename(words[0]) in SHELLS and words[1] == "-c":
-        words = shell_words(words[2])
+    words = run_words(command)
     program = posixpath.basename(words[0]) if words else ""
     language = "node" if program in _NODE_PROGRAMS else "python" if program.startswith("python") else None
     if language is None or context_dir is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 _SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\||\n|\bthen\b|\bdo\b|\belse\b")
@@ -91,6 +91,14 @@ def strip_init(words: list[str]) -> list[str]:
         words = words[1:]
         while words and (words[0].startswith("-") or words[0] == "--"):
             words = words[1:]
+    return words
+
+
+def run_words(argv: Sequence[str]) -> list[str]:
+    """The words of the program a command line runs: past the init wrappers, and inside a `sh -c "..."`."""
+    words = strip_init(list(argv))
+    if len(words) >= 3 and words[0].rsplit("/", 1)[-1] in SHELLS and words[1] == "-c":
+        words = shell_words(words[2])
     return words
 
 
