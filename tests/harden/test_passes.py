@@ -339,6 +339,16 @@ class TestHealthcheck:
         text = 'FROM scratch\nHEALTHCHECK CMD ["/app", "health"]\nUSER 1:1\nCMD ["/app"]\n'
         assert "HEALTHCHECK" not in harden(text).hardened.replace('HEALTHCHECK CMD ["/app", "health"]', "")
 
+    def test_a_java_server_gets_a_start_period_as_long_as_its_start(self) -> None:
+        jar = (
+            "FROM eclipse-temurin:21-jre-jammy\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n"
+            'EXPOSE 9000\nCMD ["java", "-jar", "lib/sonarqube.jar"]\n'
+        )
+        python = 'FROM python:3.12-slim\nEXPOSE 8000\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n'
+        assert "--start-period=300s" in harden(jar).hardened
+        assert "--start-period=15s" in harden(python).hardened
+
     def test_healthcheck_none_is_left_with_a_reason(self) -> None:
         result = harden('FROM scratch\nHEALTHCHECK NONE\nCMD ["/app"]\n')
         assert "HEALTHCHECK NONE" in result.hardened

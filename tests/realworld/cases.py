@@ -8,6 +8,7 @@ Expectations follow the specs (../shared/spec/rules.md v2, harden.md v2, issue #
 from __future__ import annotations
 
 from tests.realworld.cases_heldout import HELDOUT_CASES
+from tests.realworld.cases_servers import SERVER_CASES
 from tests.realworld.model import (
     ALPINE,
     DEBIAN,
@@ -1710,4 +1711,4 @@ CASES: tuple[Case, ...] = (
     ),
 )
 
-CASES = (*CASES, *HELDOUT_CASES)
+CASES = (*CASES, *HELDOUT_CASES, *SERVER_CASES)

@@ -5,7 +5,7 @@ Files of our own reproducing patterns met in public Dockerfiles; none is copied 
 
 from __future__ import annotations
 
-from tests.realworld.model import KEEP, NO_HEALTHCHECK, Case, Probe, dockerfile
+from tests.realworld.model import KEEP, Case, Probe, dockerfile
 
 DA204_FED = (
     "rules.md DA204 add-remote-url: an unverified download reaches the image through the stages it copies from "
@@ -39,7 +39,7 @@ HEALTH_PATH = (
 )
 HEALTH_OLD = (
     "harden.md HEALTHCHECK: never a probe that cannot pass: Prometheus 1.x (single-dash flags) has no /-/healthy, "
-    "and busybox wget is not known to get a 200 from its /, so no probe is added"
+    "but serves its own metrics at /metrics (200 in every 1.x release), which busybox wget can probe"
 )
 
 BUILDER_SCRIPT = (
@@ -251,7 +251,7 @@ HELDOUT_CASES: tuple[Case, ...] = (
         cites=(HEALTH_PATH,),
     ),
     Case(
-        name="prometheus-1-single-dash-flags-gets-no-probe",
+        name="prometheus-1-single-dash-flags-probes-metrics",
         pattern="Prometheus 1.x (flags `-config.file`, `-storage.local.path`) on quay.io/prometheus/busybox",
         source="prometheus/prometheus Dockerfile (2016)",
         text=dockerfile("""
@@ -264,7 +264,7 @@ HELDOUT_CASES: tuple[Case, ...] = (
             """),
         files={"prometheus": "not a real binary\n"},
         user=KEEP,
-        healthcheck=NO_HEALTHCHECK,
+        healthcheck=Probe(("wget",), 9090),
         cites=(HEALTH_OLD,),
     ),
     Case(

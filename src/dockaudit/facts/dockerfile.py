@@ -132,6 +132,8 @@ class RuntimeFacts(Record):
     http_reason: str = ""
     health_path: str | None = None
     """A path the service answers 200 on when healthy (from the base image table), so a strict probe fits."""
+    slow_start: bool = False
+    """The HTTP server runs on a JVM (java -jar, Tomcat, Jenkins), which can take minutes to answer."""
     health_command: tuple[str, ...] = ()
     """The server's own health command (`pg_isready ...`) when the image runs a server that has one."""
     health_command_reason: str = ""

@@ -18,6 +18,10 @@ from dockaudit.harden.result import Change, Unfixed
 
 RULES = ("DA102", "DA608")
 TIMING = "--interval=30s --timeout=5s --start-period=15s --retries=3"
+JVM_TIMING = "--interval=30s --timeout=5s --start-period=300s --retries=3"
+"""A JVM server (Jenkins, SonarQube, Metabase, Tomcat apps) can take minutes to start; a passing probe ends the
+start period at once, so a long one costs nothing and keeps a slow start from reading `unhealthy` (which fails
+Compose's `depends_on: service_healthy`)."""
 TEMPLATE_MARK = "no HEALTHCHECK added"
 _STATIC_SERVERS = ("nginx", "httpd", "caddy", "python -m http.server", "catalina.sh")
 """Servers whose `/` answers 200 for a site they serve (Tomcat its ROOT app), so a status-checking client fits."""
@@ -83,7 +87,8 @@ def healthcheck_pass(doc: Document, plan: Plan) -> PassOutput:
     if isinstance(chosen, str):
         return _template(doc, anchor, existing, chosen, line)
     argv, probed, what = chosen
-    command = f"{anchor.indent}HEALTHCHECK {TIMING} CMD {json.dumps(argv)}\n"
+    timing = JVM_TIMING if runtime.slow_start else TIMING
+    command = f"{anchor.indent}HEALTHCHECK {timing} CMD {json.dumps(argv)}\n"
     if existing is not None:
         if not flagged_line(doc, plan, existing, RULES):
             return PassOutput()

@@ -35,8 +35,14 @@ from dockaudit.parse.base_images import (
 from dockaudit.parse.build_context import CopyInstruction, context_copies, trace_to_context
 from dockaudit.parse.dockerfile_stages import StageView, select_runtime_stage, windows_reason
 from dockaudit.parse.executables import base_tools, tools_in
-from dockaudit.parse.http_serving import health_path_from_command, http_from_command, serves_http
-from dockaudit.parse.privilege_drop import find_drop, start_script
+from dockaudit.parse.http_serving import (
+    health_path_from_command,
+    http_from_command,
+    server_in_script,
+    serves_http,
+    starts_jvm_server,
+)
+from dockaudit.parse.privilege_drop import find_drop, start_script, start_script_text
 from dockaudit.parse.shell_text import SHELLS, VARIABLE, expand, run_words, shell_words, strip_init, unquote
 
 
@@ -177,7 +183,9 @@ def analyse_runtime(
         if health[2] in in_base and health[0].argv[0] not in in_base:
             # The server comes from a base whose own files lack its health command.
             health = None
-    http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, copies, context_dir)
+    script = start_script_text((entrypoint, cmd), readable, context_dir, workdir, runs)
+    script_server = server_in_script(*script) if script is not None else None
+    http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, copies, context_dir, script_server)
     if image is not None:
         exposed_all = exposed + [int(p.split("/")[0]) for p in image.exposed_ports if p.split("/")[0].isdigit()]
     else:
@@ -198,7 +206,12 @@ def analyse_runtime(
         tools_complete=tools.complete,
         http_port=http[0] if http else None,
         http_reason=http[1] if http else "",
-        health_path=_health_path(http, known, command, cmd or ()),
+        health_path=_health_path(http, known, command, cmd or (), script_server),
+        slow_start=http is not None
+        and (
+            "java" in tools.present
+            or any(starts_jvm_server(argv) for argv in (command, cmd or (), script_server[0] if script_server else ()))
+        ),
         health_command=health[0].command("sh" in tools.present) if health else (),
         health_command_reason=health[1] if health else "",
         exposed_ports=tuple(dict.fromkeys(exposed_all)),
@@ -344,18 +357,23 @@ def image_runtime(image: ImageFacts) -> RuntimeFacts:
 
 
 def _health_path(
-    http: tuple[int, str] | None, known: KnownBase | None, command: Sequence[str], cmd: Sequence[str]
+    http: tuple[int, str] | None,
+    known: KnownBase | None,
+    command: Sequence[str],
+    cmd: Sequence[str],
+    script_server: tuple[list[str], str] | None,
 ) -> str | None:
     """The health path of the server on the HTTP port: the base table's for its own server, else the documented
-    one of the program the command starts (Prometheus, Grafana, Loki)."""
+    one of the program the command (or its start script) starts (Prometheus, Grafana, Loki, Metabase)."""
     if http is None:
         return None
     if known is not None and http[0] == known.http_port:
         return known.health_path
-    found = http_from_command(command) or http_from_command(cmd)
-    if found is None or found[0] != http[0]:
-        return None
-    return health_path_from_command(command) if http_from_command(command) else health_path_from_command(cmd)
+    for argv in (command, cmd, script_server[0] if script_server else ()):
+        found = http_from_command(argv)
+        if found is not None:
+            return health_path_from_command(argv) if found[0] == http[0] else None
+    return None
 
 
 def _traced_copies(view: StageView, copies: Sequence[CopyInstruction]) -> list[CopyInstruction]:

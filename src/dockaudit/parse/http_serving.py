@@ -13,7 +13,7 @@ from pathlib import Path
 from dockaudit.facts.dockerfile import DockerfileInstruction
 from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.build_context import CopyInstruction, read_context_file
-from dockaudit.parse.shell_text import SHELLS, run_words, shell_words
+from dockaudit.parse.shell_text import SHELLS, command_words, logical_lines, run_words, shell_words, split_segments
 
 _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None], ...] = (
     # (program, port option, default port)
@@ -26,6 +26,7 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
     (re.compile(r"^(?:rails)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 3000),
     (re.compile(r"^(?:puma)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 9292),
     (re.compile(r"^catalina\.sh$"), None, 8080),
+    (re.compile(r"^react-scripts$"), None, 3000),  # create-react-app: `react-scripts start` on PORT, 3000
     (re.compile(r"^(?:next|streamlit)$"), re.compile(r"(?:-p|--port|--server\.port)[= ](\d+)"), None),
     # The Prometheus family and other Go servers whose web UI/API port is documented and set by one flag.
     (re.compile(r"^prometheus$"), re.compile(r"--web\.listen-address[= ]\S*:(\d+)"), 9090),
@@ -53,6 +54,17 @@ _HEALTH_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^code-server$"), "/healthz"),  # coder.com/docs/code-server/FAQ: GET /healthz
     (re.compile(r"^miniflux$"), "/healthcheck"),  # miniflux.app/docs/howto.html: GET /healthcheck answers OK
     (re.compile(r"^portainer$"), "/api/system/status"),  # docs.portainer.io API: public status endpoint
+    (re.compile(r"^metabase\.jar$"), "/api/health"),  # metabase.com/docs, "Monitoring": GET /api/health
+    (re.compile(r"^sonar(?:qube|-application)[\w.-]*\.jar$"), "/api/system/status"),  # SonarQube web API
+    (re.compile(r"^jenkins\.war$"), "/login"),  # jenkins.io/doc: the login page answers 200 once Jenkins is up
+)
+
+
+_JARS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int], ...] = (
+    # (jar or war a `java -jar` runs, port option, default port) for Java servers whose HTTP port is documented.
+    (re.compile(r"^metabase\.jar$"), None, 3000),  # metabase.com/docs: MB_JETTY_PORT, 3000 by default
+    (re.compile(r"^sonar(?:qube|-application)[\w.-]*\.jar$"), re.compile(r"-Dsonar\.web\.port=(\d+)"), 9000),
+    (re.compile(r"^jenkins\.war$"), re.compile(r"--httpPort[= ](\d+)"), 8080),  # jenkins.io: --httpPort
 )
 
 
@@ -60,13 +72,29 @@ _PROMETHEUS_1 = re.compile(r"(?:^|\s)-[a-z]+\.[a-z.-]+")
 """A single-dash dotted flag (`-config.file=`): Prometheus 1.x; from 2.0 on its flags take two dashes."""
 
 
+def _server_program(words: Sequence[str]) -> str:
+    """The name a server is known by: the program's file name, or for `java -jar`, the jar's."""
+    program = words[0].rsplit("/", 1)[-1] if words else ""
+    if program == "java" and "-jar" in words[1:-1]:
+        return words[words.index("-jar") + 1].rsplit("/", 1)[-1]
+    return program
+
+
+def starts_jvm_server(argv: Sequence[str]) -> bool:
+    """Whether the command starts a Java server (`java -jar`, Tomcat's catalina.sh, Jenkins' jenkins.sh)."""
+    words = run_words(argv)
+    program = words[0].rsplit("/", 1)[-1] if words else ""
+    return program in ("java", "catalina.sh", "jenkins.sh")
+
+
 def health_path_from_command(argv: Sequence[str]) -> str | None:
     """The documented health path of the server the command starts, when it is one of the known ones."""
     words = run_words(argv)
-    program = words[0].rsplit("/", 1)[-1] if words else ""
+    program = _server_program(words)
     if _PROMETHEUS_1.search(" ".join(words[1:])) and program in ("prometheus", "alertmanager"):
-        # Prometheus 1.x (Go flags written `-config.file`) predates /-/healthy: probe nothing rather than a 404.
-        return None
+        # Prometheus 1.x (Go flags written `-config.file`) predates /-/healthy; its own metrics at /metrics
+        # answer 200 from every 1.x release on (prometheus.io/docs/prometheus/1.8, "Getting started").
+        return "/metrics" if program == "prometheus" else None
     return next((path for pattern, path in _HEALTH_PATHS if pattern.match(program)), None)
 
 
@@ -97,13 +125,65 @@ def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
     if (program == "minio" and "server" not in words) or (program == "gitea" and words[1:2] not in ([], ["web"])):
         # Their other subcommands (minio's admin client, `gitea admin`, `gitea dump`) serve nothing.
         return None
-    for pattern, option, default in _HTTP_SERVERS:
-        if pattern.match(program):
-            match = option.search(line) if option else None
-            if match:
-                return int(match.group(1)), program
-            return (default, program) if default is not None else None
+    server = _server_program(words)
+    for pattern, option, default in _JARS if program == "java" else _HTTP_SERVERS:
+        if pattern.match(server):
+            if option is None:
+                return (default, server) if default is not None else None
+            given = next((m.group(1) for m in option.finditer(line) if line[m.end() : m.end() + 1] != "."), None)
+            if given is not None and int(given) > 0:
+                return int(given), server
+            flag = option.pattern.split("[= ]", 1)[0] if "[= ]" in option.pattern else None
+            if flag is not None and re.search(rf"{flag}[= ]", line):
+                # The option is given, but not as a port we can read (`--bind unix:/run/app.sock`,
+                # `--bind 0.0.0.0:${PORT}`): the default would be a guess.
+                return None
+            return (default, server) if default is not None else None
     return None
+
+
+def server_in_script(text: str, where: str) -> tuple[list[str], str] | None:
+    """(command line, where) of the one server known to speak HTTP that a start script starts, if it starts one.
+
+    An entrypoint script does its set-up and then `exec`s the server (metabase's run_metabase.sh), runs it as its
+    last command, or keeps its command line in an array it runs (sonarqube's `DEFAULT_CMD=(java -jar ...)`). Only
+    those count: a server named mid-script may be a check (`nginx -t`) or one branch of several. Two different
+    servers mean unsure."""
+    lines = [(n, line) for n, line in logical_lines(text) if line.strip() and not line.lstrip().startswith("#")]
+    found: dict[tuple[int, str], tuple[list[str], int]] = {}
+    for position, (number, line) in enumerate(lines):
+        array = _ARRAY_ASSIGNMENT.match(line)
+        code = line[array.end() :].rstrip().rstrip(")") if array else line
+        segments = split_segments(code)
+        for segment in segments:
+            last = position == len(lines) - 1
+            if not (array or last or shell_words(segment)[:1] == ["exec"]):
+                continue
+            words = _past_drop_tool(command_words(segment))
+            server = http_from_command(words)
+            if server is not None:
+                found.setdefault(server, (words, number))
+    if len(found) != 1:
+        return None
+    words, number = next(iter(found.values()))
+    return words, f"{where} line {number}"
+
+
+def _past_drop_tool(words: list[str]) -> list[str]:
+    """The command a privilege-dropping runner starts (`gosu USER cmd`, `su-exec USER cmd`, `setpriv --opts cmd`)."""
+    program = words[0].rsplit("/", 1)[-1] if words else ""
+    if program in ("gosu", "su-exec", "s6-setuidgid") and len(words) > 2:
+        return words[2:]
+    if program == "setpriv":
+        rest = words[1:]
+        while rest and rest[0].startswith("-"):
+            rest = rest[1:]
+        return rest
+    return words
+
+
+_ARRAY_ASSIGNMENT = re.compile(r"^\s*(?:local\s+|declare\s+-a\s+)?[A-Za-z_][A-Za-z0-9_]*=\(")
+"""`CMD=(java -jar app.jar ...)`: a command kept in a bash array, whose words are the command line."""
 
 
 def serves_http(
@@ -115,8 +195,10 @@ def serves_http(
     exposed: Sequence[int],
     copies: Sequence[CopyInstruction],
     context_dir: Path | None,
+    script_server: tuple[list[str], str] | None = None,
 ) -> tuple[int, str] | None:
-    """(port, why) when the image serves HTTP: its base, its command line, or its framework and only port."""
+    """(port, why) when the image serves HTTP: its base, its command line, the server its start script starts (see
+    `server_in_script`), or its framework and only port."""
     known = base.known
     if known is not None and known.http_port is not None:
         own = cmd_ins is not None or entrypoint_ins is not None
@@ -142,7 +224,11 @@ def serves_http(
             return known.http_port, f"apps on {base.ref} serve HTTP on {known.http_port} ({known.source})"
     # An entrypoint script usually ends with `exec "$@"`: the CMD is then the server. The probe runs inside the
     # container, so the port the command listens on counts whether or not EXPOSE names it.
-    found = http_from_command(command) or http_from_command(cmd)
+    found = (
+        http_from_command(command)
+        or http_from_command(cmd)
+        or http_from_command(_package_script(command, copies, context_dir))
+    )
     if found is not None:
         port, program = found
         stated = re.search(rf"(?<!\d){port}(?!\d)", " ".join((*command, *cmd))) is not None
@@ -151,8 +237,17 @@ def serves_http(
         if stated or not exposed or port in exposed:
             where = "which the Dockerfile exposes" if port in exposed else "as its command line says"
             return port, f"{program} serves HTTP on {port}, {where}"
+    if found is None and script_server is not None:
+        port, program = http_from_command(script_server[0]) or (0, "")
+        # A script's server may be one of several it can start (by argument or environment): only a port the
+        # Dockerfile exposes confirms it is the one this image runs.
+        if port in exposed:
+            return (
+                port,
+                f"{script_server[1]} starts {program}, which serves HTTP on {port}, which the Dockerfile exposes",
+            )
     if found is None and len(set(exposed)) == 1:
-        framework = _web_framework(command, copies, context_dir)
+        framework = _web_framework(command, copies, context_dir) or _web_framework(cmd, copies, context_dir)
         if framework is not None:
             port = exposed[0]
             return port, f"the app is built on {framework} (an HTTP framework) and exposes only port {port}"
@@ -209,18 +304,31 @@ _FRAMEWORKS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
 }
 
 
-_NODE_PROGRAMS = frozenset({"node", "nodejs", "npm", "yarn", "pnpm", "bun"})
-_DEPENDENCY = re.compile(r"^\s*[\"']?([A-Za-z0-9_.@/-]+?)[\"']?\s*(?:[=<>~!\[;:]|$)")
-
-
-def _web_framework(command: Sequence[str], copies: Sequence[CopyInstruction], context_dir: Path | None) -> str | None:
-    """The HTTP framework the app's dependency file (copied in from the build context) names, if any."""
+def _package_script(command: Sequence[str], copies: Sequence[CopyInstruction], context_dir: Path | None) -> list[str]:
+    """The command line `npm start` / `npm run NAME` (yarn, pnpm) runs, from the package.json the build copies in."""
     words = run_words(command)
-    program = posixpath.basename(words[0]) if words else ""
-    language = "node" if program in _NODE_PROGRAMS else "python" if program.startswith("python") else None
-    if language is None or context_dir is None:
-        return None
-    names, frameworks = _FRAMEWORKS[language]
+    if len(words) < 2 or posixpath.basename(words[0]) not in ("npm", "yarn", "pnpm"):
+        return []
+    name = words[2] if words[1] in ("run", "run-script") and len(words) > 2 else words[1]
+    for _path, text in _context_files(copies, context_dir, ("package.json",)):
+        try:
+            scripts = json.loads(text).get("scripts") or {}
+        except (ValueError, AttributeError):
+            continue
+        script = scripts.get(name) if isinstance(scripts, dict) else None
+        if isinstance(script, str):
+            return shell_words(split_segments(script)[-1]) if split_segments(script) else []
+    return []
+
+
+def _context_files(
+    copies: Sequence[CopyInstruction], context_dir: Path | None, names: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(path, text) of the build-context files named `names` that the runtime stage copies in (whole or in a
+    directory)."""
+    texts: list[tuple[str, str]] = []
+    if context_dir is None:
+        return texts
     for copy in copies:
         if copy.from_stage is not None:
             continue
@@ -237,9 +345,29 @@ def _web_framework(command: Sequence[str], copies: Sequence[CopyInstruction], co
             )
             for candidate in candidates:
                 text = read_context_file(context_dir, candidate)
-                found = _named_dependency(text or "", frameworks, candidate.endswith("package.json"))
-                if found is not None:
-                    return found
+                if text is not None:
+                    texts.append((candidate, text))
+    return texts
+
+
+_NODE_PROGRAMS = frozenset({"node", "nodejs", "npm", "yarn", "pnpm", "bun"})
+_DEPENDENCY = re.compile(r"^\s*[\"']?([A-Za-z0-9_.@/-]+?)[\"']?\s*(?:[=<>~!\[;:]|$)")
+
+
+def _web_framework(command: Sequence[str], copies: Sequence[CopyInstruction], context_dir: Path | None) -> str | None:
+    """The HTTP framework the app's dependency file (copied in from the build context) names, if any."""
+    words = run_words(command)
+    program = posixpath.basename(words[0]) if words else ""
+    # supervisord is itself a Python program, and in Python app images it runs the app's server (gunicorn...).
+    python = program.startswith("python") or program == "supervisord"
+    language = "node" if program in _NODE_PROGRAMS else "python" if python else None
+    if language is None:
+        return None
+    names, frameworks = _FRAMEWORKS[language]
+    for path, text in _context_files(copies, context_dir, names):
+        found = _named_dependency(text, frameworks, path.endswith("package.json"))
+        if found is not None:
+            return found
     return None
 
 

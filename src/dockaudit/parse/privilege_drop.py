@@ -13,7 +13,15 @@ from pathlib import Path
 from dockaudit.facts.dockerfile import DockerfileInstruction, PrivilegeDrop
 from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.build_context import CopyInstruction, read_context_file, script_source
-from dockaudit.parse.shell_text import SHELLS, command_words, logical_lines, shell_words, split_segments, strip_init
+from dockaudit.parse.shell_text import (
+    SHELLS,
+    command_words,
+    logical_lines,
+    run_words,
+    shell_words,
+    split_segments,
+    strip_init,
+)
 
 DROP_TOOLS = (
     "gosu",
@@ -315,6 +323,31 @@ def _server_in(words: list[str]) -> tuple[str, str, str] | None:
     for pattern, what in _SERVERS:
         if pattern.match(program):
             return program, "", what
+    return None
+
+
+def start_script_text(
+    commands: Sequence[Sequence[str] | None],
+    copies: Sequence[CopyInstruction],
+    context_dir: Path | None,
+    workdir: str,
+    runs: Sequence[DockerfileInstruction],
+) -> tuple[str, str] | None:
+    """(text, shown name) of the first start script among `commands` (entrypoint, then CMD) the build context or a
+    RUN of this file holds."""
+    for argv in commands:
+        words = run_words(argv or ())
+        if len(words) >= 2 and words[0].rsplit("/", 1)[-1] in SHELLS:
+            words = words[1:]
+        if not words:
+            continue
+        source = script_source(words[0], copies, context_dir, workdir)
+        text = read_context_file(context_dir, source[0]) if source is not None else None
+        if text is not None and source is not None and (text.startswith("#!") or start_script(words[0])):
+            return text, source[1]
+        written = _script_from_run(words[0], runs)
+        if written is not None:
+            return written
     return None
 
 

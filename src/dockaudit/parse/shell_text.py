@@ -98,7 +98,7 @@ def run_words(argv: Sequence[str]) -> list[str]:
     """The words of the program a command line runs: past the init wrappers, and inside a `sh -c "..."`."""
     words = strip_init(list(argv))
     if len(words) >= 3 and words[0].rsplit("/", 1)[-1] in SHELLS and words[1] == "-c":
-        words = shell_words(words[2])
+        words = strip_init(shell_words(words[2]))
     return words
 
 

@@ -1,0 +1,202 @@
+"""Real-world patterns met on the second held-out set (December 2026): servers named only inside a start script,
+Java servers run with `java -jar`, `npm start` scripts and supervisord-run Python apps.
+
+Files of our own reproducing patterns met in public Dockerfiles; none is copied from those repositories.
+"""
+
+from __future__ import annotations
+
+from tests.realworld.model import ALPINE, KEEP, NO_HEALTHCHECK, Case, Probe, Runtime, dockerfile
+
+SCRIPT_SERVER = (
+    "harden.md HEALTHCHECK: the service speaks HTTP on a known port (exposed, and the server is known to serve HTTP "
+    "there): an entrypoint script read from the build context that starts one known server counts, when the "
+    "Dockerfile exposes its port"
+)
+SCRIPT_UNSURE = (
+    "harden.md HEALTHCHECK: otherwise no HEALTHCHECK instruction: a script that can start two different servers, or "
+    "whose server listens on a port the Dockerfile does not expose, does not say which port this image serves"
+)
+NPM_SCRIPT = (
+    "harden.md HEALTHCHECK: `npm start` runs the package.json script; create-react-app's `react-scripts start` "
+    "serves HTTP on 3000 by default, and node can do the request"
+)
+SUPERVISOR_PYTHON = (
+    "harden.md HEALTHCHECK: supervisord is a Python program that runs the app's server; an HTTP framework in the "
+    "requirements it copies in and a single exposed port make that port HTTP, as for `python app.py`"
+)
+
+JAR_START = """#!/bin/sh
+# Root-free start: JVM options from the environment, then the server.
+JAVA_OPTS="${JAVA_OPTS} -XX:+IgnoreUnrecognizedVMOptions"
+exec /bin/sh -c "exec java $JAVA_OPTS -jar /app/metabase.jar $@"
+"""
+
+ARRAY_START = """#!/bin/bash
+set -e
+DEFAULT_CMD=('/opt/java/openjdk/bin/java' '-jar' 'lib/sonarqube.jar' '-Dsonar.log.console=true')
+# Flags only: run the server with them.
+if [ "$#" -eq 0 ] || [ "${1#-}" != "$1" ]; then
+    set -- "${DEFAULT_CMD[@]}" "$@"
+fi
+exec "$@"
+"""
+
+TWO_SERVERS = """#!/bin/sh
+if [ "$MODE" = "static" ]; then
+    exec nginx -g 'daemon off;'
+fi
+exec gunicorn -b 0.0.0.0:8000 app:app
+"""
+
+UNEXPOSED = """#!/bin/sh
+exec gunicorn --bind 0.0.0.0:8000 app:app
+"""
+
+HTTPD_START = """#!/bin/sh
+# Set-up that needs no root, then the server in the foreground.
+echo "starting" > /tmp/started
+exec httpd -f -p 8080 -h /www
+"""
+
+SERVER_CASES: tuple[Case, ...] = (
+    Case(
+        name="start-script-execs-java-jar",
+        pattern="an entrypoint script that sets JVM options and `exec`s `java -jar metabase.jar` through `sh -c`",
+        source="metabase/metabase bin/docker/run_metabase.sh",
+        text=dockerfile("""
+            FROM eclipse-temurin:21-jre-alpine
+            RUN apk add --no-cache curl
+            COPY metabase.jar /app/metabase.jar
+            COPY run_metabase.sh /app/run_metabase.sh
+            USER 2000
+            EXPOSE 3000
+            ENTRYPOINT ["/app/run_metabase.sh"]
+            """),
+        files={"metabase.jar": "not a real jar\n", "run_metabase.sh": JAR_START},
+        present={"DA608": "medium"},
+        user=KEEP,
+        healthcheck=Probe(("curl",), 3000),
+        cites=(SCRIPT_SERVER,),
+    ),
+    Case(
+        name="start-script-default-command-array",
+        pattern="an entrypoint keeping the server's command line in a bash array (`DEFAULT_CMD=(java -jar ...)`)",
+        source="SonarSource/docker-sonarqube entrypoint.sh",
+        text=dockerfile("""
+            FROM eclipse-temurin:17-jre-jammy
+            RUN apt-get update && apt-get install -y --no-install-recommends curl bash \\
+                && rm -rf /var/lib/apt/lists/* && useradd -r -u 1000 sonarqube
+            COPY lib /opt/sonarqube/lib
+            COPY entrypoint.sh /opt/sonarqube/docker/
+            USER sonarqube
+            EXPOSE 9000
+            ENTRYPOINT ["/opt/sonarqube/docker/entrypoint.sh"]
+            """),
+        files={"lib/sonarqube.jar": "not a real jar\n", "entrypoint.sh": ARRAY_START},
+        present={"DA608": "medium"},
+        user=KEEP,
+        healthcheck=Probe(("curl",), 9000),
+        cites=(SCRIPT_SERVER,),
+    ),
+    Case(
+        name="start-script-two-servers-gets-no-probe",
+        pattern="a start script that runs nginx or gunicorn depending on an environment variable",
+        source="multi-mode app images (static front or API from one image)",
+        text=dockerfile("""
+            FROM python:3.12-slim
+            RUN apt-get update && apt-get install -y --no-install-recommends curl nginx \\
+                && rm -rf /var/lib/apt/lists/*
+            COPY start.sh /usr/local/bin/start.sh
+            USER www-data
+            EXPOSE 80 8000
+            ENTRYPOINT ["start.sh"]
+            """),
+        files={"start.sh": TWO_SERVERS},
+        user=KEEP,
+        healthcheck=NO_HEALTHCHECK,
+        cites=(SCRIPT_UNSURE,),
+    ),
+    Case(
+        name="start-script-server-on-unexposed-port-gets-no-probe",
+        pattern="a start script whose server binds a port other than the one EXPOSE names",
+        source="python app images whose EXPOSE was left from a template",
+        text=dockerfile("""
+            FROM python:3.12-slim
+            RUN apt-get update && apt-get install -y --no-install-recommends curl \\
+                && rm -rf /var/lib/apt/lists/*
+            COPY start.sh /usr/local/bin/start.sh
+            USER nobody
+            EXPOSE 5000
+            ENTRYPOINT ["start.sh"]
+            """),
+        files={"start.sh": UNEXPOSED},
+        user=KEEP,
+        healthcheck=NO_HEALTHCHECK,
+        forbid_probe_ports=(5000, 8000),
+        cites=(SCRIPT_UNSURE,),
+    ),
+    Case(
+        name="npm-start-react-scripts",
+        pattern="`CMD npm start` whose package.json start script is `react-scripts start`",
+        source="marmelab/react-admin demo Dockerfiles; create-react-app projects",
+        text=dockerfile("""
+            FROM node:20-alpine
+            WORKDIR /app
+            COPY package.json ./
+            RUN npm install
+            COPY . .
+            USER node
+            EXPOSE 3000
+            CMD ["npm", "start"]
+            """),
+        files={
+            "package.json": '{"name": "admin", "scripts": {"start": "react-scripts start"}}\n',
+            ".dockerignore": ".git\n.env\nnode_modules\n",
+        },
+        user=KEEP,
+        healthcheck=Probe(("node", "wget"), 3000),
+        cites=(NPM_SCRIPT,),
+    ),
+    Case(
+        name="supervisord-runs-python-framework",
+        pattern="a Python app image whose CMD is supervisord, with gunicorn and Django in requirements.txt",
+        source="paperless-ngx (older Dockerfile), Django apps run under supervisord",
+        text=dockerfile("""
+            FROM python:3.12-slim
+            RUN apt-get update && apt-get install -y --no-install-recommends supervisor \\
+                && rm -rf /var/lib/apt/lists/*
+            COPY requirements.txt /app/
+            RUN pip install --no-cache-dir -r /app/requirements.txt
+            COPY supervisord.conf /etc/supervisord.conf
+            USER www-data
+            EXPOSE 8000
+            CMD ["/usr/bin/supervisord", "-c", "/etc/supervisord.conf"]
+            """),
+        files={
+            "requirements.txt": "Django==5.0.6\ngunicorn==22.0.0\n",
+            "supervisord.conf": "[program:web]\ncommand=gunicorn -b 0.0.0.0:8000 app.wsgi\n",
+        },
+        user=KEEP,
+        healthcheck=Probe(("python3", "python"), 8000),
+        cites=(SUPERVISOR_PYTHON,),
+    ),
+    Case(
+        name="start-script-execs-busybox-httpd-healthy",
+        pattern="a start script that does its set-up and `exec`s the web server (built and run offline)",
+        source="self-hosted app images whose ENTRYPOINT is an entrypoint.sh ending in `exec <server>`",
+        text=dockerfile(f"""
+            FROM {ALPINE}
+            COPY www /www
+            COPY --chmod=0755 entrypoint.sh /usr/local/bin/entrypoint.sh
+            USER 1000
+            EXPOSE 8080
+            ENTRYPOINT ["entrypoint.sh"]
+            """),
+        files={"www/index.html": "<h1>ok</h1>\n", "entrypoint.sh": HTTPD_START},
+        user=KEEP,
+        healthcheck=Probe(("wget",), 8080),
+        runtime=Runtime(uid=1000, healthy=True),
+        cites=(SCRIPT_SERVER,),
+    ),
+)
