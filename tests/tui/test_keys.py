@@ -725,6 +725,10 @@ async def test_the_80_column_footer_starts_with_help_then_the_panes_keys(pane: s
         assert "? Help" in str(shown[0].render())
         first_of_pane = keyed.screen.pane_keys()[0]
         assert shown[1].key == first_of_pane and shown[1].region.right <= SIZE[0]
+        # Every key shown is whole, left of the palette hint: none is cut mid-word.
+        palette = footer.query_one(".-command-palette", FooterKey)
+        assert all(key.region.right <= palette.region.x for key in shown)
+        assert all(key.region.width == len(str(key.render())) for key in shown)
 
 
 @sync

@@ -1,9 +1,11 @@
-"""The footer: Help first, then the keys of the focused pane, then the rest (80 columns cut the tail, not `?`)."""
+"""The footer: Help first, then the keys of the focused pane, then the rest; keys that do not fit are left out
+whole (80 columns drop the tail, never `?`, and never cut a key mid-word under the palette hint)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding
 from textual.widgets import Footer
@@ -26,11 +28,18 @@ class KeyFooter(Footer):
         chosen: list[ActiveBinding] = [active[key] for key in first if key in active]
         chosen += [b for key, b in active.items() if b.binding.show and key not in first]
         palette = self.app.COMMAND_PALETTE_BINDING
+        show_palette = self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette in active
+        room = self.app.size.width
+        if show_palette:
+            room -= self._key_width(active[palette]) + 1  # its left border
         actions: set[str] = set()
         for item in chosen:
             binding = item.binding
             if binding.action in actions or binding.key == palette or not binding.description:
                 continue
+            room -= self._key_width(item)
+            if room < 0:
+                break
             actions.add(binding.action)
             yield FooterKey(
                 binding.key,
@@ -40,7 +49,7 @@ class KeyFooter(Footer):
                 disabled=not item.enabled,
                 tooltip=item.tooltip,
             ).data_bind(compact=Footer.compact)
-        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette in active:
+        if show_palette:
             item = active[palette]
             yield FooterKey(
                 item.binding.key,
@@ -51,3 +60,16 @@ class KeyFooter(Footer):
                 disabled=not item.enabled,
                 tooltip=item.binding.tooltip or item.binding.description,
             )
+
+    def _key_width(self, item: ActiveBinding) -> int:
+        """Columns a FooterKey takes: the key and description with their padding (one column between in compact)."""
+        text = len(self.app.get_key_display(item.binding)) + len(item.binding.description)
+        return text + (1 if self.compact else 3)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Another width fits other keys."""
+        if event.size.width != self._laid_out_width:
+            self._laid_out_width = event.size.width
+            self.refresh(recompose=True)
+
+    _laid_out_width = 0
