@@ -295,7 +295,9 @@ class DockauditApp(App[int]):
 
     def on_mount(self) -> None:
         """Connect in the background."""
-        self.start_connect()
+        # After the app's own mount: Textual holds every frame drawn while the app mounts (a batch update), so
+        # a main screen built in it would be drawn twice, the first time for nothing.
+        self.call_later(self.start_connect)
 
     def start_connect(self) -> None:
         """Show the connecting screen and connect to `self.choice` (straight to the main screen when the early
