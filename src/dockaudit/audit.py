@@ -44,7 +44,7 @@ from dockaudit.model import (
     TargetResult,
     TrivyInfo,
 )
-from dockaudit.rules.registry import IMAGE_SCOPES, RuleContext, Scope
+from dockaudit.rules.registry import RuleContext, Scope
 from dockaudit.score import score
 from dockaudit.targets import ResolvedTarget, short_ref
 
@@ -59,6 +59,9 @@ if TYPE_CHECKING:
     from dockaudit.live_compose import ComposeGrouping
     from dockaudit.scanners.trivy import TrivyOptions, TrivyScan
     from dockaudit.source import EventStream, FactSource, ImageScanner
+
+
+IMAGE_SCOPES = (Scope.IMAGE, Scope.HISTORY, Scope.FILESYSTEM)
 
 
 class AuditSession:

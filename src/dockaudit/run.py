@@ -27,10 +27,8 @@ def audit_concurrently(
     cancel: threading.Event,
     on_progress: ProgressCallback | None,
     on_result: Callable[[TargetResult], None] | None,
-    on_submitted: Callable[[], None] | None = None,
 ) -> list[TargetResult]:
-    """Audit every target with its session, bounded, in finishing order; errors stay on their targets.
-    `on_submitted` runs once every target is queued (the first ones already on their way to the engine)."""
+    """Audit every target with its session, bounded, in finishing order; errors stay on their targets."""
     results: list[TargetResult] = []
     lock = threading.Lock()
 
@@ -75,8 +73,6 @@ def audit_concurrently(
     workers = max(1, min(concurrency, len(targets) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") as pool:
         futures = [pool.submit(one, t) for t in targets]
-        if on_submitted is not None:
-            on_submitted()
         try:
             for future in futures:
                 future.result()
@@ -142,37 +138,12 @@ def run_audit(
     # Images first, the largest first: each waits on a whole saved-image stream and its files are parsed and
     # judged, so a large one started last would be the run's tail. The report orders targets itself.
     started = sorted(targets, key=lambda t: (t.kind is not TargetKind.IMAGE, -t.size))
-    results = audit_concurrently(
-        session_of, started, options.concurrency, cancel, on_progress, on_result, lambda: _load_rules_early(started)
-    )
+    results = audit_concurrently(session_of, started, options.concurrency, cancel, on_progress, on_result)
     run_errors = list(errors)
     if cancel.is_set():
         run_errors.append(ScanError("audit", "cancelled before every target was audited"))
     everyone = [*sessions.values(), *([files] if files is not None else [])]
     return build_report(everyone, results, options, engine_infos=engine_infos, errors=run_errors)
-
-
-def _load_rules_early(targets: Sequence[ResolvedTarget]) -> None:
-    """Import the rule modules the engine targets need in a thread of their own once the first requests are out:
-    they load while the engine prepares its first answers (a saved image's headers come only when its tar is
-    ready) instead of after them, in the first worker to finish collecting, with the others waiting on the import."""
-    from dockaudit.rules import load_for
-    from dockaudit.rules.registry import IMAGE_SCOPES, Scope
-
-    kinds = {target.kind for target in targets}
-    # In the order the workers need them: images are audited first.
-    scopes = [
-        *(IMAGE_SCOPES if TargetKind.IMAGE in kinds else ()),
-        *((Scope.CONTAINER,) if TargetKind.CONTAINER in kinds else ()),
-    ]
-
-    def load() -> None:
-        # A rule module that fails to import fails again in the audit's own `load_for`, on its targets.
-        with contextlib.suppress(Exception):
-            load_for(scopes)
-
-    if scopes:
-        threading.Thread(target=load, name="dockaudit-rules", daemon=True).start()
 
 
 # ---- a batch audit in the background, its events queued for a UI to drain ----------------------------------

@@ -24,10 +24,6 @@ class Scope(enum.StrEnum):
     COMPOSE = "compose"
 
 
-IMAGE_SCOPES = (Scope.IMAGE, Scope.HISTORY, Scope.FILESYSTEM)
-"""The scopes an image's facts are judged in (a container's: `Scope.CONTAINER`)."""
-
-
 class Section(enum.StrEnum):
     """The production checklist sections every rule belongs to (the `section` of a finding)."""
 
