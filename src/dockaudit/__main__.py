@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from dockaudit.cli import main
+from dockaudit.cli import console
 
-raise SystemExit(main())
+raise SystemExit(console())

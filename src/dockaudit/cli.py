@@ -7,6 +7,7 @@ with no command the TUI starts.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import signal
 import sys
@@ -129,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list = ["tui", *args_list]
     parser = build_parser(args_list[0] if args_list[0] in COMMANDS else None)
     args = _parse_scan(parser, args_list[1:]) if args_list[0] == "scan" else parser.parse_args(args_list)
+    if args.command != "scan":
+        start_up_done()  # `scan` says when itself: its engine, targets and rules load inside `run`
     try:
         # The TUI leaves signals to Textual; the headless commands clean up on SIGTERM as on Ctrl-C.
         with _terminate_as_interrupt(args.command != "tui"):
@@ -143,6 +146,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("dockaudit: interrupted\n")
         return 130
     return code
+
+
+_collection_paused = False
+
+
+def console() -> int:
+    """The `dockaudit` program (and `python -m dockaudit`): `main` with no garbage collection during start-up, then
+    an exit that skips the interpreter's last collection.
+
+    Start-up makes tens of thousands of objects that live as long as the process (modules, classes, functions) and
+    next to no garbage, so collecting while it runs only walks them again and again (~20 ms of a checklist scan);
+    `start_up_done` turns collection back on. The run's objects are freed at exit anyway; frozen, the final
+    collection does not walk them first (over 10 ms). `atexit` handlers, flushes and every `finally` still run.
+    """
+    global _collection_paused
+    gc.disable()
+    _collection_paused = True
+    code = main()
+    gc.freeze()
+    return code
+
+
+def start_up_done() -> None:
+    """The code the command runs is loaded: garbage is collected again, never walking what start-up made (it is
+    frozen). Does nothing unless `console` paused collection (`main` called in-process leaves it alone)."""
+    global _collection_paused
+    if _collection_paused:
+        _collection_paused = False
+        gc.freeze()
+        gc.enable()
 
 
 class Terminated(KeyboardInterrupt):

@@ -9,15 +9,24 @@ links) or a bidi override is shown as text and never acted on.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 # C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI), line/paragraph separators,
 # bidi embeddings, overrides and isolates ("Trojan Source"), and lone surrogates (which cannot be encoded).
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_UNSAFE_LINE = re.compile("[\n\t]|" + _UNSAFE.pattern)
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSAFE = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+
+
+# Compiled at first use: these classes reach past U+00FF, which costs `re` about a millisecond each to compile,
+# and most runs print nothing that needs them.
+@cache
+def _unsafe(multiline: bool) -> re.Pattern[str]:
+    return re.compile(_UNSAFE if multiline else "[\n\t]|" + _UNSAFE)
+
+
+@cache
+def _surrogate() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -30,12 +39,12 @@ def _escape(match: re.Match[str]) -> str:
 
 def printable(text: str, *, multiline: bool = True) -> str:
     """`text` with every control or bidi character shown as `\\xNN` / `\\uNNNN`; newlines kept when `multiline`."""
-    return (_UNSAFE if multiline else _UNSAFE_LINE).sub(_escape, text)
+    return _unsafe(multiline).sub(_escape, text)
 
 
 def is_printable(text: str) -> bool:
     """Whether `printable(text)` would leave `text` unchanged."""
-    return _UNSAFE.search(text) is None
+    return _unsafe(True).search(text) is None
 
 
 def without_surrogates(value: Any) -> Any:
@@ -44,7 +53,9 @@ def without_surrogates(value: Any) -> Any:
     JSON may spell a lone surrogate, which no UTF-8 report can encode; the engine and Trivy never write one.
     """
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+        if value.isascii():
+            return value
+        return _surrogate().sub("\ufffd", value) if _surrogate().search(value) else value
     if isinstance(value, list):
         return [without_surrogates(v) for v in value]
     if isinstance(value, dict):

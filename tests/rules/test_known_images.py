@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from dockaudit.parse.base_images import known_base
+from dockaudit.parse.base_images import compile_table, known_base, read_table
 from dockaudit.rules.known_images import is_datastore, known_image
 
 
@@ -63,3 +63,24 @@ def test_datastores_come_from_the_same_table() -> None:
 def test_old_linuxserver_namespace_drops_privileges_on_the_dockerfile_side() -> None:
     base = known_base("lsiobase/alpine:3.12")
     assert base is not None and base.drop is not None and base.drop.user == "abc"
+
+
+def _table_texts() -> tuple[str, str]:
+    data = resources.files("dockaudit.parse").joinpath("data")
+    return (
+        data.joinpath("known_images.toml").read_text(encoding="utf-8"),
+        data.joinpath("known_images.json").read_text(encoding="utf-8"),
+    )
+
+
+def test_the_shipped_json_is_the_compiled_toml() -> None:
+    toml_text, compiled = _table_texts()
+    assert compiled == compile_table(toml_text), "known_images.json is stale: run scripts/gen_known_images.py"
+    assert read_table(toml_text, compiled) == tomllib.loads(toml_text)
+
+
+def test_a_table_edited_and_not_compiled_again_is_read_from_its_toml() -> None:
+    toml_text, compiled = _table_texts()
+    edited = toml_text + '\n[[image]]\nname = "example/edited"\nsource = "a test"\n'
+    assert read_table(edited, compiled)["image"][-1]["name"] == "example/edited"
+    assert read_table(toml_text, None) == read_table(toml_text, "not json") == tomllib.loads(toml_text)

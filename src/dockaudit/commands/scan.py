@@ -319,6 +319,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from dockaudit.audit import AuditSession
+    from dockaudit.cli import start_up_done
     from dockaudit.config import ignore_problems
     from dockaudit.connect import connect_sessions
     from dockaudit.gate import failures as failure_lines
@@ -379,6 +380,7 @@ def _run(args: argparse.Namespace) -> int:
                     _note(quiet, f"note: {failure.line} (not needed for these targets)")
             errors = [ScanError("engine", f.line) for f in counted]
             errors += [ScanError("engine", f"engine {eid}: {msg}") for eid, msg in resolution.errors]
+            start_up_done()  # what is left to load (the rules) loads while the audit runs
             if on_progress is not None:
                 on_progress.start(len(resolution.targets))
             files = AuditSession(None, options, on_progress=on_progress, cancel=cancel)

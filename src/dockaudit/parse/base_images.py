@@ -5,13 +5,14 @@ side (a `FROM`) and the Compose side (`rules.known_images`, a service's `image:`
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from dockaudit.facts.dockerfile import Account, BaseImage
 
@@ -55,11 +56,29 @@ class KnownBase:
     """Variables its entrypoint also reads from `NAME_FILE` (a Compose secret can replace them)."""
 
 
-@dataclass(frozen=True)
-class _Entry:
-    names: tuple[str, ...]
-    tag: re.Pattern[str] | None
-    known: KnownBase
+class _Entry(NamedTuple):
+    """One `[[image]]` item as the table holds it until a reference matches its names."""
+
+    names: frozenset[str]
+    """Its names without a `*`: matched by equality."""
+    globs: tuple[str, ...]
+    """Its names with a `*` (or another fnmatch character)."""
+    tag: str | None
+    item: dict[str, Any]
+
+
+def _is_glob(name: str) -> bool:
+    return any(c in name for c in "*?[")
+
+
+def _entry(item: dict[str, Any]) -> _Entry:
+    names = [str(item["name"])] if isinstance(item["name"], str) else [str(n) for n in item["name"]]
+    return _Entry(
+        frozenset(n for n in names if not _is_glob(n)),
+        tuple(n for n in names if _is_glob(n)),
+        str(item["tag"]) if item.get("tag") else None,
+        item,
+    )
 
 
 def split_reference(ref: str) -> tuple[str, str]:
@@ -78,10 +97,42 @@ def split_reference(ref: str) -> tuple[str, str]:
     return lowered, tag.lower()
 
 
+def compile_table(toml_text: str) -> str:
+    """The table's JSON compilation (`parse/data/known_images.json`, written by `scripts/gen_known_images.py`):
+    the parsed TOML and the digest of the text it was parsed from."""
+    import tomllib
+
+    table = tomllib.loads(toml_text)
+    digest = hashlib.sha256(toml_text.encode()).hexdigest()
+    return json.dumps({"toml_sha256": digest, "table": table}, indent=1, ensure_ascii=False) + "\n"
+
+
+def read_table(toml_text: str, compiled_text: str | None) -> dict[str, Any]:
+    """The table from its JSON compilation when that was made from this very TOML text, else from the TOML.
+
+    tomllib takes ~10 ms over this file and JSON a fraction of one; a table edited and not compiled again is
+    still read right, from its TOML.
+    """
+    try:
+        compiled = json.loads(compiled_text) if compiled_text is not None else None
+    except ValueError:
+        compiled = None
+    if isinstance(compiled, dict) and compiled.get("toml_sha256") == hashlib.sha256(toml_text.encode()).hexdigest():
+        table: dict[str, Any] = compiled["table"]
+        return table
+    import tomllib
+
+    return tomllib.loads(toml_text)
+
+
 @cache
 def _data() -> dict[str, Any]:
-    text = resources.files("dockaudit.parse").joinpath("data/known_images.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    data = resources.files("dockaudit.parse").joinpath("data")
+    try:
+        compiled: str | None = data.joinpath("known_images.json").read_text(encoding="utf-8")
+    except OSError:
+        compiled = None
+    return read_table(data.joinpath("known_images.toml").read_text(encoding="utf-8"), compiled)
 
 
 @cache
@@ -91,11 +142,22 @@ def _table() -> tuple[tuple[_Entry, ...], dict[str, tuple[frozenset[str], bool]]
         name: (frozenset(str(t) for t in spec.get("tools", ())), bool(spec.get("complete", False)))
         for name, spec in data.get("family", {}).items()
     }
-    entries = tuple(_entry(item, families) for item in data.get("image", ()))
-    return entries, families
+    return tuple(_entry(item) for item in data.get("image", ())), families
 
 
-def _entry(item: dict[str, Any], families: dict[str, tuple[frozenset[str], bool]]) -> _Entry:
+# A run looks up a few references among a couple of hundred entries: each entry's `KnownBase` (and its tag's
+# pattern) is built when a reference first matches its names, once.
+@cache
+def _known(index: int) -> KnownBase:
+    return _known_base(_table()[0][index].item, _table()[1])
+
+
+@cache
+def _tag_pattern(tag: str) -> re.Pattern[str]:
+    return re.compile(tag)
+
+
+def _known_base(item: dict[str, Any], families: dict[str, tuple[frozenset[str], bool]]) -> KnownBase:
     family = str(item.get("family", ""))
     family_tools, family_complete = families.get(family, (frozenset(), False))
     names = (item["name"],) if isinstance(item["name"], str) else tuple(item["name"])
@@ -128,8 +190,7 @@ def _entry(item: dict[str, Any], families: dict[str, tuple[frozenset[str], bool]
         caps=tuple(str(c) for c in item.get("caps", ())),
         file_variables=tuple(str(v) for v in item.get("file_variables", ())),
     )
-    tag = item.get("tag")
-    return _Entry(tuple(str(n) for n in names), re.compile(str(tag)) if tag else None, known)
+    return known
 
 
 def known_base(ref: str) -> KnownBase | None:
@@ -141,12 +202,12 @@ def known_base(ref: str) -> KnownBase | None:
         families = _table()[1]
         tools, complete = families["scratch"]
         return KnownBase(name="scratch", source="an empty image", family="scratch", tools=tools, complete=complete)
-    for entry in _table()[0]:
-        if not any(fnmatch.fnmatchcase(repository, name) for name in entry.names):
+    for index, entry in enumerate(_table()[0]):
+        if repository not in entry.names and not any(fnmatch.fnmatchcase(repository, g) for g in entry.globs):
             continue
-        if entry.tag is not None and not entry.tag.search(tag):
+        if entry.tag is not None and not _tag_pattern(entry.tag).search(tag):
             continue
-        return entry.known
+        return _known(index)
     return None
 
 
