@@ -48,7 +48,8 @@ class KeyFooter(Footer):
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette_key in active:
             item = active[palette_key]
             palette = self._shown_key(item, item.binding.tooltip or item.binding.description)
-        room = self.app.size.width - (self._width(palette) + 1 if palette is not None else 0)  # + its left border
+        # The palette hint: its left border, the key, a space, the description and one column of padding.
+        room = self.app.size.width - (len(palette.display) + len(palette.description) + 3 if palette else 0)
         shown: list[ShownKey] = []
         actions: set[str] = set()
         for item in chosen:
