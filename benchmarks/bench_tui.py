@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -459,35 +460,43 @@ def tmux_paint(ssh_config: Path, tree: Path | None) -> float:
     return paint_s
 
 
-def paint_main(runs: int, keep: bool, trees: list[Path]) -> int:
-    """First paint in tmux over ssh on the fleet, this tree and `trees` interleaved; prints medians."""
+@contextlib.contextmanager
+def fleet_over_ssh(keep: bool, trees: list[Path]) -> Iterator[Path]:
+    """The fleet on the engine, every tree's bytecode compiled, and a private sshd: yields its ssh config; stops the
+    sshd and removes the fleet (unless `keep`) however the measurement ends."""
     sys.path.insert(0, str(ROOT))
     from tests.harness import sshd
 
     containers = make_fleet()
     for tree in [ROOT, *trees]:  # the first run of a tree must not pay for compiling it
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "src")], check=True)
-    names: list[Path | None] = [None, *trees]
-    paints: dict[Path | None, list[float]] = {name: [] for name in names}
-    floors: list[float] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             info = sshd.start(Path(tmp) / "sshd")
             try:
-                for run in range(runs):
-                    for name in names if run % 2 == 0 else reversed(names):
-                        paints[name].append(tmux_paint(info.config, name))
-                    floors.append(ssh_floor(info.config))
-                    print(
-                        f"run {run + 1}, load {os.getloadavg()[0]:.1f}, ssh true {floors[-1]:.2f} s: "
-                        + "; ".join(f"{name or 'this tree'} {p[-1]:.2f} s" for name, p in paints.items()),
-                        flush=True,
-                    )
+                yield info.config
             finally:
                 sshd.stop(Path(tmp) / "sshd")
     finally:
         if not keep:
             remove_fleet(containers)
+
+
+def paint_main(runs: int, keep: bool, trees: list[Path]) -> int:
+    """First paint in tmux over ssh on the fleet, this tree and `trees` interleaved; prints medians."""
+    names: list[Path | None] = [None, *trees]
+    paints: dict[Path | None, list[float]] = {name: [] for name in names}
+    floors: list[float] = []
+    with fleet_over_ssh(keep, trees) as ssh_config:
+        for run in range(runs):
+            for name in names if run % 2 == 0 else reversed(names):
+                paints[name].append(tmux_paint(ssh_config, name))
+            floors.append(ssh_floor(ssh_config))
+            print(
+                f"run {run + 1}, load {os.getloadavg()[0]:.1f}, ssh true {floors[-1]:.2f} s: "
+                + "; ".join(f"{name or 'this tree'} {p[-1]:.2f} s" for name, p in paints.items()),
+                flush=True,
+            )
     for name, p in paints.items():
         print(f"{name or 'this tree'}: median {statistics.median(p):.2f} s, min {min(p):.2f} s ({len(p)} runs)")
     print(f"ssh 127.0.0.1 true: median {statistics.median(floors):.2f} s; load {os.getloadavg()[0]:.1f}")
@@ -547,54 +556,40 @@ def percentile(values: list[float], q: float) -> float:
 def audit_all_main(runs: int, keep: bool, trees: list[Path]) -> int:
     """Make the fleet, measure CLI, Pilot and tmux-over-ssh runs interleaved, write the block, clean up; `trees`
     (other source trees) get a tmux-over-ssh run each per run too, printed for comparison, not written."""
-    sys.path.insert(0, str(ROOT))
-    from tests.harness import sshd
-
-    containers = make_fleet()
     cli: list[float] = []
     cli_targets = 0
     pilot: list[dict[str, Any]] = []
     real: list[dict[str, Any]] = []
     others: dict[Path, list[dict[str, Any]]] = {tree: [] for tree in trees}
-    for tree in [ROOT, *trees]:  # the first run of a tree must not pay for compiling it
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "src")], check=True)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            info = sshd.start(Path(tmp) / "sshd")
-            try:
-                for run in range(runs):  # interleaved so load drift hits every measurement alike
-                    seconds, cli_targets = cli_scan()
-                    cli.append(seconds)
-                    pilot.append(pilot_audit_all())
-                    # The trees' tmux runs alternate in order, so a load trend does not favour one.
-                    for tree in [None, *trees] if run % 2 == 0 else [*trees, None]:
-                        if tree is None:
-                            real.append(tmux_audit_all(info.config))
-                            real[-1]["ssh_s"] = ssh_floor(info.config)
-                            continue
-                        try:
-                            other = tmux_audit_all(info.config, tree)
-                        except RuntimeError as exc:  # a comparison run that hangs is reported, not fatal
-                            print(f"run {run + 1}: {tree}: {str(exc).splitlines()[0]}", flush=True)
-                            continue
-                        others[tree].append(other)
-                        keys = other["keys_ms"]
-                        print(
-                            f"run {run + 1}: {tree}: tmux/ssh {other['audit_s']:.1f} s (p50 {percentile(keys, 50):.0f}"
-                            f" ms, p95 {percentile(keys, 95):.0f} ms, paint {other['paint_s']:.2f} s)",
-                            flush=True,
-                        )
-                    print(
-                        f"run {run + 1}: cli {seconds:.1f} s; pilot {pilot[-1]['audit_s']:.1f} s "
-                        f"(p95 {percentile(pilot[-1]['keys_ms'], 95):.0f} ms); tmux/ssh {real[-1]['audit_s']:.1f} s "
-                        f"(p95 {percentile(real[-1]['keys_ms'], 95):.0f} ms, paint {real[-1]['paint_s']:.2f} s)",
-                        flush=True,
-                    )
-            finally:
-                sshd.stop(Path(tmp) / "sshd")
-    finally:
-        if not keep:
-            remove_fleet(containers)
+    with fleet_over_ssh(keep, trees) as ssh_config:
+        for run in range(runs):  # interleaved so load drift hits every measurement alike
+            seconds, cli_targets = cli_scan()
+            cli.append(seconds)
+            pilot.append(pilot_audit_all())
+            # The trees' tmux runs alternate in order, so a load trend does not favour one.
+            for tree in [None, *trees] if run % 2 == 0 else [*trees, None]:
+                if tree is None:
+                    real.append(tmux_audit_all(ssh_config))
+                    real[-1]["ssh_s"] = ssh_floor(ssh_config)
+                    continue
+                try:
+                    other = tmux_audit_all(ssh_config, tree)
+                except RuntimeError as exc:  # a comparison run that hangs is reported, not fatal
+                    print(f"run {run + 1}: {tree}: {str(exc).splitlines()[0]}", flush=True)
+                    continue
+                others[tree].append(other)
+                keys = other["keys_ms"]
+                print(
+                    f"run {run + 1}: {tree}: tmux/ssh {other['audit_s']:.1f} s (p50 {percentile(keys, 50):.0f}"
+                    f" ms, p95 {percentile(keys, 95):.0f} ms, paint {other['paint_s']:.2f} s)",
+                    flush=True,
+                )
+            print(
+                f"run {run + 1}: cli {seconds:.1f} s; pilot {pilot[-1]['audit_s']:.1f} s "
+                f"(p95 {percentile(pilot[-1]['keys_ms'], 95):.0f} ms); tmux/ssh {real[-1]['audit_s']:.1f} s "
+                f"(p95 {percentile(real[-1]['keys_ms'], 95):.0f} ms, paint {real[-1]['paint_s']:.2f} s)",
+                flush=True,
+            )
     for name, measured in [(str(ROOT), real), *((str(tree), m) for tree, m in others.items() if m)]:
         keys = [k for r in measured for k in r["keys_ms"]]
         print(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from generated import write_or_check  # scripts/ is on sys.path when a script runs
+
 from dockaudit.rules.catalog_table import all_rules, markdown_table, readme_with_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -13,16 +15,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def main(argv: list[str]) -> int:
     """Write the table, or with `--check` only compare."""
-    current = README.read_text(encoding="utf-8")
-    wanted = readme_with_table(current, markdown_table(all_rules()))
-    if "--check" in argv:
-        if current != wanted:
-            sys.stderr.write("README.md rule table is stale: run scripts/gen_readme_rules.py\n")
-            return 1
-        return 0
-    if current != wanted:
-        README.write_text(wanted, encoding="utf-8")
-    return 0
+    wanted = readme_with_table(README.read_text(encoding="utf-8"), markdown_table(all_rules()))
+    return write_or_check(README, wanted, argv, "README.md rule table is stale: run scripts/gen_readme_rules.py")
 
 
 if __name__ == "__main__":
