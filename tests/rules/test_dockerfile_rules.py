@@ -321,3 +321,17 @@ def test_new_dockerignore_fix_covers_what_the_context_holds(tmp_path: Path) -> N
     assert finding.fix is not None
     assert ".git\n.env*" in finding.fix.dockerfile and "node_modules" in finding.fix.dockerfile
     assert "__pycache__" not in finding.fix.dockerfile
+
+
+def test_single_stage_is_one_finding_however_many_runs_install_tools() -> None:
+    dockerfile = (
+        "FROM node:22-bookworm\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends build-essential\n"
+        "WORKDIR /app\n"
+        "COPY . .\n"
+        "RUN npm ci\n"
+        'CMD ["node", "server.js"]\n'
+    )
+    (finding,) = run_rule("DA604", text(dockerfile))
+    assert finding.location.line == 2
+    assert finding.evidence == "the only stage installs build-essential (line 2); npm dev dependencies (line 5)"

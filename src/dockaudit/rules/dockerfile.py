@@ -262,11 +262,15 @@ def single_stage_build(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
     """One stage that installs compilers, build-essential, -dev packages or npm dev dependencies."""
     if len(facts.stages) != 1:
         return []
-    return [
-        Hit(f"the only stage installs {', '.join(tools)}", _line(instr))
-        for instr in facts.instructions
-        if instr.cmd == "RUN" and (tools := _build_tools(instr))
-    ]
+    # One flaw per stage, however many RUNs install tools: the fix (a build stage) is one edit. The finding
+    # sits on the first installing RUN and its evidence names every RUN's tools with its line.
+    installs = [(instr, tools) for instr in facts.instructions if instr.cmd == "RUN" and (tools := _build_tools(instr))]
+    if not installs:
+        return []
+    parts = [f"{', '.join(tools)} (line {instr.start_line})" for instr, tools in installs]
+    if len(parts) == 1:
+        parts = [", ".join(installs[0][1])]
+    return [Hit(f"the only stage installs {'; '.join(parts)}", _line(installs[0][0]))]
 
 
 def _pair_names(instr: DockerfileInstruction) -> list[str]:
