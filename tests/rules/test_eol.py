@@ -128,6 +128,24 @@ def test_an_eol_build_stage_is_reported_as_such() -> None:
     assert "(build stage builder)" in finding.evidence and "older than 1.10" in finding.evidence
 
 
+def test_build_and_runtime_stages_on_the_same_ended_release_are_one_finding() -> None:
+    # The .NET pattern: sdk:X AS build, aspnet:X runtime; one upgrade fixes both lines.
+    (finding,) = da611(
+        "FROM mcr.microsoft.com/dotnet/aspnet:6.0 AS base\n"
+        "FROM mcr.microsoft.com/dotnet/sdk:6.0 AS build\nRUN dotnet publish -o /app\n"
+        "FROM base\nCOPY --from=build /app /app\n"
+    )
+    assert finding.location.line == 1 and finding.severity is Severity.HIGH
+    assert ".NET 6 reached end of life on 2024-11-12" in finding.evidence
+    assert finding.evidence.endswith("; also FROM mcr.microsoft.com/dotnet/sdk:6.0 (build stage build) (line 2)")
+
+
+def test_stages_on_different_ended_releases_stay_separate_findings() -> None:
+    found = da611("FROM golang:1.8 AS builder\nRUN go build -o /app\nFROM debian:9\nCOPY --from=builder /app /\n")
+    assert [f.location.line for f in found] == [1, 3]
+    assert "also" not in found[0].evidence + found[1].evidence
+
+
 def test_env_runtime_versions_of_the_final_stage_are_judged_on_their_line() -> None:
     # The official images' own pattern: build the runtime from source with its version in ENV.
     (finding,) = da611("FROM debian:12-slim\nENV NODE_VERSION=14.21.3\nRUN echo build node\n")

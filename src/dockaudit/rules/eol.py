@@ -511,6 +511,7 @@ def _dockerfile_hits(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
     final = runtime if runtime is not None else (facts.stages[-1].index if facts.stages else -1)
     hits: list[Hit] = []
     unjudged: list[str] = []
+    lines: dict[frozenset[tuple[str, str, bool]], list[_EolLine]] = {}
     for stage in facts.stages:
         if stage.base.lower() in stage_names:
             continue
@@ -531,10 +532,32 @@ def _dockerfile_hits(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
             by_line.setdefault(where, []).append(verdict)
         for where, group in by_line.items():
             text = f"{group[0].named.what}: " + "; ".join(v.summary() for v in group) + note
-            hits.append(Hit(text, where, Origin.USER, _severity(group)))
+            key = frozenset((v.support.product.id, v.support.cycle, v.support.predates) for v in group)
+            lines.setdefault(key, []).append(
+                _EolLine(text, f"{group[0].named.what}{note}", where, group, stage.index == final)
+            )
+    for same in lines.values():
+        # Lines naming the same ended releases are one flaw (one upgrade): the runtime stage's line leads.
+        lead = next((e for e in same if e.runtime), same[0])
+        others = [e for e in same if e is not lead]
+        text = lead.text
+        if others:
+            text += "; also " + ", ".join(f"{e.what} (line {e.where.line})" for e in others)
+        hits.append(Hit(text, lead.where, Origin.USER, _severity([v for e in same for v in e.verdicts])))
     if not hits and unjudged:
         return _stale_skip(unjudged)
     return hits
+
+
+@dataclass(frozen=True)
+class _EolLine:
+    """One FROM or ENV line's end-of-life verdicts, before lines naming the same releases are merged."""
+
+    text: str
+    what: str
+    where: Location
+    verdicts: list[Verdict]
+    runtime: bool
 
 
 def _line(instr: DockerfileInstruction) -> Location:
