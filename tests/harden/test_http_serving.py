@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from dockaudit.facts.dockerfile import DockerfileInstruction
+from dockaudit.parse.build_context import CopyInstruction
 from dockaudit.parse.http_serving import (
     health_path_from_command,
     http_from_command,
+    installed_server,
     server_in_script,
     starts_jvm_server,
 )
@@ -68,3 +71,22 @@ def test_a_server_named_mid_script_or_two_servers_are_not_trusted() -> None:
     assert server_in_script(two, "start.sh") is None
     commented = '#!/bin/sh\n# exec gunicorn app:app\nexec "$@"\n'
     assert server_in_script(commented, "start.sh") is None
+
+
+def test_an_installed_app_started_through_an_opaque_command_is_named_with_its_line() -> None:
+    run = DockerfileInstruction(
+        "RUN", ("apt-get install -y code-server",), "RUN apt-get install -y code-server", (), 3, 3, 0
+    )
+    assert installed_server([run], [], ["/usr/bin/entrypoint.sh", "--bind-addr", "0.0.0.0:8080"]) == (
+        ["code-server"],
+        "/usr/bin/entrypoint.sh --bind-addr 0.0.0.0:8080 (which runs code-server, installed at line 3)",
+    )
+    assert health_path_from_command(["code-server"]) == "/healthz"
+    copy = CopyInstruction(("/out/gitea",), "/app/gitea/gitea", "build", 5)
+    assert installed_server([], [copy], ["/bin/s6-svscan", "/etc/s6"]) == (
+        ["gitea"],
+        "/bin/s6-svscan /etc/s6 (which runs gitea, installed at line 5)",
+    )
+    # The command names another program, or nothing starts: not the app's.
+    assert installed_server([], [copy], ["python3", "worker.py"]) is None
+    assert installed_server([], [copy], []) is None

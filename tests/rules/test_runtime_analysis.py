@@ -964,6 +964,92 @@ CASES = [
         # The probe runs inside the container: gunicorn's own bind (8000) counts, never the other EXPOSE.
         http=8000,
     ),
+    # Self-hosted apps installed by the file and started by something that does not name them.
+    Case(
+        name="ghost-cli-install-run-by-node",
+        source="the official ghost image: `ghost install` in a RUN, CMD node current/index.js, EXPOSE 2368",
+        text=dockerfile(
+            """
+            FROM node:22-bookworm-slim
+            RUN npm install -g ghost-cli && ghost install 5.96.0 --db sqlite3 --no-prompt --dir /var/lib/ghost
+            WORKDIR /var/lib/ghost
+            ENTRYPOINT ["docker-entrypoint.sh"]
+            EXPOSE 2368
+            CMD ["node", "current/index.js"]
+            """
+        ),
+        http=2368,
+    ),
+    Case(
+        name="gitea-binary-started-by-s6",
+        source="gitea's image: the binary copied from a build stage, s6-svscan started by an entrypoint",
+        text=dockerfile(
+            """
+            FROM golang:1.23-alpine AS build
+            RUN go build -o /out/gitea .
+            FROM alpine:3.20
+            RUN apk add --no-cache curl s6
+            COPY --from=build /out/gitea /app/gitea/gitea
+            EXPOSE 22 3000
+            ENTRYPOINT ["/usr/bin/entrypoint"]
+            CMD ["/bin/s6-svscan", "/etc/s6"]
+            """
+        ),
+        http=3000,
+    ),
+    Case(
+        name="code-server-deb-behind-entrypoint-script",
+        source="code-server images: the .deb installed, started by an entrypoint script not in the context",
+        text=dockerfile(
+            """
+            FROM debian:12
+            RUN apt-get update && apt-get install -y curl code-server
+            EXPOSE 8080
+            ENTRYPOINT ["/usr/bin/entrypoint.sh", "--bind-addr", "0.0.0.0:8080", "."]
+            """
+        ),
+        http=8080,
+    ),
+    Case(
+        name="installed-app-run-by-another-program",
+        source="an image that installs an app but runs its own worker: the command is not the app's",
+        text=dockerfile(
+            """
+            FROM node:22-slim
+            RUN npm install -g n8n
+            EXPOSE 5678
+            CMD ["python3", "worker.py"]
+            """
+        ),
+        http=None,
+    ),
+    Case(
+        name="installed-app-port-not-exposed",
+        source="the app's default port is not exposed: it may be configured elsewhere",
+        text=dockerfile(
+            """
+            FROM node:22-slim
+            RUN npm install -g n8n
+            EXPOSE 8443
+            ENTRYPOINT ["tini", "--", "/docker-entrypoint.sh"]
+            """
+        ),
+        http=None,
+    ),
+    Case(
+        name="two-installed-apps",
+        source="two known apps in one image: which one the script starts is unknown",
+        text=dockerfile(
+            """
+            FROM alpine:3.20
+            RUN apk add --no-cache gitea
+            COPY minio /usr/local/bin/minio
+            EXPOSE 3000 9000
+            ENTRYPOINT ["/entrypoint.sh"]
+            """
+        ),
+        http=None,
+    ),
 ]
 
 

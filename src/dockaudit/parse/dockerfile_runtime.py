@@ -38,6 +38,7 @@ from dockaudit.parse.executables import base_tools, tools_in
 from dockaudit.parse.http_serving import (
     health_path_from_command,
     http_from_command,
+    installed_server,
     server_in_script,
     serves_http,
     starts_jvm_server,
@@ -185,6 +186,8 @@ def analyse_runtime(
             health = None
     script = start_script_text((entrypoint, cmd), readable, context_dir, workdir, runs)
     script_server = server_in_script(*script) if script is not None else None
+    if script_server is None:
+        script_server = installed_server(runs, copies, command)
     http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, copies, context_dir, script_server)
     if image is not None:
         exposed_all = exposed + [int(p.split("/")[0]) for p in image.exposed_ports if p.split("/")[0].isdigit()]

@@ -43,6 +43,7 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
     (re.compile(r"^n8n$"), None, 5678),  # docs.n8n.io: N8N_PORT, 5678 by default
     (re.compile(r"^miniflux$"), None, 8080),  # miniflux.app/docs: LISTEN_ADDR, port 8080 by default
     (re.compile(r"^portainer$"), re.compile(r"--bind[= ]\S*:(\d+)"), 9000),  # docs.portainer.io: HTTP on 9000
+    (re.compile(r"^ghost$"), None, 2368),  # ghost.org/docs/config: server.port, 2368 by default
 )
 
 
@@ -167,6 +168,55 @@ def server_in_script(text: str, where: str) -> tuple[list[str], str] | None:
         return None
     words, number = next(iter(found.values()))
     return words, f"{where} line {number}"
+
+
+_INSTALLED_BY_RUN: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # (app, how a RUN installs it) for self-hosted apps whose image starts them through an init or a script.
+    ("code-server", re.compile(r"\b(?:dpkg -i|apt(?:-get)? install|npm (?:i|install))\b[^&;|]*\bcode-server\b")),
+    ("ghost", re.compile(r"\bghost install\b")),  # ghost-cli, as the official image installs Ghost
+    ("gitea", re.compile(r"\bapk add\b[^&;|]*\bgitea\b")),
+    ("n8n", re.compile(r"\bnpm (?:i|install) (?:-g|--global)\b[^&;|]*\bn8n(?:@\S*)?(?=\s|$)")),
+)
+_INSTALLED_BINARIES = frozenset({"gitea", "minio", "miniflux", "portainer", "code-server"})
+"""Apps shipped as one binary, copied in (often from a build stage) under their own name."""
+_NODE_APPS = frozenset({"ghost", "n8n"})
+"""Apps that `node` runs (`node current/index.js`), so a `node` start command is theirs."""
+_OPAQUE_STARTERS = frozenset({"init", "s6-svscan", "supervisord", "my_init", "runsvdir", "docker-init"})
+
+
+def installed_server(
+    runs: Sequence[DockerfileInstruction], copies: Sequence[CopyInstruction], command: Sequence[str]
+) -> tuple[list[str], str] | None:
+    """([app], where) when the image installs exactly one self-hosted app known to serve HTTP and starts it
+    through something that does not name it: an entrypoint script not in the build context, an init (s6,
+    supervisord), or `node` for a Node app. A command that names another program (`python worker.py`) is not the
+    app's; like a start script's server, `serves_http` trusts it only on a port the Dockerfile exposes."""
+    found: dict[str, int] = {}
+    for run in runs:
+        text = " ".join(run.value)
+        for app, pattern in _INSTALLED_BY_RUN:
+            if pattern.search(text):
+                found.setdefault(app, run.start_line)
+    for copy in copies:
+        name = posixpath.basename(copy.dest.rstrip("/"))
+        if name in _INSTALLED_BINARIES:
+            found.setdefault(name, copy.line)
+        elif copy.dest.rstrip("/").split("/node_modules/")[-1] in _NODE_APPS and "/node_modules/" in copy.dest:
+            found.setdefault(copy.dest.rstrip("/").split("/node_modules/")[-1], copy.line)
+    words = run_words(command)
+    if len(found) != 1 or not words:
+        return None
+    ((app, line),) = found.items()
+    program = words[0].rsplit("/", 1)[-1]
+    opaque = (
+        program.endswith(".sh")
+        or "entrypoint" in program
+        or program in _OPAQUE_STARTERS
+        or (app in _NODE_APPS and program in ("node", "nodejs"))
+    )
+    if not opaque:
+        return None
+    return [app], f"{' '.join(words)[:80]} (which runs {app}, installed at line {line})"
 
 
 def _past_drop_tool(words: list[str]) -> list[str]:
