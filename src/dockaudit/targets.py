@@ -185,7 +185,7 @@ def compose_targets(project: ComposeProject) -> list[ResolvedTarget]:
 
 def compose_files(path: Path) -> list[str]:
     """The files to read for a Compose file given alone: an override file brings the main file it overrides."""
-    from dockaudit.parse.compose import COMPOSE_FILE_NAMES, OVERRIDE_FILE_NAMES
+    from dockaudit.parse.compose_names import COMPOSE_FILE_NAMES, OVERRIDE_FILE_NAMES
 
     if path.name in OVERRIDE_FILE_NAMES and any((path.parent / n).is_file() for n in COMPOSE_FILE_NAMES):
         return [str(path.parent)]
@@ -195,7 +195,7 @@ def compose_files(path: Path) -> list[str]:
 def resolve_path(text: str, compose: ComposeOptions | None = None) -> list[ResolvedTarget] | None:
     """What a path names: a saved image tarball, a Dockerfile, a Compose file's services, or a project directory's
     Dockerfile and Compose services (both, when it holds both); None when nothing is there."""
-    from dockaudit.parse.compose import COMPOSE_FILE_NAMES
+    from dockaudit.parse.compose_names import COMPOSE_FILE_NAMES
 
     compose = compose if compose is not None else ComposeOptions()
     path = Path(text)

@@ -62,6 +62,12 @@ def test_unparsable_text_raises() -> None:
         Document.parse("")
 
 
+def test_an_unknown_instruction_is_named_as_scan_names_it() -> None:
+    # BuildKit's parser takes any word as an instruction (with no value): not "FROMM needs an argument".
+    with pytest.raises(DockerfileSyntaxError, match="line 1: unknown instruction 'FROMM'"):
+        Document.parse("FROMM busybox\nCMD x\n")
+
+
 def test_stage_names_resolve_case_insensitively() -> None:
     doc = Document.parse("FROM a AS Build\nRUN x\nFROM build\nCOPY --from=0 /a /a\n")
     assert [s.base for s in doc.stages] == ["a", "build"]

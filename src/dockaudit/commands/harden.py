@@ -205,7 +205,7 @@ def _find(session: AuditSession, kind: str, ref: str) -> str | None:
 def _compose_files(args: argparse.Namespace) -> list[str] | None:
     """The Compose files the arguments name (`--compose-file`, a Compose file, a directory with only a Compose
     file); None when the target is something else."""
-    from dockaudit.parse.compose import COMPOSE_FILE_NAMES
+    from dockaudit.parse.compose_names import COMPOSE_FILE_NAMES
     from dockaudit.targets import DOCKERFILE_NAMES, compose_files, is_compose_file, parse_target
 
     if args.compose_file:

@@ -67,7 +67,7 @@ def _compose_path(text: str) -> str:
     """A COMPOSE_FILE argument, checked before the UI starts: a Compose file, or a directory holding one."""
     from pathlib import Path
 
-    from dockaudit.parse.compose import COMPOSE_FILE_NAMES
+    from dockaudit.parse.compose_names import COMPOSE_FILE_NAMES
     from dockaudit.targets import is_compose_file
 
     path = Path(text)

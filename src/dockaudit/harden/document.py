@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import dockerfile
 
+_INSTRUCTIONS = frozenset(dockerfile.all_cmds())
+
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 
 
@@ -102,6 +104,9 @@ class Document:
         # A continuation at the very end (`RUN x \` then EOF, or a lone `\`) parses as a command without one.
         commands = tuple(c for c in commands if c.cmd is not None)
         for command in commands:
+            if command.cmd.lower() not in _INSTRUCTIONS:
+                # As `scan` says it (BuildKit parses any word as an instruction and leaves the build to refuse it).
+                raise DockerfileSyntaxError(f"line {command.start_line}: unknown instruction {command.cmd!r}")
             # BuildKit's instruction parser refuses a bare `USER` or `FROM`; the passes rely on that too.
             if not command.json and not any(v.strip() for v in command.value):
                 raise DockerfileSyntaxError(f"line {command.start_line}: {command.cmd.upper()} needs an argument")

@@ -29,6 +29,7 @@ from dockaudit.facts.compose import (
 from dockaudit.facts.image import Healthcheck
 from dockaudit.model import Location
 from dockaudit.parse.compose_binary import DEFAULT_TIMEOUT, ComposeBinary, find_compose, run_config
+from dockaudit.parse.compose_names import COMPOSE_FILE_NAMES, OVERRIDE_FILE_NAMES
 from dockaudit.parse.compose_source import (
     SourceIndex,
     build_index,
@@ -38,16 +39,6 @@ from dockaudit.parse.compose_source import (
     volume_matches,
 )
 from dockaudit.secrets import classify_pair, redact_pair
-
-COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-"""What Compose looks for in a project directory, in its order."""
-OVERRIDE_FILE_NAMES = (
-    "compose.override.yaml",
-    "compose.override.yml",
-    "docker-compose.override.yaml",
-    "docker-compose.override.yml",
-)
-"""The override file Compose adds when no `-f` is given."""
 
 _REFERENCE = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>(?:[^{}]|\{[^{}]*\})*))?\}"
