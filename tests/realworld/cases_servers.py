@@ -26,6 +26,12 @@ SUPERVISOR_PYTHON = (
     "requirements it copies in and a single exposed port make that port HTTP, as for `python app.py`"
 )
 
+INSTALLED_APP = (
+    "harden.md HEALTHCHECK: the service speaks HTTP on a known port: a self-hosted app the file installs (ghost-cli's "
+    "`ghost install`, a gitea binary) whose start command does not name it (an entrypoint, s6, `node`) serves HTTP "
+    "on its documented port, trusted only when the Dockerfile exposes that port"
+)
+
 JAR_START = """#!/bin/sh
 # Root-free start: JVM options from the environment, then the server.
 JAVA_OPTS="${JAVA_OPTS} -XX:+IgnoreUnrecognizedVMOptions"
@@ -198,5 +204,61 @@ SERVER_CASES: tuple[Case, ...] = (
         healthcheck=Probe(("wget",), 8080),
         runtime=Runtime(uid=1000, healthy=True),
         cites=(SCRIPT_SERVER,),
+    ),
+    Case(
+        name="ghost-cli-install-node-start",
+        pattern="Ghost installed by ghost-cli in a RUN and started by `node current/index.js` behind an entrypoint",
+        source="docker-library/ghost (the official image's install and start)",
+        text=dockerfile("""
+            FROM node:22-bookworm-slim
+            RUN npm install -g ghost-cli@1.26.0 \\
+                && su node -c 'ghost install 5.96.0 --db sqlite3 --no-prompt --no-stack --no-setup --dir /var/lib/ghost'
+            WORKDIR /var/lib/ghost
+            COPY docker-entrypoint.sh /usr/local/bin/
+            ENTRYPOINT ["docker-entrypoint.sh"]
+            EXPOSE 2368
+            CMD ["node", "current/index.js"]
+            """),
+        files={"docker-entrypoint.sh": '#!/bin/sh\nset -e\nexec "$@"\n'},
+        present={"DA608": "medium"},
+        healthcheck=Probe(("node",), 2368),
+        cites=(INSTALLED_APP,),
+    ),
+    Case(
+        name="gitea-binary-s6-start",
+        pattern="a gitea binary copied from a build stage, s6-svscan started by an entrypoint not in the context",
+        source="go-gitea/gitea Dockerfile (root image: s6 runs gitea as the git user)",
+        text=dockerfile("""
+            FROM golang:1.23-alpine3.20 AS build-env
+            RUN apk add --no-cache build-base git
+            COPY . /go/src/code.gitea.io/gitea
+            RUN cd /go/src/code.gitea.io/gitea && go build -o gitea .
+            FROM alpine:3.20
+            RUN apk add --no-cache bash ca-certificates curl git s6 su-exec
+            COPY --from=build-env /go/src/code.gitea.io/gitea/gitea /app/gitea/gitea
+            EXPOSE 22 3000
+            ENTRYPOINT ["/usr/bin/entrypoint"]
+            CMD ["/bin/s6-svscan", "/etc/s6"]
+            """),
+        files={".dockerignore": ".git\n"},
+        present={"DA608": "medium"},
+        healthcheck=Probe(("curl",), 3000),
+        cites=(INSTALLED_APP,),
+    ),
+    Case(
+        name="installed-app-on-unexposed-port-gets-no-probe",
+        pattern="n8n installed with npm but the image exposes another port (a proxy in front, or N8N_PORT moved)",
+        source="n8n images customised behind a reverse proxy",
+        text=dockerfile("""
+            FROM node:22-alpine
+            RUN apk add --no-cache curl && npm install -g n8n@1.70.0
+            USER node
+            EXPOSE 8443
+            ENTRYPOINT ["tini", "--", "/docker-entrypoint.sh"]
+            """),
+        user=KEEP,
+        healthcheck=NO_HEALTHCHECK,
+        forbid_probe_ports=(5678, 8443),
+        cites=(INSTALLED_APP,),
     ),
 )
