@@ -463,6 +463,11 @@ class TestPackages:
         assert "&& dnf clean all" in result.hardened
         assert "&& npm cache clean --force" in result.hardened
 
+    def test_pip_that_already_disables_its_cache_is_left_alone(self) -> None:
+        # pip takes `--no-cache` for `--no-cache-dir`; only the pip that caches gets the option.
+        result = harden("FROM a\nRUN pip install --upgrade pip && pip install --no-cache /wheels/*\n")
+        assert "RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache /wheels/*\n" in result.hardened
+
     def test_backtick_escape_marks_a_windows_file_that_is_not_edited(self) -> None:
         """v2: `# escape=`` ` `` is how Windows Dockerfiles start; they get no Linux edits, only reasons."""
         text = "# escape=`\nFROM d\nRUN apt-get update && `\n    apt-get install -y curl\n"

@@ -124,6 +124,8 @@ CACHE_IDIOMS = {
         "FROM node:22\nRUN --mount=type=cache,target=/usr/local/share/.cache/yarn yarn install --frozen-lockfile\n"
     ),
     "PIP_NO_CACHE_DIR in ENV": "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN pip install -r requirements.txt\n",
+    # pip's option parser takes an unambiguous prefix: `--no-cache` is `--no-cache-dir` (healthchecks' Dockerfile).
+    "pip --no-cache abbreviation": "FROM python:3.12\nRUN pip install --no-cache /wheels/*\n",
     # `apk add --no-network` installs from files already fetched: nothing is downloaded or cached.
     "apk --no-network": (
         "FROM alpine:3.22\nRUN apk add --no-cache --virtual .build-deps gcc && make && "
@@ -147,6 +149,9 @@ def test_cache_idioms_keep_no_package_cache(text: str) -> None:
         ("FROM python:3.12\nRUN pip install flask\n", "pip install without --no-cache-dir"),
         ("FROM python:3.12\nENV PIP_NO_CACHE_DIR=0\nRUN pip install flask\n", "pip install without --no-cache-dir"),
         ("FROM alpine:3.22\nRUN apk add curl\n", "apk add without --no-cache"),
+        # The second pip has the option; the first caches pip's own wheel.
+        ("FROM python:3.12\nRUN pip install --upgrade pip && pip install --no-cache x\n", "without --no-cache-dir"),
+        ("FROM python:3.12\nRUN pip install --no-color flask\n", "pip install without --no-cache-dir"),
     ],
 )
 def test_package_caches_left_in_the_layer_are_still_reported(text: str, reason: str) -> None:

@@ -9,6 +9,7 @@ from dockaudit.harden.document import Document, Edit, Instruction
 from dockaudit.harden.passes import PassOutput, flagged_line, why
 from dockaudit.harden.plan import Plan
 from dockaudit.harden.result import Change, Unfixed
+from dockaudit.rules.packages import names_no_cache_dir
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,13 @@ def _append_heredoc(raw: str, command: str) -> str | None:
 
 def _insert_after(pattern: re.Pattern[str], raw: str, addition: str) -> str:
     return pattern.sub(lambda m: m.group(0) + addition, raw)
+
+
+def _no_cache_dir_unless_given(rest: str) -> str:
+    """` --no-cache-dir` for a pip command whose own options (`rest`, up to the next operator) do not already
+    disable the cache: `pip install --upgrade pip && pip install --no-cache x` gets it on the first pip only."""
+    own = re.split(r"&&|\|\||[;|\n]", rest, maxsplit=1)[0]
+    return "" if any(map(names_no_cache_dir, own.split())) else " --no-cache-dir"
 
 
 def _cache_targets(ins: Instruction) -> list[str]:
@@ -133,7 +141,7 @@ def _lean(ins: Instruction, raw: str, escape: str, gate: _Gate) -> tuple[str, li
         if _under("/root/.cache/pip", mounts):
             left.append("pip's cache is a cache mount of this RUN")
         else:
-            raw = _insert_after(pip_install, raw, " --no-cache-dir")
+            raw = pip_install.sub(lambda m: m.group(0) + _no_cache_dir_unless_given(raw[m.end() :]), raw)
             what.append("pip --no-cache-dir")
             rules.add("DA207")
     for tool in ("dnf", "microdnf", "yum"):

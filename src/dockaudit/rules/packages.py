@@ -205,7 +205,7 @@ def _cache_reasons(step: HistoryEntry, env: dict[str, str]) -> list[str]:
         apk_add = c.name == "apk" and _subcommand(c) == "add" and not {"--no-cache", "--no-network"} & set(c.args)
         if apk_add and not apk_cleaned:
             reasons.append("apk add without --no-cache")
-        pip_ok = "--no-cache-dir" in c.args or _mounted(step, "pip") or _pip_cache_off(step, env)
+        pip_ok = any(map(names_no_cache_dir, c.args)) or _mounted(step, "pip") or _pip_cache_off(step, env)
         if _is_pip_install(c) and not pip_ok:
             reasons.append("pip install without --no-cache-dir")
     rpm = any(c.name in ("yum", "dnf", "microdnf") and _is_install(c) for c in cmds)
@@ -218,6 +218,12 @@ def _cache_reasons(step: HistoryEntry, env: dict[str, str]) -> list[str]:
     if npm and not re.search(r"\b(?:npm|yarn)\s+cache\s+clean", body) and not _mounted(step, npm[0].name):
         reasons.append(f"{npm[0].name} {_subcommand(npm[0])} without `{npm[0].name} cache clean`")
     return list(dict.fromkeys(reasons))
+
+
+def names_no_cache_dir(arg: str) -> bool:
+    """`--no-cache-dir`, or an abbreviation pip's option parser expands to it (`--no-cache`): a prefix of it long
+    enough not to be `--no-clean`, `--no-color` or `--no-compile`."""
+    return arg.startswith("--no-ca") and "--no-cache-dir".startswith(arg)
 
 
 def _is_pip_install(command: Command) -> bool:
