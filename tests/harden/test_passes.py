@@ -178,6 +178,34 @@ class TestUser:
         )
         assert "RUN mkdir -p /data && chown 10001:10001 /data\nVOLUME /data\n" in result.hardened
 
+    def test_an_empty_working_directory_the_app_writes_is_given_to_the_new_user(self) -> None:
+        # meilisearch's image: the binary in /bin, `WORKDIR /meili_data` empty, the server writes its data there.
+        text = (
+            "FROM alpine:3.22\nRUN apk add --no-cache tini curl\nCOPY --from=build /meilisearch /bin/meilisearch\n"
+            'WORKDIR /meili_data\nEXPOSE 7700\nENTRYPOINT ["tini", "--"]\nCMD ["/bin/meilisearch"]\n'
+        )
+        hardened = harden(text).hardened
+        chown = "RUN mkdir -p /meili_data && chown 10001:10001 /meili_data\nWORKDIR /meili_data\n"
+        assert chown in hardened
+        # The user is created and switched to after the chown, which runs as root.
+        assert hardened.index(chown) < hardened.index("USER 10001:10001")
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            # The app's files are copied into it: they stay root's, and so does the directory.
+            'FROM alpine:3.22\nRUN apk add --no-cache curl\nWORKDIR /app\nCOPY . .\nCMD ["/app/run"]\n',
+            # A directory of the filesystem hierarchy, holding the base's own files.
+            'FROM alpine:3.22\nRUN apk add --no-cache curl\nWORKDIR /usr/local/bin\nCMD ["run"]\n',
+            # Filled before the WORKDIR names it.
+            'FROM alpine:3.22\nRUN mkdir /srvdata && cp -r /etc/x /srvdata\nWORKDIR /srvdata\nCMD ["run"]\n',
+            # A base the table does not describe may hold files there.
+            'FROM example.org/app-base:1\nRUN apk add --no-cache curl\nWORKDIR /app\nCMD ["run"]\n',
+        ],
+    )
+    def test_a_working_directory_that_may_hold_files_keeps_its_owner(self, text: str) -> None:
+        assert "chown" not in harden(text).hardened
+
 
 class TestProcess:
     """Exec-form commands and stop signals."""

@@ -13,6 +13,7 @@ from dockaudit.harden.document import Document, Edit, Instruction, Stage
 from dockaudit.harden.passes import PassOutput, flagged_line, runtime_stage, why
 from dockaudit.harden.plan import Plan
 from dockaudit.harden.result import Change, Unfixed
+from dockaudit.parse.base_images import BASE_TABLE
 from dockaudit.rules.fixes import APP_UID, APP_USER, DISTROLESS_UID
 
 RULES = ("DA101", "DA606")
@@ -62,16 +63,67 @@ def create_command(runtime: RuntimeFacts, uid: int, escape: str = "\\") -> str |
     return None
 
 
-def _anchor(stage: Stage, doc: Document, volumes: bool) -> Instruction:
+def _anchor(stage: Stage, doc: Document, volumes: bool, workdir: Instruction | None) -> Instruction:
     """The instruction after which the user switch goes: after the last RUN or USER, so root steps still work.
 
-    With `volumes`, also after the last VOLUME, whose ownership a RUN inserted above it changes as root.
+    With `volumes`, also after the last VOLUME, and after `workdir`: a RUN inserted above them changes their
+    ownership as root.
     """
     anchor = doc.instructions[stage.from_index]
     for ins in stage.instructions:
-        if ins.cmd in ("RUN", "USER") or (volumes and ins.cmd == "VOLUME" and _volume_paths(ins)):
+        if ins.cmd in ("RUN", "USER") or (volumes and ins.cmd == "VOLUME" and _volume_paths(ins)) or ins is workdir:
             anchor = ins
     return anchor
+
+
+_SYSTEM_DIRS = frozenset(
+    [
+        "bin",
+        "boot",
+        "dev",
+        "etc",
+        "home",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "media",
+        "mnt",
+        "opt",
+        "proc",
+        "root",
+        "run",
+        "sbin",
+        "srv",
+        "sys",
+        "tmp",
+        "usr",
+        "var",
+    ]
+)
+"""Top-level directories of the filesystem hierarchy: a base image has them, with its own files inside."""
+
+
+def _empty_workdir(doc: Document, stage: Stage, runtime: RuntimeFacts) -> Instruction | None:
+    """The runtime stage's last WORKDIR when it is an empty directory of the image's own that the app starts in
+    (`WORKDIR /meili_data` and nothing after it but the start): the app writes its data there, and a non-root USER
+    could not. Only a top-level directory outside the filesystem hierarchy, on a base the table describes, that no
+    instruction names before and none fills after, so it holds none of the app's own files."""
+    workdirs = [i for i in stage.instructions if i.cmd == "WORKDIR" and i.value]
+    if not workdirs or "sh" not in runtime.tools or not (runtime.base_known or "").startswith(BASE_TABLE):
+        return None
+    workdir = workdirs[-1]
+    path = workdir.value[0].rstrip("/")
+    parts = path.split("/")
+    if not path.startswith("/") or "$" in path or len(parts) != 2 or parts[1] in _SYSTEM_DIRS:
+        return None
+    after = stage.instructions[stage.instructions.index(workdir) + 1 :]
+    if any(i.cmd in ("COPY", "ADD", "RUN", "VOLUME") for i in after):
+        return None
+    before = doc.instructions[: workdir.index]
+    if any(re.search(rf"{re.escape(path)}(?![\w.-])", i.original) for i in before):
+        return None
+    return workdir
 
 
 def _volume_paths(ins: Instruction) -> list[str]:
@@ -123,7 +175,8 @@ def user_pass(doc: Document, plan: Plan) -> PassOutput:
             f"instead; give {unnumbered.name} one (`-u`) and switch to it by number if the app needs that account"
         )
     chown_volumes = "sh" in runtime.tools and any(i.cmd == "VOLUME" and _volume_paths(i) for i in stage.instructions)
-    anchor = _anchor(stage, doc, chown_volumes)
+    workdir = _empty_workdir(doc, stage, runtime)
+    anchor = _anchor(stage, doc, chown_volumes, workdir)
     indent = anchor.indent
     if account is not None:
         spec = _ids(account) or account.name
@@ -153,6 +206,12 @@ def user_pass(doc: Document, plan: Plan) -> PassOutput:
     volumes = _volume_edits(doc, stage, spec)
     edits.extend(volumes.edits)
     changes.extend(volumes.changes)
+    if workdir is not None:
+        path = workdir.value[0].rstrip("/")
+        text = why(workdir.indent, "the app starts in this empty directory and writes its data there", RULES)
+        text += f"{workdir.indent}RUN mkdir -p {path} && chown {spec} {path}\n"
+        edits.append(Edit(workdir.index, before=text))
+        changes.append(Change(RULES, f"WORKDIR {path} (empty) owned by {spec}", doc.origin(workdir)))
     notes.append(
         f"The app now runs as {spec}: its files stay owned by root and read-only to it; a directory it must write "
         "outside its VOLUMEs needs `chown` in the Dockerfile (or a tmpfs/volume at run time)"

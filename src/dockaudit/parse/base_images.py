@@ -259,6 +259,9 @@ BaseLookup = Callable[[str], BaseImage | None]
 """The caller's look-up of a locally present image by reference (None: not present)."""
 
 
+BASE_TABLE = "the base image table"
+"""How `ResolvedBase.described` names the table of well-known images as what is known of a base."""
+
 @dataclass(frozen=True)
 class ResolvedBase:
     """A `FROM` reference with what is known of it: the local image, the table's entry, both or neither."""
@@ -272,7 +275,7 @@ class ResolvedBase:
         if self.image is not None:
             return f"the local image {self.ref}"
         if self.known is not None:
-            return f"the base image table ({self.known.name}: {self.known.source})"
+            return f"{BASE_TABLE} ({self.known.name}: {self.known.source})"
         return None
 
 

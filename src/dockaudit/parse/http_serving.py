@@ -44,6 +44,7 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
     (re.compile(r"^miniflux$"), None, 8080),  # miniflux.app/docs: LISTEN_ADDR, port 8080 by default
     (re.compile(r"^portainer$"), re.compile(r"--bind[= ]\S*:(\d+)"), 9000),  # docs.portainer.io: HTTP on 9000
     (re.compile(r"^ghost$"), None, 2368),  # ghost.org/docs/config: server.port, 2368 by default
+    (re.compile(r"^meilisearch$"), re.compile(r"--http-addr[= ]\S*:(\d+)"), 7700),  # meilisearch.com/docs: 7700
 )
 
 
@@ -55,6 +56,7 @@ _HEALTH_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^code-server$"), "/healthz"),  # coder.com/docs/code-server/FAQ: GET /healthz
     (re.compile(r"^miniflux$"), "/healthcheck"),  # miniflux.app/docs/howto.html: GET /healthcheck answers OK
     (re.compile(r"^portainer$"), "/api/system/status"),  # docs.portainer.io API: public status endpoint
+    (re.compile(r"^meilisearch$"), "/health"),  # meilisearch.com/docs/reference/api/health: 200 once available
     (re.compile(r"^metabase\.jar$"), "/api/health"),  # metabase.com/docs, "Monitoring": GET /api/health
     (re.compile(r"^sonar(?:qube|-application)[\w.-]*\.jar$"), "/api/system/status"),  # SonarQube web API
     (re.compile(r"^jenkins\.war$"), "/login"),  # jenkins.io/doc: the login page answers 200 once Jenkins is up
@@ -102,6 +104,8 @@ def health_path_from_command(argv: Sequence[str]) -> str | None:
 def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
     """(port, program) when the command starts a server known to speak HTTP, with the port it listens on."""
     words = run_words(argv)
+    if words[:1] and words[0].rsplit("/", 1)[-1] == "bundle" and words[1:2] == ["exec"]:
+        words = words[2:]  # Bundler runs the app's own server: `bundle exec puma`, `bundle exec rails server`
     if not words:
         return None
     program = words[0].rsplit("/", 1)[-1]
@@ -123,8 +127,12 @@ def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
         return None
     if program == "portainer" and "--http-disabled" in words:
         return None
-    if (program == "minio" and "server" not in words) or (program == "gitea" and words[1:2] not in ([], ["web"])):
-        # Their other subcommands (minio's admin client, `gitea admin`, `gitea dump`) serve nothing.
+    if (
+        (program == "minio" and "server" not in words)
+        or (program == "gitea" and words[1:2] not in ([], ["web"]))
+        or (program == "rails" and words[1:2] not in (["server"], ["s"]))
+    ):
+        # Their other subcommands (minio's admin client, `gitea admin`, `rails db:migrate`) serve nothing.
         return None
     server = _server_program(words)
     for pattern, option, default in _JARS if program == "java" else _HTTP_SERVERS:
