@@ -29,6 +29,11 @@ from dockaudit.parse.http_serving import (
         (["gunicorn", "--bind", "0.0.0.0:${APP_PORT}", "app.wsgi"], None),  # a port only the environment knows
         (["gunicorn", "-b", "0.0.0.0:8080", "app.wsgi"], (8080, "gunicorn")),
         (["gunicorn", "app.wsgi"], (8000, "gunicorn")),
+        (["bundle", "exec", "puma", "-p", "3000"], (3000, "puma")),  # Bundler runs the app's server
+        (["bundle", "exec", "rails", "server", "-b", "0.0.0.0", "-p", "3000"], (3000, "rails")),
+        (["rails", "db:migrate"], None),  # only `rails server` serves
+        (["tini", "--", "/bin/sh", "-c", "/bin/meilisearch"], (7700, "meilisearch")),
+        (["meilisearch", "--http-addr", "0.0.0.0:7701"], (7701, "meilisearch")),
     ],
 )
 def test_http_from_command_knows_java_servers_by_their_jar(argv: list[str], expected: tuple[int, str] | None) -> None:
@@ -41,6 +46,7 @@ def test_health_paths_of_java_servers_and_prometheus_1() -> None:
     assert health_path_from_command(["/bin/prometheus", "-config.file=/etc/p.yml"]) == "/metrics"
     assert health_path_from_command(["/bin/prometheus", "--config.file=/etc/p.yml"]) == "/-/healthy"
     assert health_path_from_command(["/bin/alertmanager", "-config.file=/etc/a.yml"]) is None
+    assert health_path_from_command(["/bin/meilisearch"]) == "/health"
 
 
 def test_jvm_servers_are_told_from_other_servers() -> None:
