@@ -15,12 +15,13 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 from dockaudit.facts.dockerfile import Account, BaseImage
+from dockaudit.records import Record
 
 _REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "library/")
 
 
-@dataclass(frozen=True)
-class KnownDrop:
+@dataclass(frozen=True, repr=False, eq=False)
+class KnownDrop(Record):
     """A base image whose entrypoint or server starts as root and switches to `user` itself."""
 
     tool: str
@@ -29,8 +30,8 @@ class KnownDrop:
     """First words of the command for which it does so; empty: whatever the command."""
 
 
-@dataclass(frozen=True)
-class KnownBase:
+@dataclass(frozen=True, repr=False, eq=False)
+class KnownBase(Record):
     """One entry of `parse/data/known_images.toml`."""
 
     name: str
@@ -216,8 +217,8 @@ def datastore_names() -> frozenset[str]:
     return frozenset(str(n) for n in _data().get("datastores", {}).get("names", ()))
 
 
-@dataclass(frozen=True)
-class HealthCommand:
+@dataclass(frozen=True, repr=False, eq=False)
+class HealthCommand(Record):
     """A server's own health command (the table's `[[health_command]]`)."""
 
     programs: tuple[str, ...]
@@ -262,8 +263,9 @@ BaseLookup = Callable[[str], BaseImage | None]
 BASE_TABLE = "the base image table"
 """How `ResolvedBase.described` names the table of well-known images as what is known of a base."""
 
-@dataclass(frozen=True)
-class ResolvedBase:
+
+@dataclass(frozen=True, repr=False, eq=False)
+class ResolvedBase(Record):
     """A `FROM` reference with what is known of it: the local image, the table's entry, both or neither."""
 
     ref: str

@@ -549,8 +549,8 @@ def _dockerfile_hits(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
     return hits
 
 
-@dataclass(frozen=True)
-class _EolLine:
+@dataclass(frozen=True, repr=False, eq=False)
+class _EolLine(Record):
     """One FROM or ENV line's end-of-life verdicts, before lines naming the same releases are merged."""
 
     text: str
