@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,19 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from tests.fixtures import containers, recipes  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the processes the tests start the signal defaults a terminal gives them.
+
+    A run started in the background (`nohup`, `cmd &` in a script, some CI runners) inherits SIGINT and SIGHUP
+    ignored, and an ignored signal stays ignored across exec: every dockaudit the Ctrl-C and hang-up tests start
+    would then shrug the signal off. A handled signal is reset to its default on exec, so handling them here is
+    enough (SIGINT as Python's own KeyboardInterrupt, SIGHUP as the default: end the run).
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")
