@@ -25,9 +25,14 @@ from dockaudit.text import printable
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from dockaudit.audit import AuditSession
     from dockaudit.audit_options import AuditOptions, ProgressEvent
     from dockaudit.engine.fleet import EngineFailure
-    from dockaudit.targets import Selection, TargetSpec
+    from dockaudit.engine.source import EngineStart
+    from dockaudit.targets import Resolution, Selection, TargetSpec
+
+IMAGE_SCOPES = ("image", "history", "filesystem")
+"""The rule scopes of an image's audit, which every run on an engine makes (a container's image is audited too)."""
 
 EXTENSIONS = {
     ".json": "json",
@@ -318,13 +323,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dockaudit.audit import AuditSession
-    from dockaudit.cli import start_up_done
-    from dockaudit.config import ignore_problems
-    from dockaudit.connect import connect_sessions
-    from dockaudit.gate import failures as failure_lines
-    from dockaudit.gate import removed_targets
-    from dockaudit.run import run_audit
     from dockaudit.targets import ComposeOptions, Selection, needs_engine, parse_target, resolve
 
     plan = plan_outputs(args.format, args.output)
@@ -360,19 +358,39 @@ def _run(args: argparse.Namespace) -> int:
     failures: list[EngineFailure] = []
     try:
         with _progress(sys.stderr.isatty() and not quiet) as on_progress:
+            start: EngineStart[Resolution] | None = None
             if needs_engine(specs, selection):
                 # Only runs that need an engine load the Docker SDK.
                 from dockaudit.engine.fleet import engine_specs
+                from dockaudit.engine.source import EngineStart
 
                 wanted = engine_specs(args.host or (), args.context or (), all_contexts=args.all_contexts)
-                sessions, failures = connect_sessions(wanted, options, on_progress=on_progress, cancel=cancel)
-            resolution = resolve(
-                specs,
-                {eid: s.source for eid, s in sessions.items() if s.source is not None},
-                selection,
-                unreachable=[f.spec.id for f in failures],
-                compose=compose,
-            )
+                start = EngineStart(
+                    wanted,
+                    options.concurrency,
+                    lambda sources, unreachable: resolve(
+                        specs, sources, selection, unreachable=unreachable, compose=compose
+                    ),
+                )
+            # The audit's own code loads while the engines answer the connection and the targets' lookups.
+            from dockaudit.audit import AuditSession
+            from dockaudit.cli import start_up_done
+            from dockaudit.config import ignore_problems
+            from dockaudit.gate import failures as failure_lines
+            from dockaudit.gate import removed_targets
+            from dockaudit.run import run_audit
+
+            if start is not None:
+                from dockaudit.rules import load_for
+
+                load_for(IMAGE_SCOPES)  # every engine run audits images (a container's too)
+                sources, failures, resolution = start.result()
+                sessions = {
+                    eid: AuditSession(source, options, on_progress=on_progress, cancel=cancel)
+                    for eid, source in sources.items()
+                }
+            else:
+                resolution = resolve(specs, {}, selection, compose=compose)
             only_files = _only_files(specs, selection)
             counted = [f for f in failures if f.spec.explicit or not only_files]
             for failure in failures:

@@ -6,9 +6,9 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import docker.errors
 import requests
@@ -22,6 +22,7 @@ from dockaudit.engine.collect import (
     inventory,
     short_reference,
 )
+from dockaudit.engine.fleet import EngineFailure, EngineSpec, connect_all
 from dockaudit.errors import DockauditError, EngineError
 from dockaudit.facts.container import ContainerFacts
 from dockaudit.facts.image import ImageFacts
@@ -32,6 +33,8 @@ from dockaudit.source import TrivyInput
 
 if TYPE_CHECKING:
     from dockaudit.facts.host import HostFacts
+
+Then = TypeVar("Then")
 
 EVENT_TYPES = ("image", "container")
 """Docker event types that change what the lists show."""
@@ -318,3 +321,73 @@ def with_stats(container: ContainerFacts, sample: dict[str, Any]) -> ContainerFa
         stats_cpu_percent=percent,
         stats_pids=int(pids) if pids else None,
     )
+
+
+class EngineStart(Generic[Then]):
+    """A run's engines connected, and `then` run over their sources (the targets' lookups), in a thread of its own.
+
+    Connecting and looking targets up are waits on the engines; the caller loads the audit's code meanwhile, so the
+    two overlap instead of adding up. `result` hands over the sources (the caller closes them), the failures and
+    what `then` returned, or raises what either raised; sources nobody will take are closed here.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[EngineSpec],
+        concurrency: int,
+        then: Callable[[dict[str, EngineSource], list[str]], Then],
+        timeout: float = 10.0,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._outcome: tuple[dict[str, EngineSource], list[EngineFailure], Then] | None = None
+        self._error: BaseException | None = None
+        self._abandoned = False
+        # A daemon: Ctrl-C while an engine is slow to answer must not wait for its connection timeout at exit.
+        self._thread = threading.Thread(
+            target=self._work, args=(specs, concurrency, then, timeout), name="engine-start", daemon=True
+        )
+        self._thread.start()
+
+    def _work(
+        self,
+        specs: Sequence[EngineSpec],
+        concurrency: int,
+        then: Callable[[dict[str, EngineSource], list[str]], Then],
+        timeout: float,
+    ) -> None:
+        sources: dict[str, EngineSource] = {}
+        try:
+            engines, failures = connect_all(specs, timeout=timeout, concurrency=concurrency)
+            sources = {eid: EngineSource(engine) for eid, engine in engines.items()}
+            outcome = (sources, failures, then(sources, [f.spec.id for f in failures]))
+        except BaseException as exc:  # handed to the caller's thread by `result`
+            with self._lock:
+                self._error = exc
+            _close_all(sources)
+            return
+        with self._lock:
+            self._outcome = outcome
+            abandoned = self._abandoned
+        if abandoned:
+            _close_all(sources)
+
+    def result(self) -> tuple[dict[str, EngineSource], list[EngineFailure], Then]:
+        """Wait for the thread: the connected sources by engine id, the failures, and what `then` returned."""
+        try:
+            self._thread.join()
+        except BaseException:  # Ctrl-C while waiting: whatever connects after this is closed by the thread
+            with self._lock:
+                self._abandoned = True
+                outcome = self._outcome
+            if outcome is not None:
+                _close_all(outcome[0])
+            raise
+        if self._error is not None:
+            raise self._error
+        assert self._outcome is not None
+        return self._outcome
+
+
+def _close_all(sources: dict[str, EngineSource]) -> None:
+    for source in sources.values():
+        source.close()
