@@ -381,9 +381,11 @@ def _run(args: argparse.Namespace) -> int:
             from dockaudit.run import run_audit
 
             if start is not None:
+                from dockaudit.report import load_renderers
                 from dockaudit.rules import load_for
 
                 load_for(IMAGE_SCOPES)  # every engine run audits images (a container's too)
+                load_renderers({output.format for output in plan})
                 sources, failures, resolution = start.result()
                 sessions = {
                     eid: AuditSession(source, options, on_progress=on_progress, cancel=cancel)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 from dockaudit.model import Report
@@ -18,6 +18,14 @@ _RENDERERS = {
     "markdown": ("dockaudit.report.markdown", "render_markdown"),
     "junit": ("dockaudit.report.junit", "render_junit"),
 }
+
+
+def load_renderers(formats: Iterable[str]) -> None:
+    """Import the renderers of `formats` (and the atomic writer) ahead of `render`: a caller that waits on something
+    else meanwhile (the engine, at start-up) loads them then instead of after the audit."""
+    for fmt in formats:
+        importlib.import_module("dockaudit.report.table" if fmt == "table" else _RENDERERS[fmt][0])
+    importlib.import_module("dockaudit.report.write")
 
 
 def render(report: Report, fmt: str, *, color: bool = False, width: int = 100) -> str:
