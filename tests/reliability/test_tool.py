@@ -9,6 +9,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -453,3 +454,41 @@ def _child_ssh(pid: int, parent: int) -> bool:
     except OSError:
         return False
     return comm == "ssh" and int(stat_line.rsplit(")", 1)[1].split()[1]) == parent
+
+
+def test_ctrl_c_while_an_engine_does_not_answer_ends_the_run_at_once(tmp_path: Path) -> None:
+    # An engine that accepts the connection and never answers: connecting would wait for its 10 s timeout.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    host = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+    argv = cli.dockaudit_argv("scan", "--no-trivy", "-H", host, "image:busybox", "-f", "json")
+    env = cli.private_env(tmp_path)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: _accepted(silent), "the scan reached the silent engine")
+        proc.send_signal(signal.SIGINT)
+        # Well inside the connection timeout: nothing waits for the engine that never answers.
+        _, stderr = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        silent.close()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "dockaudit: interrupted"
+
+
+def _accepted(listener: socket.socket) -> bool:
+    """Whether a connection to `listener` is waiting to be accepted (it is then accepted and left silent)."""
+    listener.settimeout(0.05)
+    try:
+        connection, _ = listener.accept()
+    except TimeoutError:
+        return False
+    _SILENT.append(connection)
+    return True
+
+
+_SILENT: list[socket.socket] = []
+"""Accepted connections kept open (and unanswered) until the test process ends."""

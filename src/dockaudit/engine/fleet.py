@@ -137,6 +137,15 @@ def connect_all(
     failures: list[EngineFailure] = []
     if not specs:
         return engines, failures
+    if len(specs) == 1:
+        # The usual run: connected in the caller's thread. A pool's worker would hold the process at exit until its
+        # connection times out, so a Ctrl-C while a slow engine is being reached would wait that long.
+        outcome = attempt(specs[0])
+        if isinstance(outcome, EngineFailure):
+            failures.append(outcome)
+        else:
+            engines[specs[0].id] = outcome
+        return engines, failures
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(specs))), thread_name_prefix="connect") as pool:
         for spec, outcome in zip(specs, pool.map(attempt, specs), strict=True):
             if isinstance(outcome, EngineFailure):
