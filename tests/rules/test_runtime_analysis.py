@@ -964,6 +964,30 @@ CASES = [
         # The probe runs inside the container: gunicorn's own bind (8000) counts, never the other EXPOSE.
         http=8000,
     ),
+    Case(
+        name="next-app-package-json-from-the-build-stage",
+        source="umami: the runtime stage copies package.json from a builder that took it from the context",
+        text=dockerfile(
+            """
+            FROM node:22-alpine AS builder
+            WORKDIR /app
+            COPY . .
+            RUN yarn build
+            FROM node:22-alpine AS runner
+            WORKDIR /app
+            COPY --from=builder /app/package.json ./package.json
+            COPY --from=builder /app/.next/standalone ./
+            USER node
+            EXPOSE 3000
+            CMD ["yarn", "start-docker"]
+            """
+        ),
+        files={
+            "package.json": '{"scripts": {"start-docker": "npm-run-all check-db start-server"}, '
+            '"dependencies": {"next": "15.0.0", "react": "19.0.0"}}'
+        },
+        http=3000,
+    ),
     # Self-hosted apps installed by the file and started by something that does not name them.
     Case(
         name="ghost-cli-install-run-by-node",

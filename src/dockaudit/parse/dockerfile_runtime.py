@@ -188,7 +188,7 @@ def analyse_runtime(
     script_server = server_in_script(*script) if script is not None else None
     if script_server is None:
         script_server = installed_server(runs, copies, command)
-    http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, copies, context_dir, script_server)
+    http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, readable, context_dir, script_server)
     if image is not None:
         exposed_all = exposed + [int(p.split("/")[0]) for p in image.exposed_ports if p.split("/")[0].isdigit()]
     else:
