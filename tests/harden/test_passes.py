@@ -450,6 +450,25 @@ class TestSecrets:
         assert "xyz" not in result.hardened
         assert {"DA104", "DA605"} <= rules(result)
 
+    def test_a_secret_env_a_later_run_reads_stays_with_the_reason(self) -> None:
+        # Removing it would build that RUN without the token: the download would fail. The scan flags the ENV, not
+        # the RUN, so harden may not rewrite the RUN; it says what to do instead.
+        text = (
+            "FROM alpine:3.20\nENV API_TOKEN=abcd1234efgh5678\n"
+            'RUN wget --header "Authorization: $API_TOKEN" https://example.org/x\nCMD ["/x"]\n'
+        )
+        result = harden(text)
+        assert "ENV API_TOKEN=abcd1234efgh5678\n" in result.hardened
+        (left,) = [u for u in result.unfixed if "DA605" in u.rule_ids and u.line == 2]
+        assert "the RUN on line 3 reads it while building" in left.reason
+        assert "--mount=type=secret,id=api_token" in left.reason
+
+    def test_a_secret_arg_an_exec_form_run_reads_stays(self) -> None:
+        text = 'FROM scratch\nARG NPM_TOKEN=abc\nRUN ["/bin/sh", "-c", "echo $NPM_TOKEN > .npmrc"]\nCMD ["x"]\n'
+        result = harden(text)
+        assert "ARG NPM_TOKEN=abc\n" in result.hardened
+        assert any("exec or heredoc form" in u.reason for u in result.unfixed)
+
     def test_allowlisted_names_stay(self) -> None:
         result = harden("FROM scratch\nENV NODE_VERSION=20 GPG_KEY=ABCDEF PASSWORD_FILE=/run/secrets/db\n")
         assert "ENV NODE_VERSION=20 GPG_KEY=ABCDEF PASSWORD_FILE=/run/secrets/db\n" in result.hardened

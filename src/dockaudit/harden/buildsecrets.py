@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from dockaudit.harden.document import Document, Edit, Instruction
 from dockaudit.harden.passes import PassOutput, flagged_line, why
 from dockaudit.harden.plan import Plan
-from dockaudit.harden.result import Change
+from dockaudit.harden.result import Change, Unfixed
 from dockaudit.secrets import classify_pair, is_allowlisted, is_secret_name
 
 RULES = ("DA104", "DA605")
@@ -115,6 +115,7 @@ def secrets_pass(doc: Document, plan: Plan) -> PassOutput:
     notes: list[str] = []
     mounted_all: list[str] = []
     runtime: list[str] = []
+    unfixed: list[Unfixed] = []
     # Global ARGs (before the first FROM) are a group of their own; each stage is one.
     groups = [tuple(i for i in doc.instructions if i.stage == -1)] + [s.instructions for s in doc.stages]
     for instructions in groups:
@@ -133,6 +134,25 @@ def secrets_pass(doc: Document, plan: Plan) -> PassOutput:
                 secret = [k for k in secret if k.value]
             if not secret or not flagged_line(doc, plan, ins, rules):
                 continue
+            if ins.cmd != "LABEL":
+                for key in list(secret):
+                    reader = _unmountable_reader(doc, plan, ins, instructions, key.name)
+                    if reader is None:
+                        continue
+                    # Removing it would leave that RUN without the value at build time: the build would break.
+                    secret.remove(key)
+                    unfixed.append(
+                        Unfixed(
+                            rules,
+                            f"{ins.cmd} {key.name} left as is: the RUN on line {doc.origin(reader)} reads it while "
+                            "building and gets no secret mount here (a RUN the scan did not flag, or one in exec or "
+                            f"heredoc form); mount it there (`RUN --mount=type=secret,id={secret_id(key.name)} ...`), "
+                            "then remove the value",
+                            doc.origin(ins),
+                        )
+                    )
+                if not secret:
+                    continue
             kept = [k for k in keys if k not in secret]
             listed = ", ".join(k.name for k in secret)
             text = why(ins.indent, f"{ins.cmd} {listed} removed: anyone with the image can read it", rules)
@@ -181,4 +201,25 @@ def secrets_pass(doc: Document, plan: Plan) -> PassOutput:
             f"{', '.join(runtime)} no longer baked into the image: supply at run time with --env-file or "
             "a secret manager (Compose `secrets:`)"
         )
-    return PassOutput(tuple(edits), tuple(changes), tuple(notes))
+    return PassOutput(tuple(edits), tuple(changes), tuple(notes), tuple(unfixed))
+
+
+def _mountable(doc: Document, plan: Plan, ins: Instruction, group: tuple[Instruction, ...]) -> bool:
+    """Whether the pass below gives this RUN a secret mount: a flagged shell-form RUN of the same stage."""
+    return (
+        ins in group
+        and not ins.json
+        and not ins.heredoc
+        and _RUN_PREFIX.match(ins.raw) is not None
+        and flagged_line(doc, plan, ins, RULES)
+    )
+
+
+def _unmountable_reader(
+    doc: Document, plan: Plan, ins: Instruction, group: tuple[Instruction, ...], name: str
+) -> Instruction | None:
+    """A later RUN (in this stage or a stage built on it) that reads `name` and would get no secret mount."""
+    for later in doc.instructions[ins.index + 1 :]:
+        if later.cmd == "RUN" and _uses(later, name) and not _mountable(doc, plan, later, group):
+            return later
+    return None
