@@ -374,7 +374,11 @@ class EngineStart(Generic[Then]):
     def result(self) -> tuple[dict[str, EngineSource], list[EngineFailure], Then]:
         """Wait for the thread: the connected sources by engine id, the failures, and what `then` returned."""
         try:
-            self._thread.join()
+            # In short waits: the kernel may hand Ctrl-C's SIGINT to the connecting thread, and Python runs the
+            # handler in this thread only once it wakes; an unbounded join would sleep through it until the
+            # connection timed out.
+            while self._thread.is_alive():
+                self._thread.join(0.05)
         except BaseException:  # Ctrl-C while waiting: whatever connects after this is closed by the thread
             with self._lock:
                 self._abandoned = True
