@@ -7,11 +7,14 @@ import pytest
 from dockaudit.facts.dockerfile import DockerfileInstruction
 from dockaudit.parse.build_context import CopyInstruction
 from dockaudit.parse.http_serving import (
+    configured_server,
     health_path_from_command,
     http_from_command,
     installed_server,
     server_in_script,
+    server_in_shell_form,
     starts_jvm_server,
+    starts_no_server,
 )
 
 
@@ -34,6 +37,12 @@ from dockaudit.parse.http_serving import (
         (["rails", "db:migrate"], None),  # only `rails server` serves
         (["tini", "--", "/bin/sh", "-c", "/bin/meilisearch"], (7700, "meilisearch")),
         (["meilisearch", "--http-addr", "0.0.0.0:7701"], (7701, "meilisearch")),
+        (["apache2ctl", "-D", "FOREGROUND"], (80, "apache2ctl")),  # Debian's packaged Apache: `Listen 80`
+        (["lighttpd", "-D", "-f", "/etc/lighttpd/lighttpd.conf"], (80, "lighttpd")),
+        # A config file may set the port: no default is assumed (`serves_http` asks EXPOSE instead).
+        (["bundle", "exec", "puma", "-C", "config/puma.rb"], None),
+        (["gunicorn", "-c", "gunicorn.conf.py", "app:app"], None),
+        (["gunicorn", "-c", "gunicorn.conf.py", "-b", ":9000", "app:app"], (9000, "gunicorn")),  # the flag wins
     ],
 )
 def test_http_from_command_knows_java_servers_by_their_jar(argv: list[str], expected: tuple[int, str] | None) -> None:
@@ -96,3 +105,56 @@ def test_an_installed_app_started_through_an_opaque_command_is_named_with_its_li
     # The command names another program, or nothing starts: not the app's.
     assert installed_server([], [copy], ["python3", "worker.py"]) is None
     assert installed_server([], [copy], []) is None
+
+
+def test_a_server_configured_by_a_file_is_named_with_the_file() -> None:
+    assert configured_server(["/app/bin/bundle", "exec", "puma", "-C", "/app/config/puma.rb", "--dir", "/app"]) == (
+        "puma",
+        "/app/config/puma.rb",
+    )
+    assert configured_server(["gunicorn", "--config=conf.py", "app:app"]) == ("gunicorn", "conf.py")
+    assert configured_server(["puma", "-p", "3000"]) is None  # no config file named
+    assert configured_server(["unicorn", "-c", "config/unicorn.rb"]) is None  # not known here to speak only HTTP
+
+
+def run_ins(line: int, text: str) -> DockerfileInstruction:
+    return DockerfileInstruction("RUN", (text,), f"RUN {text}", (), line, line, 0)
+
+
+@pytest.mark.parametrize(
+    ("run", "app"),
+    [
+        ("apk --no-cache --update add tzdata openssl nginx bash s6 curl php8-fpm", "nginx"),
+        ("apt-get update && apt-get install -y --no-install-recommends nginx-light", "nginx"),
+        ("apt-get -y install apache2 libapache2-mod-php", "apache2"),
+        ("dnf install -y httpd && dnf clean all", "apache2"),
+        ("apk add lighttpd", "lighttpd"),
+        # Not the web server: a plugin, a library, another package.
+        ("apt-get install -y python3-certbot-nginx", None),
+        ("apt-get install -y libnginx-mod-http-geoip", None),
+        ("apt-get install -y apache2-utils", None),
+        ("pip install nginx-config-parser", None),
+    ],
+)
+def test_a_packaged_web_server_started_by_an_opaque_command_is_found(run: str, app: str | None) -> None:
+    found = installed_server([run_ins(11, run)], [], ["/usr/local/bin/entrypoint.sh"])
+    where = f"/usr/local/bin/entrypoint.sh (which runs {app}, installed at line 11)"
+    assert found == (None if app is None else ([app], where))
+    # Started by a command of its own (a Python app beside the web server), it is not known to be the server.
+    assert installed_server([run_ins(11, run)], [], ["python3", "app.py"]) is None
+
+
+def test_the_server_a_shell_form_command_ends_by_starting_counts() -> None:
+    compound = '([ -z "$CRON_MIN" ] || crond -d 6) && exec httpd -D FOREGROUND'
+    assert server_in_shell_form(["/bin/sh", "-c", compound]) == (80, "httpd")
+    assert server_in_shell_form(["/bin/sh", "-c", "nginx -t && nginx -g 'daemon off;'"]) == (80, "nginx")
+    # Two different servers: unsure.
+    assert server_in_shell_form(["/bin/sh", "-c", "nginx && exec gunicorn app:app"]) is None
+    assert server_in_shell_form(["httpd", "-D", "FOREGROUND"]) is None  # exec form: `http_from_command` reads it
+
+
+def test_a_script_handing_over_to_an_init_starts_no_server_of_its_own() -> None:
+    assert starts_no_server("#!/bin/bash\nchown -R nginx /var/www/app/data\nexec /bin/s6-svscan /etc/services.d\n")
+    assert starts_no_server('#!/bin/sh\nset -e\nexec "$@"\n')
+    branches = "#!/bin/sh\nif [ \"$MODE\" = web ]; then\n  exec nginx -g 'daemon off;'\nfi\nexec gunicorn app:app\n"
+    assert not starts_no_server(branches)  # unsure which, but it does start servers: the installed nginx is not it

@@ -271,6 +271,50 @@ class TestHealthcheck:
         result = harden('FROM python:3.12-slim\nEXPOSE 8000\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n')
         assert 'CMD ["python3", "-c", "import http.client as h, urllib.parse as p;' in result.hardened
 
+    def test_apache_a_shell_form_command_ends_with_is_probed_with_busybox_wget(self) -> None:
+        # FreshRSS's older image: Apache from Alpine's packages, started last by a compound shell-form CMD that an
+        # entrypoint script (not in the build context) runs.
+        text = (
+            "FROM alpine:3.19\nRUN apk add --no-cache apache2 php82-apache2\n"
+            'ENTRYPOINT ["./entrypoint.sh"]\nEXPOSE 80\n'
+            'CMD ([ -z "$CRON_MIN" ] || crond -d 6) && \\\n\texec httpd -D FOREGROUND\n'
+        )
+        result = harden(text)
+        assert 'HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["wget", "-q", "-O", ' in (
+            result.hardened
+        )
+        assert "(httpd serves HTTP on 80, which the Dockerfile exposes)" in result.hardened
+
+    def test_nginx_from_the_packages_under_s6_is_probed_on_80(self, tmp_path: Path) -> None:
+        # Kanboard's image: nginx and php-fpm from Alpine's packages, supervised by s6 from an entrypoint script.
+        (tmp_path / "docker").mkdir()
+        (tmp_path / "docker" / "entrypoint.sh").write_text("#!/bin/sh\nchown -R nginx /data\nexec s6-svscan /etc/s6\n")
+        text = (
+            "FROM alpine:3.19\nRUN apk --no-cache --update add nginx php82-fpm s6 curl\n"
+            "COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh\nEXPOSE 80 443\n"
+            'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]\n'
+        )
+        result = harden(text, project_dir=str(tmp_path))
+        assert 'CMD ["curl", "-sS", "-o", "/dev/null", "http://127.0.0.1:80/"]' in result.hardened
+        assert "which runs nginx, installed at line 2" in result.hardened
+
+    def test_a_packaged_web_server_beside_an_app_of_its_own_gets_no_probe(self) -> None:
+        text = 'FROM alpine:3.19\nRUN apk add --no-cache nginx curl\nEXPOSE 80\nCMD ["python3", "app.py"]\n'
+        assert "\nHEALTHCHECK" not in harden(text).hardened
+
+    def test_puma_with_a_config_file_on_the_only_exposed_port_is_probed_with_ruby(self) -> None:
+        # DocuSeal's image: `bundle exec puma -C config/puma.rb` on ruby:alpine, which has busybox wget (no use on a
+        # `/` that may answer an error) and Ruby, whose Net::HTTP takes any answer.
+        text = 'FROM ruby:3.3-alpine\nEXPOSE 3000\nCMD ["bundle", "exec", "puma", "-C", "/app/config/puma.rb"]\n'
+        result = harden(text)
+        assert 'CMD ["ruby", "-e", "require \'net/http\'; u = URI(\'http://127.0.0.1:3000/\');' in result.hardened
+        assert "puma reads its port from /app/config/puma.rb, and the Dockerfile exposes only port 3000" in (
+            result.hardened
+        )
+        # Two ports: which one the config chose is unknown.
+        two = text.replace("EXPOSE 3000", "EXPOSE 3000 9394")
+        assert "\nHEALTHCHECK" not in harden(two).hardened
+
     def test_node_app_on_an_http_framework_is_probed_with_node(self, tmp_path: Path) -> None:
         (tmp_path / "package.json").write_text('{"dependencies": {"express": "^4"}}')
         (tmp_path / ".dockerignore").write_text(".git\n.env*\n*.pem\n*.key\nnode_modules\n")

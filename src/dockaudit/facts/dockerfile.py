@@ -162,7 +162,7 @@ class RuntimeFacts(Record):
 
 
 WATCHED_TOOLS = frozenset(
-    {"curl", "wget", "nc", "sh", "bash", "python", "python3", "node", "pg_isready", "redis-cli", "mysqladmin"}
+    {"curl", "wget", "nc", "sh", "bash", "python", "python3", "node", "ruby", "pg_isready", "redis-cli", "mysqladmin"}
 )
 """Tools whose absence a base image's data can vouch for (health probes and entrypoint shells use them)."""
 

@@ -43,6 +43,8 @@ def probe(runtime: RuntimeFacts, url: str, strict: bool) -> list[str] | None:
     node_app = program in ("node", "nodejs", "npm", "yarn", "pnpm") or "node" in runtime.http_reason
     if has("node") and (node_app or python is None):
         return _node_probe(url, strict)
+    if has("ruby") and (_ruby_app(runtime) or python is None):
+        return _ruby_probe(url, strict)
     if python is not None:
         if strict:
             code = f"import urllib.request as r; r.urlopen({url!r}, timeout=4)"
@@ -55,6 +57,23 @@ def probe(runtime: RuntimeFacts, url: str, strict: bool) -> list[str] | None:
             )
         return [python, "-c", code]
     return None
+
+
+def _ruby_app(runtime: RuntimeFacts) -> bool:
+    words = [w.rsplit("/", 1)[-1] for w in runtime.command[:3]]
+    return bool({"ruby", "bundle", "puma", "rails", "unicorn", "rackup"} & set(words))
+
+
+def _ruby_probe(url: str, strict: bool) -> list[str]:
+    """`ruby -e` doing the request with Net::HTTP (in Ruby's standard library): any HTTP answer passes unless
+    `strict`; a refused or timed-out connection raises, which exits 1."""
+    check = "; exit(r.code.to_i < 400)" if strict else ""
+    code = (
+        f"require 'net/http'; u = URI({url!r}); "
+        "r = Net::HTTP.start(u.host, u.port, open_timeout: 4, read_timeout: 4) { |h| h.get(u.request_uri) }"
+        f"{check}"
+    )
+    return ["ruby", "-e", code]
 
 
 def _node_probe(url: str, strict: bool) -> list[str]:

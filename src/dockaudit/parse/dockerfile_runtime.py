@@ -42,6 +42,7 @@ from dockaudit.parse.http_serving import (
     server_in_script,
     serves_http,
     starts_jvm_server,
+    starts_no_server,
 )
 from dockaudit.parse.privilege_drop import find_drop, start_script, start_script_text
 from dockaudit.parse.shell_text import SHELLS, VARIABLE, expand, run_words, shell_words, strip_init, unquote
@@ -186,7 +187,9 @@ def analyse_runtime(
             health = None
     script = start_script_text((entrypoint, cmd), readable, context_dir, workdir, runs)
     script_server = server_in_script(*script) if script is not None else None
-    if script_server is None:
+    if script is None or starts_no_server(script[0]):
+        # Nothing readable names the server (no script, or one that hands over to an init such as s6): an app the
+        # file installs is then the one it starts. A script that starts servers of its own is trusted alone.
         script_server = installed_server(runs, copies, command)
     http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, readable, context_dir, script_server)
     if image is not None:

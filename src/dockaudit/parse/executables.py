@@ -29,6 +29,8 @@ PACKAGE_TOOLS: Mapping[str, tuple[str, ...]] = {
     "python-is-python3": ("python",),
     "python": ("python", "python3"),
     "nodejs": ("node",),
+    "ruby": ("ruby",),
+    "ruby-full": ("ruby",),
     "postgresql-client": ("pg_isready", "psql"),
     "redis": ("redis-cli",),
     "redis-tools": ("redis-cli",),

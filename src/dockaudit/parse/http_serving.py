@@ -13,7 +13,15 @@ from pathlib import Path
 from dockaudit.facts.dockerfile import DockerfileInstruction
 from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.build_context import CopyInstruction, read_context_file
-from dockaudit.parse.shell_text import SHELLS, command_words, logical_lines, run_words, shell_words, split_segments
+from dockaudit.parse.shell_text import (
+    SHELLS,
+    command_words,
+    logical_lines,
+    run_words,
+    shell_words,
+    split_segments,
+    strip_init,
+)
 
 _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None], ...] = (
     # (program, port option, default port)
@@ -23,6 +31,9 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
     (re.compile(r"^(?:http-server)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 8080),
     (re.compile(r"^(?:httpd|busybox)$"), re.compile(r"-p[= ](?:[\w.]*:)?(\d+)"), 80),
     (re.compile(r"^(?:nginx|caddy)$"), None, 80),
+    # Apache as Debian (`apache2ctl -D FOREGROUND`) and the official images start it, and lighttpd: `Listen 80`
+    # and `server.port = 80` in the configuration their packages install.
+    (re.compile(r"^(?:apache2|apache2ctl|apachectl|apache2-foreground|httpd-foreground|lighttpd)$"), None, 80),
     (re.compile(r"^(?:rails)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 3000),
     (re.compile(r"^(?:puma)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 9292),
     (re.compile(r"^catalina\.sh$"), None, 8080),
@@ -101,11 +112,37 @@ def health_path_from_command(argv: Sequence[str]) -> str | None:
     return next((path for pattern, path in _HEALTH_PATHS if pattern.match(program)), None)
 
 
+_CONFIG_OPTIONS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    # (HTTP-only server, the option naming the config file that may set its port)
+    (re.compile(r"^puma$"), re.compile(r"(?:^|\s)(?:-C|--config)[= ](\S+)")),
+    (re.compile(r"^(?:gunicorn|hypercorn)$"), re.compile(r"(?:^|\s)(?:-c|--config)[= ](\S+)")),
+)
+
+
+def configured_server(argv: Sequence[str]) -> tuple[str, str] | None:
+    """(server, config file) when the command starts an HTTP-only server without a port option but with a config
+    file, which then decides the port (Rails' generated `config/puma.rb` reads `PORT`, 3000 by default)."""
+    words = _past_bundler(run_words(argv))
+    if not words:
+        return None
+    program = words[0].rsplit("/", 1)[-1]
+    line = " ".join(words[1:])
+    for pattern, option in _CONFIG_OPTIONS:
+        match = option.search(line) if pattern.match(program) else None
+        if match is not None:
+            return program, match.group(1)
+    return None
+
+
+def _past_bundler(words: list[str]) -> list[str]:
+    if words[:1] and words[0].rsplit("/", 1)[-1] == "bundle" and words[1:2] == ["exec"]:
+        return words[2:]  # Bundler runs the app's own server: `bundle exec puma`, `bundle exec rails server`
+    return words
+
+
 def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
     """(port, program) when the command starts a server known to speak HTTP, with the port it listens on."""
-    words = run_words(argv)
-    if words[:1] and words[0].rsplit("/", 1)[-1] == "bundle" and words[1:2] == ["exec"]:
-        words = words[2:]  # Bundler runs the app's own server: `bundle exec puma`, `bundle exec rails server`
+    words = _past_bundler(run_words(argv))
     if not words:
         return None
     program = words[0].rsplit("/", 1)[-1]
@@ -147,6 +184,8 @@ def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
                 # The option is given, but not as a port we can read (`--bind unix:/run/app.sock`,
                 # `--bind 0.0.0.0:${PORT}`): the default would be a guess.
                 return None
+            if configured_server(words) is not None:
+                return None  # a config file may set the port: see `configured_server`
             return (default, server) if default is not None else None
     return None
 
@@ -158,6 +197,20 @@ def server_in_script(text: str, where: str) -> tuple[list[str], str] | None:
     last command, or keeps its command line in an array it runs (sonarqube's `DEFAULT_CMD=(java -jar ...)`). Only
     those count: a server named mid-script may be a check (`nginx -t`) or one branch of several. Two different
     servers mean unsure."""
+    found = _started_servers(text)
+    if len(found) != 1:
+        return None
+    words, number = next(iter(found.values()))
+    return words, f"{where} line {number}"
+
+
+def starts_no_server(text: str) -> bool:
+    """Whether a start script starts no server known to speak HTTP (it hands over to an init, or to "$@")."""
+    return not _started_servers(text)
+
+
+def _started_servers(text: str) -> dict[tuple[int, str], tuple[list[str], int]]:
+    """The HTTP servers a script starts (see `server_in_script`): their words and line, by (port, program)."""
     lines = [(n, line) for n, line in logical_lines(text) if line.strip() and not line.lstrip().startswith("#")]
     found: dict[tuple[int, str], tuple[list[str], int]] = {}
     for position, (number, line) in enumerate(lines):
@@ -172,14 +225,19 @@ def server_in_script(text: str, where: str) -> tuple[list[str], str] | None:
             server = http_from_command(words)
             if server is not None:
                 found.setdefault(server, (words, number))
-    if len(found) != 1:
-        return None
-    words, number = next(iter(found.values()))
-    return words, f"{where} line {number}"
+    return found
 
 
+_PACKAGE_INSTALL = (
+    r"\b(?:apk(?:\s+-[\w=-]+)*\s+add|(?:apt-get|apt|yum|dnf|microdnf|zypper)(?:\s+-[\w=-]+)*\s+install)\b[^&;|]*"
+)
+"""A package manager's install command up to its package names (`apk --no-cache add`, `apt-get -y install`)."""
 _INSTALLED_BY_RUN: tuple[tuple[str, re.Pattern[str]], ...] = (
     # (app, how a RUN installs it) for self-hosted apps whose image starts them through an init or a script.
+    # Web servers from the distribution's packages: their packaged configuration serves HTTP on port 80.
+    ("nginx", re.compile(_PACKAGE_INSTALL + r"(?<![\w-])nginx(?:-(?:full|light|extras|core))?(?![\w.-])")),
+    ("apache2", re.compile(_PACKAGE_INSTALL + r"(?<![\w-])(?:apache2|httpd)(?![\w.-])")),
+    ("lighttpd", re.compile(_PACKAGE_INSTALL + r"(?<![\w-])lighttpd(?![\w.-])")),
     ("code-server", re.compile(r"\b(?:dpkg -i|apt(?:-get)? install|npm (?:i|install))\b[^&;|]*\bcode-server\b")),
     ("ghost", re.compile(r"\bghost install\b")),  # ghost-cli, as the official image installs Ghost
     ("gitea", re.compile(r"\bapk add\b[^&;|]*\bgitea\b")),
@@ -240,6 +298,15 @@ def _past_drop_tool(words: list[str]) -> list[str]:
     return words
 
 
+def server_in_shell_form(argv: Sequence[str]) -> tuple[int, str] | None:
+    """The server a shell-form command ends by starting: `([ -z "$CRON" ] || crond) && exec httpd -D FOREGROUND`."""
+    words = strip_init(list(argv))
+    if len(words) < 3 or words[0].rsplit("/", 1)[-1] not in SHELLS or words[1] != "-c":
+        return None
+    server = server_in_script(words[2], "the command")
+    return http_from_command(server[0]) if server is not None else None
+
+
 _ARRAY_ASSIGNMENT = re.compile(r"^\s*(?:local\s+|declare\s+-a\s+)?[A-Za-z_][A-Za-z0-9_]*=\(")
 """`CMD=(java -jar app.jar ...)`: a command kept in a bash array, whose words are the command line."""
 
@@ -286,6 +353,8 @@ def serves_http(
         http_from_command(command)
         or http_from_command(cmd)
         or http_from_command(_package_script(command, copies, context_dir))
+        or server_in_shell_form(command)
+        or server_in_shell_form(cmd)
     )
     if found is not None:
         port, program = found
@@ -304,6 +373,11 @@ def serves_http(
                 port,
                 f"{script_server[1]} starts {program}, which serves HTTP on {port}, which the Dockerfile exposes",
             )
+    configured = configured_server(command) or configured_server(cmd)
+    if found is None and configured is not None and len(set(exposed)) == 1:
+        port = exposed[0]
+        server, config = configured
+        return port, f"{server} reads its port from {config}, and the Dockerfile exposes only port {port}"
     if found is None and len(set(exposed)) == 1:
         framework = _web_framework(command, copies, context_dir) or _web_framework(cmd, copies, context_dir)
         if framework is not None:
