@@ -32,6 +32,22 @@ INSTALLED_APP = (
     "on its documented port, trusted only when the Dockerfile exposes that port"
 )
 
+PACKAGED_WEB_SERVER = (
+    "harden.md HEALTHCHECK: the service speaks HTTP on a known port: nginx or Apache from the distribution's packages "
+    "serves HTTP on 80 with its packaged configuration; started by s6 or an entrypoint that starts no server of its "
+    "own, or last in a shell-form CMD, it is the image's server when the Dockerfile exposes 80"
+)
+CONFIGURED_SERVER = (
+    "harden.md HEALTHCHECK: puma and gunicorn speak only HTTP; when a config file the build cannot read sets the "
+    "port, the one port the Dockerfile exposes is theirs, and the image's own Ruby can do the request"
+)
+
+S6_HANDOVER = """#!/bin/bash
+# Certificates and data ownership, then s6 supervises nginx and php-fpm.
+chown -R nginx:nginx /var/www/app/data
+exec /bin/s6-svscan /etc/services.d
+"""
+
 JAR_START = """#!/bin/sh
 # Root-free start: JVM options from the environment, then the server.
 JAVA_OPTS="${JAVA_OPTS} -XX:+IgnoreUnrecognizedVMOptions"
@@ -260,5 +276,55 @@ SERVER_CASES: tuple[Case, ...] = (
         healthcheck=NO_HEALTHCHECK,
         forbid_probe_ports=(5678, 8443),
         cites=(INSTALLED_APP,),
+    ),
+    Case(
+        name="packaged-nginx-under-s6",
+        pattern="nginx and php-fpm from Alpine's packages, an entrypoint that chowns data and execs s6-svscan",
+        source="PHP app images supervised by s6 (kanboard style)",
+        text=dockerfile("""
+            FROM alpine:3.20
+            RUN apk --no-cache --update add nginx php83-fpm s6 curl bash
+            COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh
+            EXPOSE 80 443
+            ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]
+            CMD []
+            """),
+        files={".dockerignore": ".git\n", "docker/entrypoint.sh": S6_HANDOVER},
+        present={"DA608": "medium"},
+        healthcheck=Probe(("curl",), 80),
+        forbid_probe_ports=(443,),
+        cites=(PACKAGED_WEB_SERVER,),
+    ),
+    Case(
+        name="apache-last-in-a-shell-form-cmd",
+        pattern="Apache started last in a compound shell-form CMD after an optional crond, behind an entrypoint",
+        source="older FreshRSS-style alpine apache+php images",
+        text=dockerfile("""
+            FROM alpine:3.20
+            RUN apk add --no-cache apache2 php83-apache2 tzdata
+            ENTRYPOINT ["./entrypoint.sh"]
+            EXPOSE 80
+            CMD ([ -z "$CRON_MIN" ] || crond -d 6) && exec httpd -D FOREGROUND
+            """),
+        files={".dockerignore": ".git\n"},
+        present={"DA608": "medium"},
+        healthcheck=Probe(("wget",), 80),
+        cites=(PACKAGED_WEB_SERVER,),
+    ),
+    Case(
+        name="puma-config-file-probed-with-ruby",
+        pattern="`bundle exec puma -C config/puma.rb` on ruby:alpine exposing one port, no curl",
+        source="Rails app images (docuseal style)",
+        text=dockerfile("""
+            FROM ruby:3.3-alpine
+            WORKDIR /app
+            COPY Gemfile Gemfile.lock ./
+            EXPOSE 3000
+            CMD ["/app/bin/bundle", "exec", "puma", "-C", "/app/config/puma.rb", "--dir", "/app"]
+            """),
+        files={".dockerignore": ".git\n"},
+        present={"DA608": "medium"},
+        healthcheck=Probe(("ruby",), 3000),
+        cites=(CONFIGURED_SERVER,),
     ),
 )
