@@ -220,9 +220,16 @@ class TestProcess:
         assert 'CMD ["node", "server.js"]\n' in result.hardened
 
     def test_shell_syntax_stays_with_a_note(self) -> None:
+        result = harden("FROM scratch\nCMD ./start.sh && app $PORT\n")
+        assert "CMD ./start.sh && app $PORT\n" in result.hardened
+        assert any("shell syntax" in note for note in result.notes)
+
+    def test_a_shell_form_that_execs_its_program_is_left_alone(self) -> None:
+        # Docker's documented idiom: `exec` makes the app PID 1, so scan reports nothing and harden has no reason.
         result = harden("FROM scratch\nCMD ./start.sh && exec app $PORT\n")
         assert "CMD ./start.sh && exec app $PORT\n" in result.hardened
-        assert any("shell syntax" in note for note in result.notes)
+        assert not any("DA607" in u.rule_ids for u in result.unfixed)
+        assert not any("shell syntax" in note for note in result.notes)
 
     def test_shell_entrypoint_with_a_cmd_is_not_converted(self) -> None:
         result = harden('FROM scratch\nENTRYPOINT app serve\nCMD ["--verbose"]\n')
@@ -672,8 +679,11 @@ def test_quoted_shell_characters_do_not_block_exec_form() -> None:
     assert 'CMD ["nginx", "-g", "daemon off;"]\n' in result.hardened
 
 
-def test_exec_inside_sh_c_is_dropped_when_unwrapping() -> None:
-    assert 'CMD ["app", "--serve"]\n' in harden('FROM scratch\nCMD ["/bin/sh", "-c", "exec app --serve"]\n').hardened
+def test_a_plain_sh_c_command_is_unwrapped_and_an_exec_one_is_left_alone() -> None:
+    assert 'CMD ["app", "--serve"]\n' in harden('FROM scratch\nCMD ["/bin/sh", "-c", "app --serve"]\n').hardened
+    # `sh -c "exec app"`: app is PID 1 already, nothing was flagged, so nothing is rewritten.
+    kept = 'CMD ["/bin/sh", "-c", "exec app --serve"]\n'
+    assert kept in harden("FROM scratch\n" + kept).hardened
 
 
 def test_remote_download_uses_the_client_the_dockerfile_already_uses() -> None:

@@ -306,8 +306,36 @@ def test_shell_form_fix_is_the_same_command_in_exec_form() -> None:
 
 
 def test_shell_form_with_shell_syntax_gets_a_script_fix() -> None:
-    (finding,) = run_rule("DA607", text("FROM alpine:3.20\nCMD ./migrate && exec ./server\n"))
+    (finding,) = run_rule("DA607", text("FROM alpine:3.20\nCMD ./migrate && ./server\n"))
     assert finding.fix is not None and "exec" in finding.fix.dockerfile
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "exec java ${JAVA_OPTIONS} -jar /app/app.jar",  # Docker's documented idiom: variables need the shell
+        "./migrate && exec ./server",
+        '([ -z "$CRON_MIN" ] || crond -d 6) && \\\n    exec httpd -D FOREGROUND',
+    ],
+)
+def test_a_shell_form_command_that_execs_its_program_is_no_finding(command: str) -> None:
+    # The program replaces the shell as PID 1 and gets SIGTERM: the flaw the rule is about is not there.
+    assert run_rule("DA607", text(f"FROM alpine:3.20\nCMD {command}\n")) == []
+    assert run_rule("DA607", text(f"FROM alpine:3.20\nENTRYPOINT {command}\n")) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "./server || exec ./fallback",  # exec only on failure
+        "exec ./server | tee /log/app.log",  # a pipeline's commands are children of the shell
+        "exec >/log/app.log 2>&1; ./server",  # exec only redirects
+        'if [ -n "$DEBUG" ]; then exec ./server --debug; fi; ./server',
+        "exec ./server & wait",
+    ],
+)
+def test_an_exec_the_shell_may_not_reach_still_is_a_finding(command: str) -> None:
+    assert len(run_rule("DA607", text(f"FROM alpine:3.20\nCMD {command}\n"))) == 1
 
 
 def test_pin_fix_keeps_the_image_name_and_tag() -> None:

@@ -87,11 +87,20 @@ def test_healthcheck_present_passes() -> None:
 
 @pytest.mark.parametrize(
     ("entrypoint", "cmd"),
-    [(None, ("/bin/sh", "-c", "sleep 3600; exit 0")), (("sh", "-c"), ("exec app",)), (None, ("bash", "-c", "x"))],
+    [(None, ("/bin/sh", "-c", "sleep 3600; exit 0")), (("sh", "-c"), ("app --serve",)), (None, ("bash", "-c", "x"))],
 )
 def test_shell_form_command_is_reported(entrypoint: tuple[str, ...] | None, cmd: tuple[str, ...]) -> None:
     [finding] = run_rule("DA103", make_image_facts(config=make_config(entrypoint=entrypoint, cmd=cmd)))
     assert "PID 1" in finding.evidence
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "cmd"),
+    [(("sh", "-c"), ("exec app",)), (None, ("/bin/sh", "-c", "exec java $JAVA_OPTS -jar /app.jar"))],
+)
+def test_a_shell_that_execs_its_program_passes(entrypoint: tuple[str, ...] | None, cmd: tuple[str, ...]) -> None:
+    # `CMD exec java ...` in a Dockerfile: the program replaces the shell as PID 1 and gets the signals.
+    assert run_rule("DA103", make_image_facts(config=make_config(entrypoint=entrypoint, cmd=cmd))) == []
 
 
 def test_exec_form_command_passes() -> None:

@@ -57,6 +57,46 @@ def split_segments(text: str) -> list[str]:
     return [s.strip().lstrip("({").strip() for s in _SEGMENT_SPLIT.split(joined) if s.strip()]
 
 
+_COMPOUND_KEYWORDS = frozenset(
+    {"if", "then", "else", "elif", "fi", "case", "esac", "for", "while", "until", "do", "done"}
+)
+
+
+def execs_last(text: str) -> bool:
+    """Whether shell text ends by `exec`ing a program at its top level (`exec java $OPTS -jar app.jar`, or set-up
+    joined by `&&`/`;` and then `exec httpd -D FOREGROUND`), so the program replaces the shell and gets its signals.
+
+    Docker's documented idiom for a shell-form command that must receive signals. Conservative: an `exec` in a
+    branch, a subshell, a pipeline, after `||`, backgrounded, or only redirecting does not count."""
+    lexer = shlex.shlex(re.sub(r"\\\r?\n", " ", text), posix=True, punctuation_chars=";&|()<>")
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes
+        return False
+    last: list[str] = []
+    before = ""
+    depth = 0
+    for token in tokens:
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        if token in ("&&", ";") and depth == 0:
+            before, last = token, []
+        elif token in ("||", "|", "&", ";;") and depth == 0:
+            before, last = token, [token]  # the end is a pipeline, a fallback or a background job
+        else:
+            last.append(token)
+    if any(word in _COMPOUND_KEYWORDS for word in tokens if word.isidentifier()):
+        return False
+    if depth != 0 or before not in ("", "&&", ";") or len(last) < 2 or last[0] != "exec":
+        return False
+    program = last[1]
+    return not (program[:1] in "<>" or program.isdigit() or program in ("(", ")"))
+
+
 def shell_words(text: str) -> list[str]:
     """Words of a shell text as `sh` would split them; on unbalanced quotes, split on whitespace."""
     try:

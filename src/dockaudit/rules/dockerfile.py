@@ -13,6 +13,7 @@ from dockaudit.facts.filesystem import OsRelease
 from dockaudit.model import Fix, Location, Severity
 from dockaudit.parse.dockerfile_runtime import runtime_of
 from dockaudit.parse.executables import healthcheck_tools
+from dockaudit.parse.shell_text import execs_last
 from dockaudit.rules.fixes import (
     compose_service,
     create_user_dockerfile,
@@ -450,11 +451,12 @@ def no_user_instruction(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult
     ),
 )
 def shell_form_cmd(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
-    """A CMD or ENTRYPOINT of the final stage is in shell form."""
+    """A CMD or ENTRYPOINT of the final stage is in shell form and its shell does not `exec` the program (`CMD exec
+    java $OPTS -jar app.jar` is Docker's documented idiom: the program replaces the shell as PID 1)."""
     return [
         Hit(f"{i.cmd} is in shell form: {i.original}", _line(i), fix=_exec_form_fix(i))
         for i in facts.final_stage()
-        if i.cmd in ("CMD", "ENTRYPOINT") and not i.json_form
+        if i.cmd in ("CMD", "ENTRYPOINT") and not i.json_form and not execs_last(" ".join(i.value))
     ]
 
 

@@ -13,7 +13,7 @@ from dockaudit.model import Fix, Location, Origin, Severity
 from dockaudit.parse.base_images import known_base
 from dockaudit.parse.executables import healthcheck_tools, tools_in
 from dockaudit.parse.privilege_drop import drop_in_command, script_drop
-from dockaudit.parse.shell_text import strip_init
+from dockaudit.parse.shell_text import execs_last, strip_init
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
 from dockaudit.rules.steps import anchor, last_step, origin_of
@@ -299,9 +299,12 @@ def _fix_shell_form(facts: ImageFacts, ctx: RuleContext) -> Fix:
     fix=_fix_shell_form,
 )
 def shell_form_command(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
-    """The effective command starts with `/bin/sh -c` or `sh -c`."""
+    """The effective command starts with `/bin/sh -c` or `sh -c`, and the shell does not `exec` the program."""
     command = effective_command(facts)
     if len(command) < 2 or command[0] not in _SHELLS or command[1] != "-c":
+        return []
+    if len(command) > 2 and execs_last(command[2]):
+        # `CMD exec java ...`: Docker's documented shell-form idiom; the program replaces the shell as PID 1.
         return []
     shown = redact_command(" ".join(command))
     instruction = "ENTRYPOINT" if facts.config.entrypoint else "CMD"
