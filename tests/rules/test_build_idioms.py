@@ -91,13 +91,17 @@ def test_build_tools_removed_only_by_a_later_run_are_still_reported() -> None:
     text = (
         "FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y build-essential curl\nRUN make\n"
         "RUN apt-get remove -y build-essential && apt-get -y autoremove\n"
+        'CMD ["minio", "server", "/data"]\n'
     )
     (finding,) = rule("DA604", text)
     assert finding.evidence == "the only stage installs build-essential" and finding.location.line == 2
 
 
 def test_build_tools_left_behind_are_still_reported() -> None:
-    kept = "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y gcc libpq-dev && apt-get purge -y gcc\n"
+    kept = (
+        "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y gcc libpq-dev && apt-get purge -y gcc\n"
+        'CMD ["gunicorn", "app:app"]\n'
+    )
     (finding,) = rule("DA604", kept)
     assert finding.evidence == "the only stage installs libpq-dev"
 

@@ -363,3 +363,14 @@ def test_single_stage_is_one_finding_however_many_runs_install_tools() -> None:
     (finding,) = run_rule("DA604", text(dockerfile))
     assert finding.location.line == 2
     assert finding.evidence == "the only stage installs build-essential (line 2); npm dev dependencies (line 5)"
+
+
+def test_a_base_images_build_tools_are_advice_for_the_images_built_from_it() -> None:
+    # A Python-and-Node base for CI builds: no command of its own, its `make` and headers serve its children.
+    base = "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends make gcc\n"
+    (finding,) = run_rule("DA604", text(base))
+    assert finding.severity is Severity.INFO
+    assert "a base image" in finding.evidence and "make" in finding.evidence
+    # The same file with an app's command is the runtime image: the tools ship with the app.
+    (app,) = run_rule("DA604", text(base + 'CMD ["python", "app.py"]\n'))
+    assert app.severity is Severity.MEDIUM

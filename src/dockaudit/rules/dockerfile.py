@@ -271,7 +271,19 @@ def single_stage_build(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
     parts = [f"{', '.join(tools)} (line {instr.start_line})" for instr, tools in installs]
     if len(parts) == 1:
         parts = [", ".join(installs[0][1])]
-    return [Hit(f"the only stage installs {'; '.join(parts)}", _line(installs[0][0]))]
+    evidence = f"the only stage installs {'; '.join(parts)}"
+    runtime = runtime_of(facts)
+    if runtime.base_image is not None:
+        # A base image's build tools are for the images built from it (a `pip install` of a C extension, `make`):
+        # it cannot split itself, the images built from it can.
+        return [
+            _advice(
+                f"{evidence}; a base image ({runtime.base_image}): the images built from it should build in a stage "
+                "of their own and copy the result into a slim runtime stage",
+                _line(installs[0][0]),
+            )
+        ]
+    return [Hit(evidence, _line(installs[0][0]))]
 
 
 def _pair_names(instr: DockerfileInstruction) -> list[str]:
