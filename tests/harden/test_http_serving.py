@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dockaudit.facts.dockerfile import DockerfileInstruction
-from dockaudit.parse.build_context import CopyInstruction
+from dockaudit.parse.build_context import CopyInstruction, script_source
 from dockaudit.parse.http_serving import (
     configured_server,
     health_path_from_command,
@@ -158,3 +160,22 @@ def test_a_script_handing_over_to_an_init_starts_no_server_of_its_own() -> None:
     assert starts_no_server('#!/bin/sh\nset -e\nexec "$@"\n')
     branches = "#!/bin/sh\nif [ \"$MODE\" = web ]; then\n  exec nginx -g 'daemon off;'\nfi\nexec gunicorn app:app\n"
     assert not starts_no_server(branches)  # unsure which, but it does start servers: the installed nginx is not it
+
+
+def test_a_start_script_deep_in_a_directory_copied_to_the_root_is_read(tmp_path: Path) -> None:
+    # Kanboard's `ADD docker/ /` brings docker/usr/local/bin/entrypoint.sh to /usr/local/bin/entrypoint.sh.
+    (tmp_path / "docker" / "usr" / "local" / "bin").mkdir(parents=True)
+    (tmp_path / "docker" / "usr" / "local" / "bin" / "entrypoint.sh").write_text("#!/bin/sh\nexec s6-svscan /s6\n")
+    add = CopyInstruction(("docker/",), "/", None, 20)
+    assert script_source("/usr/local/bin/entrypoint.sh", [add], tmp_path, "/") == (
+        "docker/usr/local/bin/entrypoint.sh",
+        "entrypoint.sh",
+    )
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "start.sh").write_text("#!/bin/sh\nexec app\n")
+    app = CopyInstruction((".",), "/var/www/app", None, 19)
+    assert script_source("/var/www/app/bin/start.sh", [app], tmp_path, "/") == ("bin/start.sh", "start.sh")
+    # Not in the directory: the earlier COPY that does bring it counts.
+    (tmp_path / "start.sh").write_text("#!/bin/sh\nexec app\n")
+    own = CopyInstruction(("start.sh",), "/opt/start.sh", None, 18)
+    assert script_source("/opt/start.sh", [own, add], tmp_path, "/") == ("start.sh", "start.sh")

@@ -61,6 +61,13 @@ def script_source(
             if context_dir is not None and (context_dir / src).is_dir():
                 inner = posixpath.basename(program)
                 candidates = [(posixpath.join(src, inner), posixpath.join(copy.dest, inner))]
+                # Or deeper: `ADD docker/ /` brings docker/usr/local/bin/entrypoint.sh to /usr/local/bin/.
+                # Only when the file is there: a later whole-directory copy must not hide an earlier COPY of it.
+                under = copy.dest.rstrip("/") + "/"
+                if wanted is not None and wanted.startswith(under):
+                    deep = posixpath.normpath(posixpath.join(src, wanted[len(under) :]))
+                    if (context_dir / deep).is_file():
+                        candidates.append((deep, wanted))
             for source, path in candidates:
                 hit = (
                     path == wanted
