@@ -305,6 +305,18 @@ class TestHealthcheck:
         assert 'CMD ["curl", "-sS", "-o", "/dev/null", "http://127.0.0.1:80/"]' in result.hardened
         assert "which runs nginx, installed at line 2" in result.hardened
 
+    def test_a_packaged_nginx_under_s6_with_only_wget_gets_no_status_checking_probe(self, tmp_path: Path) -> None:
+        # Its `/` is the app's (a login page, or a 401): busybox wget fails on an error status, so no probe.
+        (tmp_path / "start.sh").write_text("#!/bin/sh\nexec s6-svscan /etc/s6\n")
+        text = (
+            "FROM alpine:3.19\nRUN apk add --no-cache nginx php82-fpm s6\nCOPY start.sh /usr/local/bin/start.sh\n"
+            'EXPOSE 80\nENTRYPOINT ["/usr/local/bin/start.sh"]\n'
+        )
+        result = harden(text, project_dir=str(tmp_path))
+        assert "\nHEALTHCHECK" not in result.hardened
+        (left,) = [u for u in result.unfixed if "DA608" in u.rule_ids]
+        assert "wget fails on an error status" in left.reason
+
     def test_a_packaged_web_server_beside_an_app_of_its_own_gets_no_probe(self) -> None:
         text = 'FROM alpine:3.19\nRUN apk add --no-cache nginx curl\nEXPOSE 80\nCMD ["python3", "app.py"]\n'
         assert "\nHEALTHCHECK" not in harden(text).hardened

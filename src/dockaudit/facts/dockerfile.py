@@ -130,6 +130,9 @@ class RuntimeFacts(Record):
     http_port: int | None = None
     """An exposed port the runtime stage is known to serve HTTP on."""
     http_reason: str = ""
+    http_fronts_app: bool = False
+    """The HTTP server is one the file installs and an init or a script starts (nginx under s6): its `/` is an
+    app's, which may answer an error status, so only a probe that takes any answer fits."""
     health_path: str | None = None
     """A path the service answers 200 on when healthy (from the base image table), so a strict probe fits."""
     slow_start: bool = False

@@ -35,7 +35,7 @@ def probe(runtime: RuntimeFacts, url: str, strict: bool) -> list[str] | None:
     has = runtime.has_tool
     if has("curl"):
         return ["curl", "-fsS", "-o", "/dev/null", url] if strict else ["curl", "-sS", "-o", "/dev/null", url]
-    static = any(server in runtime.http_reason for server in _STATIC_SERVERS)
+    static = not runtime.http_fronts_app and any(server in runtime.http_reason for server in _STATIC_SERVERS)
     if has("wget") and (strict or static):
         return ["wget", "-q", "-O", "/dev/null", url]
     python = "python3" if has("python3") else "python" if has("python") else None

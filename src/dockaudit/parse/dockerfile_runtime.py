@@ -187,11 +187,14 @@ def analyse_runtime(
             health = None
     script = start_script_text((entrypoint, cmd), readable, context_dir, workdir, runs)
     script_server = server_in_script(*script) if script is not None else None
+    installed = None
     if script is None or starts_no_server(script[0]):
         # Nothing readable names the server (no script, or one that hands over to an init such as s6): an app the
         # file installs is then the one it starts. A script that starts servers of its own is trusted alone.
-        script_server = installed_server(runs, copies, command)
+        installed = script_server = installed_server(runs, copies, command)
     http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, readable, context_dir, script_server)
+    # What an installed server started by an init serves at `/` is the app's (a login, a 401): not a static site.
+    fronts_app = http is not None and installed is not None and http[1].startswith(installed[1])
     if image is not None:
         exposed_all = exposed + [int(p.split("/")[0]) for p in image.exposed_ports if p.split("/")[0].isdigit()]
     else:
@@ -212,6 +215,7 @@ def analyse_runtime(
         tools_complete=tools.complete,
         http_port=http[0] if http else None,
         http_reason=http[1] if http else "",
+        http_fronts_app=fronts_app,
         health_path=_health_path(http, known, command, cmd or (), script_server),
         slow_start=http is not None
         and (
