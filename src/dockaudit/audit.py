@@ -16,9 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockaudit import audit_harden
 from dockaudit.audit_compose import LiveProjects, checklist_service, point_at_compose_lines, service_image_lookup
-from dockaudit.audit_files import audit_path
 from dockaudit.audit_options import AuditOptions, ProgressCallback, ProgressEvent
 from dockaudit.config import (
     Ignore,
@@ -353,6 +351,8 @@ class AuditSession:
             return self._audit_host(on_progress), None
         if target.kind is TargetKind.COMPOSE_SERVICE:
             return checklist_service(self, target, on_progress), None
+        from dockaudit.audit_files import audit_path  # files only: an engine run does not load it
+
         return audit_path(self, Path(target.ref), on_progress, cancel), None
 
     def _checklist_image(
@@ -608,16 +608,22 @@ class AuditSession:
 
     def base_lookup(self) -> Callable[[str], BaseImage | None]:
         """Base images named in Dockerfiles, read from this session's engine when it has them."""
+        from dockaudit import audit_harden
+
         return audit_harden.base_lookup(self)
 
     def harden_dockerfile(self, path: Path) -> HardenResult:
         """The hardened Dockerfile of a file (base images read from the engine when it has them)."""
+        from dockaudit import audit_harden
+
         return audit_harden.harden_dockerfile(self, path)
 
     def harden_image(
         self, facts: ImageFacts, dockerfile_text: str | None = None, project_dir: str | None = None
     ) -> HardenResult:
         """The hardened Dockerfile of an image: its own Dockerfile when given, else one rebuilt from history."""
+        from dockaudit import audit_harden
+
         return audit_harden.harden_image(self, facts, dockerfile_text, project_dir)
 
     def image_for_harden(self, ref: str, cancel: threading.Event | None = None) -> ImageFacts:
@@ -628,6 +634,8 @@ class AuditSession:
 
     def harden_container(self, facts: ContainerFacts) -> RuntimeHardening:
         """The hardened `docker run` and Compose service of a container, limits from its observed usage."""
+        from dockaudit import audit_harden
+
         return audit_harden.harden_container(self, facts)
 
     def close(self) -> None:

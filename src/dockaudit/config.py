@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -92,6 +91,8 @@ def find_config(cwd: Path) -> tuple[Path, tuple[str, ...]] | None:
 
 
 def _has_tool_table(path: Path) -> bool:
+    import tomllib  # only when there is a file to read: most runs have none, and it costs ~2 ms of start-up
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -129,6 +130,8 @@ def load_file(path: Path, table: tuple[str, ...] = ()) -> Settings:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
+    import tomllib  # see `_has_tool_table`
+
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

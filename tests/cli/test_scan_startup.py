@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 SCAN_AND_LIST_MODULES = """
 import atexit, json, runpy, sys
@@ -28,19 +29,25 @@ NOT_NEEDED = (
     # The daemon's settings are only read with --host-checks; the TUI's child process is not started.
     "dockaudit.facts.host",
     "pickle",
+    # Files and harden: an engine run audits neither; no configuration file exists here to parse.
+    "dockaudit.audit_files",
+    "dockaudit.audit_harden",
+    "tomllib",
 )
 
 
 def test_a_checklist_scan_of_images_and_containers_loads_no_trivy_compose_or_host_code(
-    good_image: str, hardened_container: str
+    good_image: str, hardened_container: str, tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)  # no user configuration; the working directory has no project file
     argv = [sys.executable, "-c", SCAN_AND_LIST_MODULES, "scan", "--no-trivy", "-f", "json", "-q"]
     proc = subprocess.run(
         [*argv, "-o", os.devnull, good_image, hardened_container],
         capture_output=True,
         text=True,
         env=env,
+        cwd=tmp_path,
         timeout=120,
         check=False,
     )
