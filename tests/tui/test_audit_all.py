@@ -102,8 +102,11 @@ async def test_results_stream_into_the_list_and_a_removed_image_is_not_a_failure
         docker_client.api.remove_image(f"{fleet_repo}:7", force=True)
         await pilot.press("A")
         progress = screen.query_one("#audit-progress", AuditProgress)
-        assert progress.running
-        assert progress_text(screen).startswith(f"Auditing {progress.done}/{FLEET}")
+        if progress.running:
+            assert progress_text(screen).startswith(f"Auditing {progress.done}/{FLEET}")
+        else:
+            # In threads, 24 small images can all be audited before the key press returns (seen in CI).
+            assert not in_child and progress_text(screen).startswith(f"Audited {FLEET}/{FLEET}"), progress_text(screen)
         midway: list[tuple[int, int]] = []
         deadline = time.monotonic() + 120
         while progress.running:
