@@ -39,6 +39,9 @@ from dockaudit.parse.http_serving import (
         (["rails", "db:migrate"], None),  # only `rails server` serves
         (["tini", "--", "/bin/sh", "-c", "/bin/meilisearch"], (7700, "meilisearch")),
         (["meilisearch", "--http-addr", "0.0.0.0:7701"], (7701, "meilisearch")),
+        (["fastapi", "run", "--host", "0.0.0.0", "/app/src/app"], (8000, "fastapi")),  # FastAPI CLI, uvicorn's port
+        (["fastapi", "run", "--port", "80", "app/main.py"], (80, "fastapi")),
+        (["fastapi", "--version"], None),
         (["apache2ctl", "-D", "FOREGROUND"], (80, "apache2ctl")),  # Debian's packaged Apache: `Listen 80`
         (["lighttpd", "-D", "-f", "/etc/lighttpd/lighttpd.conf"], (80, "lighttpd")),
         # A config file may set the port: no default is assumed (`serves_http` asks EXPOSE instead).

@@ -91,7 +91,8 @@ def split_instructions(text: str) -> tuple[list[Instruction], list[Stage]]:
         parts = [stripped]
         while lines[i].rstrip().endswith(escape) and i + 1 < len(lines):
             i += 1
-            while i < len(lines) and lines[i].strip().startswith("#") and i + 1 < len(lines):
+            # Comment and empty lines inside a continuation are skipped, as BuildKit's parser skips them.
+            while i < len(lines) and (not lines[i].strip() or lines[i].strip().startswith("#")) and i + 1 < len(lines):
                 i += 1
             parts[-1] = parts[-1].rstrip()[:-1]
             parts.append(lines[i].strip())
@@ -121,8 +122,9 @@ def instruction_at(instructions: Sequence[Instruction], line: int) -> Instructio
 
 
 def find_instruction(instructions: Sequence[Instruction], match: str) -> Instruction | None:
-    """The first instruction whose joined text contains `match`."""
-    return next((ins for ins in instructions if match in ins.text), None)
+    """The instruction whose joined text is `match`, else the first one that contains it."""
+    exact = next((ins for ins in instructions if ins.text == match), None)
+    return exact or next((ins for ins in instructions if match in ins.text), None)
 
 
 def is_windows(text: str) -> bool:

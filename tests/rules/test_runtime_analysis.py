@@ -641,6 +641,31 @@ CASES = [
         da606="info",
     ),
     Case(
+        name="uwsgi-uid-drops",
+        source="early searx and other Python images (`uwsgi --uid searx --gid searx --http :5000`)",
+        text=(
+            "FROM debian:12\nRUN useradd searx\nEXPOSE 5000\n"
+            'CMD ["/usr/local/bin/uwsgi", "--uid", "searx", "--gid", "searx", "--http", ":5000", "-w", "app"]\n'
+        ),
+        drop=("uwsgi", "searx"),
+        da606="info",
+    ),
+    Case(
+        name="gunicorn-user-drops",
+        source="Django images started as root that hand gunicorn's workers to www-data",
+        text='FROM python:3.12-slim\nCMD ["gunicorn", "--user=www-data", "-b", ":8000", "app.wsgi"]\n',
+        drop=("gunicorn", "www-data"),
+        http=8000,
+        da606="info",
+    ),
+    Case(
+        name="uwsgi-without-uid-stays-root",
+        source="uwsgi images with no --uid: the workers keep root",
+        text='FROM debian:12\nEXPOSE 5000\nCMD ["uwsgi", "--http", ":5000", "-w", "app"]\n',
+        drop=None,
+        da606="high",
+    ),
+    Case(
         name="sshd-started-at-the-end-of-a-shell-command",
         source="zp4rker/centos7-ssh-style images (`CMD echo ... | passwd --stdin && /usr/sbin/sshd -D`)",
         text="FROM centos:7\nRUN yum install -y openssh-server\nEXPOSE 22\nCMD ssh-keygen -A && /usr/sbin/sshd -D\n",

@@ -27,6 +27,7 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
     # (program, port option, default port)
     (re.compile(r"^(?:gunicorn|hypercorn)$"), re.compile(r"(?:-b|--bind)[= ](?:[\w.\[\]:]*:)?(\d+)"), 8000),
     (re.compile(r"^uvicorn$"), re.compile(r"--port[= ](\d+)"), 8000),
+    (re.compile(r"^fastapi$"), re.compile(r"--port[= ](\d+)"), 8000),  # FastAPI's CLI: `fastapi run`, uvicorn inside
     (re.compile(r"^uwsgi$"), re.compile(r"--http(?:-socket)?[= ](?:[\w.]*:)?(\d+)"), None),
     (re.compile(r"^(?:http-server)$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 8080),
     (re.compile(r"^(?:httpd|busybox)$"), re.compile(r"-p[= ](?:[\w.]*:)?(\d+)"), 80),
@@ -168,6 +169,7 @@ def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
         (program == "minio" and "server" not in words)
         or (program == "gitea" and words[1:2] not in ([], ["web"]))
         or (program == "rails" and words[1:2] not in (["server"], ["s"]))
+        or (program == "fastapi" and words[1:2] not in (["run"], ["dev"]))
     ):
         # Their other subcommands (minio's admin client, `gitea admin`, `rails db:migrate`) serve nothing.
         return None

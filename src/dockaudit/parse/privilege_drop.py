@@ -320,6 +320,13 @@ def _server_in(words: list[str]) -> tuple[str, str, str] | None:
     if program in ("httpd", "memcached") and "-u" in words:
         user = words[words.index("-u") + 1] if words.index("-u") + 1 < len(words) else ""
         return program, user, f"{program} -u {user}"
+    # uWSGI's `--uid` and gunicorn's `--user` switch the server's processes to that user once it has started.
+    option = {"uwsgi": ("--uid",), "gunicorn": ("--user", "-u")}.get(program, ())
+    for i, word in enumerate(words[1:], 1):
+        name, _, value = word.partition("=")
+        if name in option and (value or i + 1 < len(words)):
+            user = value or words[i + 1]
+            return program, user, f"{program} {name} {user}"
     for pattern, what in _SERVERS:
         if pattern.match(program):
             return program, "", what
