@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import docker
 import requests
@@ -10,9 +10,6 @@ from docker.api.client import APIClient
 from docker.transport.unixconn import UnixHTTPAdapter
 
 from dockaudit.errors import EngineError
-
-if TYPE_CHECKING:
-    from requests.sessions import _Settings
 
 ALLOWED_METHODS = frozenset({"GET", "HEAD"})
 
@@ -66,9 +63,9 @@ class ReadOnlyAPIClient(APIClient):
         response: requests.Response = super().send(request, **kwargs)
         return response
 
-    def merge_environment_settings(
-        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> _Settings:
+    # `Any` where requests' own annotations (2.34+) and types-requests' disagree (url `str` or `str | bytes | None`,
+    # a private TypedDict or a dict): the override must type-check against whichever the environment installs.
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
         """Keep the engine's TLS verification: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override it."""
         settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
         # Only an explicit CA file or "no verification" must win; plain `True` may use the env's bundle.
