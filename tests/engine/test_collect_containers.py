@@ -6,11 +6,15 @@ Docker-compatible inspect reports some settings differently: each difference is 
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 
+from dockaudit.engine import api as engine_api
 from dockaudit.engine.client import connect, resolve_endpoint
 from dockaudit.engine.collect import collect_container
 from dockaudit.engine.readonly import OnePoolUnixAdapter
@@ -216,3 +220,28 @@ def test_a_lookup_then_a_collection_inspects_the_container_once(
         # Every request to the local socket went through one pool of kept-alive connections.
         adapter = api.get_adapter(api.base_url)
         assert isinstance(adapter, OnePoolUnixAdapter) and len(adapter.pools) == 1
+
+
+def test_containers_of_one_image_collected_together_inspect_it_once(
+    engine: EngineUnderTest, engine_images: EngineImages
+) -> None:
+    # Four workers collecting containers of one tag at the same moment: one inspect of the tag, the others wait
+    # for its answer; a fifth asker within the freshness window takes the held answer.
+    with connect(resolve_endpoint(host=engine.url)) as connected:
+        source = EngineSource(connected)
+        asked: list[str] = []
+        together = threading.Barrier(4)
+
+        def inspect() -> engine_api.Json:
+            asked.append(engine_images.base)
+            time.sleep(0.3)  # hold the call open while the other workers ask
+            return engine_api.inspect_image(connected.client, engine_images.base)
+
+        def collect(_: int) -> str:
+            together.wait()
+            return str(source.image(engine_images.base, inspect)["Id"])
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            ids = list(pool.map(collect, range(4)))
+        assert len(asked) == 1 and len(set(ids)) == 1 and ids[0].startswith("sha256:")
+        assert source.image(engine_images.base, inspect)["Id"] == ids[0] and len(asked) == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -328,47 +328,60 @@ def image_facts_from_archive(
 # ------------------------------------------------------------------------------------------------ containers
 
 
+class SharedCalls:
+    """One call per key at a time: a thread asking for a key another thread is fetching waits for that answer
+    (or error) instead of asking the engine again. With `keep`, answers stay for the next asker too."""
+
+    def __init__(self, *, keep: bool) -> None:
+        self._keep = keep
+        self._calls: dict[str, Future[api.Json]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, fetch: Callable[[], api.Json]) -> api.Json:
+        """`fetch()`'s answer for `key`, asked once however many threads want it at the same time."""
+        with self._lock:
+            future = self._calls.get(key)
+            owner = future is None
+            if future is None:
+                future = self._calls[key] = Future()
+        if owner:
+            try:
+                future.set_result(fetch())
+            except BaseException as exc:
+                future.set_exception(exc)
+            finally:
+                if not self._keep:
+                    with self._lock:
+                        del self._calls[key]
+        return future.result()
+
+
 class ImageMemo(Protocol):
-    """Image inspects a source already holds: recalled instead of asked again, and told of new ones."""
+    """Image inspects a source holds: recalled instead of asked again, shared between concurrent askers."""
 
-    def recall(self, ref: str) -> api.Json | None:
-        """A recent enough inspect of `ref`, if one is held."""
-
-    def remember(self, ref: str, data: api.Json) -> None:
-        """Keep an inspect just made."""
+    def image(self, ref: str, inspect: Callable[[], api.Json]) -> api.Json:
+        """`ref`'s inspect: one held, one another thread is making, or `inspect()`'s (then held)."""
 
 
 class _ImageCache:
-    """Image inspects shared by the containers of one batch: each image is asked for once, even concurrently,
-    and not at all when `memo` (the source's recent inspects) has it."""
+    """Image inspects for the containers of one collection: each image is asked for once, even concurrently,
+    and not at all when `memo` (the source's inspects, shared by all its collections) has it."""
 
     def __init__(self, client: docker.DockerClient, memo: ImageMemo | None = None) -> None:
         self._client = client
         self._memo = memo
-        self._values: dict[str, Future[api.Json | None]] = {}
-        self._lock = threading.Lock()
+        self._calls = SharedCalls(keep=True)
 
     def get(self, ref: str) -> api.Json | None:
         """The image's inspect JSON, or None when the engine has no such image."""
-        known = self._memo.recall(ref) if self._memo is not None else None
-        if known is not None:
-            return known
-        with self._lock:
-            future = self._values.get(ref)
-            owner = future is None
-            if future is None:
-                future = self._values[ref] = Future()
-        if owner:
-            try:
-                data = api.inspect_image(self._client, ref)
-                if self._memo is not None:
-                    self._memo.remember(ref, data)
-                future.set_result(data)
-            except api.NotFoundError:
-                future.set_result(None)
-            except BaseException as exc:
-                future.set_exception(exc)
-        return future.result()
+
+        def inspect() -> api.Json:
+            return api.inspect_image(self._client, ref)
+
+        try:
+            return self._memo.image(ref, inspect) if self._memo is not None else self._calls.get(ref, inspect)
+        except api.NotFoundError:
+            return None
 
 
 def _tag_drift(image_ref: str, image_id: str, images: _ImageCache) -> bool | None:

@@ -17,6 +17,7 @@ from dockaudit.engine import api
 from dockaudit.engine.client import Engine
 from dockaudit.engine.collect import (
     BaseIndex,
+    SharedCalls,
     collect_container,
     collect_image,
     inventory,
@@ -77,6 +78,7 @@ class EngineSource:
         """Image inspects just made, by reference as asked, for `recall`: a collection taking its inspect from
         `_fresh` leaves the tag's answer here for the containers that name that tag."""
         self._images_by_id: dict[str, api.Json] = {}
+        self._image_calls = SharedCalls(keep=False)
 
     @property
     def info(self) -> EngineInfo:
@@ -163,18 +165,28 @@ class EngineSource:
         if len(self._images_by_id) > IMAGES_KEPT:
             del self._images_by_id[next(iter(self._images_by_id))]
 
-    def recall(self, ref: str) -> api.Json | None:
-        """An image inspect to reuse for a container's image: by full ID at any age (the content cannot have
-        changed), by reference when it is recent (`FRESH_SECONDS`); the entry stays for the next container."""
+    def image(self, ref: str, inspect: Callable[[], api.Json]) -> api.Json:
+        """An image inspect for a container's image (`ImageMemo`): held by full ID at any age (the content cannot
+        have changed), by reference when it is recent (`FRESH_SECONDS`), else `inspect()`'s, made once however
+        many containers of that image are collected at the same time, and held for the next."""
+
+        def fetch() -> api.Json:
+            # Another thread may have finished this very inspect between the check below and this call.
+            data = self._recall(ref)
+            if data is None:
+                data = inspect()
+                self._remember("image", ref, data)
+            return data
+
+        held = self._recall(ref)
+        return held if held is not None else self._image_calls.get(ref, fetch)
+
+    def _recall(self, ref: str) -> api.Json | None:
         with self._lock:
             if ref in self._images_by_id:
                 return self._images_by_id[ref]
             at, data = self._images_by_ref.get(ref, (0.0, None))
         return data if data is not None and time.monotonic() - at <= FRESH_SECONDS else None
-
-    def remember(self, ref: str, data: api.Json) -> None:
-        """Keep an image inspect a container's collection made."""
-        self._remember("image", ref, data)
 
     def _fresh_inspect(self, kind: str, ref: str) -> api.Json | None:
         """The inspect a lookup of `ref` made moments ago, once; None when there is none (or it is too old)."""
