@@ -10,20 +10,20 @@ import dataclasses
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from dockaudit.errors import ConfigError
 from dockaudit.model import Finding, Severity, Suppression
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 CONFIG_NAME = ".dockaudit.toml"
 PYPROJECT = "pyproject.toml"
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Ignore(Record):
     """A suppression: a rule (or finding id) on targets matching a glob, with a reason."""
 
@@ -45,7 +45,7 @@ class Ignore(Record):
         return rule_ok and fnmatch.fnmatchcase(target_name, self.target)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Thresholds(Record):
     """Tunable limits of individual rules."""
 
@@ -60,7 +60,7 @@ class Thresholds(Record):
     """Past this age the end-of-life snapshot's findings say the data may be stale (DA611, DA508)."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Settings(Record):
     """Everything configurable; defaults are the catalog's."""
 
@@ -91,13 +91,19 @@ def find_config(cwd: Path) -> tuple[Path, tuple[str, ...]] | None:
 
 
 def _has_tool_table(path: Path) -> bool:
-    import tomllib  # only when there is a file to read: most runs have none, and it costs ~2 ms of start-up
+    text = _safe_read(path)
+    # However the table is spelled (`[tool.dockaudit]`, dotted keys, an inline table), its key is in the text:
+    # most projects' pyproject.toml never names dockaudit, and need no TOML parse (~5 ms of start-up with the
+    # parser's import).
+    if "dockaudit" not in text:
+        return False
+    import tomllib
 
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         # A broken pyproject.toml that is not ours to judge; only `[tool.dockaudit]` would make it ours.
-        return "[tool.dockaudit" in _safe_read(path)
+        return "[tool.dockaudit" in text
     tool = data.get("tool")
     return isinstance(tool, dict) and "dockaudit" in tool
 
@@ -304,7 +310,7 @@ class _Parser:
 # ---------------------------------------------------------------------------------------------- applying
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Applied(Record):
     """Findings after the settings, and which ignores matched something."""
 

@@ -29,7 +29,8 @@ NOT_NEEDED = (
     # The daemon's settings are only read with --host-checks; the TUI's child process is not started.
     "dockaudit.facts.host",
     "pickle",
-    # Files and harden: an engine run audits neither; no configuration file exists here to parse.
+    # Files and harden: an engine run audits neither; the project file here does not name dockaudit, so it is
+    # not parsed as a possible configuration.
     "dockaudit.audit_files",
     "dockaudit.audit_harden",
     "tomllib",
@@ -40,7 +41,8 @@ def test_a_checklist_scan_of_images_and_containers_loads_no_trivy_compose_or_hos
     good_image: str, hardened_container: str, tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["XDG_CONFIG_HOME"] = str(tmp_path)  # no user configuration; the working directory has no project file
+    env["XDG_CONFIG_HOME"] = str(tmp_path)  # no user configuration
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n\n[tool.ruff]\nline-length = 100\n')
     argv = [sys.executable, "-c", SCAN_AND_LIST_MODULES, "scan", "--no-trivy", "-f", "json", "-q"]
     proc = subprocess.run(
         [*argv, "-o", os.devnull, good_image, hardened_container],
