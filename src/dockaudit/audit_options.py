@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from dockaudit.config import (
     Settings,
 )
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 from dockaudit.scanners.trivy_options import ALL_SCANNERS as TRIVY_SCANNER_NAMES
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class AuditOptions(Record):
     """What to run and how; the defaults run everything with the result cache."""
 
@@ -68,7 +68,7 @@ class AuditOptions(Record):
         return tuple(s for s in TRIVY_SCANNERS if s in self.scanners)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ProgressEvent(Record):
     """One step of one target's audit, for progress bars and the TUI's status line."""
 

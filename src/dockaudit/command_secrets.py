@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from dockaudit.lazy_pattern import LazyPattern
 from dockaudit.secrets import (
     REDACTED_VALUE,
     SWITCH_WORDS,
@@ -44,16 +45,16 @@ class RedactedCommand(NamedTuple):
     """Credentials redacted from the text outside the build-arg prefix."""
 
 
-_BUILD_ARGS = re.compile(r"^(?P<lead>\s*(?:RUN\s+)?)\|(?P<n>\d+)\s+")
+_BUILD_ARGS = LazyPattern(r"^(?P<lead>\s*(?:RUN\s+)?)\|(?P<n>\d+)\s+")
 
 
-_LAST_VALUE = re.compile(r"\S*…\(redacted, \d+ chars\)|\S*")
+_LAST_VALUE = LazyPattern(r"\S*…\(redacted, \d+ chars\)|\S*")
 
 
-_NEXT_ARG = re.compile(r" (?=[A-Za-z_][A-Za-z0-9_]*=)")
+_NEXT_ARG = LazyPattern(r" (?=[A-Za-z_][A-Za-z0-9_]*=)")
 
 
-_ARG_START = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_ARG_START = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def parse_build_args(text: str) -> list[tuple[str, str]]:
@@ -99,65 +100,65 @@ _VALUE = r"(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s\"'&;|)]+)"
 
 
 # NAME=value anywhere: ENV/LABEL/ARG pairs in history, shell assignments, `--password=x`, `_authToken=x`.
-_ASSIGNMENT = re.compile(r"(?<![\w.])([A-Za-z_][\w.\-]*)=" + _VALUE)
+_ASSIGNMENT = LazyPattern(r"(?<![\w.])([A-Za-z_][\w.\-]*)=" + _VALUE)
 
 
-_COMMAND_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+_COMMAND_PATTERNS: tuple[tuple[str, str, LazyPattern], ...] = (
     (
         "basic-auth-flag",
         "user:password option",
-        re.compile(r"(?:^|\s)(?:-u|--user|--proxy-user)[\s=]+[\"']?((?![0-9]+:[0-9]+\b)[^\s:\"']+:[^\s\"']+)"),
+        LazyPattern(r"(?:^|\s)(?:-u|--user|--proxy-user)[\s=]+[\"']?((?![0-9]+:[0-9]+\b)[^\s:\"']+:[^\s\"']+)"),
     ),
-    ("password-flag", "--password option", re.compile(r"(?:^|\s)--password[\s=]+" + _VALUE)),
+    ("password-flag", "--password option", LazyPattern(r"(?:^|\s)--password[\s=]+" + _VALUE)),
     (
         "password-flag",
         "-p<password> option",
-        re.compile(r"\b(?:mysql|mysqladmin|mysqldump|mariadb|mariadb-dump)\b[^;&|\n]*?\s-p([^\s\"';&|]+)"),
+        LazyPattern(r"\b(?:mysql|mysqladmin|mysqldump|mariadb|mariadb-dump)\b[^;&|\n]*?\s-p([^\s\"';&|]+)"),
     ),
     (
         "authorization-header",
         "Authorization header",
-        re.compile(r"(?i)\b(?:authorization|proxy-authorization):\s*(?:(?:bearer|basic|token|digest)\s+)?([^\s\"']+)"),
+        LazyPattern(r"(?i)\b(?:authorization|proxy-authorization):\s*(?:(?:bearer|basic|token|digest)\s+)?([^\s\"']+)"),
     ),
-    ("api-key-header", "API key header", re.compile(r"(?i)\b(?:x-api-key|private-token|x-auth-token):\s*([^\s\"']+)")),
+    ("api-key-header", "API key header", LazyPattern(r"(?i)\b(?:x-api-key|private-token|x-auth-token):\s*([^\s\"']+)")),
     # .pypirc lines (`password = X`, `password: X`) and .netrc lines (`login U password X`).
     (
         "config-password",
         "password in a credentials file",
-        re.compile(r"(?i)(?:\b|(?<=\\n))password\s*[=:]\s*([^\s\"'\\;&|)]+)"),
+        LazyPattern(r"(?i)(?:\b|(?<=\\n))password\s*[=:]\s*([^\s\"'\\;&|)]+)"),
     ),
-    ("config-password", "password in .netrc", re.compile(r"(?i)\blogin\s+\S+\s+password\s+([^\s\"'\\;&|)]+)")),
+    ("config-password", "password in .netrc", LazyPattern(r"(?i)\blogin\s+\S+\s+password\s+([^\s\"'\\;&|)]+)")),
     # Literal account passwords (DA609): the value is set for a user of the image, not merely used.
     (
         "account-password",
         "password fed to chpasswd",
-        re.compile(r"\bchpasswd\b[^<;&|]*<<<\s*[\"']?[^\s:\"']+:([^\s\"'\\]+)"),
+        LazyPattern(r"\bchpasswd\b[^<;&|]*<<<\s*[\"']?[^\s:\"']+:([^\s\"'\\]+)"),
     ),
     (
         "account-password",
         "password given to useradd/usermod -p",
-        re.compile(r"\b(?:useradd|usermod)\b[^;&|\n]*?\s(?:-p|--password)(?:\s+|=)[\"']?([^\s\"';&|]+)"),
+        LazyPattern(r"\b(?:useradd|usermod)\b[^;&|\n]*?\s(?:-p|--password)(?:\s+|=)[\"']?([^\s\"';&|]+)"),
     ),
     (
         "account-password",
         "password hashed by openssl passwd",
-        re.compile(r"\bopenssl\s+passwd\b(?:\s+(?:-salt\s+\S+|-\S+))*\s+[\"']?([^\s\"')$;&|-][^\s\"');&|]*)"),
+        LazyPattern(r"\bopenssl\s+passwd\b(?:\s+(?:-salt\s+\S+|-\S+))*\s+[\"']?([^\s\"')$;&|-][^\s\"');&|]*)"),
     ),
     (
         "account-password",
         "password given to htpasswd -b",
-        re.compile(r"\bhtpasswd\s+(?:-[a-zA-Z]*b[a-zA-Z]*)\s+(?:-\S+\s+)*\S+\s+\S+\s+[\"']?([^\s\"';&|]+)"),
+        LazyPattern(r"\bhtpasswd\s+(?:-[a-zA-Z]*b[a-zA-Z]*)\s+(?:-\S+\s+)*\S+\s+\S+\s+[\"']?([^\s\"';&|]+)"),
     ),
-    ("password-flag", "sshpass -p password", re.compile(r"\bsshpass\s+-p\s*[\"']?([^\s\"';&|]+)")),
+    ("password-flag", "sshpass -p password", LazyPattern(r"\bsshpass\s+-p\s*[\"']?([^\s\"';&|]+)")),
     (
         "config-token",
         "token in a credentials file",
-        re.compile(r"(?i)(?<![\w-])_auth(?:Token)?\s*[=:]\s*([^\s\"'\\;&|)]+)"),
+        LazyPattern(r"(?i)(?<![\w-])_auth(?:Token)?\s*[=:]\s*([^\s\"'\\;&|)]+)"),
     ),
 )
 
 
-_CRYPT_HASH = re.compile(r"^\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5)\$")
+_CRYPT_HASH = LazyPattern(r"^\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5)\$")
 """`$6$salt$hash`: a fixed password hash, literal even though it starts with `$`."""
 
 
@@ -176,16 +177,16 @@ def _is_placeholder(value: str) -> bool:
     return v.lower() in SWITCH_WORDS or v.startswith(("$", "`", "-")) or "\x00" in v or is_placeholder_value(v)
 
 
-_KEPT = re.compile("\x00(\\d+)\x00")
+_KEPT = LazyPattern("\x00(\\d+)\x00")
 
 
-_MARKER = re.compile(r"…\(redacted, (\d+) chars\)")
+_MARKER = LazyPattern(r"…\(redacted, (\d+) chars\)")
 
 
-_BUILD_ONLY_KEY = re.compile(r"(?:^|_)SECRET_KEY(?:_BASE)?$", re.IGNORECASE)
+_BUILD_ONLY_KEY = LazyPattern(r"(?:^|_)SECRET_KEY(?:_BASE)?$", re.IGNORECASE)
 
 
-_KEY_ONLY_BUILD_STEP = re.compile(r"^[^;&|\n]*\b(?:assets:precompile|collectstatic)\b")
+_KEY_ONLY_BUILD_STEP = LazyPattern(r"^[^;&|\n]*\b(?:assets:precompile|collectstatic)\b")
 
 
 def _build_only_key(name: str, rest: str) -> bool:
@@ -213,18 +214,18 @@ def _keep_redactions(text: str, kept: list[str]) -> str:
     return "".join(out)
 
 
-_FED_PASSWORDS = re.compile(
+_FED_PASSWORDS = LazyPattern(
     r"(?:echo|printf)\s+(?:-[a-zA-Z]+\s+)*(?P<arg>\"[^\"]*\"|'[^']*'|[^\s|;&]+)\s*\|\s*(?:sudo\s+)?"
     r"(?P<tool>chpasswd|passwd\b(?![^;&|\n]*\s-(?:[ldSe]\b|-(?:lock|delete|status|expire)\b)))\b"
 )
 
 
-_HEREDOC_PASSWORDS = re.compile(
+_HEREDOC_PASSWORDS = LazyPattern(
     r"\b(?P<tool>chpasswd)\b[^\n]*<<-?\s*[\"']?(?P<tag>\w+)[\"']?\n(?P<arg>.*?)\n\s*(?P=tag)\b", re.S
 )
 
 
-_PASSWORD_LINE = re.compile(r"(?:^|\\n|\n)[ \t]*(?:(?P<user>[^\s:\\\"']+):)?(?P<pw>[^\s\\\"']+)")
+_PASSWORD_LINE = LazyPattern(r"(?:^|\\n|\n)[ \t]*(?:(?P<user>[^\s:\\\"']+):)?(?P<pw>[^\s\\\"']+)")
 
 
 def _fed_passwords(command: str) -> list[tuple[int, int, str]]:
@@ -232,7 +233,7 @@ def _fed_passwords(command: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     for m in (*_FED_PASSWORDS.finditer(command), *_HEREDOC_PASSWORDS.finditer(command)):
         tool, arg, base = m.group("tool"), m.group("arg"), m.start("arg")
-        quoted = len(arg) > 1 and arg[0] in "\"'" and arg[-1] == arg[0] and m.re is _FED_PASSWORDS
+        quoted = len(arg) > 1 and arg[0] in "\"'" and arg[-1] == arg[0] and m.re is _FED_PASSWORDS.compiled
         body = arg[1:-1] if quoted else arg
         base += 1 if quoted else 0
         for line in _PASSWORD_LINE.finditer(body):
@@ -346,7 +347,7 @@ def redact_command(text: str, allow: Iterable[str] = ()) -> str:
     return scan_command(text, allow).text
 
 
-_KEY_SPACE_VALUE = re.compile(
+_KEY_SPACE_VALUE = LazyPattern(
     r"^(?P<head>\s*(?:ENV|ARG)\s+)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<sep>\s+)(?P<value>\S.*)$", re.I
 )
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 
 class DockauditError(Exception):
@@ -60,7 +58,7 @@ class CancelledError(DockauditError):
     title = "Cancelled"
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class EngineProblem(Record):
     """Why an engine could not be reached, what was tried and what to try next (for the TUI's error screen)."""
 

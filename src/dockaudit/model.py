@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 
 class Severity(enum.IntEnum):
@@ -102,7 +102,7 @@ class Location(Record):
     line: int | None = None
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Suppression(Record):
     """An ignore entry that matched a finding."""
 
@@ -111,7 +111,7 @@ class Suppression(Record):
     expires: str | None = None
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Vulnerability(Record):
     """Trivy vulnerability details carried by a `trivy-vuln` finding."""
 
@@ -128,7 +128,7 @@ class Vulnerability(Record):
     package_path: str | None = None
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class TwinEvidence(Record):
     """What the twin rule of a merged finding saw: its id, evidence and location, and on which target."""
 
@@ -194,7 +194,7 @@ INPUT_STAGE = "input"
 bad input, exit 2, not a tool failure."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ScanError(Record):
     """A stage of a target's audit that failed; the other stages still report."""
 
@@ -202,7 +202,7 @@ class ScanError(Record):
     message: str
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class EngineInfo(Record):
     """The engine a target was read from."""
 
@@ -220,7 +220,7 @@ class EngineInfo(Record):
         return "Podman" if self.podman else "Docker"
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ImageRef(Record):
     """The image a container runs (or an archive holds)."""
 
@@ -228,7 +228,7 @@ class ImageRef(Record):
     ref: str
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class TargetResult(Record):
     """Everything the audit found about one target."""
 
@@ -281,7 +281,7 @@ class TargetResult(Record):
         return (TARGET_KIND_ORDER.index(self.kind), self.name, self.id)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class DbStatus(Record):
     """Trivy vulnerability DB state as shown to users."""
 
@@ -292,7 +292,7 @@ class DbStatus(Record):
     message: str = ""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class TrivyInfo(Record):
     """Which Trivy ran, and its DB."""
 
@@ -300,7 +300,7 @@ class TrivyInfo(Record):
     db: DbStatus
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Report(Record):
     """One audit run over any number of targets and engines."""
 

@@ -11,14 +11,14 @@ import functools
 import itertools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
-from dockaudit.records import Record
+from dockaudit.lazy_pattern import LazyPattern
+from dockaudit.records import Record, record
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class SecretMatch(Record):
     """Why a value counts as a secret; never holds the value itself."""
 
@@ -34,7 +34,7 @@ REDACTION_MARK = "(redacted, "
 """Every redaction contains this, so text that was redacted can be recognised downstream."""
 
 
-REDACTED_VALUE = re.compile(r"\S{0,4}…\(redacted, (\d+) chars\)")
+REDACTED_VALUE = LazyPattern(r"\S{0,4}…\(redacted, (\d+) chars\)")
 """A value `redact` made (with the few characters it shows)."""
 
 
@@ -51,7 +51,7 @@ def has_redaction(text: str) -> bool:
 
 
 # Split on separators, lower→upper camelCase, and the end of an acronym (`APIKey` → API, Key).
-_WORD_SPLIT = re.compile(r"[_\-.\s/]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_WORD_SPLIT = LazyPattern(r"[_\-.\s/]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 _SECRET_WORDS = {"password", "passwd", "secret", "token", "apikey", "credential", "credentials", "auth"}
@@ -110,7 +110,7 @@ _ALLOW_EXACT = {"GPG_KEY", "TOKEN_URL"}
 _ALLOW_SUFFIXES = ("_VERSION", "_GPG_KEY", "_TOKEN_URL")
 
 
-_PATH_VALUE = re.compile(r"(?:/|\./|\.\./|~/?|[A-Za-z]:\\)\S*")
+_PATH_VALUE = LazyPattern(r"(?:/|\./|\.\./|~/?|[A-Za-z]:\\)\S*")
 
 
 def is_allowlisted(name: str, value: str, extra: Iterable[str] = ()) -> bool:
@@ -207,17 +207,17 @@ _FORMATS: tuple[_Format, ...] = (
 _AWS_SECRET = r"[A-Za-z0-9/+]{40}"
 
 
-_AWS_SECRET_VALUE = re.compile(_AWS_SECRET)
+_AWS_SECRET_VALUE = LazyPattern(_AWS_SECRET)
 
 
 # A 40-character token only counts beside an AWS-or-secret name, or in text that also holds a key ID,
 # since 40 random characters also describe a hex fingerprint.
-_AWS_SECRET_NAMED = re.compile(
+_AWS_SECRET_NAMED = LazyPattern(
     r"(?i)(?:aws|secret)[A-Za-z0-9_]*[\"']?\s*[=:]\s*[\"']?(" + _AWS_SECRET + r")(?![A-Za-z0-9/+=])"
 )
 
 
-_AWS_SECRET_BARE = re.compile(r"(?<![A-Za-z0-9/+=])(" + _AWS_SECRET + r")(?![A-Za-z0-9/+=])")
+_AWS_SECRET_BARE = LazyPattern(r"(?<![A-Za-z0-9/+=])(" + _AWS_SECRET + r")(?![A-Za-z0-9/+=])")
 
 
 _AWS_SECRET_MATCH = ("aws-secret-access-key", "AWS secret access key")
@@ -268,10 +268,10 @@ def redact_text(text: str) -> tuple[str, tuple[SecretMatch, ...]]:
     return replace_spans(text, ((s, e) for s, e, _ in spans)), tuple(m for _, _, m in spans)
 
 
-_SECRET_MOUNT = re.compile(r"/(?:var/)?run/secrets/[^\s:;]+")
+_SECRET_MOUNT = LazyPattern(r"/(?:var/)?run/secrets/[^\s:;]+")
 
 
-_DSN_PASSWORD = re.compile(r"(?i)(?:^|[\s;?&])(?:password|pwd)\s*=\s*(?!\$)[^\s;&]+")
+_DSN_PASSWORD = LazyPattern(r"(?i)(?:^|[\s;?&])(?:password|pwd)\s*=\s*(?!\$)[^\s;&]+")
 
 
 def _is_reference(value: str) -> bool:
@@ -281,7 +281,7 @@ def _is_reference(value: str) -> bool:
 _PLACEHOLDER_WORDS = frozenset({"placeholder", "dummy"})
 
 
-_TEMPLATE = re.compile(r"<[^<>]+>")
+_TEMPLATE = LazyPattern(r"<[^<>]+>")
 
 
 def is_placeholder_value(value: str) -> bool:
@@ -351,7 +351,7 @@ def unquote(value: str) -> str:
 _PRIVATE_KEY_HEADER = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 
 
-_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*(.*?)\s*$", re.MULTILINE)
+_ENV_LINE = LazyPattern(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*(.*?)\s*$", re.MULTILINE)
 
 
 def classify_file(path: str, content: bytes, allow: Iterable[str] = ()) -> SecretMatch | None:

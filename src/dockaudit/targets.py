@@ -12,14 +12,14 @@ import re
 import tarfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from dockaudit.errors import DockauditError, UsageError
 from dockaudit.facts.inventory import ContainerSummary, ImageSummary, Inventory
 from dockaudit.model import TargetKind
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 if TYPE_CHECKING:
     from dockaudit.facts.compose import ComposeProject
@@ -44,7 +44,7 @@ class TargetSpec(NamedTuple):
     value: str
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ResolvedTarget(Record):
     """Something to audit: its kind, the engine it lives on (None for files) and how to address it."""
 

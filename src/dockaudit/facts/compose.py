@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from dockaudit.facts.image import Healthcheck
 from dockaudit.model import Location
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 from dockaudit.secrets import SecretMatch
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class EnvOrigin(enum.StrEnum):
     """A line of an `env_file:` outside the project directory (e.g. provisioned on the host)."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ComposeEnvVar(Record):
     """One variable of a service's environment as Compose resolves it; values are already redacted."""
 
@@ -47,7 +47,7 @@ class ComposeEnvVar(Record):
     location: Location
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ComposePort(Record):
     """A published port in Compose's long form."""
 
@@ -65,7 +65,7 @@ class ComposePort(Record):
         return int(self.published) if self.published.isdigit() else 0
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ComposeMount(Record):
     """A service volume in Compose's long form; bind sources are absolute."""
 
@@ -79,7 +79,7 @@ class ComposeMount(Record):
     location: Location
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ComposeDependency(Record):
     """A `depends_on` entry with its condition (`service_started` for the short form)."""
 
@@ -91,7 +91,7 @@ class ComposeDependency(Record):
     location: Location
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ComposeBuild(Record):
     """A service's `build:` section."""
 
@@ -110,7 +110,7 @@ class ComposeBuild(Record):
         return f"{self.context.rstrip('/')}/{self.dockerfile}"
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ComposeService(Record):
     """One service of a Compose project as Compose's canonical model has it, with its source lines."""
 
@@ -189,7 +189,7 @@ class ComposeService(Record):
         return f"{self.location.path or ''}#{self.name}"
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ComposeProject(Record):
     """A Compose project read through Compose itself: its services and the files they come from."""
 
@@ -213,7 +213,7 @@ class ComposeProject(Record):
         return next((s for s in self.services if s.name == name), None)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ServiceFacts(Record):
     """What the Compose rules read about one service: its definition, and its image when that is known."""
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from dockaudit.facts.image import Healthcheck, NamedValue
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Mount(Record):
     """A container mount (`.Mounts`)."""
 
@@ -21,7 +20,7 @@ class Mount(Record):
     name: str = ""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class PortBinding(Record):
     """A published port: container `80/tcp` on host `0.0.0.0:8080`."""
 
@@ -30,7 +29,7 @@ class PortBinding(Record):
     host_port: int
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Process(Record):
     """A `docker top` row (host PIDs)."""
 
@@ -42,7 +41,7 @@ class Process(Record):
     command: str
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class HostConfig(Record):
     """The security-relevant part of `.HostConfig`."""
 
@@ -82,7 +81,7 @@ class HostConfig(Record):
     extra_hosts: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ContainerState(Record):
     """`.State` plus restart count."""
 
@@ -96,7 +95,7 @@ class ContainerState(Record):
     started_at: datetime | None = None
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ContainerFacts(Record):
     """Everything known about one container."""
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dockaudit.facts.image import NamedValue
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 if TYPE_CHECKING:
     from dockaudit.facts.filesystem import OsRelease
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class DockerfileInstruction(Record):
     """One instruction as the BuildKit parser returns it."""
 
@@ -29,7 +28,7 @@ class DockerfileInstruction(Record):
     heredoc: bool = False
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class DockerfileStage(Record):
     """A `FROM` and its instructions."""
 
@@ -39,7 +38,7 @@ class DockerfileStage(Record):
     from_line: int
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class BaseImage(Record):
     """A locally present base image as far as Dockerfile analysis and hardening care."""
 
@@ -63,7 +62,7 @@ class BaseImage(Record):
     """`Config.Env` as (name, value) pairs, so `USER $APP_UID` can resolve a variable the base sets."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Account(Record):
     """A user the runtime stage has: created by the Dockerfile or provided by its base image."""
 
@@ -76,7 +75,7 @@ class Account(Record):
     """Made by the Dockerfile itself (useradd, adduser, an /etc/passwd line)."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class PrivilegeDrop(Record):
     """The image starts as root and switches to an unprivileged user itself."""
 
@@ -88,7 +87,7 @@ class PrivilegeDrop(Record):
     """`docker-entrypoint.sh line 12`, `ENTRYPOINT (line 9)`, `the postgres base image's entrypoint`."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class EffectiveUser(Record):
     """Who the runtime stage runs as, with build args and variables resolved."""
 
@@ -104,7 +103,7 @@ class EffectiveUser(Record):
     """How it was resolved: `ARG APP_UID=1000 (line 3)`, `the base image bitnami/redis runs as 1001`."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class RuntimeFacts(Record):
     """What the image a Dockerfile builds runs as and with: its runtime stage, user, entrypoint and tools."""
 
@@ -170,7 +169,7 @@ WATCHED_TOOLS = frozenset(
 """Tools whose absence a base image's data can vouch for (health probes and entrypoint shells use them)."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class DockerfileFacts(Record):
     """A parsed Dockerfile and its build context."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 from dockaudit.secrets import SecretMatch
 
 
@@ -51,7 +51,7 @@ class FileFact(Record):
         return not self.deleted_later and not self.replaced_later
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class LayerInfo(Record):
     """Size and origin of one layer, with the instruction that made it."""
 
@@ -62,7 +62,7 @@ class LayerInfo(Record):
     from_base: bool | None = None
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class OsRelease(Record):
     """The distribution detected from `/etc/os-release` and friends."""
 
@@ -73,7 +73,7 @@ class OsRelease(Record):
     id_like: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class FilesystemFacts(Record):
     """What the layers hold, read by streaming the saved image once."""
 

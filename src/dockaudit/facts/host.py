@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class RegistryAuth(Record):
     """One `auths` entry of the client's config.json, without the secret."""
 
@@ -18,7 +16,7 @@ class RegistryAuth(Record):
     """The credsStore or credHelpers entry that covers this registry."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class HostFacts(Record):
     """The engine, its daemon and the auditing client."""
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dockaudit.model import Location, Origin
 from dockaudit.parse.steps import base_step_count, parse_created_by
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 from dockaudit.secrets import SecretMatch
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ _LONG_DIGEST = re.compile(r"\b(file|dir|multi|sha256):([0-9a-f]{12})[0-9a-f]{20,
 _MAX_SHOWN = 160
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class NamedValue(Record):
     """An env entry, label or build arg: its value is redacted when `secret` is set."""
 
@@ -35,7 +34,7 @@ class NamedValue(Record):
     """Why the value was judged a secret (name pattern or credential format); None when it is not."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Healthcheck(Record):
     """`Config.Healthcheck` as inspect returns it (durations in nanoseconds)."""
 
@@ -51,7 +50,7 @@ class Healthcheck(Record):
         return not self.test or self.test[0] == "NONE"
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ImageConfig(Record):
     """The runtime defaults an image carries (`docker image inspect` `.Config`)."""
 
@@ -70,7 +69,7 @@ class ImageConfig(Record):
     on_build: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class HistoryEntry(Record):
     """One `docker history` step; `created_by` has secrets redacted."""
 
@@ -137,7 +136,7 @@ class HistoryEntry(Record):
         return f"history step {self.index}"
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ImageFacts(Record):
     """Everything known about one image."""
 

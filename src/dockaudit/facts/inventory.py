@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from dockaudit.facts.container import PortBinding
 from dockaudit.facts.image import NamedValue
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ImageSummary(Record):
     """One row of the image list (`GET /images/json`)."""
 
@@ -35,7 +34,7 @@ class ImageSummary(Record):
         return not self.repo_tags
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ContainerSummary(Record):
     """One row of the container list (`GET /containers/json?all=1`)."""
 
@@ -64,7 +63,7 @@ class ContainerSummary(Record):
         return self.state in ("running", "paused", "restarting")
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Inventory(Record):
     """Every image and container the engine holds, from two list calls."""
 

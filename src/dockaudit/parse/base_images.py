@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 from dockaudit.facts.dockerfile import Account, BaseImage
+from dockaudit.once import computed_once
 from dockaudit.records import Record
 
 _REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "library/")
@@ -126,7 +127,7 @@ def read_table(toml_text: str, compiled_text: str | None) -> dict[str, Any]:
     return tomllib.loads(toml_text)
 
 
-@cache
+@computed_once
 def _data() -> dict[str, Any]:
     data = resources.files("dockaudit.parse").joinpath("data")
     try:
@@ -136,7 +137,7 @@ def _data() -> dict[str, Any]:
     return read_table(data.joinpath("known_images.toml").read_text(encoding="utf-8"), compiled)
 
 
-@cache
+@computed_once
 def _table() -> tuple[tuple[_Entry, ...], dict[str, tuple[frozenset[str], bool]]]:
     data = _data()
     families = {

@@ -8,6 +8,7 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 
+from dockaudit.lazy_pattern import LazyPattern
 from dockaudit.parse.base_images import ResolvedBase, family_tools
 from dockaudit.parse.shell_text import BIN_DIRS, SHELLS, command_words, expand, inline_vars, split_segments
 
@@ -224,10 +225,10 @@ def base_tools(base: ResolvedBase) -> ToolSet:
 
 
 _FAMILY_HINTS = (
-    (re.compile(r"distroless"), "distroless"),
-    (re.compile(r"alpine"), "alpine"),
-    (re.compile(r"debian|ubuntu|bookworm|bullseye|buster|trixie|jammy|noble|focal|slim"), "debian"),
-    (re.compile(r"fedora|centos|rhel|ubi\d*|rocky|alma|amazonlinux|oraclelinux"), "rhel"),
+    (LazyPattern(r"distroless"), "distroless"),
+    (LazyPattern(r"alpine"), "alpine"),
+    (LazyPattern(r"debian|ubuntu|bookworm|bullseye|buster|trixie|jammy|noble|focal|slim"), "debian"),
+    (LazyPattern(r"fedora|centos|rhel|ubi\d*|rocky|alma|amazonlinux|oraclelinux"), "rhel"),
 )
 
 

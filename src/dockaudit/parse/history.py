@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,13 +11,13 @@ from dockaudit.command_secrets import redact_history_line
 from dockaudit.facts.image import HistoryEntry, NamedValue
 from dockaudit.parse.steps import METADATA, base_step_count, parse_created_by
 from dockaudit.parse.timestamps import parse_timestamp
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 from dockaudit.secrets import redact_text
 
 _NOP = re.compile(r"#\(nop\)\s+([A-Za-z]+)")
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class RawStep(Record):
     """One history step as the engine gave it, oldest first, before redaction; `empty_layer` is None when only
     guessed from the API."""

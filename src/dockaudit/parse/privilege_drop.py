@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dockaudit.facts.dockerfile import DockerfileInstruction, PrivilegeDrop
+from dockaudit.lazy_pattern import LazyPattern
 from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.build_context import CopyInstruction, read_context_file, script_source
 from dockaudit.parse.shell_text import (
@@ -107,17 +108,17 @@ def drop_in_command(words: list[str]) -> tuple[str, str] | None:
     return None
 
 
-_ROOT_COMMANDS = re.compile(
+_ROOT_COMMANDS = LazyPattern(
     r"^(?:chown|chgrp|apt-get|apt|apk|yum|dnf|microdnf|useradd|adduser|groupadd|addgroup|usermod|groupmod|mount|"
     r"sysctl|setcap|iptables|ip6tables|modprobe|update-ca-certificates|ldconfig|service|rc-service|systemctl|"
     r"passwd|chpasswd)$"
 )
 
 
-_ROOT_PATH_WRITE = re.compile(r"(?:>>?|\btee\s+(?:-a\s+)?|\bsed\s+-i\S*\s+.*?)\s*(/(?:etc|usr|var/lib|run)/\S+)")
+_ROOT_PATH_WRITE = LazyPattern(r"(?:>>?|\btee\s+(?:-a\s+)?|\bsed\s+-i\S*\s+.*?)\s*(/(?:etc|usr|var/lib|run)/\S+)")
 
 
-_UID_CHECK = re.compile(r"(?:\[\[?|\btest\b|\bif\b)[^\n]*(?:\bid\s+-u\b|\$\{?EUID\b|\$\{?UID\b|\bwhoami\b)")
+_UID_CHECK = LazyPattern(r"(?:\[\[?|\btest\b|\bif\b)[^\n]*(?:\bid\s+-u\b|\$\{?EUID\b|\$\{?UID\b|\bwhoami\b)")
 """A test of who the script runs as (`if [ "$(id -u)" = 0 ]`): then it is written to work without root too."""
 
 
@@ -172,8 +173,8 @@ def script_drop(text: str, where: str, numbered: bool = True) -> PrivilegeDrop |
     return None
 
 
-_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
-_WHOLE_VARIABLE = re.compile(r"^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$")
+_ASSIGNMENT = LazyPattern(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+_WHOLE_VARIABLE = LazyPattern(r"^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$")
 
 
 def _expand_assigned(words: list[str], assigned: dict[str, str]) -> list[str]:
@@ -270,16 +271,16 @@ def find_drop(
     return PrivilegeDrop(known.drop.tool, known.drop.user, f"the {base.ref} base image's {shown} ({known.source})")
 
 
-_SERVERS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^nginx(-debug)?$"), "nginx starts its worker processes as the `user` its nginx.conf names"),
+_SERVERS: tuple[tuple[LazyPattern, str], ...] = (
+    (LazyPattern(r"^nginx(-debug)?$"), "nginx starts its worker processes as the `user` its nginx.conf names"),
     (
-        re.compile(r"^(httpd-foreground|apache2-foreground|apache2ctl|apache2)$"),
+        LazyPattern(r"^(httpd-foreground|apache2-foreground|apache2ctl|apache2)$"),
         "Apache runs its children as its `User`",
     ),
-    (re.compile(r"^php-fpm[\d.]*$"), "php-fpm runs its pool workers as the pool's `user`"),
-    (re.compile(r"^sshd$"), "sshd must start as root and runs each session as the user who logs in"),
+    (LazyPattern(r"^php-fpm[\d.]*$"), "php-fpm runs its pool workers as the pool's `user`"),
+    (LazyPattern(r"^sshd$"), "sshd must start as root and runs each session as the user who logs in"),
     (
-        re.compile(r"^(init|my_init|runsvdir|supervisord|s6-svscan)$"),
+        LazyPattern(r"^(init|my_init|runsvdir|supervisord|s6-svscan)$"),
         "a process supervisor starts the services as "
         "the users they are configured with (s6-overlay's /init, phusion's my_init, runit, supervisord)",
     ),

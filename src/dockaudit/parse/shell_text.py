@@ -9,8 +9,10 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 
-VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-_SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\||\n|\bthen\b|\bdo\b|\belse\b")
+from dockaudit.lazy_pattern import LazyPattern
+
+VARIABLE = LazyPattern(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_SEGMENT_SPLIT = LazyPattern(r"&&|\|\||;|\||\n|\bthen\b|\bdo\b|\belse\b")
 BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
 _INIT_WRAPPERS = ("tini", "tini-static", "dumb-init", "catatonit", "docker-init")
 SHELLS = ("sh", "bash", "ash", "dash")

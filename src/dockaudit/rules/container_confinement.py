@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from dockaudit.facts.container import ContainerFacts
+from dockaudit.lazy_pattern import LazyPattern
 from dockaudit.model import Fix, Severity
 from dockaudit.rules.container import LEAST_PRIVILEGE, flag_fix, removal_fix
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, rule
@@ -16,8 +17,8 @@ from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Secti
 DANGEROUS_CAPS = frozenset(
     {"ALL", "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "NET_ADMIN", "DAC_READ_SEARCH", "SYS_RAWIO", "BPF", "PERFMON"}
 )
-UNCONFINED = re.compile(r"^(seccomp|apparmor)[:=]unconfined$", re.IGNORECASE)
-NO_NEW_PRIVILEGES = re.compile(r"^no-new-privileges(?:[:=]true)?$", re.IGNORECASE)
+UNCONFINED = LazyPattern(r"^(seccomp|apparmor)[:=]unconfined$", re.IGNORECASE)
+NO_NEW_PRIVILEGES = LazyPattern(r"^no-new-privileges(?:[:=]true)?$", re.IGNORECASE)
 
 
 @rule(

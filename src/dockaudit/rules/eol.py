@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,8 @@ from dockaudit.facts.dockerfile import DockerfileFacts, DockerfileInstruction
 from dockaudit.facts.filesystem import OsRelease
 from dockaudit.facts.image import ImageFacts, NamedValue
 from dockaudit.model import Fix, Location, Origin, Severity
-from dockaudit.records import Record
+from dockaudit.once import computed_once
+from dockaudit.records import Record, record
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule, variant
 from dockaudit.rules.steps import anchor
@@ -62,7 +62,7 @@ class Cycle(Record):
         return date.min if self.eol is True else None
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Product(Record):
     """A product's release cycles, with where and when they were read."""
 
@@ -75,7 +75,7 @@ class Product(Record):
     cycles: tuple[Cycle, ...]
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Snapshot(Record):
     """Every product of one snapshot file."""
 
@@ -161,7 +161,7 @@ def dump_snapshot(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@cache
+@computed_once
 def _load(path: str | None) -> Snapshot:
     if path:
         return parse_snapshot(Path(path).read_text(encoding="utf-8"), path)
@@ -191,7 +191,7 @@ def snapshot_summary(today: date) -> str:
 # ---------------------------------------------------------------------------------------------- lookups
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Support(Record):
     """What the snapshot says about one version of one product."""
 
@@ -292,7 +292,7 @@ _RUNTIME_FLAVOURS = (
 )
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Named(Record):
     """A product and version a reference, a config or a Dockerfile names."""
 
@@ -412,7 +412,7 @@ def named_in_os_release(os_release: OsRelease | None) -> list[Named]:
 # ---------------------------------------------------------------------------------------------- verdicts
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Verdict(Record):
     """A named release judged against the snapshot on a given day."""
 
@@ -549,7 +549,7 @@ def _dockerfile_hits(facts: DockerfileFacts, ctx: RuleContext) -> CheckResult:
     return hits
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class _EolLine(Record):
     """One FROM or ENV line's end-of-life verdicts, before lines naming the same releases are merged."""
 

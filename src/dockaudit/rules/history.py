@@ -9,14 +9,15 @@ import re
 from dockaudit.command_secrets import PASSWORD_KINDS
 from dockaudit.facts.filesystem import FileType
 from dockaudit.facts.image import HistoryEntry, ImageFacts, NamedValue
+from dockaudit.lazy_pattern import LazyPattern
 from dockaudit.model import Fix, Origin, Severity
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, Skip, rule
 from dockaudit.rules.steps import run_steps
 from dockaudit.secrets import classify_pair, has_redaction, is_allowlisted, is_secret_name
 
 _BUILDER_COMMENTS = frozenset({"buildkit.dockerfile.v0", "buildkit.exporter.image.v0"})
-_ARCHIVE = re.compile(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tzst|tar\.lz|tar\.lzma)$", re.I)
-_URL = re.compile(r"^(?:https?|ftp)://", re.I)
+_ARCHIVE = LazyPattern(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tzst|tar\.lz|tar\.lzma)$", re.I)
+_URL = LazyPattern(r"^(?:https?|ftp)://", re.I)
 
 
 # --------------------------------------------------------------------------------------------- DA201
@@ -91,7 +92,7 @@ def secret_in_build_arg(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 
 # --------------------------------------------------------------------------------------------- DA202
 
-_ARG_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))")
+_ARG_REF = LazyPattern(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 def _fix_secret_run(facts: ImageFacts, ctx: RuleContext) -> Fix:
@@ -196,7 +197,7 @@ def literal_password_in_run(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 
 # --------------------------------------------------------------------------------------------- DA203/204
 
-_LEGACY_ADD = re.compile(r"^(file|dir|multi):(\S+) in (\S+)")
+_LEGACY_ADD = LazyPattern(r"^(file|dir|multi):(\S+) in (\S+)")
 
 
 def _fix_add(facts: ImageFacts, ctx: RuleContext) -> Fix:
@@ -316,7 +317,7 @@ def add_remote_url(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 # --------------------------------------------------------------------------------------------- DA211
 
 
-_BUILDAH_FROM = re.compile(r"FROM \S+")
+_BUILDAH_FROM = LazyPattern(r"FROM \S+")
 """buildah's (`podman build`, `podman commit`) comment on each step: `FROM <image id or reference>` it started from."""
 _BUILDAH_NO_INSTRUCTION = "/bin/sh"
 """What buildah writes as `created_by` for a layer no Dockerfile instruction made: a commit of a container."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from dockaudit.facts.image import HistoryEntry, ImageFacts
+from dockaudit.lazy_pattern import LazyPattern
 from dockaudit.model import Fix, Severity
 from dockaudit.rules import fixes
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, rule
@@ -142,7 +143,7 @@ def _fix_cache(facts: ImageFacts, ctx: RuleContext) -> Fix:
     )
 
 
-_MOUNT_TARGET = re.compile(r"(?:^|,)(?:target|dst|destination)=([^,]+)")
+_MOUNT_TARGET = LazyPattern(r"(?:^|,)(?:target|dst|destination)=([^,]+)")
 _CACHE_DIRS: dict[str, tuple[str, ...]] = {
     "apt": ("/var/lib/apt/lists",),
     "apk": ("/var/cache/apk", "/etc/apk/cache"),
@@ -151,7 +152,7 @@ _CACHE_DIRS: dict[str, tuple[str, ...]] = {
     "yarn": ("/usr/local/share/.cache/yarn", "~/.cache/yarn", "~/.yarn/cache"),
 }
 """Where each tool keeps its cache; `~` is any user's home (`/root`, `/home/app`, `$HOME`)."""
-_HOME = re.compile(r"^(?:/root|/home/[^/]+|~|\$HOME|\$\{HOME\})(?=/|$)")
+_HOME = LazyPattern(r"^(?:/root|/home/[^/]+|~|\$HOME|\$\{HOME\})(?=/|$)")
 
 
 def _mount_targets(step: HistoryEntry) -> list[str]:
@@ -180,8 +181,10 @@ def _mounted(step: HistoryEntry, cache: str) -> bool:
     return False
 
 
-_APT_LISTS_REMOVED = re.compile(r"rm\s+(?:-\S+\s+)*[^;&|]*/var/lib/apt/lists|\bapt(?:-get)?\s+(?:-\S+\s+)*dist-clean\b")
-_TRUTHY = re.compile(r"(?i)^(?:1|true|yes|on|off)$")
+_APT_LISTS_REMOVED = LazyPattern(
+    r"rm\s+(?:-\S+\s+)*[^;&|]*/var/lib/apt/lists|\bapt(?:-get)?\s+(?:-\S+\s+)*dist-clean\b"
+)
+_TRUTHY = LazyPattern(r"(?i)^(?:1|true|yes|on|off)$")
 """`PIP_NO_CACHE_DIR` disables the cache for any of these (pip reads `off` as "no cache" too)."""
 
 
@@ -353,17 +356,17 @@ def unpinned_packages(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 # --------------------------------------------------------------------------------------------- DA214
 
 _APT_UNSIGNED = ("--allow-unauthenticated", "--allow-insecure-repositories", "--force-yes")
-_APT_UNSIGNED_OPTION = re.compile(
+_APT_UNSIGNED_OPTION = LazyPattern(
     r"(?i)APT::Get::AllowUnauthenticated\s*=?\s*[\"']?(?:true|1|yes)|Acquire::AllowInsecureRepositories\s*[\"']?\s*=?\s*[\"']?(?:true|1|yes)"
 )
 # `deb [trusted=yes] https://repo.example.com/apt/ /`: apt accepts the repository's packages unsigned.
-_TRUSTED_SOURCE = re.compile(
+_TRUSTED_SOURCE = LazyPattern(
     r"\bdeb(?:-src)?\s+\[[^\]]*\b(?:trusted|allow-insecure|allow-weak)=yes\b[^\]]*\]\s+(?P<url>(?:https?|ftp)://\S+)"
 )
-_TRUSTED_DEB822 = re.compile(r"(?im)^\s*Trusted:\s*yes\b")
+_TRUSTED_DEB822 = LazyPattern(r"(?im)^\s*Trusted:\s*yes\b")
 _RPM_UNSIGNED = ("--nosignature", "--nodigest", "--noverify", "--nofiledigest")
 # `gpgcheck=0` in a .repo (often written by printf with `\n` escapes) or `--setopt=*.gpgcheck=0`.
-_GPGCHECK_OFF = re.compile(r"(?:(?<![\w.*-])|(?<=\\n))(?:[\w*-]+\.)?gpgcheck\s*=\s*(?:0|false|no)\b", re.IGNORECASE)
+_GPGCHECK_OFF = LazyPattern(r"(?:(?<![\w.*-])|(?<=\\n))(?:[\w*-]+\.)?gpgcheck\s*=\s*(?:0|false|no)\b", re.IGNORECASE)
 _INDEX_FLAGS: dict[str, tuple[str, ...]] = {
     "pip": ("--index-url", "-i", "--extra-index-url", "--find-links", "-f"),
     "npm": ("--registry",),
@@ -371,14 +374,14 @@ _INDEX_FLAGS: dict[str, tuple[str, ...]] = {
     "pnpm": ("--registry",),
     "gem": ("--source", "-s"),
 }
-_PLAIN_CONFIG = re.compile(
+_PLAIN_CONFIG = LazyPattern(
     r"\b(?:pip3?\s+config\s+set\s+global\.(?:extra-)?index-url|npm\s+config\s+set\s+registry|"
     r"yarn\s+config\s+set\s+registry|gem\s+sources\s+(?:-a|--add))\s+[\"']?(?P<url>http://[^\s\"']+)"
 )
-_TLS_OFF = re.compile(
+_TLS_OFF = LazyPattern(
     r"\b(?:npm|yarn)\s+config\s+set\s+strict-ssl\s+false\b|\bGOSUMDB=off\b|\bGOINSECURE=\S|\bGOFLAGS=[^\s;&|]*-insecure"
 )
-_LOCAL_PACKAGE = re.compile(r"^(?:/|\./|\.\./|~/|\$)|\.apk$")
+_LOCAL_PACKAGE = LazyPattern(r"^(?:/|\./|\.\./|~/|\$)|\.apk$")
 
 
 def _plain_index(command: Command) -> str | None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from dockaudit.model import Finding, Fix, Location, Origin, Severity, Source, Status
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 
 class Scope(enum.StrEnum):
@@ -58,7 +58,7 @@ class Hit(Record):
     """Ids of other rules that see the same flaw and are reported through this hit (one finding per flaw)."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Skip(Record):
     """The rule could not be checked; `reason` says why."""
 
@@ -69,7 +69,7 @@ CheckResult = Skip | Sequence[Hit]
 """An empty sequence is a pass."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class RuleContext(Record):
     """What rules may know besides the facts: settings and the clock (injected, for tests)."""
 
@@ -83,7 +83,7 @@ class RuleContext(Record):
 F = TypeVar("F")
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Rule(Record, Generic[F]):
     """A catalog entry with its check and fix builder."""
 
@@ -103,7 +103,7 @@ RULES: dict[str, Rule[Any]] = {}
 """Every registered rule by id; modules register on import (see `dockaudit.rules.load_all`)."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Variant(Record, Generic[F]):
     """A rule's check over the facts of another scope (a DA4xx rule judged on a Compose service)."""
 
@@ -172,35 +172,41 @@ def rules_for(scopes: Sequence[Scope]) -> list[Rule[Any]]:
 def evaluate_rule(rule_: Rule[F], facts: F, ctx: RuleContext) -> tuple[list[Finding], bool]:
     """Run one rule: its findings, and whether it passed."""
     result = rule_.check(facts, ctx)
-    base = Finding(
-        rule_id=rule_.id,
-        slug=rule_.slug,
-        source=Source.CHECKLIST,
-        severity=rule_.severity,
-        status=Status.FAIL,
-        title=rule_.title,
-        section=rule_.section,
-        evidence="",
-        references=rule_.references,
-    )
+    # Most rules pass: a finding is only made for a hit or a skip (a run judges hundreds of rules).
     if isinstance(result, Skip):
-        return [replace(base, status=Status.SKIPPED, evidence=result.reason, fix=None)], False
+        return [_finding(rule_, Status.SKIPPED, result.reason, rule_.severity)], False
     if not result:
         return [], True
     default_fix = rule_.fix(facts, ctx)
     findings = [
-        replace(
-            base,
-            evidence=hit.evidence,
+        _finding(
+            rule_,
+            Status.FAIL,
+            hit.evidence,
+            hit.severity if hit.severity is not None else rule_.severity,
             location=hit.location,
             origin=hit.origin,
-            severity=hit.severity if hit.severity is not None else rule_.severity,
             fix=hit.fix if hit.fix is not None else default_fix,
             also=hit.also,
         )
         for hit in result
     ]
     return findings, False
+
+
+def _finding(rule_: Rule[Any], status: Status, evidence: str, severity: Severity, **more: Any) -> Finding:
+    return Finding(
+        rule_id=rule_.id,
+        slug=rule_.slug,
+        source=Source.CHECKLIST,
+        severity=severity,
+        status=status,
+        title=rule_.title,
+        section=rule_.section,
+        evidence=evidence,
+        references=rule_.references,
+        **more,
+    )
 
 
 def evaluate(scopes: Sequence[Scope], facts: Any, ctx: RuleContext) -> tuple[list[Finding], list[str]]:

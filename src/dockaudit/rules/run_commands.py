@@ -6,6 +6,7 @@ import itertools
 import re
 
 from dockaudit.facts.image import HistoryEntry, ImageFacts
+from dockaudit.lazy_pattern import LazyPattern
 from dockaudit.model import Fix, Severity
 from dockaudit.rules.registry import CheckResult, Hit, RuleContext, Scope, Section, rule
 from dockaudit.rules.shell import SHELLS, Command, commands, pipelines
@@ -52,7 +53,7 @@ def _fix_pipe(facts: ImageFacts, ctx: RuleContext) -> Fix:
 
 
 _DOWNLOADERS = frozenset({"curl", "wget", "fetch"})
-_INTERPRETER = re.compile(r"^(?:python[0-9.]*|perl|ruby|node|php)$")
+_INTERPRETER = LazyPattern(r"^(?:python[0-9.]*|perl|ruby|node|php)$")
 
 
 def _runs_stdin(cmd: Command) -> bool:
@@ -105,9 +106,9 @@ def curl_pipe_shell(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 
 # --------------------------------------------------------------------------------------------- DA213
 
-_SYMBOLIC_WW = re.compile(r"(?:^|,)[ugoa]*[oa][ugoa]*[+=][rwxXst]*w")
-_SYMBOLIC_GW = re.compile(r"(?:^|,)[ugoa]*g[ugoa]*[+=][rwxXst]*w")
-_COPY_USER_TO_GROUP = re.compile(r"(?:^|,)g=u(?:,|$)")
+_SYMBOLIC_WW = LazyPattern(r"(?:^|,)[ugoa]*[oa][ugoa]*[+=][rwxXst]*w")
+_SYMBOLIC_GW = LazyPattern(r"(?:^|,)[ugoa]*g[ugoa]*[+=][rwxXst]*w")
+_COPY_USER_TO_GROUP = LazyPattern(r"(?:^|,)g=u(?:,|$)")
 SENSITIVE_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/sudoers.d", "/etc/passwd", "/etc/group")
 """Account and privilege files: writable by anyone but root, they hand out root."""
 ARBITRARY_UID_FILES = ("/etc/passwd", "/etc/group")
@@ -235,8 +236,8 @@ def world_writable_chmod(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 
 # --------------------------------------------------------------------------------------------- DA215
 
-_SSHD_OPTIONS = re.compile(r"(?i)\b(PermitRootLogin|PermitEmptyPasswords)\s+yes\b")
-_SED_SUBSTITUTION = re.compile(r"s(?P<d>[^\w\s\\])(?P<find>(?:\\.|(?!(?P=d)).)*)(?P=d)(?P<repl>(?:\\.|(?!(?P=d)).)*)")
+_SSHD_OPTIONS = LazyPattern(r"(?i)\b(PermitRootLogin|PermitEmptyPasswords)\s+yes\b")
+_SED_SUBSTITUTION = LazyPattern(r"s(?P<d>[^\w\s\\])(?P<find>(?:\\.|(?!(?P=d)).)*)(?P=d)(?P<repl>(?:\\.|(?!(?P=d)).)*)")
 
 
 def _sshd_settings(step: HistoryEntry) -> list[str]:
@@ -298,16 +299,16 @@ def ssh_root_login(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 
 # --------------------------------------------------------------------------------------------- DA610
 
-_NOPASSWD = re.compile(
+_NOPASSWD = LazyPattern(
     r"(?P<who>%?[A-Za-z0-9_.${}#-]+)\s+(?:[A-Za-z0-9_.,-]+|ALL)\s*=\s*(?:\\?\([^)]*\\?\)\s*)?NOPASSWD\s*:\s*"
     r"(?P<cmds>[^\"'\n;&|>]*)"
 )
-_VAR = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
+_VAR = LazyPattern(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 _GROUP_ADD = (
-    re.compile(r"\busermod\s+(?:-\S+\s+)*-a?G\s+(?P<groups>\S+)\s+(?:-\S+\s+)*(?P<user>[^\s;&|]+)"),
-    re.compile(r"\buseradd\b[^;&|\n]*?\s-G\s+(?P<groups>\S+)[^;&|\n]*?\s(?P<user>[^\s;&|-][^\s;&|]*)\s*(?:$|[;&|])"),
-    re.compile(r"\badduser\s+(?P<user>[^\s;&|-][^\s;&|]*)\s+(?P<groups>[^\s;&|-][^\s;&|]*)\s*(?:$|[;&|])"),
-    re.compile(r"\bgpasswd\s+-a\s+(?P<user>\S+)\s+(?P<groups>\S+)"),
+    LazyPattern(r"\busermod\s+(?:-\S+\s+)*-a?G\s+(?P<groups>\S+)\s+(?:-\S+\s+)*(?P<user>[^\s;&|]+)"),
+    LazyPattern(r"\buseradd\b[^;&|\n]*?\s-G\s+(?P<groups>\S+)[^;&|\n]*?\s(?P<user>[^\s;&|-][^\s;&|]*)\s*(?:$|[;&|])"),
+    LazyPattern(r"\badduser\s+(?P<user>[^\s;&|-][^\s;&|]*)\s+(?P<groups>[^\s;&|-][^\s;&|]*)\s*(?:$|[;&|])"),
+    LazyPattern(r"\bgpasswd\s+-a\s+(?P<user>\S+)\s+(?P<groups>\S+)"),
 )
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 from functools import lru_cache
 
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 _LIST_OPERATORS = frozenset({";", "&&", "||", "&", ";;", "\n"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -18,7 +17,7 @@ _REDIRECTS = frozenset({">", ">>", "<", ">&", "<<", "<<<", ">|", "&>", "&>>"})
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"})
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class Command(Record):
     """One simple command: its words, with the command name found past assignments and prefixes."""
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
-from dockaudit.records import Record
+from dockaudit.records import Record, record
 
 ALL_SCANNERS = ("vuln", "misconfig", "secret")
 """The default scanners; `license` may be added (Trivy's license scanner, off by default)."""
@@ -23,7 +22,7 @@ OFFLINE_FLAGS = (
 )
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class TrivyOptions(Record):
     """How Trivy runs; the defaults suit an online workstation."""
 
@@ -66,7 +65,7 @@ class TrivyOptions(Record):
         return tuple(flags)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@record
 class ImageSource(Record):
     """An image to scan: on a local engine (`docker_host`), or exported to a tarball (`archive`)."""
 
