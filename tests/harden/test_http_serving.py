@@ -13,6 +13,9 @@ from dockaudit.parse.http_serving import (
     health_path_from_command,
     http_from_command,
     installed_server,
+    local_requires,
+    node_entry_script,
+    node_listener,
     server_in_script,
     server_in_shell_form,
     starts_jvm_server,
@@ -182,3 +185,66 @@ def test_a_start_script_deep_in_a_directory_copied_to_the_root_is_read(tmp_path:
     (tmp_path / "start.sh").write_text("#!/bin/sh\nexec app\n")
     own = CopyInstruction(("start.sh",), "/opt/start.sh", None, 18)
     assert script_source("/opt/start.sh", [own, add], tmp_path, "/") == ("start.sh", "start.sh")
+
+
+@pytest.mark.parametrize(
+    ("argv", "script"),
+    [
+        (["node", "server.js"], "server.js"),
+        (["node", "server"], "server.js"),  # node resolves a bare name to NAME.js
+        (["node", "--max-old-space-size=512", "src/index.mjs"], "src/index.mjs"),
+        (["/bin/sh", "-c", "exec node /app/dist/main.js"], "/app/dist/main.js"),
+        (["tini", "--", "node", "app.js"], "app.js"),
+        (["node"], None),  # the REPL
+        (["node", "$APP"], None),  # a script only the environment names
+        (["npm", "start"], None),
+        (["python", "app.py"], None),
+    ],
+)
+def test_the_script_a_node_command_runs(argv: list[str], script: str | None) -> None:
+    assert node_entry_script(argv) == script
+
+
+EXPRESS_APP = "const express = require('express')\nconst app = express()\napp.get('/', (req, res) => res.send('hi'))\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "env", "expected"),
+    [
+        (EXPRESS_APP + "app.listen(3000)\n", {}, (3000, "express")),
+        (
+            EXPRESS_APP + "const PORT = process.env.PORT || 8080;\napp.listen(PORT, () => console.log('up'))\n",
+            {},
+            (8080, "express"),
+        ),
+        (EXPRESS_APP + "app.listen(process.env.PORT ?? '4000')\n", {}, (4000, "express")),
+        # The Dockerfile sets the variable: its value wins; set without a value (a bare ARG), nothing is known.
+        (EXPRESS_APP + "app.listen(process.env.PORT || 3000)\n", {"PORT": "5000"}, (5000, "express")),
+        (EXPRESS_APP + "app.listen(process.env.PORT || 3000)\n", {"PORT": None}, None),
+        ("import http from 'node:http'\nhttp.createServer(handler).listen(8000, '0.0.0.0')\n", {}, (8000, "node:http")),
+        ("import Fastify from 'fastify'\nconst port = 3001\nawait fastify.listen(port)\n", {}, (3001, "fastify")),
+        # Not enough to know: the port from a config module, two servers on two ports, a socket path, no listen.
+        (EXPRESS_APP + "app.listen(config.port)\n", {}, None),
+        (EXPRESS_APP + "app.listen(3000)\nadmin.listen(9000)\n", {}, None),
+        (EXPRESS_APP + "app.listen('/run/app.sock')\n", {}, None),
+        (EXPRESS_APP + "module.exports = app\n", {}, None),
+        (EXPRESS_APP + "let port = 3000\nport = 4000\nlet port = 5000\napp.listen(port)\n", {}, None),
+        (EXPRESS_APP + "let port = 3000\nif (prod) port = 80\napp.listen(port)\n", {}, None),  # set again
+        (EXPRESS_APP + "let port = 3000\nport ||= 80\napp.listen(port)\n", {}, None),
+        (EXPRESS_APP + "let port = 3000\nif (port === 80) log()\napp.listen(port)\n", {}, (3000, "express")),
+        # A port but no HTTP server module: a TCP or WebSocket-only server, or an HTTP client.
+        ("const net = require('net')\nnet.createServer(onConn).listen(7000)\n", {}, None),
+        ("// const express = require('express')\nserver.listen(3000)\n", {}, None),  # commented out
+    ],
+)
+def test_a_node_script_that_listens_on_a_port_it_names(
+    code: str, env: dict[str, str | None], expected: tuple[int, str] | None
+) -> None:
+    assert node_listener(code, env) == expected
+
+
+def test_a_node_script_listening_on_an_app_its_own_module_builds() -> None:
+    index = "const app = require('./app')\nconst port = 8080\napp.listen(port, () => {})\n"
+    assert local_requires(index) == ["./app"]
+    assert node_listener(index, {}) is None  # index.js alone names no HTTP module
+    assert node_listener(index, {}, [EXPRESS_APP + "module.exports = app\n"]) == (8080, "express")

@@ -17,6 +17,11 @@ SCRIPT_UNSURE = (
     "harden.md HEALTHCHECK: otherwise no HEALTHCHECK instruction: a script that can start two different servers, or "
     "whose server listens on a port the Dockerfile does not expose, does not say which port this image serves"
 )
+NODE_LISTENER = (
+    "harden.md HEALTHCHECK: the service speaks HTTP on a known port (the app is known to serve HTTP there): the Node "
+    "script the command runs loads express or node's http module (itself, or in the app module it requires) and "
+    "listens on one port it names; a port it reads from elsewhere is not known"
+)
 NPM_SCRIPT = (
     "harden.md HEALTHCHECK: `npm start` runs the package.json script; create-react-app's `react-scripts start` "
     "serves HTTP on 3000 by default, and node can do the request"
@@ -326,5 +331,80 @@ SERVER_CASES: tuple[Case, ...] = (
         present={"DA608": "medium"},
         healthcheck=Probe(("ruby",), 3000),
         cites=(CONFIGURED_SERVER,),
+    ),
+    Case(
+        name="express-server-js-no-expose",
+        pattern='`ENTRYPOINT ["node"]` + `CMD ["server.js"]`: an express app on 3000, no EXPOSE, no package.json',
+        source="hobby Express pages on node:*-alpine (e.g. personal profile sites)",
+        text=dockerfile("""
+            FROM node:20-alpine
+            WORKDIR /usr/src/app
+            COPY . .
+            RUN npm install express@4.21.1
+            USER node
+            ENTRYPOINT ["node"]
+            CMD ["server.js"]
+            """),
+        files={
+            "server.js": (
+                "const express = require('express');\nconst app = express();\n"
+                "app.use(express.static('public'));\napp.listen(3000, () => console.log('listening'));\n"
+            ),
+            ".dockerignore": "node_modules\n",
+        },
+        present={"DA608": "medium"},
+        user=KEEP,
+        healthcheck=Probe(("node", "wget"), 3000),
+        cites=(NODE_LISTENER,),
+    ),
+    Case(
+        name="index-js-listens-on-app-from-own-module",
+        pattern="`CMD node src/index.js`: index.js listens on `const port = 8080`, `./app` builds the express app",
+        source="hobby URL shorteners and REST APIs (Express/Mongoose) on node:*-slim",
+        text=dockerfile("""
+            FROM node:20-slim AS prod
+            ENV NODE_ENV=production
+            WORKDIR /srv
+            COPY package*.json ./
+            RUN npm ci --omit=dev && npm cache clean --force
+            COPY . .
+            USER node
+            CMD ["node", "src/index.js"]
+            """),
+        files={
+            "package.json": '{"name": "short", "dependencies": {"express": "^4.21.1", "mongoose": "^8.7.0"}}\n',
+            "package-lock.json": "{}\n",
+            "src/index.js": "const app = require('./app')\nconst port = 8080\napp.listen(port, () => {})\n",
+            "src/app.js": "const express = require('express')\nconst app = express()\nmodule.exports = app\n",
+            ".dockerignore": "node_modules\n",
+        },
+        present={"DA608": "medium"},
+        user=KEEP,
+        healthcheck=Probe(("node",), 8080),
+        cites=(NODE_LISTENER,),
+    ),
+    Case(
+        name="node-port-from-config-module-gets-no-probe",
+        pattern="an express app whose `listen(config.port)` takes its port from a config module",
+        source="Node API servers with a config/ directory (convict, node-config)",
+        text=dockerfile("""
+            FROM node:20-slim
+            WORKDIR /srv
+            COPY . .
+            USER node
+            CMD ["node", "server.js"]
+            """),
+        files={
+            "server.js": (
+                "const express = require('express')\nconst config = require('./config')\n"
+                "const app = express()\napp.listen(config.port)\n"
+            ),
+            "config.js": "module.exports = { port: Number(process.env.APP_PORT) || 7000 }\n",
+            ".dockerignore": "node_modules\n",
+        },
+        present={"DA608": "medium"},
+        user=KEEP,
+        healthcheck=NO_HEALTHCHECK,
+        cites=(NODE_LISTENER,),
     ),
 )

@@ -55,15 +55,17 @@ def script_source(
             base = posixpath.basename(src.rstrip("/"))
             # A known directory counts as one without its trailing slash (`COPY x.sh /usr/local/bin`).
             into_dir = copy.dest.endswith("/") or len(copy.sources) > 1 or copy.dest.rstrip("/") in (*BIN_DIRS, "")
-            target = posixpath.join(copy.dest, base) if into_dir else copy.dest
+            # `COPY . .` under `WORKDIR /app` lands in `/app/.`: the directory itself.
+            dest = posixpath.normpath(copy.dest)
+            target = posixpath.join(dest, base) if into_dir else dest
             candidates = [(src, target)]
             # A directory copied whole: the script is inside it.
             if context_dir is not None and (context_dir / src).is_dir():
                 inner = posixpath.basename(program)
-                candidates = [(posixpath.join(src, inner), posixpath.join(copy.dest, inner))]
+                candidates = [(posixpath.join(src, inner), posixpath.join(dest, inner))]
                 # Or deeper: `ADD docker/ /` brings docker/usr/local/bin/entrypoint.sh to /usr/local/bin/.
                 # Only when the file is there: a later whole-directory copy must not hide an earlier COPY of it.
-                under = copy.dest.rstrip("/") + "/"
+                under = dest.rstrip("/") + "/"
                 if wanted is not None and wanted.startswith(under):
                     deep = posixpath.normpath(posixpath.join(src, wanted[len(under) :]))
                     if (context_dir / deep).is_file():

@@ -32,13 +32,22 @@ from dockaudit.parse.base_images import (
     known_base,
     resolve_base,
 )
-from dockaudit.parse.build_context import CopyInstruction, context_copies, trace_to_context
+from dockaudit.parse.build_context import (
+    CopyInstruction,
+    context_copies,
+    read_context_file,
+    script_source,
+    trace_to_context,
+)
 from dockaudit.parse.dockerfile_stages import StageView, select_runtime_stage, windows_reason
 from dockaudit.parse.executables import base_tools, tools_in
 from dockaudit.parse.http_serving import (
     health_path_from_command,
     http_from_command,
     installed_server,
+    local_requires,
+    node_entry_script,
+    node_listener,
     server_in_script,
     serves_http,
     starts_jvm_server,
@@ -192,7 +201,18 @@ def analyse_runtime(
         # Nothing readable names the server (no script, or one that hands over to an init such as s6): an app the
         # file installs is then the one it starts. A script that starts servers of its own is trusted alone.
         installed = script_server = installed_server(runs, copies, command)
-    http = serves_http(base, command, cmd or (), entrypoint_ins, cmd_ins, exposed, readable, context_dir, script_server)
+    http = serves_http(
+        base,
+        command,
+        cmd or (),
+        entrypoint_ins,
+        cmd_ins,
+        exposed,
+        readable,
+        context_dir,
+        script_server,
+        _node_app_listener(command, readable, context_dir, workdir, env),
+    )
     # What an installed server started by an init serves at `/` is the app's (a login, a 401): not a static site.
     fronts_app = http is not None and installed is not None and http[1].startswith(installed[1])
     if image is not None:
@@ -399,3 +419,38 @@ def _traced_copies(view: StageView, copies: Sequence[CopyInstruction]) -> list[C
         if found is not None:
             traced.append(found)
     return traced
+
+
+def _node_app_listener(
+    command: Sequence[str],
+    copies: Sequence[CopyInstruction],
+    context_dir: Path | None,
+    workdir: str,
+    env: Mapping[str, str | None],
+) -> tuple[int, str, str] | None:
+    """(port, module, script) when the command runs a Node script, copied in from the build context, that starts an
+    HTTP server on a port it names (see `node_listener`)."""
+    script = node_entry_script(command)
+    if script is None:
+        return None
+    source = script_source(script if script.startswith(("/", "./")) else f"./{script}", copies, context_dir, workdir)
+    text = read_context_file(context_dir, source[0]) if source is not None else None
+    if text is None or source is None:
+        return None
+    # One level of the app's own modules: `index.js` often listens on an app that `./app` builds with express.
+    folder = posixpath.dirname(source[0])
+    required = [
+        module_text
+        for module in local_requires(text)
+        for candidate in _js_candidates(posixpath.normpath(posixpath.join(folder, module)))
+        if (module_text := read_context_file(context_dir, candidate)) is not None
+    ]
+    found = node_listener(text, env, required)
+    return (*found, source[1]) if found is not None else None
+
+
+def _js_candidates(path: str) -> list[str]:
+    """The files node tries for `require(path)`: the path itself, then `.js`, then `index.js` in it."""
+    if path.endswith((".js", ".cjs", ".mjs")):
+        return [path]
+    return [f"{path}.js", posixpath.join(path, "index.js")]

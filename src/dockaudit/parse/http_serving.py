@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dockaudit.facts.dockerfile import DockerfileInstruction
@@ -323,9 +323,11 @@ def serves_http(
     copies: Sequence[CopyInstruction],
     context_dir: Path | None,
     script_server: tuple[list[str], str] | None = None,
+    app_listener: tuple[int, str, str] | None = None,
 ) -> tuple[int, str] | None:
     """(port, why) when the image serves HTTP: its base, its command line, the server its start script starts (see
-    `server_in_script`), or its framework and only port."""
+    `server_in_script`), the port its Node entry script listens on (`app_listener`: port, module, script; see
+    `node_listener`), or its framework and only port."""
     known = base.known
     if known is not None and known.http_port is not None:
         own = cmd_ins is not None or entrypoint_ins is not None
@@ -375,6 +377,12 @@ def serves_http(
                 port,
                 f"{script_server[1]} starts {program}, which serves HTTP on {port}, which the Dockerfile exposes",
             )
+    if found is None and app_listener is not None:
+        port, module, script = app_listener
+        # Like a server's default port: the code's port counts when EXPOSE agrees or says nothing.
+        if not exposed or port in exposed:
+            how = "node's http module" if module in _NODE_HTTP_MODULES else module
+            return port, f"{script} starts an HTTP server ({how}) that listens on {port}"
     configured = configured_server(command) or configured_server(cmd)
     if found is None and configured is not None and len(set(exposed)) == 1:
         port = exposed[0]
@@ -518,3 +526,70 @@ def _named_dependency(text: str, frameworks: frozenset[str], is_json: bool) -> s
         if match and match.group(1).lower() in frameworks:
             return match.group(1).lower()
     return None
+
+
+# ---- a Node app's own entry script ----------------------------------------------------------------------------
+
+_NODE_HTTP_MODULES = frozenset({"http", "https", "node:http", "node:https"})
+_JS_MODULE = re.compile(r"""(?:\brequire\s*\(\s*|\bfrom\s+|\bimport\s+)['"]([^'"]+)['"]""")
+_JS_LISTEN = re.compile(r"\.listen\s*\(\s*([^,()]+?)\s*[,)]")
+_JS_LINE_COMMENT = re.compile(r"(?m)^\s*//.*$")
+_JS_PORT = re.compile(
+    r"^(?:(?P<literal>\d{2,5})"
+    r"|process\.env\.(?P<env>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\||\?\?)\s*['\"]?(?P<default>\d{2,5})['\"]?)$"
+)
+
+
+def node_entry_script(command: Sequence[str]) -> str | None:
+    """The script a `node FILE` command line runs (`node server.js`, `node --max-old-space-size=512 src/index`)."""
+    words = run_words(command)
+    if len(words) < 2 or posixpath.basename(words[0]) not in ("node", "nodejs"):
+        return None
+    script = next((w for w in words[1:] if not w.startswith("-")), None)
+    if script is None or "$" in script:
+        return None
+    # `node server` runs server.js; a bare name with another extension is not a script node would run that way.
+    return script if script.endswith((".js", ".cjs", ".mjs")) else f"{script}.js"
+
+
+def local_requires(text: str) -> list[str]:
+    """The app's own modules a Node script loads (`require('./app')`, `from '../lib/server.js'`)."""
+    return [m for m in _JS_MODULE.findall(_JS_LINE_COMMENT.sub("", text)) if m.startswith(("./", "../"))]
+
+
+def node_listener(text: str, env: Mapping[str, str | None], required: Sequence[str] = ()) -> tuple[int, str] | None:
+    """(port, module) when a Node script starts an HTTP server itself: it (or `required`, the texts of the app's
+    modules it loads, such as the `./app` that builds an express app) loads an HTTP framework (express, fastify...)
+    or node's `http` module, and every `.listen(...)` in the script names the same port: a number, `PORT` (a
+    constant set in the file to one of these), or `process.env.NAME || number` (the variable's value when the
+    Dockerfile sets it). Anything else (a port computed elsewhere, two ports, a socket path) says nothing."""
+    code = _JS_LINE_COMMENT.sub("", text)
+    loaded = [m for source in (code, *required) for m in _JS_MODULE.findall(_JS_LINE_COMMENT.sub("", source))]
+    modules = [m for m in loaded if m in _FRAMEWORKS["node"][1] or m in _NODE_HTTP_MODULES]
+    if not modules:
+        return None
+    ports = {_js_port(arg, code, env) for arg in _JS_LISTEN.findall(code)}
+    if len(ports) != 1:
+        return None
+    (port,) = ports
+    return (port, modules[0]) if port is not None else None
+
+
+def _js_port(expression: str, code: str, env: Mapping[str, str | None], depth: int = 0) -> int | None:
+    match = _JS_PORT.match(expression.strip())
+    if match is None:
+        name = expression.strip()
+        if depth or not re.fullmatch(r"[A-Za-z_$][\w$]*", name):
+            return None
+        # A variable the file sets once and never again: `const PORT = process.env.PORT || 3000;`.
+        assigned = re.findall(rf"(?m)^\s*(?:const|let|var)\s+{re.escape(name)}\s*=\s*([^;\n]+?)\s*;?\s*$", code)
+        # Every assignment to it, the declaration's included (not `==`, `===`, `<=`, `=>` or `obj.port =`).
+        assignments = re.findall(rf"(?<![\w$.]){re.escape(name)}\s*[-+*/|&?]{{0,3}}=(?![=>])", code)
+        return _js_port(assigned[0], code, env, depth + 1) if len(assigned) == 1 == len(assignments) else None
+    if match["literal"] is not None:
+        return int(match["literal"])
+    name = match["env"]
+    if name in env:
+        value = env[name]
+        return int(value) if value is not None and value.isdigit() else None
+    return int(match["default"])
