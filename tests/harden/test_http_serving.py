@@ -16,6 +16,8 @@ from dockaudit.parse.http_serving import (
     local_requires,
     node_entry_script,
     node_listener,
+    procfile_runner,
+    procfile_web_server,
     server_in_script,
     server_in_shell_form,
     starts_jvm_server,
@@ -248,3 +250,42 @@ def test_a_node_script_listening_on_an_app_its_own_module_builds() -> None:
     assert local_requires(index) == ["./app"]
     assert node_listener(index, {}) is None  # index.js alone names no HTTP module
     assert node_listener(index, {}, [EXPRESS_APP + "module.exports = app\n"]) == (8080, "express")
+
+
+@pytest.mark.parametrize(
+    ("argv", "runner"),
+    [
+        (["bundle", "exec", "foreman", "start"], "foreman"),
+        (["honcho", "start"], "honcho"),
+        (["/bin/sh", "-c", "exec forego start"], "forego"),
+        (["foreman", "start", "web"], None),  # one process, given by name: not the Procfile's order
+        (["foreman", "run", "rake", "db:migrate"], None),
+        (["bundle", "exec", "puma"], None),
+    ],
+)
+def test_a_procfile_runner_is_told_from_other_commands(argv: list[str], runner: str | None) -> None:
+    assert procfile_runner(argv) == runner
+
+
+RAILS_WEB = "web: bundle exec rake db:migrate && bundle exec rails server -p $PORT\njobs: bin/threaded.rb\n"
+
+
+@pytest.mark.parametrize(
+    ("procfile", "env", "expected"),
+    [
+        (RAILS_WEB, {"PORT": "3000"}, (3000, "rails")),
+        (RAILS_WEB, {}, (5000, "rails")),  # the runner's own first port
+        ("web: gunicorn -b 0.0.0.0:$PORT app:app  # the site\nworker: celery -A app worker\n", {}, (5000, "gunicorn")),
+        ("web: bundle exec puma -p 8080\n", {"PORT": "3000"}, (8080, "puma")),  # a port the command names
+        # Not known: web is not the first process (the runner gives it PORT + 100), a PORT without a value, a
+        # web process that is no known server, no web process.
+        ("jobs: bin/threaded.rb\n" + RAILS_WEB, {"PORT": "3000"}, None),
+        (RAILS_WEB, {"PORT": None}, None),
+        ("web: bin/start-app\n", {"PORT": "3000"}, None),
+        ("worker: celery -A app worker\n", {}, None),
+    ],
+)
+def test_the_web_process_a_procfile_runner_starts(
+    procfile: str, env: dict[str, str | None], expected: tuple[int, str] | None
+) -> None:
+    assert procfile_web_server(procfile, env) == expected

@@ -22,6 +22,10 @@ NODE_LISTENER = (
     "script the command runs loads express or node's http module (itself, or in the app module it requires) and "
     "listens on one port it names; a port it reads from elsewhere is not known"
 )
+PROCFILE_WEB = (
+    "harden.md HEALTHCHECK: the service speaks HTTP on a known port: foreman (or honcho) runs the Procfile, whose "
+    "first process, web, starts rails server on $PORT, which the Dockerfile sets and exposes"
+)
 NPM_SCRIPT = (
     "harden.md HEALTHCHECK: `npm start` runs the package.json script; create-react-app's `react-scripts start` "
     "serves HTTP on 3000 by default, and node can do the request"
@@ -406,5 +410,32 @@ SERVER_CASES: tuple[Case, ...] = (
         user=KEEP,
         healthcheck=NO_HEALTHCHECK,
         cites=(NODE_LISTENER,),
+    ),
+    Case(
+        name="foreman-procfile-rails-web",
+        pattern="`CMD bundle exec foreman start` running a Procfile whose web process is `rails server -p $PORT`",
+        source="huginn/huginn Dockerfile and Procfile (Heroku-style Rails apps run by foreman)",
+        text=dockerfile("""
+            FROM ruby:3.3-alpine
+            RUN apk add --no-cache curl tzdata && adduser -D -u 1000 app
+            WORKDIR /app
+            COPY Gemfile Gemfile.lock Procfile ./
+            RUN bundle install
+            COPY . .
+            ENV RAILS_ENV=production PORT=3000
+            USER app
+            EXPOSE 3000
+            CMD ["bundle", "exec", "foreman", "start"]
+            """),
+        files={
+            "Gemfile": "source 'https://rubygems.org'\ngem 'rails', '~> 7.2'\ngem 'foreman'\n",
+            "Gemfile.lock": "GEM\n",
+            "Procfile": "web: bundle exec rake db:migrate && bundle exec rails server -p $PORT\njobs: bin/work\n",
+            ".dockerignore": ".git\n",
+        },
+        present={"DA608": "medium"},
+        user=KEEP,
+        healthcheck=Probe(("curl",), 3000),
+        cites=(PROCFILE_WEB,),
     ),
 )

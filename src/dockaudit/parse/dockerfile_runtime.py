@@ -47,7 +47,10 @@ from dockaudit.parse.http_serving import (
     installed_server,
     local_requires,
     node_entry_script,
+    node_http_module,
     node_listener,
+    procfile_runner,
+    procfile_web_server,
     server_in_script,
     serves_http,
     starts_jvm_server,
@@ -211,7 +214,7 @@ def analyse_runtime(
         readable,
         context_dir,
         script_server,
-        _node_app_listener(command, readable, context_dir, workdir, env),
+        _app_server(command, readable, context_dir, workdir, env),
     )
     # What an installed server started by an init serves at `/` is the app's (a login, a 401): not a static site.
     fronts_app = http is not None and installed is not None and http[1].startswith(installed[1])
@@ -421,15 +424,25 @@ def _traced_copies(view: StageView, copies: Sequence[CopyInstruction]) -> list[C
     return traced
 
 
-def _node_app_listener(
+def _app_server(
     command: Sequence[str],
     copies: Sequence[CopyInstruction],
     context_dir: Path | None,
     workdir: str,
     env: Mapping[str, str | None],
-) -> tuple[int, str, str] | None:
-    """(port, module, script) when the command runs a Node script, copied in from the build context, that starts an
-    HTTP server on a port it names (see `node_listener`)."""
+) -> tuple[int, str] | None:
+    """(port, why) of the HTTP server the app's own files, copied in from the build context, say the command starts:
+    a Node script that listens on a port it names (see `node_listener`), or the `web` process of the Procfile a
+    runner such as foreman starts (see `procfile_web_server`)."""
+    runner = procfile_runner(command)
+    if runner is not None:
+        source = script_source("./Procfile", copies, context_dir, workdir)
+        text = read_context_file(context_dir, source[0]) if source is not None else None
+        web = procfile_web_server(text, env) if text is not None else None
+        if web is not None:
+            port, program = web
+            return port, f"{runner} starts the Procfile's web process, {program} on {port}"
+        return None
     script = node_entry_script(command)
     if script is None:
         return None
@@ -446,7 +459,10 @@ def _node_app_listener(
         if (module_text := read_context_file(context_dir, candidate)) is not None
     ]
     found = node_listener(text, env, required)
-    return (*found, source[1]) if found is not None else None
+    if found is None:
+        return None
+    port, module = found
+    return port, f"{source[1]} starts an HTTP server ({node_http_module(module)}) that listens on {port}"
 
 
 def _js_candidates(path: str) -> list[str]:

@@ -16,6 +16,7 @@ from dockaudit.parse.build_context import CopyInstruction, read_context_file
 from dockaudit.parse.shell_text import (
     SHELLS,
     command_words,
+    expand,
     logical_lines,
     run_words,
     shell_words,
@@ -323,11 +324,11 @@ def serves_http(
     copies: Sequence[CopyInstruction],
     context_dir: Path | None,
     script_server: tuple[list[str], str] | None = None,
-    app_listener: tuple[int, str, str] | None = None,
+    app_server: tuple[int, str] | None = None,
 ) -> tuple[int, str] | None:
     """(port, why) when the image serves HTTP: its base, its command line, the server its start script starts (see
-    `server_in_script`), the port its Node entry script listens on (`app_listener`: port, module, script; see
-    `node_listener`), or its framework and only port."""
+    `server_in_script`), the server the app's own files start (`app_server`: the port its Node script listens on,
+    its Procfile's web process), or its framework and only port."""
     known = base.known
     if known is not None and known.http_port is not None:
         own = cmd_ins is not None or entrypoint_ins is not None
@@ -377,12 +378,9 @@ def serves_http(
                 port,
                 f"{script_server[1]} starts {program}, which serves HTTP on {port}, which the Dockerfile exposes",
             )
-    if found is None and app_listener is not None:
-        port, module, script = app_listener
-        # Like a server's default port: the code's port counts when EXPOSE agrees or says nothing.
-        if not exposed or port in exposed:
-            how = "node's http module" if module in _NODE_HTTP_MODULES else module
-            return port, f"{script} starts an HTTP server ({how}) that listens on {port}"
+    if found is None and app_server is not None and (not exposed or app_server[0] in exposed):
+        # Like a server's default port: the app's own port counts when EXPOSE agrees or says nothing.
+        return app_server
     configured = configured_server(command) or configured_server(cmd)
     if found is None and configured is not None and len(set(exposed)) == 1:
         port = exposed[0]
@@ -575,6 +573,11 @@ def node_listener(text: str, env: Mapping[str, str | None], required: Sequence[s
     return (port, modules[0]) if port is not None else None
 
 
+def node_http_module(module: str) -> str:
+    """How a `node_listener` module is named to a user."""
+    return "node's http module" if module in _NODE_HTTP_MODULES else module
+
+
 def _js_port(expression: str, code: str, env: Mapping[str, str | None], depth: int = 0) -> int | None:
     match = _JS_PORT.match(expression.strip())
     if match is None:
@@ -593,3 +596,35 @@ def _js_port(expression: str, code: str, env: Mapping[str, str | None], depth: i
         value = env[name]
         return int(value) if value is not None and value.isdigit() else None
     return int(match["default"])
+
+
+# ---- a Procfile's web process ---------------------------------------------------------------------------------
+
+_PROCFILE_RUNNERS = frozenset({"foreman", "honcho", "forego"})
+_PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+?)\s*$")
+_PROCFILE_BASE_PORT = 5000
+"""foreman's, honcho's and forego's first port when `PORT` is not set; each process type after the first gets
+100 more."""
+
+
+def procfile_runner(command: Sequence[str]) -> str | None:
+    """The runner (foreman, honcho, forego) when the command runs every process of the app's `Procfile`
+    (`bundle exec foreman start`)."""
+    words = _past_bundler(run_words(command))
+    runner = posixpath.basename(words[0]) if words else ""
+    return runner if len(words) == 2 and runner in _PROCFILE_RUNNERS and words[1] == "start" else None
+
+
+def procfile_web_server(text: str, env: Mapping[str, str | None]) -> tuple[int, str] | None:
+    """(port, program) of the `web` process a Procfile runner starts, when it is the file's first process (the
+    runner gives it `PORT`, or 5000 when the environment has none) and its last command starts an HTTP server on
+    `$PORT` or a port it names."""
+    processes = [m.groups() for line in text.splitlines() if (m := _PROCFILE_LINE.match(line.split(" #", 1)[0]))]
+    if not processes or processes[0][0] != "web":
+        return None
+    given = env["PORT"] if "PORT" in env else str(_PROCFILE_BASE_PORT)
+    if given is None or not given.isdigit():
+        return None
+    segments = split_segments(processes[0][1])
+    line = expand(segments[-1], {**env, "PORT": given}) if segments else None
+    return http_from_command(shell_words(line)) if line else None
