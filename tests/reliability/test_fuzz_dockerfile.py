@@ -153,6 +153,8 @@ def _parses(text: str) -> bool:
 @example("FROM scratch\nHEALTHCHECK --interval=0s CMD\n")
 @example("\\")  # once crashed: a lone continuation parses as a command with no instruction
 @example("HEALTHCHECK à")  # once crashed: the Go parser's error message was cut inside a UTF-8 sequence
+@example("FROM scratch\nEXPOSE ²")  # once crashed: '²'.isdigit() is true, int('²') fails
+@example('FROM scratch\nENV PORT=³\nCMD ["node", "server.js"]\n')
 def test_parser_and_rules_give_facts_or_a_usage_error(text: str) -> None:
     try:
         facts = parse_dockerfile_text(text, "Dockerfile")

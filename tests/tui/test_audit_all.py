@@ -164,7 +164,8 @@ async def test_c_cancels_the_rest_and_says_so(tmp_path: Path, fleet_repo: str, m
             await pilot.pause(0.05)
         # The two running keep their checklist result (Trivy's part says it was cancelled); the rest never ran.
         assert progress_text(screen).startswith(f"Cancelled: 2/{FLEET} audited, {FLEET - 2} not")
-        assert any(f"Audit all cancelled: 2 of {FLEET} audited" in str(n.message) for n in app._notifications)
+        notes = [f"{n.title}: {n.message}" for n in app._notifications]
+        assert any(f"Audit all cancelled: 2 of {FLEET} audited" in note for note in notes), notes
         assert screen.audit_all_run is None
         assert sorted(screen.results) == sorted(running)
         assert all("cancelled" in screen.results[k].scans["trivy"] for k in running)

@@ -62,7 +62,7 @@ class ComposePort(Record):
     @property
     def host_port(self) -> int:
         """The published host port as a number; 0 when random or not numeric."""
-        return int(self.published) if self.published.isdigit() else 0
+        return int(self.published) if self.published.isdecimal() else 0
 
 
 @record

@@ -158,7 +158,7 @@ class RuntimeFacts(Record):
     def account(self, name: str) -> Account | None:
         """The account named `name` (or with that numeric UID), if known."""
         for account in self.accounts:
-            if account.name == name or (name.isdigit() and account.uid == int(name)):
+            if account.name == name or (name.isdecimal() and account.uid == int(name)):
                 return account
         return None
 

@@ -30,7 +30,7 @@ def _passwd_user(image: ImageFacts) -> str | None:
         return None
     for line in passwd.content.decode("utf-8", "replace").splitlines():
         fields = line.split(":")
-        if len(fields) >= 4 and fields[2].isdigit() and fields[3].isdigit() and 1000 <= int(fields[2]) < 65534:
+        if len(fields) >= 4 and fields[2].isdecimal() and fields[3].isdecimal() and 1000 <= int(fields[2]) < 65534:
             return f"{fields[2]}:{fields[3]}"
     return None
 

@@ -209,7 +209,7 @@ class ServiceEditor:
 
     def container_ports(self) -> set[int]:
         ports = {p.target for p in self.svc.ports}
-        ports |= {int(e.split("/")[0]) for e in self.svc.expose if e.split("/")[0].isdigit()}
+        ports |= {int(e.split("/")[0]) for e in self.svc.expose if e.split("/")[0].isdecimal()}
         if self.image is not None:
-            ports |= {int(e.split("/")[0]) for e in self.image.config.exposed_ports if e.split("/")[0].isdigit()}
+            ports |= {int(e.split("/")[0]) for e in self.image.config.exposed_ports if e.split("/")[0].isdecimal()}
         return ports

@@ -223,7 +223,7 @@ def _capabilities(plan: _Plan, app_caps: tuple[str, ...]) -> None:
     if "ALL" not in plan.spec.cap_drop:
         needed = list(app_caps)
         container_ports = [p.rsplit(":", 1)[-1].split("/")[0] for p in plan.spec.ports]
-        if app_caps and any(port.isdigit() and int(port) < 1024 for port in container_ports):
+        if app_caps and any(port.isdecimal() and int(port) < 1024 for port in container_ports):
             needed.append("NET_BIND_SERVICE")
         caps_add = sorted(set(caps_add) | set(needed))
         plan.spec = replace(plan.spec, cap_drop=("ALL",))
@@ -294,7 +294,7 @@ def _process_logs_health(plan: _Plan, facts: ContainerFacts, image: ImageFacts |
         plan.change(("DA421", "DA420"), "--init reaps zombies and forwards signals")
     restart = plan.spec.restart
     retries = restart.partition(":")[2]
-    if restart.startswith("on-failure") and (not retries or not retries.isdigit() or not 0 < int(retries) <= 5):
+    if restart.startswith("on-failure") and (not retries or not retries.isdecimal() or not 0 < int(retries) <= 5):
         plan.spec = replace(plan.spec, restart="on-failure:5")
         plan.change(("DA418",), "--restart on-failure:5")
     elif restart in ("always", "unless-stopped") and facts.state.restart_count > 5:
@@ -345,7 +345,7 @@ def _image_reference(plan: _Plan, facts: ContainerFacts, image: ImageFacts | Non
 def writable_dirs(image: ImageFacts | None, user: str) -> tuple[str, ...]:
     """Empty directories the runtime user owns in the image: where the app writes, so each needs a tmpfs."""
     uid = user.split(":", 1)[0]
-    if image is None or image.filesystem is None or not uid.isdigit() or uid == "0":
+    if image is None or image.filesystem is None or not uid.isdecimal() or uid == "0":
         return ()
     final = image.filesystem.final_files()
     parents = {f.path.rsplit("/", 1)[0] or "/" for f in final}

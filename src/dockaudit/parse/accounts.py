@@ -76,7 +76,7 @@ def _options(tool: str, words: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() else None
+    return int(text) if text is not None and text.isdecimal() else None
 
 
 @dataclass
@@ -89,7 +89,7 @@ class CreatedUsers:
     def group_id(self, text: str | None, base_groups: Mapping[str, int]) -> int | None:
         if text is None:
             return None
-        if text.isdigit():
+        if text.isdecimal():
             return int(text)
         return self.groups.get(text, base_groups.get(text))
 
@@ -129,7 +129,7 @@ def passwd_accounts(passwd: str, origin: str) -> list[Account]:
     found = []
     for line in passwd.splitlines():
         fields = line.split(":")
-        if len(fields) >= 4 and fields[2].isdigit() and fields[3].isdigit():
+        if len(fields) >= 4 and fields[2].isdecimal() and fields[3].isdecimal():
             uid = int(fields[2])
             if 1000 <= uid < 65534 or uid == 65532:
                 found.append(Account(fields[0], uid, int(fields[3]), origin))
@@ -141,7 +141,7 @@ def group_ids(group: str | None) -> dict[str, int]:
     ids = {}
     for line in (group or "").splitlines():
         fields = line.split(":")
-        if len(fields) >= 3 and fields[2].isdigit():
+        if len(fields) >= 3 and fields[2].isdecimal():
             ids[fields[0]] = int(fields[2])
     return ids
 

@@ -170,7 +170,7 @@ def _int(value: object) -> int:
         return value
     if isinstance(value, float):
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
         return int(value.strip())
     return 0
 

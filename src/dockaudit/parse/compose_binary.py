@@ -75,7 +75,7 @@ def _version(argv: Sequence[str]) -> str | None:
         return None
     version = done.stdout.strip().lstrip("v")
     major = version.split(".", 1)[0]
-    if done.returncode != 0 or not major.isdigit() or int(major) < 2:
+    if done.returncode != 0 or not major.isdecimal() or int(major) < 2:
         return None
     return version
 

@@ -256,7 +256,7 @@ def _number_matches(written: str, wanted: int) -> bool:
     if _MASK in written:
         return True
     low, _, high = written.partition("-")
-    if not low.isdigit() or (high and not high.isdigit()):
+    if not low.isdecimal() or (high and not high.isdecimal()):
         return False
     return int(low) <= wanted <= int(high or low)
 
@@ -283,7 +283,7 @@ def port_matches(raw: Any, target: int, published: str = "") -> bool:
     written_published = parts[-2] if len(parts) >= 2 else ""
     if not published or not written_published:
         return not published or len(parts) == 1 or written_published == ""
-    return published.isdigit() and _number_matches(written_published, int(published))
+    return published.isdecimal() and _number_matches(written_published, int(published))
 
 
 def volume_matches(raw: Any, target: str) -> bool:

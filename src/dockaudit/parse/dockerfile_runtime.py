@@ -165,7 +165,7 @@ def analyse_runtime(
         elif ins.cmd == "EXPOSE":
             for value in ins.value:
                 port = (expand(value, env) or "").split("/", 1)[0]
-                if port.isdigit():
+                if port.isdecimal():
                     exposed.append(int(port))
 
     accounts = list(users.users.values())
@@ -219,7 +219,7 @@ def analyse_runtime(
     # What an installed server started by an init serves at `/` is the app's (a login, a 401): not a static site.
     fronts_app = http is not None and installed is not None and http[1].startswith(installed[1])
     if image is not None:
-        exposed_all = exposed + [int(p.split("/")[0]) for p in image.exposed_ports if p.split("/")[0].isdigit()]
+        exposed_all = exposed + [int(p.split("/")[0]) for p in image.exposed_ports if p.split("/")[0].isdecimal()]
     else:
         exposed_all = list(exposed)
     return RuntimeFacts(
@@ -354,7 +354,7 @@ def runtime_of(facts: DockerfileFacts) -> RuntimeFacts:
 def image_runtime(image: ImageFacts) -> RuntimeFacts:
     """What an already built image runs with: its tools (from its layers or the table) and HTTP port."""
     command = (*(image.config.entrypoint or ()), *(image.config.cmd or ()))
-    exposed = [int(p.split("/")[0]) for p in image.config.exposed_ports if p.split("/")[0].isdigit()]
+    exposed = [int(p.split("/")[0]) for p in image.config.exposed_ports if p.split("/")[0].isdecimal()]
     known = next((k for name in (image.reference, *image.repo_tags) if name and (k := known_base(name))), None)
     if image.filesystem is not None:
         tools, complete = tools_in(frozenset(f.path for f in image.filesystem.final_files())), True

@@ -150,12 +150,12 @@ def http_from_command(argv: Sequence[str]) -> tuple[int, str] | None:
     program = words[0].rsplit("/", 1)[-1]
     line = " ".join(words)
     if program.startswith("python") and words[1:3] == ["-m", "http.server"]:
-        port = next((w for w in words[3:] if w.isdigit()), "8000")
+        port = next((w for w in words[3:] if w.isdecimal()), "8000")
         return int(port), "python -m http.server"
     if program.startswith("python") and "manage.py" in " ".join(words[1:2]) and "runserver" in words:
         address = words[words.index("runserver") + 1] if words.index("runserver") + 1 < len(words) else "8000"
         port = address.rsplit(":", 1)[-1]
-        return (int(port), "django runserver") if port.isdigit() else None
+        return (int(port), "django runserver") if port.isdecimal() else None
     if program in ("flask",) and "run" in words:
         match = re.search(r"(?:-p|--port)[= ](\d+)", line)
         return int(match.group(1)) if match else 5000, "flask run"
@@ -594,7 +594,7 @@ def _js_port(expression: str, code: str, env: Mapping[str, str | None], depth: i
     name = match["env"]
     if name in env:
         value = env[name]
-        return int(value) if value is not None and value.isdigit() else None
+        return int(value) if value is not None and value.isdecimal() else None
     return int(match["default"])
 
 
@@ -623,7 +623,7 @@ def procfile_web_server(text: str, env: Mapping[str, str | None]) -> tuple[int, 
     if not processes or processes[0][0] != "web":
         return None
     given = env["PORT"] if "PORT" in env else str(_PROCFILE_BASE_PORT)
-    if given is None or not given.isdigit():
+    if given is None or not given.isdecimal():
         return None
     segments = split_segments(processes[0][1])
     line = expand(segments[-1], {**env, "PORT": given}) if segments else None

@@ -96,7 +96,7 @@ def execs_last(text: str) -> bool:
     if depth != 0 or before not in ("", "&&", ";") or len(last) < 2 or last[0] != "exec":
         return False
     program = last[1]
-    return not (program[:1] in "<>" or program.isdigit() or program in ("(", ")"))
+    return not (program[:1] in "<>" or program.isdecimal() or program in ("(", ")"))
 
 
 def shell_words(text: str) -> list[str]:

@@ -317,7 +317,7 @@ def shell_form_command(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
 
 def _port_number(port: str) -> int | None:
     head = port.split("/", 1)[0]
-    return int(head) if head.isdigit() else None
+    return int(head) if head.isdecimal() else None
 
 
 def _fix_ssh_port(facts: ImageFacts, ctx: RuleContext) -> Fix:
@@ -481,7 +481,7 @@ def non_numeric_user(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """`Config.User` is a user name (other than root, which DA101 reports)."""
     user = facts.config.user.strip()
     name = user.split(":", 1)[0]
-    if is_root_user(user) or name.isdigit():
+    if is_root_user(user) or name.isdecimal():
         return []
     origin, location = origin_of(list(facts.steps), "USER")
     return [Hit(f'Config.User is "{user}", a name', location, origin)]

@@ -53,7 +53,7 @@ def _uid_gid(entry: KnownBase, user: str) -> str:
         if user in (account.name, str(account.uid)) and account.uid is not None:
             gid = account.gid if account.gid is not None else account.uid
             return f"{account.uid}:{gid}"
-    return f"{user}:{user}" if user.isdigit() else ""
+    return f"{user}:{user}" if user.isdecimal() else ""
 
 
 def _as_compose(entry: KnownBase) -> KnownImage:

@@ -330,7 +330,7 @@ RHEL defaults: UID_MIN / FIRST_UID 1000)."""
 
 def _account_name(facts: ImageFacts, runtime: str) -> str | None:
     """The name of the account a numeric runtime user is (`USER 1000` after `adduser coder`), when the file tells."""
-    if not runtime.isdigit() or facts.runtime is None:
+    if not runtime.isdecimal() or facts.runtime is None:
         return None
     uid = int(runtime)
     accounts = facts.runtime.accounts

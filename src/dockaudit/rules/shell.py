@@ -69,7 +69,7 @@ def pipelines(text: str) -> tuple[tuple[Command, ...], ...]:
     for token in [*_tokens(text), ";"]:
         if token in _REDIRECTS:
             # `2>/dev/null` lexes as `2`, `>`, `/dev/null`: drop the fd number and the target.
-            if words and words[-1].isdigit():
+            if words and words[-1].isdecimal():
                 words.pop()
             skip_target = True
             continue
