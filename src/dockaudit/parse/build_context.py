@@ -81,6 +81,16 @@ def script_source(
     return None
 
 
+def copied_file(
+    program: str, copies: Sequence[CopyInstruction], context_dir: Path | None, workdir: str
+) -> tuple[str, str, str] | None:
+    """(context path, shown name, text) of the build-context file the build copies to where `program` runs from (see
+    `script_source`), when the context has it."""
+    source = script_source(program, copies, context_dir, workdir)
+    text = read_context_file(context_dir, source[0]) if source is not None else None
+    return (*source, text) if source is not None and text is not None else None
+
+
 def context_copies(instructions: Sequence[tuple[str, tuple[str, ...], tuple[str, ...]]]) -> list[CopyInstruction]:
     """The COPY/ADD of the build context in a stage's instructions, given as (cmd, flags, value), with destinations
     resolved against WORKDIR."""

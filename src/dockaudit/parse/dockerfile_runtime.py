@@ -35,8 +35,8 @@ from dockaudit.parse.base_images import (
 from dockaudit.parse.build_context import (
     CopyInstruction,
     context_copies,
+    copied_file,
     read_context_file,
-    script_source,
     trace_to_context,
 )
 from dockaudit.parse.dockerfile_stages import StageView, select_runtime_stage, windows_reason
@@ -45,6 +45,7 @@ from dockaudit.parse.http_serving import (
     health_path_from_command,
     http_from_command,
     installed_server,
+    js_module_files,
     local_requires,
     node_entry_script,
     node_http_module,
@@ -436,9 +437,8 @@ def _app_server(
     runner such as foreman starts (see `procfile_web_server`)."""
     runner = procfile_runner(command)
     if runner is not None:
-        source = script_source("./Procfile", copies, context_dir, workdir)
-        text = read_context_file(context_dir, source[0]) if source is not None else None
-        web = procfile_web_server(text, env) if text is not None else None
+        procfile = copied_file("./Procfile", copies, context_dir, workdir)
+        web = procfile_web_server(procfile[2], env) if procfile is not None else None
         if web is not None:
             port, program = web
             return port, f"{runner} starts the Procfile's web process, {program} on {port}"
@@ -446,27 +446,19 @@ def _app_server(
     script = node_entry_script(command)
     if script is None:
         return None
-    source = script_source(script if script.startswith(("/", "./")) else f"./{script}", copies, context_dir, workdir)
-    text = read_context_file(context_dir, source[0]) if source is not None else None
-    if text is None or source is None:
+    copied = copied_file(script if script.startswith(("/", "./")) else f"./{script}", copies, context_dir, workdir)
+    if copied is None:
         return None
+    source, shown, text = copied
     # One level of the app's own modules: `index.js` often listens on an app that `./app` builds with express.
-    folder = posixpath.dirname(source[0])
     required = [
         module_text
         for module in local_requires(text)
-        for candidate in _js_candidates(posixpath.normpath(posixpath.join(folder, module)))
+        for candidate in js_module_files(posixpath.normpath(posixpath.join(posixpath.dirname(source), module)))
         if (module_text := read_context_file(context_dir, candidate)) is not None
     ]
     found = node_listener(text, env, required)
     if found is None:
         return None
     port, module = found
-    return port, f"{source[1]} starts an HTTP server ({node_http_module(module)}) that listens on {port}"
-
-
-def _js_candidates(path: str) -> list[str]:
-    """The files node tries for `require(path)`: the path itself, then `.js`, then `index.js` in it."""
-    if path.endswith((".js", ".cjs", ".mjs")):
-        return [path]
-    return [f"{path}.js", posixpath.join(path, "index.js")]
+    return port, f"{shown} starts an HTTP server ({node_http_module(module)}) that listens on {port}"

@@ -555,6 +555,13 @@ def local_requires(text: str) -> list[str]:
     return [m for m in _JS_MODULE.findall(_JS_LINE_COMMENT.sub("", text)) if m.startswith(("./", "../"))]
 
 
+def js_module_files(path: str) -> list[str]:
+    """The files node tries for `require(path)`: the path itself, then `.js`, then `index.js` in it."""
+    if path.endswith((".js", ".cjs", ".mjs")):
+        return [path]
+    return [f"{path}.js", posixpath.join(path, "index.js")]
+
+
 def node_listener(text: str, env: Mapping[str, str | None], required: Sequence[str] = ()) -> tuple[int, str] | None:
     """(port, module) when a Node script starts an HTTP server itself: it (or `required`, the texts of the app's
     modules it loads, such as the `./app` that builds an express app) loads an HTTP framework (express, fastify...)

@@ -13,7 +13,7 @@ from pathlib import Path
 from dockaudit.facts.dockerfile import DockerfileInstruction, PrivilegeDrop
 from dockaudit.lazy_pattern import LazyPattern
 from dockaudit.parse.base_images import ResolvedBase
-from dockaudit.parse.build_context import CopyInstruction, read_context_file, script_source
+from dockaudit.parse.build_context import CopyInstruction, copied_file, read_context_file, script_source
 from dockaudit.parse.shell_text import (
     SHELLS,
     command_words,
@@ -349,10 +349,9 @@ def start_script_text(
             words = words[1:]
         if not words:
             continue
-        source = script_source(words[0], copies, context_dir, workdir)
-        text = read_context_file(context_dir, source[0]) if source is not None else None
-        if text is not None and source is not None and (text.startswith("#!") or start_script(words[0])):
-            return text, source[1]
+        copied = copied_file(words[0], copies, context_dir, workdir)
+        if copied is not None and (copied[2].startswith("#!") or start_script(words[0])):
+            return copied[2], copied[1]
         written = _script_from_run(words[0], runs)
         if written is not None:
             return written
