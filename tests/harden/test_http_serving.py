@@ -13,6 +13,7 @@ from dockaudit.parse.http_serving import (
     health_path_from_command,
     http_from_command,
     installed_server,
+    listen_moves,
     local_requires,
     node_entry_script,
     node_listener,
@@ -115,6 +116,36 @@ def test_an_installed_app_started_through_an_opaque_command_is_named_with_its_li
     # The command names another program, or nothing starts: not the app's.
     assert installed_server([], [copy], ["python3", "worker.py"]) is None
     assert installed_server([], [copy], []) is None
+
+
+@pytest.mark.parametrize(
+    ("run", "moves"),
+    [
+        ("sed -i 's/Listen 80/Listen 8080/' /etc/apache2/ports.conf", {80: (8080, 4)}),
+        ("sed -i 's/^Listen 80$/Listen 8081/' /etc/httpd/conf/httpd.conf", {80: (8081, 4)}),
+        ("sed -ri 's|listen  *80;|listen 8080;|' /etc/nginx/conf.d/default.conf", {80: (8080, 4)}),
+        ("sed -i 's/listen\\s*80;/listen 8080;/g' /etc/nginx/conf.d/default.conf", {80: (8080, 4)}),
+        ("sed -i 's,Listen 80,Listen 8080,' ports.conf && sed -i 's/:80>/:8080>/' 000-default.conf", {80: (8080, 4)}),
+        # Not a configuration file (a README), a port from the environment, or two edits that disagree: no move.
+        ("sed -i 's/Listen 80/Listen 8080/' README.md", {}),
+        ("sed -i 's/Listen 80/Listen ${PORT}/' /etc/apache2/ports.conf", {}),
+        ("sed -i 's/Listen 80/Listen 8080/' a.conf && sed -i 's/Listen 80/Listen 9090/' b.conf", {}),
+        ("sed -i 's/Listen 80/listen 8080/' /etc/apache2/ports.conf", {}),  # another directive's name
+    ],
+)
+def test_a_sed_that_moves_apache_or_nginx_listen(run: str, moves: dict[int, tuple[int, int]]) -> None:
+    assert listen_moves([run_ins(4, run)], []) == moves
+
+
+def test_a_configuration_copied_over_the_edited_one_cancels_the_move() -> None:
+    run = run_ins(4, "sed -i 's/Listen 80/Listen 8080/' /etc/apache2/ports.conf")
+    over = CopyInstruction(("docker/ports.conf",), "/etc/apache2/ports.conf", None, 5)
+    whole_dir = CopyInstruction(("apache/",), "/etc/apache2", None, 6)
+    before = CopyInstruction(("docker/ports.conf",), "/etc/apache2/ports.conf", None, 3)
+    assert listen_moves([run], [over]) == {}
+    assert listen_moves([run], [whole_dir]) == {}
+    # A file copied in first and edited after keeps the edit.
+    assert listen_moves([run], [before]) == {80: (8080, 4)}
 
 
 def test_a_server_configured_by_a_file_is_named_with_the_file() -> None:

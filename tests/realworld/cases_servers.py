@@ -35,6 +35,12 @@ SUPERVISOR_PYTHON = (
     "requirements it copies in and a single exposed port make that port HTTP, as for `python app.py`"
 )
 
+MOVED_LISTEN = (
+    "harden.md HEALTHCHECK: the service speaks HTTP on a known port: Apache's `Listen` (nginx's `listen`) moved by "
+    "a `sed` of the configuration its base or package installed is the port it serves; a configuration copied over "
+    "the edited one afterwards decides the port itself, so the move no longer counts"
+)
+
 INSTALLED_APP = (
     "harden.md HEALTHCHECK: the service speaks HTTP on a known port: a self-hosted app the file installs (ghost-cli's "
     "`ghost install`, a gitea binary) whose start command does not name it (an entrypoint, s6, `node`) serves HTTP "
@@ -437,5 +443,57 @@ SERVER_CASES: tuple[Case, ...] = (
         user=KEEP,
         healthcheck=Probe(("curl",), 3000),
         cites=(PROCFILE_WEB,),
+    ),
+    Case(
+        name="php-apache-listen-moved-to-8080",
+        pattern="php:apache moved from port 80 to 8080 by `sed 's/Listen 80/Listen 8080/' ports.conf` (PaaS, "
+        "non-root Apache), EXPOSE 8080",
+        source="solidnerd/docker-bookstack; PHP images written for Cloud Run, CloudType and OpenShift",
+        text=dockerfile("""
+            FROM php:8.3-apache
+            RUN sed -i 's/Listen 80/Listen 8080/' /etc/apache2/ports.conf \\
+                && sed -i 's/<VirtualHost \\*:80>/<VirtualHost *:8080>/' /etc/apache2/sites-available/000-default.conf
+            COPY src/ /var/www/html/
+            USER www-data
+            EXPOSE 8080
+            """),
+        files={".dockerignore": ".git\n"},
+        present={"DA608": "medium"},
+        user=KEEP,
+        healthcheck=Probe(("curl",), 8080),
+        forbid_probe_ports=(80,),
+        cites=(MOVED_LISTEN,),
+    ),
+    Case(
+        name="nginx-listen-moved-to-8080",
+        pattern="nginx with `sed -i 's/listen  *80;/listen 8080;/' default.conf` and EXPOSE 8080 for a non-root run",
+        source="static-site and SPA images made to run as the nginx user (OpenShift, Kubernetes restricted pods)",
+        text=dockerfile("""
+            FROM nginx:1.27
+            RUN sed -i 's/listen  *80;/listen 8080;/' /etc/nginx/conf.d/default.conf
+            COPY dist/ /usr/share/nginx/html/
+            EXPOSE 8080
+            """),
+        files={".dockerignore": ".git\n"},
+        present={"DA608": "medium"},
+        healthcheck=Probe(("curl",), 8080),
+        forbid_probe_ports=(80,),
+        cites=(MOVED_LISTEN,),
+    ),
+    Case(
+        name="apache-listen-moved-then-config-copied-over",
+        pattern="Listen moved by sed, then `COPY ports.conf /etc/apache2/ports.conf` replaces the edited file",
+        source="PHP app images that both patch and ship Apache configuration",
+        text=dockerfile("""
+            FROM php:8.3-apache
+            RUN sed -i 's/Listen 80/Listen 8080/' /etc/apache2/ports.conf
+            COPY docker/ports.conf /etc/apache2/ports.conf
+            COPY src/ /var/www/html/
+            EXPOSE 8080
+            """),
+        files={".dockerignore": ".git\n", "docker/ports.conf": "Listen 9000\n"},
+        present={"DA608": "medium"},
+        healthcheck=NO_HEALTHCHECK,
+        cites=(MOVED_LISTEN,),
     ),
 )

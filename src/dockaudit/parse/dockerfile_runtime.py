@@ -46,6 +46,7 @@ from dockaudit.parse.http_serving import (
     http_from_command,
     installed_server,
     js_module_files,
+    listen_moves,
     local_requires,
     node_entry_script,
     node_http_module,
@@ -216,6 +217,7 @@ def analyse_runtime(
         context_dir,
         script_server,
         _app_server(command, readable, context_dir, workdir, env),
+        listen_moves(runs, copies),
     )
     # What an installed server started by an init serves at `/` is the app's (a login, a 401): not a static site.
     fronts_app = http is not None and installed is not None and http[1].startswith(installed[1])

@@ -288,6 +288,59 @@ def installed_server(
     return [app], f"{' '.join(words)[:80]} (which runs {app}, installed at line {line})"
 
 
+_LISTEN_SED = re.compile(
+    # `sed -i 's/Listen 80/Listen 8080/' /etc/apache2/ports.conf`, `s/^Listen 80$/Listen 8080/`,
+    # `s|listen  *80;|listen 8080;|` (nginx): a server's listening port moved in the configuration its package
+    # or base image installed. Apache's directive is `Listen`, nginx's `listen`.
+    r"s(?P<d>[/|#,@])\^?(?P<kw>Listen|listen)(?:\s|\\s)[ *+?\\s]*(?P<old>\d+)\b[;$]*(?P=d)"
+    r"(?P=kw)\s+(?P<new>\d+);?(?P=d)"
+)
+_CONF_PATH = re.compile(r"[\w./-]*\.conf\b")
+
+
+def listen_moves(
+    runs: Sequence[DockerfileInstruction], copies: Sequence[CopyInstruction]
+) -> dict[int, tuple[int, int]]:
+    """{old port: (new port, line)} for the Apache and nginx `Listen` directives the file's `sed` edits move (a PaaS
+    or a non-root user needs 8080 rather than 80). A move is dropped when two edits disagree, or when a later COPY
+    writes over the edited configuration (its own `Listen` then decides)."""
+    moves: dict[int, dict[int, int]] = {}
+    for run in runs:
+        text = " ".join(run.value)
+        found = [(int(m.group("old")), int(m.group("new"))) for m in _LISTEN_SED.finditer(text)]
+        if not found:
+            continue
+        edited = _CONF_PATH.findall(text)
+        overwritten = any(
+            copy.line > run.start_line
+            and any(
+                posixpath.basename(path) == posixpath.basename(copy.dest.rstrip("/"))
+                or path.startswith(copy.dest.rstrip("/") + "/")
+                for path in edited
+            )
+            for copy in copies
+        )
+        if not edited or overwritten:
+            continue
+        for old, new in found:
+            moves.setdefault(old, {})[new] = run.start_line
+    return {old: next(iter(new.items())) for old, new in moves.items() if len(new) == 1 and 0 < next(iter(new)) < 65536}
+
+
+def _moved(port: int, moves: Mapping[int, tuple[int, int]]) -> tuple[int, str]:
+    """The port a server configured by `Listen` ends up on, and the words saying it was moved."""
+    if port not in moves:
+        return port, ""
+    new, line = moves[port]
+    return new, f", moved from {port} by the RUN at line {line}"
+
+
+_CONFIGURED_LISTEN = frozenset(
+    {"nginx", "apache2", "apache2ctl", "apachectl", "apache2-foreground", "httpd-foreground", "httpd"}
+)
+"""Servers whose port is their configuration's `Listen`/`listen` (httpd is Apache's name outside Debian)."""
+
+
 def _past_drop_tool(words: list[str]) -> list[str]:
     """The command a privilege-dropping runner starts (`gosu USER cmd`, `su-exec USER cmd`, `setpriv --opts cmd`)."""
     program = words[0].rsplit("/", 1)[-1] if words else ""
@@ -325,10 +378,13 @@ def serves_http(
     context_dir: Path | None,
     script_server: tuple[list[str], str] | None = None,
     app_server: tuple[int, str] | None = None,
+    moves: Mapping[int, tuple[int, int]] | None = None,
 ) -> tuple[int, str] | None:
     """(port, why) when the image serves HTTP: its base, its command line, the server its start script starts (see
     `server_in_script`), the server the app's own files start (`app_server`: the port its Node script listens on,
-    its Procfile's web process), or its framework and only port."""
+    its Procfile's web process), or its framework and only port. `moves`: Apache and nginx ports the file's
+    edits of their configuration move (`listen_moves`)."""
+    moves = moves or {}
     known = base.known
     if known is not None and known.http_port is not None:
         own = cmd_ins is not None or entrypoint_ins is not None
@@ -347,8 +403,9 @@ def serves_http(
                 or "entrypoint" in program
                 or own_server
             )
-            if serves and (not exposed or known.http_port in exposed):
-                return known.http_port, f"{base.ref} serves HTTP on {known.http_port} ({known.source})"
+            port, moved = _moved(known.http_port, moves)
+            if serves and (not exposed or port in exposed):
+                return port, f"{base.ref} serves HTTP on {port}{moved} ({known.source})"
         elif known.http_port in exposed:
             # An app framework base (ASP.NET Core) whose apps listen for HTTP on this port by default.
             return known.http_port, f"apps on {base.ref} serve HTTP on {known.http_port} ({known.source})"
@@ -364,19 +421,26 @@ def serves_http(
     if found is not None:
         port, program = found
         stated = re.search(rf"(?<!\d){port}(?!\d)", " ".join((*command, *cmd))) is not None
+        moved = ""
+        if not stated and program in _CONFIGURED_LISTEN:
+            port, moved = _moved(port, moves)
         # A default port the command line does not state may be moved by a config file (nginx, Tomcat) or an
         # environment variable (FLASK_RUN_PORT, PORT): trust it only when EXPOSE agrees or says nothing.
         if stated or not exposed or port in exposed:
             where = "which the Dockerfile exposes" if port in exposed else "as its command line says"
-            return port, f"{program} serves HTTP on {port}, {where}"
+            return port, f"{program} serves HTTP on {port}, {where}{moved}"
     if found is None and script_server is not None:
         port, program = http_from_command(script_server[0]) or (0, "")
+        moved = ""
+        if program in _CONFIGURED_LISTEN and not re.search(rf"(?<!\d){port}(?!\d)", " ".join(script_server[0])):
+            port, moved = _moved(port, moves)
         # A script's server may be one of several it can start (by argument or environment): only a port the
         # Dockerfile exposes confirms it is the one this image runs.
         if port in exposed:
             return (
                 port,
-                f"{script_server[1]} starts {program}, which serves HTTP on {port}, which the Dockerfile exposes",
+                f"{script_server[1]} starts {program}, which serves HTTP on {port}, which the Dockerfile "
+                f"exposes{moved}",
             )
     if found is None and app_server is not None and (not exposed or app_server[0] in exposed):
         # Like a server's default port: the app's own port counts when EXPOSE agrees or says nothing.
