@@ -744,3 +744,31 @@ def test_a_base_is_pinned_only_by_a_digest_of_its_own_repository(
     ref: str, repo_digests: tuple[str, ...], pinned: str | None
 ) -> None:
     assert base_from_facts(make_image_facts(repo_digests=repo_digests), ref).repo_digest == pinned
+
+
+def test_provenance_labels_from_build_args_without_declaring_an_arg_twice(tmp_path: Path) -> None:
+    text = 'FROM alpine:3.20\nARG VCS_REF\nCOPY app /app\nCMD ["/app/run"]\n'
+    result = harden(text, project_dir=tmp_path)
+    assert "DA108" in rules(result)
+    assert result.hardened.count("ARG VCS_REF") == 1
+    assert "ARG VCS_URL\n" in result.hardened
+    assert 'org.opencontainers.image.source="${VCS_URL}" org.opencontainers.image.revision="${VCS_REF}"' in (
+        result.hardened
+    )
+    assert any("--build-arg VCS_URL" in note for note in result.notes)
+
+
+def test_provenance_labels_reuse_the_label_schema_values_the_file_already_sets(tmp_path: Path) -> None:
+    text = (
+        'FROM alpine:3.20\nARG VCS_REF\nCOPY app /app\nCMD ["/app/run"]\n'
+        'LABEL org.label-schema.vcs-ref=$VCS_REF \\\n      org.label-schema.vcs-url="https://example.com/app.git"\n'
+    )
+    result = harden(text, project_dir=tmp_path)
+    change = next(c for c in result.changes if "DA108" in c.rule_ids)
+    assert "org.label-schema.vcs-url and org.label-schema.vcs-ref" in change.summary
+    assert (
+        'LABEL org.opencontainers.image.source="https://example.com/app.git" '
+        "org.opencontainers.image.revision=$VCS_REF\n" in result.hardened
+    )
+    assert result.hardened.count("ARG ") == 1
+    assert not any("--build-arg" in note for note in result.notes)

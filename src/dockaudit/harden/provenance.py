@@ -12,30 +12,57 @@ LABELS = ("org.opencontainers.image.source", "org.opencontainers.image.revision"
 BUILD_ARGS = '--build-arg VCS_URL="$(git config --get remote.origin.url)" --build-arg VCS_REF="$(git rev-parse HEAD)"'
 
 
-def _label_keys(values: tuple[str, ...]) -> set[str]:
-    keys = set()
-    for i, word in enumerate(values):
-        # The parser gives LABEL as alternating keys and values.
-        if i % 2 == 0:
-            keys.add(word.strip("\"'"))
-    return keys
+SCHEMA_LABELS = {LABELS[0]: "org.label-schema.vcs-url", LABELS[1]: "org.label-schema.vcs-ref"}
+"""The Label Schema keys the OCI ones replaced: a file that still uses them already records the same facts."""
+BUILD_ARG_NAMES = {LABELS[0]: "VCS_URL", LABELS[1]: "VCS_REF"}
+
+
+def _labels(values: tuple[str, ...]) -> dict[str, str]:
+    """A LABEL's keys and values as written (the parser gives them alternating, values with their quotes)."""
+    return {key.strip("\"'"): value for key, value in zip(values[::2], values[1::2], strict=False)}
+
+
+def _arg_names(values: tuple[str, ...]) -> set[str]:
+    return {value.split("=", 1)[0] for value in values}
 
 
 def provenance_pass(doc: Document, plan: Plan) -> PassOutput:
-    """Label the runtime image with the repository and commit it was built from, when the scan found no labels."""
+    """Label the runtime image with the repository and commit it was built from, when the scan found no labels:
+    the values of the file's Label Schema `vcs-url`/`vcs-ref` labels when it has them, else build args."""
     ctx = plan.ctx
     stage = runtime_stage(doc, plan)
     if stage is None or not plan.flagged(RULES):
         return PassOutput()
-    keys = {k for i in stage.instructions if i.cmd == "LABEL" for k in _label_keys(i.value)}
+    labels = {k: v for i in stage.instructions if i.cmd == "LABEL" for k, v in _labels(i.value).items()}
     # When hardening an image, labels it already carries (from any source) count too.
-    if keys & set(LABELS) or (ctx.image is not None and set(ctx.image.labels) & set(LABELS)):
+    if set(labels) & set(LABELS) or (ctx.image is not None and set(ctx.image.labels) & set(LABELS)):
         return PassOutput()
+    declared = {name for i in stage.instructions if i.cmd == "ARG" for name in _arg_names(i.value)}
     anchor = stage.instructions[-1] if stage.instructions else doc.instructions[stage.from_index]
     indent = anchor.indent
+    values: list[str] = []
+    new_args: list[str] = []
+    for label in LABELS:
+        schema = labels.get(SCHEMA_LABELS[label])
+        if schema is not None:
+            values.append(f"{label}={schema}")
+            continue
+        arg = BUILD_ARG_NAMES[label]
+        values.append(f'{label}="${{{arg}}}"')
+        if arg not in declared:
+            new_args.append(arg)
+    from_schema = [SCHEMA_LABELS[label] for label in LABELS if SCHEMA_LABELS[label] in labels]
     text = why(indent, "record the repository and commit this image was built from", RULES)
-    text += f"{indent}ARG VCS_URL\n{indent}ARG VCS_REF\n"
-    text += f'{indent}LABEL {LABELS[0]}="${{VCS_URL}}" {LABELS[1]}="${{VCS_REF}}"\n'
-    note = f"Pass the provenance build args when building: docker build {BUILD_ARGS} . (DA108)"
-    change = Change(RULES, "OCI source/revision labels from VCS_URL and VCS_REF build args", doc.origin(anchor))
-    return PassOutput((Edit(anchor.index, after=text),), (change,), (note,))
+    text += "".join(f"{indent}ARG {arg}\n" for arg in new_args)
+    text += f"{indent}LABEL {' '.join(values)}\n"
+    notes: tuple[str, ...] = ()
+    if len(from_schema) < len(LABELS):
+        notes = (f"Pass the provenance build args when building: docker build {BUILD_ARGS} . (DA108)",)
+    if from_schema:
+        what = f"OCI source/revision labels with the values of {' and '.join(from_schema)}"
+        if len(from_schema) < len(LABELS):
+            what += " and a build arg"
+    else:
+        what = "OCI source/revision labels from VCS_URL and VCS_REF build args"
+    change = Change(RULES, what, doc.origin(anchor))
+    return PassOutput((Edit(anchor.index, after=text),), (change,), notes)
