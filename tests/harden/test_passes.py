@@ -772,3 +772,25 @@ def test_provenance_labels_reuse_the_label_schema_values_the_file_already_sets(t
     )
     assert result.hardened.count("ARG ") == 1
     assert not any("--build-arg" in note for note in result.notes)
+
+
+def test_a_base_named_by_a_build_arg_gets_advice_on_where_to_pin_it(tmp_path: Path) -> None:
+    text = (
+        "ARG GO_VERSION=1.23\nFROM golang:${GO_VERSION}-bookworm AS build\nRUN go version\n"
+        'FROM scratch\nCOPY --from=build /go/bin/app /app\nUSER 65532\nCMD ["/app"]\n'
+    )
+    result = harden(text, project_dir=tmp_path)
+    [item] = [u for u in result.unfixed if "DA603" in u.rule_ids and u.line == 2]
+    assert "named by build args (golang:${GO_VERSION}-bookworm)" in item.reason
+    assert "FROM golang:${GO_VERSION}-bookworm AS build" in result.hardened
+
+
+def test_a_user_given_by_a_build_arg_is_left_with_advice_to_write_its_uid(tmp_path: Path) -> None:
+    text = (
+        "FROM debian:12\nARG user=app\nARG uid=1000\nRUN useradd -u ${uid} ${user}\n"
+        'USER ${user}\nCMD ["sleep", "infinity"]\n'
+    )
+    result = harden(text, project_dir=tmp_path)
+    [item] = [u for u in result.unfixed if "DA116" in u.rule_ids]
+    assert "given by a build arg (${user})" in item.reason
+    assert "USER ${user}\n" in result.hardened

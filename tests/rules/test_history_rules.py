@@ -233,6 +233,15 @@ def test_apt_install_with_no_install_recommends_passes() -> None:
     assert run_rule("DA208", image(run("apt-get install -y --no-install-recommends curl"))) == []
 
 
+def test_no_install_recommends_held_in_a_variable_the_run_sets_passes() -> None:
+    chosen = 'opts="" && if [ -f /etc/os ]; then opts="--no-install-recommends"; fi && apt-get install $opts curl'
+    assert run_rule("DA208", image(run(chosen))) == []
+    assert run_rule("DA208", image(run('o=--no-install-recommends && apt-get install -y "${o}" curl'))) == []
+    # A variable the RUN does not set to it proves nothing.
+    assert len(run_rule("DA208", image(run("opts=-q && apt-get install -y $opts curl")))) == 1
+    assert len(run_rule("DA208", image(run("apt-get install -y $APT_OPTS curl")))) == 1
+
+
 # DA209 ------------------------------------------------------------------------------------------
 
 

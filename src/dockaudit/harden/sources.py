@@ -179,6 +179,14 @@ def pin_base_pass(doc: Document, plan: Plan) -> PassOutput:
         )
         if stage.name:
             earlier.add(stage.name.lower())
+        if "$" in ref and ref.lower() not in earlier and flagged_line(doc, plan, ins, ("DA603",)):
+            # The reference is chosen where the build arg is given (CI, a bake file): a digest belongs there.
+            reason = (
+                f"the base is named by build args ({ref}); pin it where their values are chosen, with an "
+                "`@sha256:` reference or a digest in the arg's value"
+            )
+            unfixed.append(Unfixed(("DA603",), reason, doc.origin(ins)))
+            continue
         if not external or not flagged_line(doc, plan, ins, ("DA603",)):
             continue
         base = plan.ctx.base_lookup(ref)

@@ -286,8 +286,14 @@ def _numeric(doc: Document, plan: Plan, stage: Stage, runtime: RuntimeFacts) -> 
         return PassOutput()
     last = users[-1]
     spec = last.value[0]
-    if "$" in spec or _NUMERIC.match(spec) or is_root(spec) or not flagged_line(doc, plan, last, ("DA116",)):
+    if _NUMERIC.match(spec) or is_root(spec) or not flagged_line(doc, plan, last, ("DA116",)):
         return PassOutput()
+    if "$" in spec:
+        reason = (
+            f"the USER is given by a build arg ({spec}) that names a user; write that user's numeric UID:GID "
+            "instead (the arg that sets its UID, if the file has one) so runAsNonRoot can verify it"
+        )
+        return PassOutput(unfixed=(Unfixed(("DA116",), reason, doc.origin(last)),))
     name = spec.split(":", 1)[0]
     account = runtime.account(name)
     ids = _ids(account) if account is not None else None

@@ -269,11 +269,19 @@ def _fix_recommends(facts: ImageFacts, ctx: RuleContext) -> Fix:
     )
 
 
+_RECOMMENDS_HOLDER = LazyPattern(r"\b([A-Za-z_]\w*)=[\"']?--no-install-recommends\b")
+"""A shell variable the RUN sets to --no-install-recommends."""
+
+
 def _recommends(step: HistoryEntry, command: Command) -> str | None:
     if command.name not in ("apt-get", "apt") or _apt(command) != "install":
         return None
     joined = " ".join(command.args)
     if "--no-install-recommends" in command.args or re.search(r"Install-Recommends=(?:false|0|no)", joined, re.I):
+        return None
+    # `opts="--no-install-recommends" && apt-get install -y $opts ...` (CircleCI's images choose it per release).
+    holders = {m.group(1) for m in _RECOMMENDS_HOLDER.finditer(step.body)}
+    if any(arg.strip('{}$"') in holders for arg in command.args if arg.startswith(("$", '"$'))):
         return None
     return f"`{command.name} install` without --no-install-recommends"
 
