@@ -722,12 +722,16 @@ def test_remote_download_uses_curl_when_both_clients_are_run_elsewhere_in_the_fi
 def test_remote_add_without_a_client_in_the_stage_is_advice() -> None:
     result = harden('FROM debian:12-slim\nADD https://example.com/app.bin /app/\nCMD ["/app/app.bin"]\n')
     assert "ADD https://example.com/app.bin /app/" in result.hardened
-    assert any("neither curl nor wget" in note for note in result.notes)
+    [item] = [u for u in result.unfixed if "DA204" in u.rule_ids]
+    assert "neither curl nor wget" in item.reason
+    assert not any("no edit is known to be safe" in note for note in result.notes)
 
 
 def test_remote_add_with_an_arg_in_its_url_is_advice_about_the_url() -> None:
     result = harden("FROM alpine:3.20\nARG V=1\nADD https://example.com/app-${V}.tgz /app/\n")
-    assert any("its URL comes from build args" in note for note in result.notes)
+    [item] = [u for u in result.unfixed if "DA204" in u.rule_ids]
+    assert "its URL comes from build args" in item.reason and item.line == 3
+    assert not any("no edit is known to be safe" in note for note in result.notes)
 
 
 @pytest.mark.parametrize(
@@ -794,3 +798,12 @@ def test_a_user_given_by_a_build_arg_is_left_with_advice_to_write_its_uid(tmp_pa
     [item] = [u for u in result.unfixed if "DA116" in u.rule_ids]
     assert "given by a build arg (${user})" in item.reason
     assert "USER ${user}\n" in result.hardened
+
+
+def test_a_user_created_with_a_busybox_option_cluster_is_reused_by_name(tmp_path: Path) -> None:
+    # `-Ss /bin/false`: -S (system) and -s with its value; the name is the last word, not the shell.
+    text = 'FROM alpine:3.20\nRUN adduser -Ss /bin/false -u 1000 -h /home/mc mc\nCMD ["/usr/bin/server"]\n'
+    result = harden(text, project_dir=tmp_path)
+    [change] = [c for c in result.changes if "DA606" in c.rule_ids]
+    assert "the existing user mc (Dockerfile line 2)" in change.summary
+    assert "USER 1000" in result.hardened

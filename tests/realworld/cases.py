@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tests.realworld.cases_heldout import HELDOUT_CASES
 from tests.realworld.cases_servers import SERVER_CASES
+from tests.realworld.cases_set5 import SET5_CASES
 from tests.realworld.model import (
     ALPINE,
     DEBIAN,
@@ -1711,4 +1712,4 @@ CASES: tuple[Case, ...] = (
     ),
 )
 
-CASES = (*CASES, *HELDOUT_CASES, *SERVER_CASES)
+CASES = (*CASES, *HELDOUT_CASES, *SERVER_CASES, *SET5_CASES)

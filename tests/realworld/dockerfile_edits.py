@@ -464,13 +464,14 @@ def user_edit(original: str, hardened: str) -> bool:
 
 
 def new_user_created(original: str, hardened: str) -> bool:
-    """Whether hardening added a user-creating command."""
-    found = edits(original, hardened)
-    return any(_USER_TOOLS.search(line) for _, line in found.inserted) or any(
-        _USER_TOOLS.search(line) and line not in original
-        for line in hardened.split("\n")
-        if line.strip() and not line.lstrip().startswith("#")
-    )
+    """Whether hardening added a user-creating command: more of them in the hardened text than in the original (a
+    RUN that creates a user and is rewritten for another reason, apt flags, lists cleanup, creates none)."""
+
+    def count(text: str) -> int:
+        code = (line for line in text.split("\n") if not line.lstrip().startswith("#"))
+        return sum(len(_USER_TOOLS.findall(line)) for line in code)
+
+    return count(hardened) > count(original)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from tests.harden.corpus_check import tag_bases
+from tests.realworld import dockerfile_edits as de
 from tests.realworld.cases import CASES
 from tests.realworld.checker import check_runtime, check_static
 from tests.realworld.model import Case
@@ -23,6 +24,15 @@ BUILDABLE = [c for c in CASES if c.runtime is not None]
 
 def _ids(cases: list[Case] | tuple[Case, ...]) -> list[str]:
     return [c.name for c in cases]
+
+
+def test_a_rewritten_run_that_creates_a_user_is_not_a_new_user() -> None:
+    original = "FROM debian:12\nRUN apt-get update && apt-get install -y sudo && useradd -m app\nUSER app\n"
+    rewritten = original.replace("install -y", "install -y --no-install-recommends")
+    assert not de.new_user_created(original, rewritten)
+    created = original.replace("USER app", "# new\nRUN useradd -r web\nUSER web")
+    assert de.new_user_created(original, created)
+    assert not de.new_user_created(original, original.replace("USER app", "# RUN useradd -r web\nUSER app"))
 
 
 def test_cases_cover_sixty_patterns_each_with_a_source_and_a_spec_line() -> None:

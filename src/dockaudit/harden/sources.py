@@ -102,6 +102,7 @@ def remote_add_pass(doc: Document, plan: Plan) -> PassOutput:
     edits: list[Edit] = []
     changes: list[Change] = []
     notes: list[str] = []
+    unfixed: list[Unfixed] = []
     taken: set[str] = set()
     for stage in doc.stages:
         env = env_for(doc, stage, plan)
@@ -111,30 +112,11 @@ def remote_add_pass(doc: Document, plan: Plan) -> PassOutput:
             if not flagged_line(doc, plan, ins, ("DA204",)):
                 continue
             url, dest = ins.value
-            where = f"ADD {url} (line {doc.origin(ins)}) downloads without verification (DA204)"
-            if "$" in url:
-                notes.append(
-                    f"{where}; its URL comes from build args, so no one checksum fits every build: pass the "
-                    "checksum with the URL (`ADD --checksum=sha256:...` with BuildKit) or verify it in a RUN"
-                )
-                continue
-            if not env.has_shell:
-                notes.append(
-                    f"{where}; this stage has no shell to check a checksum, so download it in a builder stage "
-                    "and COPY --from it"
-                )
-                continue
-            other = [f for f in ins.flags if f.split("=", 1)[0] not in _REMOTE_ADD_FLAGS]
-            if other:
-                notes.append(
-                    f"{where}; it also uses {' '.join(other)}, which a RUN download would lose: verify it by hand"
-                )
-                continue
             client = _download_client(doc, stage, env.tools)
-            if client is None:
-                notes.append(
-                    f"{where}; this stage has neither curl nor wget to download and check it: verify it by hand"
-                )
+            reason = _unfixable_download(url, ins, env.has_shell, client)
+            if reason is not None or client is None:
+                why_not = f"ADD {url} downloads without verification; {reason}"
+                unfixed.append(Unfixed(("DA204",), why_not, doc.origin(ins)))
                 continue
             name = url.rsplit("/", 1)[-1] or "download"
             target = f"{dest}{name}" if dest.endswith("/") else dest
@@ -158,7 +140,24 @@ def remote_add_pass(doc: Document, plan: Plan) -> PassOutput:
                 f"Fill in {arg} (line {doc.origin(ins)}): run `curl -fsSL {url} | sha256sum` once and put the hash in "
                 f"the ARG default or pass --build-arg {arg}=<sha256>; until then the build stops at sha256sum -c"
             )
-    return PassOutput(tuple(edits), tuple(changes), tuple(notes))
+    return PassOutput(tuple(edits), tuple(changes), tuple(notes), unfixed=tuple(unfixed))
+
+
+def _unfixable_download(url: str, ins: Instruction, has_shell: bool, client: str | None) -> str | None:
+    """Why a remote ADD cannot become a checked download here; None when it can."""
+    if "$" in url:
+        return (
+            "its URL comes from build args, so no one checksum fits every build: pass the checksum with the URL "
+            "(`ADD --checksum=sha256:...` with BuildKit) or verify it in a RUN"
+        )
+    if not has_shell:
+        return "this stage has no shell to check a checksum, so download it in a builder stage and COPY --from it"
+    other = [f for f in ins.flags if f.split("=", 1)[0] not in _REMOTE_ADD_FLAGS]
+    if other:
+        return f"it also uses {' '.join(other)}, which a RUN download would lose: verify it by hand"
+    if client is None:
+        return "this stage has neither curl nor wget to download and check it: verify it by hand"
+    return None
 
 
 def pin_base_pass(doc: Document, plan: Plan) -> PassOutput:

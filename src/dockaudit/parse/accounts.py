@@ -67,8 +67,16 @@ def _options(tool: str, words: list[str]) -> tuple[dict[str, str], list[str]]:
         elif (word in takes or word in _LONG_VALUE) and i + 1 < len(words):
             options[word] = words[i + 1]
             i += 1
-        elif re.match(r"^-[ug]\d+$", word):
-            options[word[:2]] = word[2:]
+        elif len(word) > 2 and word[0] == "-" and word[1] != "-":
+            # getopt clusters: `-u1000` is `-u 1000`, `-Ss /bin/false` is `-S -s /bin/false` (busybox adduser).
+            for at, letter in enumerate(word[1:], start=2):
+                if f"-{letter}" in takes:
+                    if at < len(word):
+                        options[f"-{letter}"] = word[at:]
+                    elif i + 1 < len(words):
+                        options[f"-{letter}"] = words[i + 1]
+                        i += 1
+                    break
         elif not word.startswith("-"):
             positional.append(word)
         i += 1

@@ -4,6 +4,7 @@ start script, a dependency file) without leaving the context.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,8 +60,14 @@ def script_source(
             dest = posixpath.normpath(copy.dest)
             target = posixpath.join(dest, base) if into_dir else dest
             candidates = [(src, target)]
+            if any(c in base for c in "*?["):
+                # `COPY start* /`: a wildcard copies each file it matches into the destination directory.
+                inner = posixpath.basename(wanted or program)
+                if not fnmatch.fnmatchcase(inner, base):
+                    continue
+                candidates = [(posixpath.join(posixpath.dirname(src), inner), posixpath.join(dest, inner))]
             # A directory copied whole: the script is inside it.
-            if context_dir is not None and (context_dir / src).is_dir():
+            elif context_dir is not None and (context_dir / src).is_dir():
                 inner = posixpath.basename(program)
                 candidates = [(posixpath.join(src, inner), posixpath.join(dest, inner))]
                 # Or deeper: `ADD docker/ /` brings docker/usr/local/bin/entrypoint.sh to /usr/local/bin/.
