@@ -5,11 +5,26 @@ Files of our own reproducing patterns met in public Dockerfiles; none is copied 
 
 from __future__ import annotations
 
-from tests.realworld.model import ALPINE, FAKE_GOSU, KEEP, Case, Probe, Runtime, dockerfile
+from tests.realworld.model import ALPINE, DEBIAN, FAKE_GOSU, KEEP, NO_HEALTHCHECK, Case, Probe, Runtime, dockerfile
 
 GLOB_COPIED_DROP = (
     "harden.md 'Who the image runs as': entrypoints that drop privileges themselves, read from the entrypoint script "
     "when the build context has it (a wildcard COPY brings it in like a named one) -> no USER; DA101/DA606 info"
+)
+
+PARENT_STAGE_LAYERS = (
+    "rules.md DA207: package lists kept in a layer are in the image; the layers of a stage the runtime stage is "
+    "built FROM (`FROM base`) are the image's own, and removing the lists in a later layer does not shrink it. "
+    "harden.md: no cleanup where a later RUN of a stage built FROM this one installs without its own update"
+)
+
+SOLR = (
+    "harden.md HEALTHCHECK: the service speaks HTTP on a known port: the official solr image's `solr-foreground` "
+    "serves Solr's HTTP API on 8983 (exposed), and its eclipse-temurin base ships curl (adoptium/containers#255)"
+)
+TOMCAT_EMPTY_WEBAPPS = (
+    "harden.md HEALTHCHECK: never a probe that cannot pass: the official tomcat image's webapps is empty, so `/` "
+    "answers 404, which wget treats as a failure; curl may be purged with the build dependencies"
 )
 
 START_WITH_DROP = """#!/bin/sh
@@ -53,5 +68,87 @@ SET5_CASES: tuple[Case, ...] = (
         healthcheck=Probe(("wget",), 8080),
         runtime=Runtime(uid=1000, healthy=True, owned={"/data": 1000}),
         cites=(GLOB_COPIED_DROP,),
+    ),
+    Case(
+        name="rails-style-base-build-final-lists-in-the-base-stage",
+        pattern="`FROM ruby-slim AS base` installs with apt and keeps the lists; `FROM base AS build` installs more "
+        "without an update; the final `FROM base` removes the lists in a later layer",
+        source="Rails 7.1+ generated Dockerfiles (maybe-finance/maybe and many Rails apps)",
+        text=dockerfile(f"""
+            FROM {DEBIAN} AS base
+            WORKDIR /app
+            RUN apt-get update -qq && apt-get install --no-install-recommends -y curl libvips
+            ENV APP_ENV=production
+
+            FROM base AS build
+            RUN apt-get install --no-install-recommends -y build-essential pkg-config
+            COPY . .
+            RUN make
+
+            FROM base
+            RUN rm -rf /var/lib/apt/lists /var/cache/apt/archives
+            COPY --from=build /app/out /app/out
+            RUN useradd -u 1000 app
+            USER 1000
+            CMD ["/app/out/server"]
+            """),
+        files={".dockerignore": ".git\n"},
+        present={"DA207": "low"},
+        user=KEEP,
+        untouched_stages=("base", "build"),
+        cites=(PARENT_STAGE_LAYERS,),
+    ),
+    Case(
+        name="solr-foreground-on-temurin",
+        pattern='official solr layout: FROM eclipse-temurin:17-jre-jammy, solr user, `CMD ["solr-foreground"]`, '
+        "EXPOSE 8983",
+        source="apache/solr-docker",
+        text=dockerfile("""
+            FROM eclipse-temurin:17-jre-jammy
+            ARG SOLR_UID=8983
+            RUN groupadd -r --gid "$SOLR_UID" solr && useradd -r --uid "$SOLR_UID" --gid "$SOLR_UID" solr
+            COPY --chown=0:0 solr/ /opt/solr/
+            ENV PATH="/opt/solr/bin:/opt/solr/docker/scripts:$PATH"
+            EXPOSE 8983
+            WORKDIR /var/solr
+            USER $SOLR_UID
+            ENTRYPOINT ["docker-entrypoint.sh"]
+            CMD ["solr-foreground"]
+            """),
+        files={".dockerignore": ".git\n", "solr/README": "solr\n"},
+        present={"DA608": "medium"},
+        user=KEEP,
+        healthcheck=Probe(("curl",), 8983),
+        cites=(SOLR,),
+    ),
+    Case(
+        name="tomcat-official-layout-gets-no-wget-probe",
+        pattern="official tomcat layout: curl installed for the download and purged with apt-mark auto + purge "
+        '--auto-remove, webapps left empty, `CMD ["catalina.sh", "run"]`',
+        source="docker-library/tomcat (temurin variants)",
+        text=dockerfile("""
+            FROM eclipse-temurin:21-jdk-noble
+            ENV CATALINA_HOME=/usr/local/tomcat
+            ENV PATH=$CATALINA_HOME/bin:$PATH
+            WORKDIR $CATALINA_HOME
+            RUN set -eux; \\
+                savedAptMark="$(apt-mark showmanual)"; \\
+                apt-get update; \\
+                apt-get install -y --no-install-recommends curl gnupg; \\
+                curl -fL -o tomcat.tar.gz "https://downloads.example.org/tomcat.tar.gz"; \\
+                echo "0000  tomcat.tar.gz" | sha512sum -c -; \\
+                tar -xf tomcat.tar.gz --strip-components=1; rm tomcat.tar.gz; \\
+                mv webapps webapps.dist; mkdir webapps; \\
+                apt-mark auto '.*' > /dev/null; \\
+                [ -z "$savedAptMark" ] || apt-mark manual $savedAptMark > /dev/null; \\
+                apt-get purge -y --auto-remove -o APT::AutoRemove::RecommendsImportant=false; \\
+                rm -rf /var/lib/apt/lists/*
+            EXPOSE 8080
+            CMD ["catalina.sh", "run"]
+            """),
+        present={"DA608": "medium"},
+        healthcheck=NO_HEALTHCHECK,
+        forbid_probe_ports=(8080,),
+        cites=(TOMCAT_EMPTY_WEBAPPS,),
     ),
 )

@@ -192,3 +192,12 @@ class DockerfileFacts(Record):
         if self.runtime is not None and self.runtime.stage is not None:
             last = self.runtime.stage
         return tuple(i for i in self.instructions if i.stage == last)
+
+    def runtime_chain(self) -> tuple[DockerfileInstruction, ...]:
+        """Instructions of the runtime stage and of the stages of this file it is built FROM, farthest first: what
+        makes the image's layers and config (`FROM base` after `FROM ruby AS base` inherits base's RUNs and ENV)."""
+        if self.runtime is None or not self.runtime.chain:
+            return self.final_stage()
+        chain = set(self.runtime.chain)
+        # A stage can only be built FROM an earlier one, so file order is build order.
+        return tuple(i for i in self.instructions if i.stage in chain)

@@ -48,7 +48,7 @@ def os_from_base(base: str) -> OsRelease | None:
 
 def image_facts_from_dockerfile(facts: DockerfileFacts) -> ImageFacts:
     """The runtime stage's config and its instructions as history, each carrying its Dockerfile line."""
-    final = facts.final_stage()
+    final = facts.runtime_chain()
     base = facts.stages[-1].base if facts.stages else ""
     if facts.runtime is not None and facts.runtime.stage is not None:
         base = facts.runtime.base
@@ -71,7 +71,7 @@ def image_facts_from_dockerfile(facts: DockerfileFacts) -> ImageFacts:
 
 
 def _feeding_stages(facts: DockerfileFacts) -> list[tuple[str, tuple[DockerfileInstruction, ...]]]:
-    """Instructions of each stage, other than the runtime stage, whose files end up in the runtime image."""
+    """Instructions of each stage outside the runtime stage's chain whose files end up in the runtime image."""
     if not facts.stages:
         return []
     runtime_index = facts.stages[-1].index
@@ -83,9 +83,9 @@ def _feeding_stages(facts: DockerfileFacts) -> list[tuple[str, tuple[DockerfileI
             members.setdefault(ins.stage, []).append(ins)
     view = StageView(tuple(facts.stages), {k: tuple(v) for k, v in members.items()})
     runtime = next((s for s in facts.stages if s.index == runtime_index), facts.stages[-1])
-    return [
-        (s.name or str(s.index), view.of(s)) for s in contributing_stages(view, runtime) if s.index != runtime.index
-    ]
+    # The runtime stage's chain makes the image's own layers (`_history`); the stages it copies from feed it.
+    own = {s.index for s in view.chain(runtime)}
+    return [(s.name or str(s.index), view.of(s)) for s in contributing_stages(view, runtime) if s.index not in own]
 
 
 def _config(final: Sequence[DockerfileInstruction], env_facts: Sequence[NamedValue]) -> ImageConfig:
