@@ -268,6 +268,11 @@ def test_installing_the_sudo_package_is_not_using_it() -> None:
         # python-poetry's installer, as tiangolo's and many Python images run it.
         "curl -sSL https://install.python-poetry.org | POETRY_HOME=/opt/poetry python",
         "curl -sSL https://install.python-poetry.org | python3 -",
+        # Composer's installer as its docs give it, and with an ini setting first.
+        "curl -sS https://getcomposer.org/installer | php -- --install-dir=/usr/local/bin --filename=composer",
+        "curl -sS https://getcomposer.org/installer | php",
+        "curl -sS https://getcomposer.org/installer | php -d memory_limit=-1 -- --filename=composer",
+        "curl -fsSL https://example.com/setup.py | python3 - --prefix=/opt",
     ],
 )
 def test_download_piped_into_a_shell(command: str) -> None:
@@ -283,6 +288,9 @@ def test_download_piped_into_a_shell(command: str) -> None:
         "cat script.sh | sh",
         # Parsing a download is not running it.
         "curl -s https://api.example.com/latest | python3 -c 'import json,sys; print(json.load(sys.stdin))'",
+        "curl -s https://api.example.com/latest | python3 tools/parse.py --out /tmp/x",
+        "curl -s https://api.example.com/latest | php -r 'echo json_decode(stream_get_contents(STDIN))->v;'",
+        "curl -s https://api.example.com/data | node -e 'process.stdin.pipe(process.stdout)'",
     ],
 )
 def test_script_text_in_echo_is_not_a_pipe_to_shell(command: str) -> None:

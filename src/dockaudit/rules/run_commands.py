@@ -56,9 +56,27 @@ _DOWNLOADERS = frozenset({"curl", "wget", "fetch"})
 _INTERPRETER = LazyPattern(r"^(?:python[0-9.]*|perl|ruby|node|php)$")
 
 
+_INLINE_CODE = frozenset({"-c", "-e", "-E", "-r", "-m", "-p", "--eval", "--print", "-B", "-R", "-F"})
+"""Options that give the program on the command line (python -c/-m, perl/ruby/node -e, php -r/-B/-R/-F)."""
+_VALUE_OPTIONS = frozenset({"-d", "-W", "-X", "-I", "-C"})
+"""Options whose value is the next word (php -d ini=value, python -W/-X, ruby -C dir)."""
+
+
 def _runs_stdin(cmd: Command) -> bool:
-    """An interpreter that runs the program it reads on stdin (`python`, `python3 -`), not `python -c '...'`."""
-    return _INTERPRETER.match(cmd.name) is not None and all(a == "-" for a in cmd.args)
+    """An interpreter that runs the program it reads on stdin: no script named before `-` or `--` (`python`,
+    `python3 -`, `php -- --install-dir=/usr/local/bin`, Composer's documented installer line), not `python -c '...'`
+    nor `python tool.py`, which reads the download as data."""
+    if _INTERPRETER.match(cmd.name) is None:
+        return False
+    args = iter(cmd.args)
+    for arg in args:
+        if arg in ("-", "--"):
+            return True
+        if arg in _INLINE_CODE or not arg.startswith("-"):
+            return False
+        if arg in _VALUE_OPTIONS:
+            next(args, None)
+    return True
 
 
 def _pipes_to_shell(body: str) -> str | None:
