@@ -23,8 +23,10 @@ JVM_TIMING = "--interval=30s --timeout=5s --start-period=300s --retries=3"
 start period at once, so a long one costs nothing and keeps a slow start from reading `unhealthy` (which fails
 Compose's `depends_on: service_healthy`)."""
 TEMPLATE_MARK = "no HEALTHCHECK added"
-_STATIC_SERVERS = ("nginx", "httpd", "caddy", "python -m http.server", "catalina.sh")
-"""Servers whose `/` answers 200 for a site they serve (Tomcat its ROOT app), so a status-checking client fits."""
+_STATIC_SERVERS = ("nginx", "httpd", "caddy", "python -m http.server")
+"""Servers whose `/` answers 200 for a site they serve, so a status-checking client fits. Not Tomcat: the official
+image's webapps directory is empty (its examples moved to webapps.dist in 2019), so `/` answers 404 unless the app
+is deployed as ROOT."""
 
 
 def probe(runtime: RuntimeFacts, url: str, strict: bool) -> list[str] | None:
@@ -146,7 +148,10 @@ def _check(runtime: RuntimeFacts, given_url: str | None) -> tuple[list[str], str
     argv = probe(runtime, url, strict)
     if argv is None:
         wget = "; wget fails on an error status, and / is not known to answer 200" if runtime.has_tool("wget") else ""
-        return f"the image has no HTTP client known to work here (no curl, python or node in FROM {runtime.base}{wget})"
+        return (
+            "the image has no HTTP client known to work here (curl, python and node are not known to be in the image "
+            f"built FROM {runtime.base}{wget})"
+        )
     if given_url is not None:
         what = "the app's health URL"
     elif strict:

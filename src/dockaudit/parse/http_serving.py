@@ -58,6 +58,9 @@ _HTTP_SERVERS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int | None],
     (re.compile(r"^portainer$"), re.compile(r"--bind[= ]\S*:(\d+)"), 9000),  # docs.portainer.io: HTTP on 9000
     (re.compile(r"^ghost$"), None, 2368),  # ghost.org/docs/config: server.port, 2368 by default
     (re.compile(r"^meilisearch$"), re.compile(r"--http-addr[= ]\S*:(\d+)"), 7700),  # meilisearch.com/docs: 7700
+    # The official solr image's command: Jetty serves Solr's HTTP API and admin UI on SOLR_PORT, 8983 by default
+    # (solr.apache.org/guide, "Taking Solr to Production"; `solr start -p` changes it).
+    (re.compile(r"^solr-foreground$"), re.compile(r"(?:-p|--port)[= ](\d+)"), 8983),
 )
 
 
