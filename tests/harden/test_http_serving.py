@@ -21,6 +21,7 @@ from dockaudit.parse.http_serving import (
     procfile_web_server,
     server_in_script,
     server_in_shell_form,
+    started_programs,
     starts_jvm_server,
     starts_no_server,
 )
@@ -320,3 +321,25 @@ def test_the_web_process_a_procfile_runner_starts(
     procfile: str, env: dict[str, str | None], expected: tuple[int, str] | None
 ) -> None:
     assert procfile_web_server(procfile, env) == expected
+
+
+@pytest.mark.parametrize(
+    ("script", "programs"),
+    [
+        # One role: set-up, then the server; or the command it is handed, after a privilege drop of itself.
+        ("#!/bin/sh\nchown app /data\nexec gunicorn -b :8000 app:app\n", ["gunicorn"]),
+        ('#!/bin/sh\nif [ "$(id -u)" = 0 ]; then exec gosu app "$0" "$@"; fi\nexec "$@"\n', []),
+        ('#!/bin/sh\nif [ "$1" = web ]; then exec puma -C config/puma.rb; fi\nexec "$@"\n', ["puma"]),
+        # Roles chosen by the first argument.
+        (
+            '#!/bin/sh\ncase "$1" in\n  web) exec gunicorn app:app ;;\n  worker) exec celery -A app worker ;;\nesac\n',
+            ["gunicorn", "celery"],
+        ),
+        (
+            '#!/bin/sh\nif [ "$1" = run ]; then\n  exec /app/bin/app start\nelse\n  exec su-exec app rq worker\nfi\n',
+            ["app", "rq"],
+        ),
+    ],
+)
+def test_the_programs_a_start_script_can_end_by_starting(script: str, programs: list[str]) -> None:
+    assert started_programs(script) == programs

@@ -27,6 +27,28 @@ TOMCAT_EMPTY_WEBAPPS = (
     "answers 404, which wget treats as a failure; curl may be purged with the build dependencies"
 )
 
+ROLES = (
+    "harden.md HEALTHCHECK: never a probe that cannot pass: an entrypoint that starts the web server or a worker "
+    "by its first argument makes one image for several services, and an image HEALTHCHECK of the web port would "
+    "mark every worker container unhealthy"
+)
+
+ROLE_ENTRYPOINT = """#!/bin/bash
+set -e
+server() {
+  /app/manage.py db upgrade
+  exec gunicorn -b 0.0.0.0:5000 --name app -w 4 app.wsgi:app
+}
+worker() {
+  exec supervisord -c worker.conf
+}
+case "$1" in
+  server) shift; server ;;
+  worker) shift; worker ;;
+  *) exec "$@" ;;
+esac
+"""
+
 START_WITH_DROP = """#!/bin/sh
 # Root at start: match the data directory's owner, then run the server as the game user.
 if [ "$(id -u)" = 0 ]; then
@@ -150,5 +172,33 @@ SET5_CASES: tuple[Case, ...] = (
         healthcheck=NO_HEALTHCHECK,
         forbid_probe_ports=(8080,),
         cites=(TOMCAT_EMPTY_WEBAPPS,),
+    ),
+    Case(
+        name="entrypoint-dispatching-server-and-worker-roles",
+        pattern='`ENTRYPOINT ["/app/bin/docker-entrypoint"]` + `CMD ["server"]`: a case on $1 runs gunicorn '
+        "for `server` and supervisord workers for `worker`; Flask in requirements, EXPOSE 5000",
+        source="getredash/redash (and Sentry/Superset-style images that serve several roles)",
+        text=dockerfile("""
+            FROM python:3.12-slim
+            RUN useradd --create-home redash
+            WORKDIR /app
+            COPY requirements.txt ./
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY --chown=redash . /app
+            EXPOSE 5000
+            USER redash
+            ENTRYPOINT ["/app/bin/docker-entrypoint"]
+            CMD ["server"]
+            """),
+        files={
+            ".dockerignore": ".git\n",
+            "requirements.txt": "flask==3.0.3\ngunicorn==22.0.0\nrq==1.16.2\n",
+            "bin/docker-entrypoint": ROLE_ENTRYPOINT,
+        },
+        present={"DA608": "medium"},
+        user=KEEP,
+        healthcheck=NO_HEALTHCHECK,
+        forbid_probe_ports=(5000,),
+        cites=(ROLES,),
     ),
 )

@@ -129,6 +129,8 @@ class RuntimeFacts(Record):
     http_port: int | None = None
     """An exposed port the runtime stage is known to serve HTTP on."""
     http_reason: str = ""
+    http_unsure: str | None = None
+    """Why no HTTP port is taken as the image's although a server is in sight (a start script of several roles)."""
     http_fronts_app: bool = False
     """The HTTP server is one the file installs and an init or a script starts (nginx under s6): its `/` is an
     app's, which may answer an error status, so only a probe that takes any answer fits."""

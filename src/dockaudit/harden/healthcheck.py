@@ -138,6 +138,8 @@ def _check(runtime: RuntimeFacts, given_url: str | None) -> tuple[list[str], str
         url = f"http://127.0.0.1:{runtime.http_port}{runtime.health_path or '/'}"
         # The service's own health path answers 200 when it is healthy: a status-checking probe fits it.
         strict = runtime.health_path is not None
+    if url is None and runtime.http_unsure:
+        return runtime.http_unsure
     if url is None:
         exposed = ", ".join(str(p) for p in runtime.exposed_ports)
         return (

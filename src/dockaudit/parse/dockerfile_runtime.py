@@ -55,6 +55,7 @@ from dockaudit.parse.http_serving import (
     procfile_web_server,
     server_in_script,
     serves_http,
+    started_programs,
     starts_jvm_server,
     starts_no_server,
 )
@@ -219,6 +220,16 @@ def analyse_runtime(
         _app_server(command, readable, context_dir, workdir, env),
         listen_moves(runs, copies),
     )
+    roles = started_programs(script[0]) if script is not None else []
+    http_unsure = None
+    if len(roles) > 1:
+        # A HEALTHCHECK is the image's, so every container of it runs the check, whichever role it plays.
+        http = None
+        http_unsure = (
+            f"{script[1] if script else 'its start script'} starts {', '.join(roles[:-1])} or {roles[-1]} depending on "
+            "its arguments: a check of one role's server would fail the containers that run the others; give each "
+            "service its own (Compose `healthcheck:`)"
+        )
     # What an installed server started by an init serves at `/` is the app's (a login, a 401): not a static site.
     fronts_app = http is not None and installed is not None and http[1].startswith(installed[1])
     if image is not None:
@@ -242,6 +253,7 @@ def analyse_runtime(
         http_port=http[0] if http else None,
         http_reason=http[1] if http else "",
         http_fronts_app=fronts_app,
+        http_unsure=http_unsure,
         health_path=_health_path(http, known, command, cmd or (), script_server),
         slow_start=http is not None
         and (

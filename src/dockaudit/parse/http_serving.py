@@ -210,6 +210,29 @@ def server_in_script(text: str, where: str) -> tuple[list[str], str] | None:
     return words, f"{where} line {number}"
 
 
+_CASE_PATTERN = re.compile(r"^\s*\(?[^\s()]+\)\s+(?=\S)")
+"""A `case` branch's pattern before a command on its line (`web) exec gunicorn ...`, `*) exec "$@"`)."""
+_NOT_PROGRAMS = frozenset({"esac", "fi", "done", "}", ";;", "exit", "wait", "true", ":", "echo", "return", "break"})
+"""Shell words that can end a script's last line without starting anything."""
+
+
+def started_programs(text: str) -> list[str]:
+    """The programs a script's `exec` lines and its last line start, past a privilege drop, without the command it
+    is handed (`exec "$@"`, `exec gosu app "$0" "$@"`). Two or more: the image runs one of several roles chosen by
+    its command (`case "$1" in server) exec gunicorn ...;; worker) exec celery ...`)."""
+    lines = [line for _, line in logical_lines(text) if line.strip() and not line.lstrip().startswith("#")]
+    programs: dict[str, None] = {}
+    for position, line in enumerate(lines):
+        for segment in split_segments(line):
+            segment = _CASE_PATTERN.sub("", segment, count=1)
+            if position != len(lines) - 1 and shell_words(segment)[:1] != ["exec"]:
+                continue
+            words = _past_drop_tool(command_words(segment))
+            if words and not words[0].startswith("$") and words[0] not in _NOT_PROGRAMS:
+                programs[posixpath.basename(words[0])] = None
+    return list(programs)
+
+
 def starts_no_server(text: str) -> bool:
     """Whether a start script starts no server known to speak HTTP (it hands over to an init, or to "$@")."""
     return not _started_servers(text)
@@ -223,7 +246,7 @@ def _started_servers(text: str) -> dict[tuple[int, str], tuple[list[str], int]]:
         array = _ARRAY_ASSIGNMENT.match(line)
         code = line[array.end() :].rstrip().rstrip(")") if array else line
         segments = split_segments(code)
-        for segment in segments:
+        for segment in (_CASE_PATTERN.sub("", s, count=1) for s in segments):
             last = position == len(lines) - 1
             if not (array or last or shell_words(segment)[:1] == ["exec"]):
                 continue
