@@ -807,3 +807,15 @@ def test_a_user_created_with_a_busybox_option_cluster_is_reused_by_name(tmp_path
     [change] = [c for c in result.changes if "DA606" in c.rule_ids]
     assert "the existing user mc (Dockerfile line 2)" in change.summary
     assert "USER 1000" in result.hardened
+
+
+def test_a_check_calling_a_deleted_tool_stays_with_the_reason_no_probe_replaces_it(tmp_path: Path) -> None:
+    text = (
+        "FROM alpine:3.20\nRUN apk add --no-cache --virtual .deps curl && make install && apk del .deps\n"
+        'COPY entrypoint.sh app.conf /\nEXPOSE 1883\nCMD ["/usr/sbin/broker"]\n'
+        "HEALTHCHECK CMD curl -f mqtt://localhost/ || exit 1\n"
+    )
+    result = harden(text, project_dir=tmp_path)
+    [item] = [u for u in result.unfixed if "DA608" in u.rule_ids]
+    assert "the HEALTHCHECK (line 6) calls a tool the image does not have, and no port is known" in item.reason
+    assert "HEALTHCHECK CMD curl -f mqtt://localhost/ || exit 1\n" in result.hardened

@@ -49,6 +49,12 @@ case "$1" in
 esac
 """
 
+BROKEN_CHECK = (
+    "rules.md DA608: a HEALTHCHECK that calls a tool the stage does not have (curl installed in a virtual group "
+    "and deleted with it); named files copied to / bring no tools. harden.md: never a probe that cannot pass, and "
+    "no edit where none is known to be safe: the check stays, with the reason"
+)
+
 START_WITH_DROP = """#!/bin/sh
 # Root at start: match the data directory's owner, then run the server as the game user.
 if [ "$(id -u)" = 0 ]; then
@@ -200,5 +206,33 @@ SET5_CASES: tuple[Case, ...] = (
         healthcheck=NO_HEALTHCHECK,
         forbid_probe_ports=(5000,),
         cites=(ROLES,),
+    ),
+    Case(
+        name="healthcheck-calls-curl-deleted-with-its-build-group",
+        pattern="`apk add --virtual build-deps build-base curl ...` ... `apk del build-deps`, then `COPY "
+        "docker-entrypoint.sh broker.conf /` and `HEALTHCHECK CMD curl -f mqtt://localhost/ || exit 1`",
+        source="eclipse/mosquitto (alpine 2.0 images)",
+        text=dockerfile("""
+            FROM alpine:3.20
+            RUN apk --no-cache add --virtual build-deps build-base curl cmake \\
+                && curl -fsSL -o /tmp/src.tgz https://example.org/broker.tgz \\
+                && echo "0000  /tmp/src.tgz" | sha256sum -c - \\
+                && make -C /tmp/src install \\
+                && apk --no-cache add ca-certificates \\
+                && apk del build-deps && rm -rf /tmp/src /tmp/src.tgz
+            COPY docker-entrypoint.sh broker.conf /
+            EXPOSE 1883
+            ENTRYPOINT ["/docker-entrypoint.sh"]
+            CMD ["/usr/sbin/broker", "-c", "/broker.conf"]
+            HEALTHCHECK --interval=1m --timeout=10s CMD curl -f mqtt://localhost/ || exit 1
+            """),
+        files={
+            ".dockerignore": ".git\n",
+            "docker-entrypoint.sh": '#!/bin/sh\nset -e\nexec "$@"\n',
+            "broker.conf": "listener 1883\n",
+        },
+        present={"DA608": "medium"},
+        healthcheck=KEEP,
+        cites=(BROKEN_CHECK,),
     ),
 )

@@ -167,6 +167,10 @@ def _template(
     doc: Document, anchor: Instruction, existing: Instruction | None, reason: str, line: int | None
 ) -> PassOutput:
     """A commented HEALTHCHECK to fill in, and the finding left with its reason; never a probe that cannot pass."""
+    if existing is not None:
+        # The scan flagged the file's own check: it calls a tool the image does not have. Removing it would change
+        # what `depends_on: service_healthy` and orchestrators see, so it stays, with the reason no probe replaces it.
+        reason = f"the HEALTHCHECK (line {doc.origin(existing)}) calls a tool the image does not have, and {reason}"
     unfixed = (Unfixed(RULES, f"no HEALTHCHECK was added: {reason}", line),)
     target = existing or anchor
     if has_mark(doc, target, TEMPLATE_MARK) or has_mark_after(doc, target, TEMPLATE_MARK):

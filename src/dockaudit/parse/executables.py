@@ -205,10 +205,18 @@ class ToolSet:
             if any(src.endswith("/") or "*" in src for src in sources):
                 self.complete = False
         elif dest == "/" or dest.rstrip("/") in ("/usr", "/usr/local"):
-            # A whole tree copied over the root may bring any tool.
-            self.complete = False
+            # A whole tree copied over the root may bring any tool; named files (`COPY docker-entrypoint.sh
+            # mosquitto.conf /`) land beside it. A name without an extension may be a directory (`COPY rootfs /`).
+            if any(_maybe_tree(src) for src in sources):
+                self.complete = False
         else:
             self._binary(dest)
+
+
+def _maybe_tree(source: str) -> bool:
+    """Whether a COPY source may be a directory: a trailing slash, `.`, a wildcard, or a name without an extension."""
+    name = posixpath.basename(source.rstrip("/"))
+    return source.endswith("/") or name in ("", ".", "..") or any(c in name for c in "*?[") or "." not in name[1:]
 
 
 def base_tools(base: ResolvedBase) -> ToolSet:
