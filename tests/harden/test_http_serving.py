@@ -330,6 +330,9 @@ def test_the_web_process_a_procfile_runner_starts(
         ("#!/bin/sh\nchown app /data\nexec gunicorn -b :8000 app:app\n", ["gunicorn"]),
         ('#!/bin/sh\nif [ "$(id -u)" = 0 ]; then exec gosu app "$0" "$@"; fi\nexec "$@"\n', []),
         ('#!/bin/sh\nif [ "$1" = web ]; then exec puma -C config/puma.rb; fi\nexec "$@"\n', ["puma"]),
+        # The last line calls the script's own function (docker-library's `_main "$@"`).
+        ('#!/bin/bash\nmain() {\n  chown app /data\n  exec gunicorn app:app\n}\nmain "$@"\n', ["gunicorn"]),
+        ('#!/bin/bash\nfunction _main {\n  exec "$@"\n}\n_main "$@"\n', []),
         # Roles chosen by the first argument.
         (
             '#!/bin/sh\ncase "$1" in\n  web) exec gunicorn app:app ;;\n  worker) exec celery -A app worker ;;\nesac\n',

@@ -114,7 +114,7 @@ def remote_add_pass(doc: Document, plan: Plan) -> PassOutput:
             url, dest = ins.value
             client = _download_client(doc, stage, env.tools)
             reason = _unfixable_download(url, ins, env.has_shell, client)
-            if reason is not None or client is None:
+            if reason is not None:
                 why_not = f"ADD {url} downloads without verification; {reason}"
                 unfixed.append(Unfixed(("DA204",), why_not, doc.origin(ins)))
                 continue

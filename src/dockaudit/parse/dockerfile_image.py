@@ -47,7 +47,8 @@ def os_from_base(base: str) -> OsRelease | None:
 
 
 def image_facts_from_dockerfile(facts: DockerfileFacts) -> ImageFacts:
-    """The runtime stage's config and its instructions as history, each carrying its Dockerfile line."""
+    """The runtime stage's config and its instructions as history, each carrying its Dockerfile line: those of the
+    stages of the file it is built FROM first, as their layers are the image's too."""
     final = facts.runtime_chain()
     base = facts.stages[-1].base if facts.stages else ""
     if facts.runtime is not None and facts.runtime.stage is not None:

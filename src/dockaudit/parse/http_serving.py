@@ -221,6 +221,8 @@ def started_programs(text: str) -> list[str]:
     is handed (`exec "$@"`, `exec gosu app "$0" "$@"`). Two or more: the image runs one of several roles chosen by
     its command (`case "$1" in server) exec gunicorn ...;; worker) exec celery ...`)."""
     lines = [line for _, line in logical_lines(text) if line.strip() and not line.lstrip().startswith("#")]
+    # `main "$@"` as the last line calls the script's own function, whose exec lines are read where they are.
+    functions = {m.group(1) or m.group(2) for m in _FUNCTION.finditer(text)}
     programs: dict[str, None] = {}
     for position, line in enumerate(lines):
         for segment in split_segments(line):
@@ -228,9 +230,12 @@ def started_programs(text: str) -> list[str]:
             if position != len(lines) - 1 and shell_words(segment)[:1] != ["exec"]:
                 continue
             words = _past_drop_tool(command_words(segment))
-            if words and not words[0].startswith("$") and words[0] not in _NOT_PROGRAMS:
+            if words and not words[0].startswith("$") and words[0] not in _NOT_PROGRAMS | functions:
                 programs[posixpath.basename(words[0])] = None
     return list(programs)
+
+
+_FUNCTION = re.compile(r"(?m)^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)|^\s*function\s+([A-Za-z_][\w-]*)")
 
 
 def starts_no_server(text: str) -> bool:
