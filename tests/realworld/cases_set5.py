@@ -1,4 +1,5 @@
-"""Real-world patterns met on the fifth held-out set (December 2026, 25 public Dockerfiles from 25 repositories).
+"""Real-world patterns met on the fifth and sixth held-out sets (December 2026, 25 public Dockerfiles from 25
+repositories each).
 
 Files of our own reproducing patterns met in public Dockerfiles; none is copied from those repositories.
 """
@@ -54,6 +55,26 @@ BROKEN_CHECK = (
     "and deleted with it); named files copied to / bring no tools. harden.md: never a probe that cannot pass, and "
     "no edit where none is known to be safe: the check stays, with the reason"
 )
+
+CLICKHOUSE_DROP = (
+    "harden.md 'Who the image runs as': entrypoints that drop privileges themselves -> no USER; ClickHouse's own "
+    "`clickhouse su USER:GROUP program` switches user as gosu does"
+)
+UBUNTU_USER = (
+    "harden.md: a suitable non-root user exists (known in the base) -> USER <uid>:<gid> of that user; ubuntu images "
+    "from 23.04 on ship `ubuntu` (1000:1000)"
+)
+
+CLICKHOUSE_ENTRYPOINT = """#!/bin/bash
+set -eo pipefail
+USER="$(id --user --name "${CLICKHOUSE_UID:-101}")"
+GROUP="$(id --group --name "${CLICKHOUSE_GID:-101}")"
+if [[ $# -lt 1 ]] || [[ "$1" == "--"* ]]; then
+    chown -R "$USER:$GROUP" /var/lib/clickhouse
+    exec /usr/bin/clickhouse su "${USER}:${GROUP}" /usr/bin/clickhouse-server --config-file="$CONFIG" "$@"
+fi
+exec "$@"
+"""
 
 START_WITH_DROP = """#!/bin/sh
 # Root at start: match the data directory's owner, then run the server as the game user.
@@ -234,5 +255,39 @@ SET5_CASES: tuple[Case, ...] = (
         present={"DA608": "medium"},
         healthcheck=KEEP,
         cites=(BROKEN_CHECK,),
+    ),
+    Case(
+        name="clickhouse-su-entrypoint-drops",
+        pattern='`exec /usr/bin/clickhouse su "${USER}:${GROUP}" clickhouse-server ...` after chown, no USER',
+        source="ClickHouse/ClickHouse docker/server",
+        text=dockerfile("""
+            FROM ubuntu:22.04
+            RUN groupadd -r clickhouse --gid=101 \\
+                && useradd -r -g clickhouse --uid=101 --home-dir=/var/lib/clickhouse --shell=/bin/bash clickhouse
+            COPY entrypoint.sh /entrypoint.sh
+            EXPOSE 9000 8123 9009
+            VOLUME /var/lib/clickhouse
+            ENTRYPOINT ["/entrypoint.sh"]
+            """),
+        files={".dockerignore": ".git\n", "entrypoint.sh": CLICKHOUSE_ENTRYPOINT},
+        present={"DA606": "info"},
+        user=KEEP,
+        cites=(CLICKHOUSE_DROP,),
+    ),
+    Case(
+        name="ubuntu-noble-app-reuses-the-ubuntu-user",
+        pattern="a Python bot on `ubuntu:latest` (24.04: it ships `ubuntu`, 1000:1000) running as root",
+        source="matheeshaofficial/CortanaYTDL and many hobby images FROM ubuntu:latest",
+        text=dockerfile("""
+            FROM ubuntu:24.04
+            RUN apt-get update && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*
+            WORKDIR /app
+            COPY bot.py ./
+            CMD ["python3", "bot.py"]
+            """),
+        files={".dockerignore": ".git\n", "bot.py": "print('polling')\n"},
+        present={"DA606": "high"},
+        user="reuse:1000",
+        cites=(UBUNTU_USER,),
     ),
 )

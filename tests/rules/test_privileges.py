@@ -49,6 +49,15 @@ NOPASSWD = {
         '  echo "coder ALL=(ALL) NOPASSWD:ALL" >> /etc/sudoers.d/nopasswd\n'
         "USER 1000\n"
     ),
+    # An "ssh into the container" image: it runs as root, but whoever logs in over its sshd runs code there.
+    "login user of an sshd image": (
+        "FROM ubuntu:24.04\nRUN useradd -m -G sudo test && echo 'test:test' | chpasswd\n"
+        'RUN echo "test ALL=(ALL) NOPASSWD:ALL" >> /etc/sudoers\nCMD ["/usr/sbin/sshd", "-D"]\n'
+    ),
+    "login user of a service-started sshd": (
+        "FROM ubuntu:24.04\nRUN useradd -m deploy && echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy\n"
+        "CMD service ssh start && tail -f /dev/null\n"
+    ),
     "numeric USER of an account with that UID": (
         "FROM debian:12\n"
         "RUN useradd -u 1500 -m builder && echo 'builder ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/builder\n"

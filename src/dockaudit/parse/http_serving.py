@@ -377,6 +377,8 @@ def _past_drop_tool(words: list[str]) -> list[str]:
     program = words[0].rsplit("/", 1)[-1] if words else ""
     if program in ("gosu", "su-exec", "s6-setuidgid") and len(words) > 2:
         return words[2:]
+    if program == "clickhouse" and words[1:2] == ["su"] and len(words) > 3:
+        return words[3:]
     if program == "setpriv":
         rest = words[1:]
         while rest and rest[0].startswith("-"):

@@ -47,6 +47,9 @@ def drop_in_command(words: list[str]) -> tuple[str, str] | None:
         return None
     tool = words[0].rsplit("/", 1)[-1]
     args = words[1:]
+    if tool == "clickhouse" and args[:1] == ["su"] and len(args) > 1:
+        # ClickHouse's own gosu: `clickhouse su "$USER:$GROUP" clickhouse-server ...` (its official entrypoint).
+        return "clickhouse su", args[1].split(":", 1)[0]
     if tool not in DROP_TOOLS:
         return None
     if tool in ("gosu", "s6-setuidgid", "setuser"):

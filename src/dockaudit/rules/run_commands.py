@@ -330,6 +330,10 @@ _GROUP_ADD = (
 )
 
 
+_SSHD = LazyPattern(r"(?:^|[\s/])sshd(?:\s|$)|\bservice\s+ssh\s+start\b")
+"""A command that runs OpenSSH's server (`/usr/sbin/sshd -D`, `service ssh start && ...`)."""
+
+
 def _resolve(word: str, values: dict[str, str]) -> str:
     m = _VAR.match(word.strip("'\""))
     if m is None:
@@ -403,6 +407,9 @@ def _fix_sudo_nopasswd(facts: ImageFacts, ctx: RuleContext) -> Fix:
 def passwordless_sudo(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
     """A RUN grants NOPASSWD sudo to ALL, to the runtime user, or to a group the runtime user is added to."""
     hits: list[Hit] = []
+    # An image that runs sshd runs code as whoever logs in: those accounts are its runtime users too.
+    command = " ".join((*(facts.config.entrypoint or ()), *(facts.config.cmd or ())))
+    sshd = _SSHD.search(command) is not None
     for step in run_steps(facts):
         if "NOPASSWD" not in step.body:
             continue
@@ -428,6 +435,8 @@ def passwordless_sudo(facts: ImageFacts, ctx: RuleContext) -> CheckResult:
                 if subject[1:] not in _groups_of(runtime, facts, values):
                     continue
                 reason = f"group {subject[1:]} (the runtime user {runtime} is in it)"
+            elif sshd and not subject.startswith("%") and subject not in ("root", "0", "#0"):
+                reason = f"{subject} (who logs in over the sshd the image runs)"
             else:
                 continue
             hits.append(
