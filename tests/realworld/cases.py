@@ -8,8 +8,8 @@ Expectations follow the specs (../shared/spec/rules.md v2, harden.md v2, issue #
 from __future__ import annotations
 
 from tests.realworld.cases_heldout import HELDOUT_CASES
+from tests.realworld.cases_heldout_5_to_7 import HELDOUT_5_TO_7_CASES
 from tests.realworld.cases_servers import SERVER_CASES
-from tests.realworld.cases_set5 import SET5_CASES
 from tests.realworld.model import (
     ALPINE,
     DEBIAN,
@@ -1712,4 +1712,4 @@ CASES: tuple[Case, ...] = (
     ),
 )
 
-CASES = (*CASES, *HELDOUT_CASES, *SERVER_CASES, *SET5_CASES)
+CASES = (*CASES, *HELDOUT_CASES, *SERVER_CASES, *HELDOUT_5_TO_7_CASES)

@@ -129,6 +129,9 @@ class RuntimeFacts(Record):
     http_port: int | None = None
     """An exposed port the runtime stage is known to serve HTTP on."""
     http_reason: str = ""
+    command_at_run_time: str | None = None
+    """Why the image's command is only known at run time (no CMD or ENTRYPOINT of its own, the base starts a
+    shell or a language prompt): who it must run as is then not known from the file."""
     http_unsure: str | None = None
     """Why no HTTP port is taken as the image's although a server is in sight (a start script of several roles)."""
     http_fronts_app: bool = False

@@ -40,7 +40,8 @@ def probe(runtime: RuntimeFacts, url: str, strict: bool) -> list[str] | None:
     static = not runtime.http_fronts_app and any(server in runtime.http_reason for server in _STATIC_SERVERS)
     if has("wget") and (strict or static):
         return ["wget", "-q", "-O", "/dev/null", url]
-    python = "python3" if has("python3") else "python" if has("python") else None
+    # Only python3: a bare `python` may be Python 2, which has no http.client to run the probe.
+    python = "python3" if has("python3") else None
     program = runtime.command[0].rsplit("/", 1)[-1] if runtime.command else ""
     node_app = program in ("node", "nodejs", "npm", "yarn", "pnpm") or "node" in runtime.http_reason
     if has("node") and (node_app or python is None):

@@ -163,6 +163,12 @@ def user_pass(doc: Document, plan: Plan) -> PassOutput:
             "run it with `--group-add <the socket's GID>` (`stat -c %g /var/run/docker.sock`) and a USER then, "
             "or give it a read-only socket proxy"
         )
+    if runtime.command_at_run_time is not None:
+        return left(
+            f"{runtime.command_at_run_time}; whether that command can run without root (an app that writes in "
+            "its own directory cannot) is not known from the file: set `user:` per service, or add a USER with "
+            "the chown its command needs"
+        )
     volumes_owned = _volumes_the_user_cannot_write(doc, stage, runtime)
     if volumes_owned is not None:
         return left(volumes_owned)
@@ -170,9 +176,12 @@ def user_pass(doc: Document, plan: Plan) -> PassOutput:
     notes: list[str] = []
     unnumbered = next((a for a in runtime.accounts if a.created and a.uid is None), None)
     if account is None and unnumbered is not None:
-        notes.append(
-            f"the user {unnumbered.name} ({unnumbered.origin}) has no fixed UID, so a numbered user was created "
-            f"instead; give {unnumbered.name} one (`-u`) and switch to it by number if the app needs that account"
+        # The file made this account for the app (and may have chowned the app's files to it): a second user would
+        # not own them, and a USER by name is what hadolint (DL3066) and runAsNonRoot object to.
+        return left(
+            f"the file creates {unnumbered.name} ({unnumbered.origin}) for the app but gives it no fixed UID, so "
+            f"there is no number to switch to; give it one (`useradd -u 10001 ...`) and add `USER 10001` after the "
+            "last RUN"
         )
     chown_volumes = "sh" in runtime.tools and any(i.cmd == "VOLUME" and _volume_paths(i) for i in stage.instructions)
     workdir = _empty_workdir(doc, stage, runtime)

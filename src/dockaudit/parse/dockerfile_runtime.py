@@ -188,6 +188,20 @@ def analyse_runtime(
     command = (*(entrypoint or ()), *(cmd or ()))
 
     user = effective_user(user_ins, user_value, user_vars, arg_lines, base, accounts)
+    command_at_run_time = None
+    program = _program(command)
+    serves = known is not None and known.service
+    if (
+        entrypoint_ins is None
+        and cmd_ins is None
+        and not serves
+        and (not program or program in _REPLS or program in SHELLS)
+    ):
+        # Chatwoot's image: no CMD of its own, so `FROM ruby`'s irb; Compose gives each service its command.
+        command_at_run_time = (
+            f"the image has no command of its own (FROM {base.ref}: {program or 'the base default'}, a prompt, not "
+            "a service): what it runs is given at run time (`docker run ... CMD`, Compose `command:`)"
+        )
     needs_root: list[str] = []
     runs = [i for i in chain_ins if i.cmd == "RUN"]
     readable = copies + _traced_copies(view, copies)
@@ -267,6 +281,7 @@ def analyse_runtime(
         base_known=base.described,
         entrypoint_needs_root=needs_root[0] if needs_root and drop is None else None,
         docker_socket=_docker_socket(command, chain_ins),
+        command_at_run_time=command_at_run_time,
     )
 
 

@@ -27,8 +27,9 @@ PACKAGE_TOOLS: Mapping[str, tuple[str, ...]] = {
     "bash": ("bash",),
     "python3": ("python3",),
     "python3-minimal": ("python3",),
-    "python-is-python3": ("python",),
-    "python": ("python", "python3"),
+    "python-is-python3": ("python", "python3"),
+    # Debian's and Ubuntu's `python` (and Alpine's up to 3.11) is Python 2: no python3 comes with it.
+    "python": ("python",),
     "nodejs": ("node",),
     "ruby": ("ruby",),
     "ruby-full": ("ruby",),

@@ -196,6 +196,34 @@ def start_script(program: str) -> bool:
     return name.endswith(".sh") or "entrypoint" in name
 
 
+_INCLUDED_DIR = LazyPattern(
+    r"(?:\bfor\s+\w+\s+in\s+|\brun-parts\s+(?:-\S+\s+)*)[\"']?(/[\w./-]+?)/?\*?[\"']?(?=[\s;]|$)"
+)
+_INCLUDED_FILE = LazyPattern(r"(?:^|[\s;&|])(?:source|\.)\s+[\"']?(/[\w./-]+\.sh)\b")
+
+
+def included_scripts(text: str, copies: Sequence[CopyInstruction], context_dir: Path | None) -> list[tuple[str, str]]:
+    """(text, name) of the build-context scripts a start script sources or runs: every file copied into a directory
+    it loops over or gives to run-parts, and each file it sources by path."""
+    found: list[tuple[str, str]] = []
+    for directory in dict.fromkeys(m.group(1).rstrip("/") for m in _INCLUDED_DIR.finditer(text)):
+        for copy in copies:
+            if copy.from_stage is not None:
+                continue
+            dest = posixpath.normpath(copy.dest)
+            into = dest == directory
+            for src in copy.sources:
+                if into or posixpath.dirname(dest) == directory:
+                    body = read_context_file(context_dir, src)
+                    if body is not None:
+                        found.append((body, posixpath.basename(src)))
+    for path in dict.fromkeys(m.group(1) for m in _INCLUDED_FILE.finditer(text)):
+        copied = copied_file(path, copies, context_dir, "/")
+        if copied is not None:
+            found.append((copied[2], copied[1]))
+    return found
+
+
 def find_drop(
     entrypoint_ins: DockerfileInstruction | None,
     entrypoint: tuple[str, ...] | None,
@@ -240,12 +268,15 @@ def find_drop(
                 needs_root.append(reason)
         script = read_context_file(context_dir, source[0]) if source is not None else None
         if script is not None and source is not None:
-            drop = script_drop(script, source[1])
-            if drop is not None:
-                return drop
-            reason = script_needs_root(script, source[1])
-            if reason is not None:
-                needs_root.append(reason)
+            # The script and the start-up scripts it sources or runs from a directory (`for f in /startup/*; do
+            # source "$f"`, `run-parts /docker-entrypoint.d`): a drop in any of them is the image's.
+            for text, name in [(script, source[1]), *included_scripts(script, copies, context_dir)]:
+                drop = script_drop(text, name)
+                if drop is not None:
+                    return drop
+                reason = script_needs_root(text, name)
+                if reason is not None:
+                    needs_root.append(reason)
         elif script_text is None and start_script(words[0]):
             # Official images' entrypoints chown data dirs and drop to their user themselves; one we cannot read
             # may do the same, and a USER over it breaks the image. Unsure: advise, do not edit.

@@ -1,5 +1,5 @@
-"""Real-world patterns met on the fifth and sixth held-out sets (December 2026, 25 public Dockerfiles from 25
-repositories each).
+"""Real-world patterns met on the fifth, sixth and seventh held-out sets (December 2026, about 25 public Dockerfiles
+from as many repositories each).
 
 Files of our own reproducing patterns met in public Dockerfiles; none is copied from those repositories.
 """
@@ -76,6 +76,33 @@ fi
 exec "$@"
 """
 
+SOURCED_DROP = (
+    "harden.md 'Who the image runs as': entrypoints that drop privileges themselves, read from the build context: "
+    "an entrypoint that sources every script of a start-up directory drops where one of them does"
+)
+NO_COMMAND = (
+    "harden.md: when unsure whether an edit is safe, advise: an image with no CMD or ENTRYPOINT of its own, whose "
+    "base starts a prompt, runs whatever command it is given, so whether that can run without root is unknown"
+)
+UNNUMBERED_APP_USER = (
+    "harden.md: a new user only where none exists; the file's own app user (which owns the app's files) has no "
+    "fixed UID, so there is no number to switch to and a USER by name is hadolint DL3066: advice"
+)
+PYTHON2_ONLY = (
+    "harden.md HEALTHCHECK: a client the final stage has: Debian's and Ubuntu's `python` package is Python 2, "
+    "which cannot run the python3 probe, and no python3 comes with it"
+)
+
+STARTUP_ENTRYPOINT = """#!/bin/sh
+for f in /startup-sequence/*; do
+    . "$f" || exit 1
+done
+"""
+STARTUP_LAUNCH = """DATADIR=/data
+chown -R app:app "$DATADIR"
+exec su-exec app /usr/local/bin/server --datadir "$DATADIR" "$@"
+"""
+
 START_WITH_DROP = """#!/bin/sh
 # Root at start: match the data directory's owner, then run the server as the game user.
 if [ "$(id -u)" = 0 ]; then
@@ -86,7 +113,7 @@ fi
 exec "$@"
 """
 
-SET5_CASES: tuple[Case, ...] = (
+HELDOUT_5_TO_7_CASES: tuple[Case, ...] = (
     Case(
         name="glob-copied-start-script-drops-with-su-exec",
         pattern="`COPY start* /` brings in `/start`, which chowns /data and `exec su-exec` to a user made by "
@@ -289,5 +316,81 @@ SET5_CASES: tuple[Case, ...] = (
         present={"DA606": "high"},
         user="reuse:1000",
         cites=(UBUNTU_USER,),
+    ),
+    Case(
+        name="entrypoint-sourcing-a-startup-directory-drops",
+        pattern='`for f in /startup-sequence/*; do . "$f"; done`, the last script of which `exec su-exec`s',
+        source="znc/znc-docker (slim)",
+        text=dockerfile(f"""
+            FROM {ALPINE}
+            RUN adduser -D -u 1000 app && mkdir -p /data
+            COPY su-exec /sbin/su-exec
+            COPY entrypoint.sh /
+            COPY 99-launch.sh /startup-sequence/
+            COPY www /www
+            VOLUME /data
+            ENTRYPOINT ["/entrypoint.sh"]
+            """),
+        files={
+            ".dockerignore": ".git\n",
+            "www/index.html": "<h1>ok</h1>\n",
+            "su-exec": FAKE_GOSU,
+            "entrypoint.sh": STARTUP_ENTRYPOINT,
+            "99-launch.sh": STARTUP_LAUNCH,
+        },
+        present={"DA606": "info"},
+        user=KEEP,
+        cites=(SOURCED_DROP,),
+    ),
+    Case(
+        name="no-command-of-its-own-gets-no-user",
+        pattern="a Rails image whose final stage has no CMD or ENTRYPOINT (FROM ruby: irb); Compose gives web, "
+        "sidekiq and migrate their commands",
+        source="chatwoot/chatwoot docker/Dockerfile",
+        text=dockerfile("""
+            FROM ruby:3.3-alpine
+            RUN apk add --no-cache tzdata postgresql-client
+            WORKDIR /app
+            COPY . /app
+            EXPOSE 3000
+            """),
+        files={".dockerignore": ".git\n"},
+        present={"DA606": "high"},
+        user=KEEP,
+        cites=(NO_COMMAND,),
+    ),
+    Case(
+        name="app-user-without-a-fixed-uid-is-advice",
+        pattern="`useradd -r -g saleor saleor` (no -u) and `chown -R saleor:saleor /app/`, no USER",
+        source="saleor/saleor",
+        text=dockerfile("""
+            FROM python:3.12-slim
+            RUN groupadd -r saleor && useradd -r -g saleor saleor
+            WORKDIR /app
+            COPY . /app
+            RUN mkdir -p /app/media && chown -R saleor:saleor /app/
+            EXPOSE 8000
+            CMD ["gunicorn", "--bind", ":8000", "app.wsgi"]
+            """),
+        files={".dockerignore": ".git\n"},
+        present={"DA606": "high"},
+        user=KEEP,
+        cites=(UNNUMBERED_APP_USER,),
+    ),
+    Case(
+        name="python2-only-image-gets-no-python-probe",
+        pattern="`apt-get install -y python python-pip` on ubuntu, `flask run --port=8080`: only Python 2",
+        source="hobby Flask images FROM ubuntu",
+        text=dockerfile("""
+            FROM ubuntu:18.04
+            RUN apt-get update && apt-get install -y python python-pip && rm -rf /var/lib/apt/lists/*
+            RUN pip install flask
+            COPY app.py /opt/
+            ENTRYPOINT FLASK_APP=/opt/app.py flask run --host=0.0.0.0 --port=8080
+            """),
+        present={"DA608": "medium"},
+        healthcheck=NO_HEALTHCHECK,
+        forbid_probe_ports=(8080,),
+        cites=(PYTHON2_ONLY,),
     ),
 )
