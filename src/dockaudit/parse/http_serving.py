@@ -13,6 +13,7 @@ from pathlib import Path
 from dockaudit.facts.dockerfile import DockerfileInstruction
 from dockaudit.parse.base_images import ResolvedBase
 from dockaudit.parse.build_context import CopyInstruction, read_context_file
+from dockaudit.parse.privilege_drop import dropped_command
 from dockaudit.parse.shell_text import (
     SHELLS,
     command_words,
@@ -229,7 +230,7 @@ def started_programs(text: str) -> list[str]:
             segment = _CASE_PATTERN.sub("", segment, count=1)
             if position != len(lines) - 1 and shell_words(segment)[:1] != ["exec"]:
                 continue
-            words = _past_drop_tool(command_words(segment))
+            words = dropped_command(command_words(segment))
             if words and not words[0].startswith("$") and words[0] not in _NOT_PROGRAMS | functions:
                 programs[posixpath.basename(words[0])] = None
     return list(programs)
@@ -255,7 +256,7 @@ def _started_servers(text: str) -> dict[tuple[int, str], tuple[list[str], int]]:
             last = position == len(lines) - 1
             if not (array or last or shell_words(segment)[:1] == ["exec"]):
                 continue
-            words = _past_drop_tool(command_words(segment))
+            words = dropped_command(command_words(segment))
             server = http_from_command(words)
             if server is not None:
                 found.setdefault(server, (words, number))
@@ -370,21 +371,6 @@ _CONFIGURED_LISTEN = frozenset(
     {"nginx", "apache2", "apache2ctl", "apachectl", "apache2-foreground", "httpd-foreground", "httpd"}
 )
 """Servers whose port is their configuration's `Listen`/`listen` (httpd is Apache's name outside Debian)."""
-
-
-def _past_drop_tool(words: list[str]) -> list[str]:
-    """The command a privilege-dropping runner starts (`gosu USER cmd`, `su-exec USER cmd`, `setpriv --opts cmd`)."""
-    program = words[0].rsplit("/", 1)[-1] if words else ""
-    if program in ("gosu", "su-exec", "s6-setuidgid") and len(words) > 2:
-        return words[2:]
-    if program == "clickhouse" and words[1:2] == ["su"] and len(words) > 3:
-        return words[3:]
-    if program == "setpriv":
-        rest = words[1:]
-        while rest and rest[0].startswith("-"):
-            rest = rest[1:]
-        return rest
-    return words
 
 
 def server_in_shell_form(argv: Sequence[str]) -> tuple[int, str] | None:

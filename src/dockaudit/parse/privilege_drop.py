@@ -111,6 +111,22 @@ def drop_in_command(words: list[str]) -> tuple[str, str] | None:
     return None
 
 
+def dropped_command(words: list[str]) -> list[str]:
+    """The command a privilege-dropping runner starts (`gosu USER cmd`, `su-exec USER cmd`, `clickhouse su USER
+    cmd`, `setpriv --opts cmd`); other commands as they are."""
+    program = words[0].rsplit("/", 1)[-1] if words else ""
+    if program in ("gosu", "su-exec", "s6-setuidgid") and len(words) > 2:
+        return words[2:]
+    if program == "clickhouse" and words[1:2] == ["su"] and len(words) > 3:
+        return words[3:]
+    if program == "setpriv":
+        rest = words[1:]
+        while rest and rest[0].startswith("-"):
+            rest = rest[1:]
+        return rest
+    return words
+
+
 _ROOT_COMMANDS = LazyPattern(
     r"^(?:chown|chgrp|apt-get|apt|apk|yum|dnf|microdnf|useradd|adduser|groupadd|addgroup|usermod|groupmod|mount|"
     r"sysctl|setcap|iptables|ip6tables|modprobe|update-ca-certificates|ldconfig|service|rc-service|systemctl|"
